@@ -1,0 +1,1 @@
+"""Northwind Orders: an order-management back office for Northwind Traders."""

@@ -1,0 +1,1 @@
+"""Data loaders: the classic Northwind CSV import and the deterministic demo generator."""

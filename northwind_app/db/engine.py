@@ -1,0 +1,100 @@
+"""The process-wide SQLAlchemy engine and session factory.
+
+SQLite runs with foreign keys on, WAL journaling and a busy timeout; MySQL/MariaDB gets a
+connection pool with pre-ping and recycle. Sessions are synchronous: async callers (Reflex
+event handlers) run service functions through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from northwind_app.settings import settings
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=False,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # Let SQLAlchemy, not the driver, issue BEGIN so that transactions are real.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            if ":memory:" not in url and "mode=memory" not in url:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # IMMEDIATE takes the write lock up front: no deadlock-prone lock upgrades.
+            write = connection.get_execution_options().get("nw_write")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_size=10,
+        max_overflow=20,
+        isolation_level="READ COMMITTED",
+    )
+
+
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The shared engine of a URL (default: the configured database)."""
+    url = url or settings.database_url
+    if url not in _engines:
+        _engines[url] = make_engine(url)
+    return _engines[url]
+
+
+def _factory(url: str) -> sessionmaker[Session]:
+    if url not in _factories:
+        _factories[url] = sessionmaker(bind=get_engine(url), class_=Session, expire_on_commit=False)
+    return _factories[url]
+
+
+def dispose_engine(url: str) -> None:
+    """Close and forget one URL's engine (tests do this before dropping a database)."""
+    _factories.pop(url, None)
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+@contextmanager
+def session_scope(url: str | None = None, *, write: bool = False) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    `write=True` marks a transaction that will write; on SQLite it starts with
+    BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-transaction.
+    """
+    session = _factory(url or settings.database_url)()
+    if write:
+        session.connection(execution_options={"nw_write": True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,195 @@
+"""The eleven Northwind tables as SQLModel models (snake_case names).
+
+Money (`unit_price`, `freight`) and `discount` use `ExactDecimal`: DECIMAL on MariaDB,
+scaled integers on SQLite. Pictures and photos of the classic data are not stored (see README).
+
+Two columns extend the classic `orders` table:
+- `subtotal`: the exact sum of the order's line values, maintained by the order service
+  in the same transaction as the lines (the list screen and dashboards read it);
+- `version`: incremented by every change, for optimistic edit-conflict detection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlmodel import Field, SQLModel
+
+from northwind_app.db.types import Amount, Fraction, Money
+
+metadata = SQLModel.metadata
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "categories"
+
+    category_id: int | None = Field(default=None, primary_key=True)
+    category_name: str = Field(max_length=15, index=True)
+    description: str | None = Field(default=None, sa_type=Text)
+
+
+class Region(SQLModel, table=True):
+    __tablename__ = "regions"
+
+    region_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    region_description: str = Field(max_length=50)
+
+
+class Territory(SQLModel, table=True):
+    __tablename__ = "territories"
+
+    territory_id: str = Field(primary_key=True, max_length=20)
+    territory_description: str = Field(max_length=50)
+    region_id: int = Field(foreign_key="regions.region_id", index=True)
+
+
+class Shipper(SQLModel, table=True):
+    __tablename__ = "shippers"
+
+    shipper_id: int | None = Field(default=None, primary_key=True)
+    company_name: str = Field(max_length=40)
+    phone: str | None = Field(default=None, max_length=24)
+
+
+class Supplier(SQLModel, table=True):
+    __tablename__ = "suppliers"
+
+    supplier_id: int | None = Field(default=None, primary_key=True)
+    company_name: str = Field(max_length=40, index=True)
+    contact_name: str | None = Field(default=None, max_length=30)
+    contact_title: str | None = Field(default=None, max_length=30)
+    address: str | None = Field(default=None, max_length=60)
+    city: str | None = Field(default=None, max_length=30)
+    region: str | None = Field(default=None, max_length=30)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=30, index=True)
+    phone: str | None = Field(default=None, max_length=24)
+    fax: str | None = Field(default=None, max_length=24)
+    home_page: str | None = Field(default=None, sa_type=Text)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    customer_id: str = Field(primary_key=True, max_length=5)
+    company_name: str = Field(max_length=40, index=True)
+    contact_name: str | None = Field(default=None, max_length=30)
+    contact_title: str | None = Field(default=None, max_length=30)
+    address: str | None = Field(default=None, max_length=60)
+    city: str | None = Field(default=None, max_length=30, index=True)
+    region: str | None = Field(default=None, max_length=30)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=30, index=True)
+    phone: str | None = Field(default=None, max_length=24)
+    fax: str | None = Field(default=None, max_length=24)
+
+
+class Employee(SQLModel, table=True):
+    __tablename__ = "employees"
+
+    employee_id: int | None = Field(default=None, primary_key=True)
+    last_name: str = Field(max_length=20, index=True)
+    first_name: str = Field(max_length=10)
+    title: str | None = Field(default=None, max_length=30)
+    title_of_courtesy: str | None = Field(default=None, max_length=25)
+    birth_date: dt.date | None = None
+    hire_date: dt.date | None = None
+    address: str | None = Field(default=None, max_length=60)
+    city: str | None = Field(default=None, max_length=30)
+    region: str | None = Field(default=None, max_length=30)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=30)
+    home_phone: str | None = Field(default=None, max_length=24)
+    extension: str | None = Field(default=None, max_length=4)
+    notes: str | None = Field(default=None, sa_type=Text)
+    reports_to: int | None = Field(default=None, foreign_key="employees.employee_id", index=True)
+    photo_path: str | None = Field(default=None, max_length=255)
+
+
+class EmployeeTerritory(SQLModel, table=True):
+    __tablename__ = "employee_territories"
+
+    employee_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("employees.employee_id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    territory_id: str = Field(
+        sa_column=Column(
+            String(20),
+            ForeignKey("territories.territory_id", ondelete="CASCADE"),
+            primary_key=True,
+            index=True,
+        )
+    )
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+
+    product_id: int | None = Field(default=None, primary_key=True)
+    product_name: str = Field(max_length=40, index=True)
+    supplier_id: int | None = Field(default=None, foreign_key="suppliers.supplier_id", index=True)
+    category_id: int | None = Field(default=None, foreign_key="categories.category_id", index=True)
+    quantity_per_unit: str | None = Field(default=None, max_length=20)
+    unit_price: Decimal = Field(default=Decimal("0"), sa_type=Money(), nullable=False)
+    units_in_stock: int = Field(default=0)
+    units_on_order: int = Field(default=0)
+    reorder_level: int = Field(default=0)
+    discontinued: bool = Field(default=False)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_order_date_id", "order_date", "order_id"),
+        Index("ix_orders_customer_date", "customer_id", "order_date"),
+        Index("ix_orders_employee_date", "employee_id", "order_date"),
+        Index("ix_orders_shipped_required", "shipped_date", "required_date"),
+        Index("ix_orders_ship_country", "ship_country"),
+        Index("ix_orders_ship_via", "ship_via"),
+    )
+
+    order_id: int | None = Field(default=None, primary_key=True)
+    customer_id: str | None = Field(default=None, foreign_key="customers.customer_id", max_length=5)
+    employee_id: int | None = Field(default=None, foreign_key="employees.employee_id")
+    order_date: dt.date | None = None
+    required_date: dt.date | None = None
+    shipped_date: dt.date | None = None
+    ship_via: int | None = Field(default=None, foreign_key="shippers.shipper_id")
+    freight: Decimal = Field(default=Decimal("0"), sa_type=Money(), nullable=False)
+    ship_name: str | None = Field(default=None, max_length=40)
+    ship_address: str | None = Field(default=None, max_length=60)
+    ship_city: str | None = Field(default=None, max_length=30)
+    ship_region: str | None = Field(default=None, max_length=30)
+    ship_postal_code: str | None = Field(default=None, max_length=20)
+    ship_country: str | None = Field(default=None, max_length=30)
+    subtotal: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
+    version: int = Field(default=1)
+
+
+class OrderDetail(SQLModel, table=True):
+    __tablename__ = "order_details"
+
+    order_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    product_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("products.product_id"), primary_key=True, index=True
+        )
+    )
+    unit_price: Decimal = Field(sa_type=Money(), nullable=False)
+    quantity: int = Field(default=1)
+    discount: Decimal = Field(default=Decimal("0"), sa_type=Fraction(), nullable=False)
+
+
+# Tables in an order that respects foreign keys (parents first).
+LOAD_ORDER = [
+    Category, Region, Territory, Shipper, Supplier, Customer, Employee,
+    EmployeeTerritory, Product, Order, OrderDetail,
+]

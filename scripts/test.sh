@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run every test: unit, database (SQLite always; MariaDB when reachable or required), browser.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k orders
+source "$(dirname "$0")/_env.sh"
+if [ ! -x "${NORTHWIND_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "Installing Debian's chromium for the browser tests …"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+exec python -m pytest "$@"

@@ -1,0 +1,105 @@
+"""One production-mode app server and one Chromium for the whole browser test session.
+
+The server is `reflex run --env prod --single-port` in its own process group (so npm/Vite and
+the workers all stop with it), on a free port, against a fresh SQLite database holding the
+classic Northwind data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from northwind_app.data.classic import load_classic
+from northwind_app.db.engine import get_engine
+from northwind_app.db.migrations import upgrade_to_head
+from northwind_app.settings import PROJECT_ROOT
+from tests.dbutil import CLASSIC_DIR
+
+CHROMIUM = os.environ.get("NORTHWIND_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+START_TIMEOUT = 900
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def app_db_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'browser.db'}"
+    upgrade_to_head(url)
+    with get_engine(url).begin() as conn:
+        load_classic(conn, CLASSIC_DIR)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app_url(app_db_url, tmp_path_factory) -> str:
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("logs") / "reflex.log"
+    env = {**os.environ, "NORTHWIND_DATABASE_URL": app_db_url, "REFLEX_CHECK_LATEST_VERSION": "0"}
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
+         "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while not (_ready(base + "/api/health") and _ready(base + "/")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"app server did not start:\n{log_path.read_text()[-4000:]}")
+            time.sleep(1)
+        yield base
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(base_url=app_url, viewport={"width": 1366, "height": 900},
+                                  accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
