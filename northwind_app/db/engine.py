@@ -7,14 +7,19 @@ event handlers) run service functions through `asyncio.to_thread`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from typing import TypeVar
+
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from northwind_app.settings import settings
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -70,6 +75,22 @@ def _factory(url: str) -> sessionmaker[Session]:
     if url not in _factories:
         _factories[url] = sessionmaker(bind=get_engine(url), class_=Session, expire_on_commit=False)
     return _factories[url]
+
+
+DEADLOCK_CODES = {1205, 1213}  # MySQL/MariaDB: lock wait timeout, deadlock
+
+
+def write_transaction(fn: Callable[[Session], T], url: str | None = None, retries: int = 3) -> T:
+    """Run `fn(session)` in one write transaction, retrying it after a deadlock."""
+    for attempt in range(retries + 1):
+        try:
+            with session_scope(url, write=True) as session:
+                return fn(session)
+        except OperationalError as exc:
+            code = getattr(exc.orig, "args", [None])[0]
+            if code not in DEADLOCK_CODES or attempt == retries:
+                raise
+    raise AssertionError("unreachable")
 
 
 def dispose_engine(url: str) -> None:

@@ -1,0 +1,742 @@
+"""Orders: the list query, detail, validation, create/update/delete/ship with stock and versions.
+
+Rules that live here and nowhere else:
+- status: *new* (not shipped, not past required date), *late* (not shipped, past required
+  date), *shipped* (shipped on or before the required date), *shipped_late* (after it);
+- an order's subtotal is the exact sum of its line values and is stored with the lines;
+- saving adjusts `products.units_in_stock` by the change in quantity, in the same
+  transaction, with conditional updates so concurrent saves never drive stock negative;
+- every change increments `orders.version`; a save carrying an older version is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlmodel import Session
+
+from northwind_app.db.models import Customer, Employee, Order, OrderDetail, Product, Shipper
+from northwind_app.db.types import rescale
+from northwind_app.money import line_value, order_subtotal, parse_decimal
+from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
+from northwind_app.services.listing import (
+    ListParams, Page, fetch_page, search_clause, sort_clauses,
+)
+
+# --- status -------------------------------------------------------------------------------
+
+NEW, LATE, SHIPPED, SHIPPED_LATE = "new", "late", "shipped", "shipped_late"
+STATUSES = (NEW, LATE, SHIPPED, SHIPPED_LATE)
+STATUS_LABELS = {NEW: "New", LATE: "Late", SHIPPED: "Shipped", SHIPPED_LATE: "Shipped late"}
+
+
+def status_of(shipped: dt.date | None, required: dt.date | None, today: dt.date) -> str:
+    if shipped is None:
+        return LATE if required is not None and required < today else NEW
+    return SHIPPED_LATE if required is not None and shipped > required else SHIPPED
+
+
+def status_condition(status: str, today: dt.date):
+    """The SQL form of `status_of` for one status (for filters)."""
+    shipped, required = Order.shipped_date, Order.required_date
+    if status == NEW:
+        return and_(shipped.is_(None), (required.is_(None)) | (required >= today))
+    if status == LATE:
+        return and_(shipped.is_(None), required < today)
+    if status == SHIPPED:
+        return and_(shipped.is_not(None), (required.is_(None)) | (shipped <= required))
+    if status == SHIPPED_LATE:
+        return and_(shipped.is_not(None), shipped > required)
+    raise ValidationFailed({"status": f"unknown status {status!r}; use one of: {', '.join(STATUSES)}"})
+
+
+def status_rank(today: dt.date):
+    """The SQL form of `status_of` as its position in STATUSES (sorting by status)."""
+    return case(
+        *((status_condition(s, today), literal(i)) for i, s in enumerate(STATUSES)),
+        else_=literal(0),
+    )
+
+
+# --- list ---------------------------------------------------------------------------------
+
+ORDER_TOTAL = (Order.subtotal + rescale(Order.freight)).label("total")
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    customer_id: str | None = None
+    employee_id: int | None = None
+    shipper_id: int | None = None
+    ship_country: str | None = None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> OrderFilters:
+        """From query-string style values (strings, empty = no filter); errors name the field."""
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+
+        def text(name):
+            value = raw.get(name)
+            return str(value).strip() if value not in (None, "") else None
+
+        for name in ("status", "customer_id", "ship_country"):
+            values[name] = text(name)
+        if values["status"] and values["status"] not in STATUSES:
+            errors["status"] = f"must be one of: {', '.join(STATUSES)}"
+        for name in ("employee_id", "shipper_id"):
+            value = text(name)
+            if value is not None:
+                try:
+                    values[name] = int(value)
+                except ValueError:
+                    errors[name] = "must be a whole number"
+        for name in ("date_from", "date_to"):
+            value = text(name)
+            if value is not None:
+                try:
+                    values[name] = dt.date.fromisoformat(value)
+                except ValueError:
+                    errors[name] = "must be a date (YYYY-MM-DD)"
+        if not errors and values.get("date_from") and values.get("date_to") \
+                and values["date_from"] > values["date_to"]:
+            errors["date_to"] = "must not be before date_from"
+        if errors:
+            raise ValidationFailed(errors)
+        return cls(**values)
+
+
+@dataclass
+class OrderRow:
+    order_id: int
+    order_date: dt.date | None
+    customer_id: str | None
+    customer_name: str | None
+    employee_id: int | None
+    employee_name: str | None
+    ship_country: str | None
+    shipper_id: int | None
+    shipper_name: str | None
+    status: str
+    required_date: dt.date | None
+    shipped_date: dt.date | None
+    total: Decimal
+
+
+EMPLOYEE_NAME = (Employee.first_name + literal(" ") + Employee.last_name)
+
+
+def _list_statement(today: dt.date):
+    return (
+        select(
+            Order.order_id, Order.order_date, Order.customer_id,
+            Customer.company_name.label("customer_name"),
+            Order.employee_id, EMPLOYEE_NAME.label("employee_name"),
+            Order.ship_country, Order.ship_via,
+            Shipper.company_name.label("shipper_name"),
+            Order.required_date, Order.shipped_date, ORDER_TOTAL,
+        )
+        .select_from(Order)
+        .outerjoin(Customer, Customer.customer_id == Order.customer_id)
+        .outerjoin(Employee, Employee.employee_id == Order.employee_id)
+        .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+    )
+
+
+def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
+    conditions = []
+    if filters.status:
+        conditions.append(status_condition(filters.status, today))
+    if filters.date_from:
+        conditions.append(Order.order_date >= filters.date_from)
+    if filters.date_to:
+        conditions.append(Order.order_date <= filters.date_to)
+    if filters.customer_id:
+        conditions.append(Order.customer_id == filters.customer_id)
+    if filters.employee_id is not None:
+        conditions.append(Order.employee_id == filters.employee_id)
+    if filters.shipper_id is not None:
+        conditions.append(Order.ship_via == filters.shipper_id)
+    if filters.ship_country:
+        conditions.append(Order.ship_country == filters.ship_country)
+    text = (search or "").strip()
+    if text:
+        matches = [search_clause(text, [Customer.company_name, Order.ship_name, Order.ship_city])]
+        if text.isdigit():
+            matches.append(Order.order_id == int(text))
+        if len(text) <= 5:
+            matches.append(Order.customer_id == text.upper())
+        conditions.append(or_(*matches))
+    return conditions
+
+
+def sort_columns(today: dt.date) -> dict:
+    return {
+        "order_id": Order.order_id,
+        "order_date": Order.order_date,
+        "customer": Customer.company_name,
+        "employee": EMPLOYEE_NAME,
+        "ship_country": Order.ship_country,
+        "shipper": Shipper.company_name,
+        "status": status_rank(today),
+        "required_date": Order.required_date,
+        "shipped_date": Order.shipped_date,
+        "total": ORDER_TOTAL,
+    }
+
+
+def _row(today: dt.date):
+    def build(r) -> OrderRow:
+        return OrderRow(
+            order_id=r.order_id, order_date=r.order_date, customer_id=r.customer_id,
+            customer_name=r.customer_name, employee_id=r.employee_id,
+            employee_name=r.employee_name, ship_country=r.ship_country, shipper_id=r.ship_via,
+            shipper_name=r.shipper_name,
+            status=status_of(r.shipped_date, r.required_date, today),
+            required_date=r.required_date, shipped_date=r.shipped_date, total=r.total,
+        )
+    return build
+
+
+DEFAULT_SORT = "-order_date"
+
+
+def _filtered(params: ListParams, today: dt.date):
+    filters = params.filters if isinstance(params.filters, OrderFilters) \
+        else OrderFilters.parse(params.filters or {})
+    conditions = _where(filters, params.search, today)
+    order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
+    stmt = _list_statement(today).where(*conditions)
+    needs_customer = bool((params.search or "").strip())
+    count = select(func.count()).select_from(Order)
+    if needs_customer:
+        count = count.outerjoin(Customer, Customer.customer_id == Order.customer_id)
+    return stmt, count.where(*conditions), order_by
+
+
+def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
+    today = today or dt.date.today()
+    stmt, count, order_by = _filtered(params, today)
+    return fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count)
+
+
+def iter_orders(session: Session, params: ListParams, today: dt.date | None = None,
+                batch: int = 2000) -> Iterator[OrderRow]:
+    """Every order matching the list's filters and sort (not just a page), streamed."""
+    today = today or dt.date.today()
+    stmt, _, order_by = _filtered(params, today)
+    build = _row(today)
+    result = session.execute(stmt.order_by(*order_by).execution_options(yield_per=batch))
+    for r in result:
+        yield build(r)
+
+
+def ship_countries(session: Session) -> list[str]:
+    return list(session.execute(
+        select(Order.ship_country).where(Order.ship_country.is_not(None))
+        .group_by(Order.ship_country).order_by(Order.ship_country)).scalars())
+
+
+# --- detail -------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderLine:
+    product_id: int
+    product_name: str
+    unit_price: Decimal
+    quantity: int
+    discount: Decimal
+    line_total: Decimal
+    units_in_stock: int = 0
+    discontinued: bool = False
+
+
+@dataclass
+class OrderDetailView:
+    order_id: int
+    version: int
+    customer_id: str | None
+    customer_name: str | None
+    customer_contact: str | None
+    customer_phone: str | None
+    employee_id: int | None
+    employee_name: str | None
+    ship_via: int | None
+    shipper_name: str | None
+    order_date: dt.date | None
+    required_date: dt.date | None
+    shipped_date: dt.date | None
+    status: str
+    freight: Decimal
+    ship_name: str | None
+    ship_address: str | None
+    ship_city: str | None
+    ship_region: str | None
+    ship_postal_code: str | None
+    ship_country: str | None
+    lines: list[OrderLine]
+    subtotal: Decimal
+    total: Decimal
+
+
+def get_order(session: Session, order_id: int, today: dt.date | None = None) -> OrderDetailView:
+    today = today or dt.date.today()
+    row = session.execute(
+        select(Order, Customer.company_name, Customer.contact_name, Customer.phone,
+               EMPLOYEE_NAME.label("employee_name"), Shipper.company_name)
+        .outerjoin(Customer, Customer.customer_id == Order.customer_id)
+        .outerjoin(Employee, Employee.employee_id == Order.employee_id)
+        .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+        .where(Order.order_id == order_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    order, company, contact, phone, employee_name, shipper_name = row
+    lines = [
+        OrderLine(product_id=pid, product_name=name, unit_price=price, quantity=qty,
+                  discount=disc, line_total=line_value(price, qty, disc),
+                  units_in_stock=stock, discontinued=discontinued)
+        for pid, name, price, qty, disc, stock, discontinued in session.execute(
+            select(OrderDetail.product_id, Product.product_name, OrderDetail.unit_price,
+                   OrderDetail.quantity, OrderDetail.discount, Product.units_in_stock,
+                   Product.discontinued)
+            .join(Product, Product.product_id == OrderDetail.product_id)
+            .where(OrderDetail.order_id == order_id)
+            .order_by(Product.product_name, OrderDetail.product_id))
+    ]
+    subtotal = order_subtotal((line.unit_price, line.quantity, line.discount) for line in lines)
+    return OrderDetailView(
+        order_id=order.order_id, version=order.version,
+        customer_id=order.customer_id, customer_name=company, customer_contact=contact,
+        customer_phone=phone, employee_id=order.employee_id, employee_name=employee_name,
+        ship_via=order.ship_via, shipper_name=shipper_name, order_date=order.order_date,
+        required_date=order.required_date, shipped_date=order.shipped_date,
+        status=status_of(order.shipped_date, order.required_date, today),
+        freight=order.freight, ship_name=order.ship_name, ship_address=order.ship_address,
+        ship_city=order.ship_city, ship_region=order.ship_region,
+        ship_postal_code=order.ship_postal_code, ship_country=order.ship_country,
+        lines=lines, subtotal=subtotal, total=subtotal + order.freight,
+    )
+
+
+# --- input --------------------------------------------------------------------------------
+
+SHIP_FIELDS = ("ship_name", "ship_address", "ship_city", "ship_region", "ship_postal_code",
+               "ship_country")
+MAX_QUANTITY = 100_000
+
+
+@dataclass
+class LineInput:
+    product_id: int
+    quantity: int
+    unit_price: Decimal | None = None  # None: the product's current price
+    discount: Decimal = Decimal("0")
+
+
+@dataclass
+class OrderInput:
+    customer_id: str
+    employee_id: int
+    order_date: dt.date
+    required_date: dt.date | None = None
+    shipped_date: dt.date | None = None
+    ship_via: int | None = None
+    freight: Decimal = Decimal("0")
+    ship_name: str | None = None
+    ship_address: str | None = None
+    ship_city: str | None = None
+    ship_region: str | None = None
+    ship_postal_code: str | None = None
+    ship_country: str | None = None
+    lines: list[LineInput] = field(default_factory=list)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _int(value, errors, name, *, minimum=None, maximum=None, required=True):
+    if _blank(value):
+        if required:
+            errors[name] = "is required"
+        return None
+    if isinstance(value, bool):
+        errors[name] = "must be a whole number"
+        return None
+    try:
+        number = Decimal(str(value).strip())
+        if number != number.to_integral_value():
+            raise ValueError
+        number = int(number)
+    except (ValueError, ArithmeticError):
+        errors[name] = "must be a whole number"
+        return None
+    if minimum is not None and number < minimum:
+        errors[name] = f"must be at least {minimum}"
+    elif maximum is not None and number > maximum:
+        errors[name] = f"must be at most {maximum:,}"
+    return number
+
+
+def _date(value, errors, name, *, required=False):
+    if _blank(value):
+        if required:
+            errors[name] = "is required"
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        errors[name] = "must be a date (YYYY-MM-DD)"
+        return None
+
+
+def _decimal(value, errors, name, *, places, minimum=None, maximum=None, default=None):
+    if _blank(value):
+        return default
+    try:
+        number = parse_decimal(value, places=places)
+    except ValueError as exc:
+        errors[name] = str(exc)
+        return None
+    if minimum is not None and number < minimum:
+        errors[name] = f"must be at least {minimum}"
+    elif maximum is not None and number > maximum:
+        errors[name] = f"must be at most {maximum}"
+    return number
+
+
+def _text(value, errors, name, max_length):
+    if _blank(value):
+        return None
+    text = str(value).strip()
+    if len(text) > max_length:
+        errors[name] = f"must be at most {max_length} characters"
+    return text
+
+
+def parse_order_input(raw: Mapping[str, Any]) -> OrderInput:
+    """Turn form or JSON values (strings or numbers) into an OrderInput, exactly.
+
+    Field errors use the API's names, lines as ``lines[i].field`` (0-based); raises
+    ValidationFailed with every problem at once. Database checks happen on save.
+    """
+    errors: dict[str, str] = {}
+    columns = Order.__table__.c
+    customer_id = _text(raw.get("customer_id"), errors, "customer_id", 5)
+    if customer_id is None and "customer_id" not in errors:
+        errors["customer_id"] = "is required"
+    employee_id = _int(raw.get("employee_id"), errors, "employee_id", minimum=1)
+    order_date = _date(raw.get("order_date"), errors, "order_date", required=True)
+    required_date = _date(raw.get("required_date"), errors, "required_date")
+    shipped_date = _date(raw.get("shipped_date"), errors, "shipped_date")
+    if order_date and required_date and required_date < order_date:
+        errors["required_date"] = "must not be before the order date"
+    if order_date and shipped_date and shipped_date < order_date:
+        errors["shipped_date"] = "must not be before the order date"
+    ship_via = _int(raw.get("ship_via"), errors, "ship_via", minimum=1, required=False)
+    freight = _decimal(raw.get("freight"), errors, "freight", places=4, minimum=Decimal(0),
+                       maximum=Decimal("999999999"), default=Decimal("0"))
+    ship = {name: _text(raw.get(name), errors, name, columns[name].type.length)
+            for name in SHIP_FIELDS}
+
+    lines: list[LineInput] = []
+    raw_lines = raw.get("lines")
+    if not isinstance(raw_lines, (list, tuple)) or not raw_lines:
+        errors["lines"] = "an order needs at least one line"
+        raw_lines = raw_lines if isinstance(raw_lines, (list, tuple)) else []
+    seen: dict[int, int] = {}
+    for index, raw_line in enumerate(raw_lines):
+        prefix = f"lines[{index}]"
+        if not isinstance(raw_line, Mapping):
+            errors[prefix] = "must be an object with product_id and quantity"
+            continue
+        product_id = _int(raw_line.get("product_id"), errors, f"{prefix}.product_id", minimum=1)
+        quantity = _int(raw_line.get("quantity"), errors, f"{prefix}.quantity", minimum=1,
+                        maximum=MAX_QUANTITY)
+        unit_price = _decimal(raw_line.get("unit_price"), errors, f"{prefix}.unit_price",
+                              places=4, minimum=Decimal(0), maximum=Decimal("999999999"))
+        discount = _decimal(raw_line.get("discount"), errors, f"{prefix}.discount", places=4,
+                            minimum=Decimal(0), maximum=Decimal(1), default=Decimal("0"))
+        if product_id is not None:
+            if product_id in seen:
+                errors[f"{prefix}.product_id"] = (
+                    f"this product is already on line {seen[product_id] + 1}; "
+                    "change that line's quantity instead")
+            else:
+                seen[product_id] = index
+        if product_id is not None and quantity is not None:
+            lines.append(LineInput(product_id, quantity, unit_price, discount or Decimal("0")))
+    if errors:
+        raise ValidationFailed(errors)
+    return OrderInput(customer_id=customer_id.upper(), employee_id=employee_id,
+                      order_date=order_date, required_date=required_date,
+                      shipped_date=shipped_date, ship_via=ship_via, freight=freight,
+                      lines=lines, **ship)
+
+
+def order_input_from_view(view: OrderDetailView) -> dict[str, Any]:
+    """The current order as raw input (for partial updates: merge changes, then parse)."""
+    data = {name: getattr(view, name) for name in (
+        "customer_id", "employee_id", "order_date", "required_date", "shipped_date",
+        "ship_via", "freight", *SHIP_FIELDS)}
+    data["lines"] = [{"product_id": line.product_id, "quantity": line.quantity,
+                      "unit_price": line.unit_price, "discount": line.discount}
+                     for line in view.lines]
+    return data
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+def _check_references(session: Session, data: OrderInput, errors: dict[str, str]) -> None:
+    if session.get(Customer, data.customer_id) is None:
+        errors["customer_id"] = f"no customer with id {data.customer_id!r}"
+    if session.get(Employee, data.employee_id) is None:
+        errors["employee_id"] = f"no employee with id {data.employee_id}"
+    if data.ship_via is not None and session.get(Shipper, data.ship_via) is None:
+        errors["ship_via"] = f"no shipper with id {data.ship_via}"
+
+
+def _lock_order(session: Session, order_id: int, expected_version: int | None) -> Order:
+    order = session.execute(
+        select(Order).where(Order.order_id == order_id).with_for_update()
+    ).scalar_one_or_none()
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    if expected_version is not None and order.version != expected_version:
+        raise Conflict(
+            f"Order {order_id} was changed by someone else since you opened it "
+            f"(your version {expected_version}, now {order.version}). "
+            "Reload it to see the changes, then make yours again.",
+            {"version": "is out of date"},
+        )
+    return order
+
+
+def _current_lines(session: Session, order_id: int) -> dict[int, int]:
+    return dict(session.execute(
+        select(OrderDetail.product_id, OrderDetail.quantity)
+        .where(OrderDetail.order_id == order_id)).all())
+
+
+def _apply_stock(session: Session, deltas: dict[int, int], line_fields: dict[int, str]) -> None:
+    """Take (delta > 0) or return (delta < 0) stock, in product-id order to avoid deadlocks.
+
+    A take only succeeds while enough stock remains (one atomic conditional UPDATE), so
+    concurrent saves can never drive stock negative.
+    """
+    shortages: dict[str, str] = {}
+    for product_id in sorted(deltas):
+        delta = deltas[product_id]
+        if delta == 0:
+            continue
+        table = Product.__table__
+        if delta > 0:
+            result = session.execute(
+                update(table)
+                .where(table.c.product_id == product_id, table.c.units_in_stock >= delta)
+                .values(units_in_stock=table.c.units_in_stock - delta))
+            if result.rowcount != 1:
+                name, available = session.execute(
+                    select(Product.product_name, Product.units_in_stock)
+                    .where(Product.product_id == product_id)).one()
+                shortages[line_fields.get(product_id, "lines")] = (
+                    f"only {available} of {name} in stock; this needs {delta} more")
+        else:
+            session.execute(
+                update(table).where(table.c.product_id == product_id)
+                .values(units_in_stock=table.c.units_in_stock - delta))
+    if shortages:
+        raise Conflict("Not enough stock: " + "; ".join(shortages.values()) + ".", shortages)
+
+
+def _write_lines(session: Session, order_id: int, data: OrderInput,
+                 previous: dict[int, int]) -> Decimal:
+    """Validate lines against products, adjust stock, replace the lines; returns subtotal."""
+    product_ids = [line.product_id for line in data.lines]
+    products = {
+        p.product_id: p for p in session.execute(
+            select(Product.product_id, Product.product_name, Product.unit_price,
+                   Product.discontinued).where(Product.product_id.in_(product_ids))).all()
+    }
+    errors: dict[str, str] = {}
+    line_fields: dict[int, str] = {}
+    rows = []
+    for index, line in enumerate(data.lines):
+        product = products.get(line.product_id)
+        if product is None:
+            errors[f"lines[{index}].product_id"] = f"no product with id {line.product_id}"
+            continue
+        if product.discontinued and line.product_id not in previous:
+            errors[f"lines[{index}].product_id"] = (
+                f"{product.product_name} is discontinued and cannot be added to an order")
+            continue
+        line_fields[line.product_id] = f"lines[{index}].quantity"
+        price = product.unit_price if line.unit_price is None else line.unit_price
+        rows.append({"order_id": order_id, "product_id": line.product_id, "unit_price": price,
+                     "quantity": line.quantity, "discount": line.discount})
+    if errors:
+        raise ValidationFailed(errors)
+    wanted = {row["product_id"]: row["quantity"] for row in rows}
+    deltas = {pid: wanted.get(pid, 0) - previous.get(pid, 0) for pid in set(wanted) | set(previous)}
+    _apply_stock(session, deltas, line_fields)
+    session.execute(delete(OrderDetail).where(OrderDetail.order_id == order_id))
+    session.execute(insert(OrderDetail), rows)
+    return order_subtotal((r["unit_price"], r["quantity"], r["discount"]) for r in rows)
+
+
+def _header_values(data: OrderInput) -> dict[str, Any]:
+    return {
+        "customer_id": data.customer_id, "employee_id": data.employee_id,
+        "order_date": data.order_date, "required_date": data.required_date,
+        "shipped_date": data.shipped_date, "ship_via": data.ship_via, "freight": data.freight,
+        **{name: getattr(data, name) for name in SHIP_FIELDS},
+    }
+
+
+def create_order(session: Session, data: OrderInput) -> int:
+    """Insert an order with its lines and take stock; returns the new order id."""
+    errors: dict[str, str] = {}
+    _check_references(session, data, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    order = Order(**_header_values(data), subtotal=Decimal("0"), version=1)
+    session.add(order)
+    session.flush()
+    order.subtotal = _write_lines(session, order.order_id, data, previous={})
+    session.flush()
+    return order.order_id
+
+
+def update_order(session: Session, order_id: int, data: OrderInput,
+                 expected_version: int | None = None) -> int:
+    """Replace an order's header and lines; stock moves by the change. Returns the new version."""
+    order = _lock_order(session, order_id, expected_version)
+    errors: dict[str, str] = {}
+    _check_references(session, data, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    previous = _current_lines(session, order_id)
+    subtotal = _write_lines(session, order_id, data, previous)
+    for name, value in _header_values(data).items():
+        setattr(order, name, value)
+    order.subtotal = subtotal
+    order.version += 1
+    session.flush()
+    return order.version
+
+
+def delete_order(session: Session, order_id: int, expected_version: int | None = None) -> None:
+    """Delete an order and its lines and put their quantities back in stock."""
+    _lock_order(session, order_id, expected_version)
+    previous = _current_lines(session, order_id)
+    _apply_stock(session, {pid: -qty for pid, qty in previous.items()}, {})
+    session.execute(delete(OrderDetail).where(OrderDetail.order_id == order_id))
+    session.execute(delete(Order).where(Order.order_id == order_id))
+
+
+def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any,
+               expected_version: int | None = None) -> int:
+    """Mark an order shipped on a date with a shipper. Returns the new version."""
+    errors: dict[str, str] = {}
+    shipped = _date(shipped_date, errors, "shipped_date", required=True)
+    shipper = _int(ship_via, errors, "ship_via", minimum=1)
+    if errors:
+        raise ValidationFailed(errors)
+    order = _lock_order(session, order_id, expected_version)
+    if order.shipped_date is not None:
+        raise Conflict(f"Order {order_id} was already shipped on {order.shipped_date.isoformat()}.",
+                       {"shipped_date": "already set"})
+    if order.order_date and shipped < order.order_date:
+        errors["shipped_date"] = "must not be before the order date"
+    if session.get(Shipper, shipper) is None:
+        errors["ship_via"] = f"no shipper with id {shipper}"
+    if errors:
+        raise ValidationFailed(errors)
+    order.shipped_date = shipped
+    order.ship_via = shipper
+    order.version += 1
+    session.flush()
+    return order.version
+
+
+# --- lookups for pickers ------------------------------------------------------------------
+
+
+@dataclass
+class Choice:
+    value: str
+    label: str
+    detail: str = ""
+
+
+def customer_choices(session: Session, text: str = "", limit: int = 20) -> list[Choice]:
+    cond = search_clause(text, [Customer.customer_id, Customer.company_name, Customer.city])
+    stmt = select(Customer.customer_id, Customer.company_name, Customer.city, Customer.country)
+    if cond is not None:
+        stmt = stmt.where(cond)
+    return [Choice(cid, f"{name} ({cid})", ", ".join(x for x in (city, country) if x))
+            for cid, name, city, country in
+            session.execute(stmt.order_by(Customer.company_name).limit(limit))]
+
+
+def employee_choices(session: Session) -> list[Choice]:
+    return [Choice(str(eid), name, title or "")
+            for eid, name, title in session.execute(
+                select(Employee.employee_id, EMPLOYEE_NAME, Employee.title)
+                .order_by(Employee.last_name, Employee.first_name))]
+
+
+def shipper_choices(session: Session) -> list[Choice]:
+    return [Choice(str(sid), name, phone or "") for sid, name, phone in session.execute(
+        select(Shipper.shipper_id, Shipper.company_name, Shipper.phone).order_by(Shipper.company_name))]
+
+
+@dataclass
+class ProductChoice:
+    product_id: int
+    product_name: str
+    unit_price: Decimal
+    units_in_stock: int
+    discontinued: bool
+
+
+def product_choices(session: Session, text: str = "", limit: int = 20,
+                    include_discontinued: bool = False) -> list[ProductChoice]:
+    stmt = select(Product.product_id, Product.product_name, Product.unit_price,
+                  Product.units_in_stock, Product.discontinued)
+    cond = search_clause(text, [Product.product_name])
+    if text.strip().isdigit():
+        cond = Product.product_id == int(text.strip()) if cond is None else \
+            cond | (Product.product_id == int(text.strip()))
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if not include_discontinued:
+        stmt = stmt.where(Product.discontinued.is_(False))
+    return [ProductChoice(*row) for row in
+            session.execute(stmt.order_by(Product.product_name).limit(limit))]
+
+
+def customer_ship_to(session: Session, customer_id: str) -> dict[str, str | None]:
+    """A customer's address as the default ship-to of a new order."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"Customer {customer_id} does not exist.")
+    return {"ship_name": customer.company_name, "ship_address": customer.address,
+            "ship_city": customer.city, "ship_region": customer.region,
+            "ship_postal_code": customer.postal_code, "ship_country": customer.country}
+

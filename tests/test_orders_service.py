@@ -1,0 +1,293 @@
+"""Order rules in the service layer, on SQLite and MariaDB, against the classic data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, update
+
+from northwind_app.db.engine import session_scope, write_transaction
+from northwind_app.db.models import Order, OrderDetail, Product
+from northwind_app.services import orders as svc
+from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
+from northwind_app.services.listing import ListParams
+
+TODAY = dt.date(1998, 5, 7)  # the day after the classic data's last order
+
+
+def _stock(url, product_id):
+    with session_scope(url) as s:
+        return s.get(Product, product_id).units_in_stock
+
+
+def _set_stock(url, product_id, units):
+    with session_scope(url, write=True) as s:
+        s.execute(update(Product).where(Product.product_id == product_id).values(units_in_stock=units))
+
+
+def _input(**overrides):
+    raw = {"customer_id": "alfki", "employee_id": "5", "order_date": "1998-05-07",
+           "required_date": "1998-06-04", "ship_via": "1", "freight": "12.30",
+           "ship_name": "Alfreds Futterkiste", "ship_country": "Germany",
+           "lines": [{"product_id": 1, "quantity": "2"},
+                     {"product_id": 2, "quantity": 3, "unit_price": "19.00", "discount": "0.05"}]}
+    raw.update(overrides)
+    return raw
+
+
+def _create(url, **overrides):
+    data = svc.parse_order_input(_input(**overrides))
+    return write_transaction(lambda s: svc.create_order(s, data), url)
+
+
+# --- status ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shipped,required,expected", [
+    (None, dt.date(2000, 1, 2), svc.NEW),
+    (None, dt.date(2000, 1, 1), svc.NEW),          # due today is not late yet
+    (None, dt.date(1999, 12, 31), svc.LATE),
+    (None, None, svc.NEW),
+    (dt.date(1999, 12, 1), dt.date(1999, 12, 1), svc.SHIPPED),
+    (dt.date(1999, 12, 2), dt.date(1999, 12, 1), svc.SHIPPED_LATE),
+])
+def test_status_rule(shipped, required, expected):
+    assert svc.status_of(shipped, required, dt.date(2000, 1, 1)) == expected
+
+
+def test_sql_status_agrees_with_python(classic_db_ro):
+    with session_scope(classic_db_ro) as s:
+        counts = {}
+        for status in svc.STATUSES:
+            counts[status] = s.execute(select(func.count()).select_from(Order)
+                                       .where(svc.status_condition(status, TODAY))).scalar_one()
+        rows = s.execute(select(Order.shipped_date, Order.required_date)).all()
+    expected = {status: 0 for status in svc.STATUSES}
+    for shipped, required in rows:
+        expected[svc.status_of(shipped, required, TODAY)] += 1
+    assert counts == expected
+    assert sum(counts.values()) == 830 and counts[svc.LATE] + counts[svc.NEW] == 21
+
+
+# --- list -----------------------------------------------------------------------------------
+
+def _list(url, **kw):
+    with session_scope(url) as s:
+        return svc.list_orders(s, ListParams(**kw), today=TODAY)
+
+
+def test_list_first_page_and_total(classic_db_ro):
+    page = _list(classic_db_ro, limit=25, sort="order_id")
+    assert page.total == 830 and len(page.items) == 25
+    first = page.items[0]
+    assert (first.order_id, first.customer_id, first.customer_name) == (
+        10248, "VINET", "Vins et alcools Chevalier")
+    assert first.total == Decimal("472.38")
+    assert first.employee_name == "Steven Buchanan" and first.shipper_name == "Federal Shipping"
+    assert first.status == svc.SHIPPED
+    last = _list(classic_db_ro, limit=25, offset=825, sort="order_id")
+    assert [r.order_id for r in last.items][-1] == 11077 and (last.first_row, last.last_row) == (826, 830)
+
+
+@pytest.mark.parametrize("key", sorted(svc.sort_columns(TODAY)))
+def test_every_sort_key_is_ordered_and_stable(classic_db_ro, key):
+    attr = {"customer": "customer_name", "employee": "employee_name", "shipper": "shipper_name"}.get(key, key)
+    for descending in (False, True):
+        page = _list(classic_db_ro, limit=500, sort=("-" if descending else "") + key)
+        values = [(getattr(r, attr), r.order_id) for r in page.items]
+        non_null = [v for v in values if v[0] is not None]
+        if key == "status":
+            rank = {s: i for i, s in enumerate(svc.STATUSES)}
+            non_null = [(rank[v], i) for v, i in non_null]
+        if key in ("customer", "employee", "shipper"):  # collation order differs per backend
+            keys = [v for v, _ in non_null]
+            runs = [keys[i] for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
+            assert len(runs) == len(set(runs))
+            continue
+        assert non_null == sorted(non_null, reverse=descending)
+
+
+def test_sort_unknown_is_refused(classic_db_ro):
+    with pytest.raises(ValidationFailed) as err:
+        _list(classic_db_ro, sort="password")
+    assert "sort" in err.value.fields
+
+
+def test_search_and_filters(classic_db_ro):
+    assert [r.order_id for r in _list(classic_db_ro, search="10248").items] == [10248]
+    vinet = _list(classic_db_ro, search="vinet", limit=100)
+    assert vinet.total == 5 and {r.customer_id for r in vinet.items} == {"VINET"}
+    by_name = _list(classic_db_ro, search="Chevalier", limit=100)
+    assert by_name.total == 5
+    assert _list(classic_db_ro, search="100%_x").total == 0  # wildcards are literal
+    late = _list(classic_db_ro, filters={"status": "late"}, limit=100)
+    new = _list(classic_db_ro, filters={"status": "new"}, limit=100)
+    assert late.total + new.total == 21 and late.total >= 1
+    assert {r.status for r in late.items} == {svc.LATE} and {r.status for r in new.items} == {svc.NEW}
+    shipped_late = _list(classic_db_ro, filters={"status": "shipped_late"}, limit=100)
+    assert all(r.shipped_date > r.required_date for r in shipped_late.items)
+    ranged = _list(classic_db_ro, filters={"date_from": "1997-01-01", "date_to": "1997-12-31"})
+    assert ranged.total == 408
+    combined = _list(classic_db_ro, limit=100, filters={
+        "customer_id": "ALFKI", "employee_id": "4", "shipper_id": "1", "ship_country": "Germany"})
+    assert combined.total >= 1 and all(
+        (r.customer_id, r.employee_id, r.shipper_id) == ("ALFKI", 4, 1) for r in combined.items)
+
+
+def test_bad_filters_name_the_field(classic_db_ro):
+    with pytest.raises(ValidationFailed) as err:
+        _list(classic_db_ro, filters={"status": "lost", "date_from": "yesterday", "employee_id": "x"})
+    assert set(err.value.fields) == {"status", "date_from", "employee_id"}
+    with pytest.raises(ValidationFailed) as err:
+        _list(classic_db_ro, limit=0, offset=-1)
+    assert set(err.value.fields) == {"limit", "offset"}
+
+
+def test_iter_orders_streams_everything_in_sort_order(classic_db_ro):
+    with session_scope(classic_db_ro) as s:
+        ids = [r.order_id for r in svc.iter_orders(s, ListParams(sort="-order_id"), TODAY, batch=100)]
+    assert len(ids) == 830 and ids == sorted(ids, reverse=True)
+
+
+def test_get_order_detail(classic_db_ro):
+    with session_scope(classic_db_ro) as s:
+        order = svc.get_order(s, 10248, TODAY)
+        assert [line.product_name for line in order.lines] == [
+            "Mozzarella di Giovanni", "Queso Cabrales", "Singaporean Hokkien Fried Mee"]
+        assert order.subtotal == Decimal("440") and order.total == Decimal("472.38")
+        assert order.customer_name == "Vins et alcools Chevalier"
+        with pytest.raises(NotFound):
+            svc.get_order(s, 1, TODAY)
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+def test_create_takes_stock_and_stores_exact_totals(classic_db):
+    before = (_stock(classic_db, 1), _stock(classic_db, 2))
+    order_id = _create(classic_db)
+    with session_scope(classic_db) as s:
+        order = svc.get_order(s, order_id, TODAY)
+    assert order.customer_id == "ALFKI" and order.version == 1
+    assert [(l.product_id, l.unit_price, l.quantity, l.discount) for l in order.lines] == [
+        (1, Decimal("18.00"), 2, Decimal("0")), (2, Decimal("19.00"), 3, Decimal("0.05"))]
+    assert order.subtotal == Decimal("90.15") and order.total == Decimal("102.45")
+    assert (_stock(classic_db, 1), _stock(classic_db, 2)) == (before[0] - 2, before[1] - 3)
+    with session_scope(classic_db) as s:
+        assert s.get(Order, order_id).subtotal == Decimal("90.15")
+
+
+def test_validation_names_fields_and_writes_nothing(classic_db):
+    with pytest.raises(ValidationFailed) as err:
+        svc.parse_order_input(_input(customer_id="", order_date="1998-05-07",
+                                     required_date="1998-05-01", freight="-1",
+                                     lines=[{"product_id": 1, "quantity": 0},
+                                            {"product_id": 1, "quantity": "2.5"},
+                                            {"product_id": 2, "quantity": 1, "discount": "1.5"}]))
+    assert set(err.value.fields) == {"customer_id", "required_date", "freight",
+                                     "lines[0].quantity", "lines[1].product_id",
+                                     "lines[1].quantity", "lines[2].discount"}
+    with pytest.raises(ValidationFailed) as err:
+        svc.parse_order_input(_input(lines=[]))
+    assert "lines" in err.value.fields
+    with pytest.raises(ValidationFailed) as err:
+        _create(classic_db, customer_id="ZZZZZ", employee_id=99)
+    assert set(err.value.fields) == {"customer_id", "employee_id"}
+    with session_scope(classic_db) as s:
+        assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 830
+
+
+def test_discontinued_product_cannot_be_added(classic_db):
+    with pytest.raises(ValidationFailed) as err:
+        _create(classic_db, lines=[{"product_id": 5, "quantity": 1}])  # Chef Anton's Gumbo Mix
+    assert "discontinued" in err.value.fields["lines[0].product_id"]
+
+
+def test_stock_shortage_refused_with_product_and_available(classic_db):
+    _set_stock(classic_db, 2, 4)
+    before_1 = _stock(classic_db, 1)
+    with pytest.raises(Conflict) as err:
+        _create(classic_db, lines=[{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 5}])
+    assert err.value.fields == {"lines[1].quantity": "only 4 of Chang in stock; this needs 5 more"}
+    assert (_stock(classic_db, 1), _stock(classic_db, 2)) == (before_1, 4)  # nothing half-written
+    with session_scope(classic_db) as s:
+        assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 830
+
+
+def test_update_moves_stock_by_the_change_and_bumps_version(classic_db):
+    order_id = _create(classic_db)
+    stock1, stock2, stock3 = (_stock(classic_db, p) for p in (1, 2, 3))
+    data = svc.parse_order_input(_input(lines=[{"product_id": 1, "quantity": 7},
+                                               {"product_id": 3, "quantity": 1}]))
+    version = write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1),
+                                classic_db)
+    assert version == 2
+    assert (_stock(classic_db, 1), _stock(classic_db, 2), _stock(classic_db, 3)) == (
+        stock1 - 5, stock2 + 3, stock3 - 1)
+    with session_scope(classic_db) as s:
+        order = svc.get_order(s, order_id, TODAY)
+        assert order.subtotal == Decimal("136.00") and order.version == 2
+
+
+def test_stale_version_is_refused(classic_db):
+    order_id = _create(classic_db)
+    data = svc.parse_order_input(_input(freight="1.00"))
+    write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1), classic_db)
+    with pytest.raises(Conflict, match="changed by someone else"):
+        write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1), classic_db)
+    with pytest.raises(Conflict):
+        write_transaction(lambda s: svc.delete_order(s, order_id, expected_version=1), classic_db)
+
+
+def test_delete_restores_stock(classic_db):
+    stock = _stock(classic_db, 1), _stock(classic_db, 2)
+    order_id = _create(classic_db)
+    write_transaction(lambda s: svc.delete_order(s, order_id), classic_db)
+    assert (_stock(classic_db, 1), _stock(classic_db, 2)) == stock
+    with session_scope(classic_db) as s:
+        assert s.get(Order, order_id) is None
+        assert s.execute(select(func.count()).where(OrderDetail.order_id == order_id)).scalar_one() == 0
+    with pytest.raises(NotFound):
+        write_transaction(lambda s: svc.delete_order(s, order_id), classic_db)
+
+
+def test_ship(classic_db):
+    order_id = _create(classic_db)
+    with pytest.raises(ValidationFailed) as err:
+        write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-01", 2), classic_db)
+    assert "shipped_date" in err.value.fields
+    version = write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-09", "2", 1), classic_db)
+    with session_scope(classic_db) as s:
+        order = svc.get_order(s, order_id, TODAY)
+    assert (order.shipped_date, order.ship_via, order.status, version) == (
+        dt.date(1998, 5, 9), 2, svc.SHIPPED, 2)
+    with pytest.raises(Conflict, match="already shipped"):
+        write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-10", 2), classic_db)
+
+
+def test_concurrent_orders_never_drive_stock_negative(classic_db):
+    """Many simultaneous orders for a scarce product: exactly the stock's worth succeed."""
+    _set_stock(classic_db, 1, 25)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def place():
+        try:
+            _create(classic_db, lines=[{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}])
+            outcome = "ok"
+        except Conflict:
+            outcome = "refused"
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=place) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 24
+    assert results.count("ok") == 12 and results.count("refused") == 12
+    assert _stock(classic_db, 1) == 1
+    with session_scope(classic_db) as s:
+        assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 830 + 12
