@@ -41,6 +41,11 @@ def money_str(value: Decimal | None) -> str:
     return "" if value is None else str(cents(value))
 
 
+def plain_amount(value: Decimal) -> str:
+    """For editable fields: "18.00", or every digit when there are more than cents ("0.1250")."""
+    return str(value.quantize(CENT)) if value == value.quantize(CENT) else str(value.normalize())
+
+
 def format_money(value: Decimal | None) -> str:
     """For people: "$1,265,793.04"."""
     if value is None:

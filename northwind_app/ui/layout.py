@@ -7,13 +7,14 @@ import reflex as rx
 # (label, route, lucide icon). Screens add themselves here as they are built.
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/", "layout-dashboard"),
+    ("Orders", "/orders", "shopping-cart"),
 ]
 
 
 def nav_link(label: str, route: str, icon: str) -> rx.Component:
-    active = rx.State.router.page.path == route
+    active = rx.State.router.url.path == route
     if route != "/":
-        active = active | rx.State.router.page.path.startswith(route + "/")
+        active = active | rx.State.router.url.path.startswith(route + "/")
     return rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
         href=route,

@@ -1,0 +1,422 @@
+"""Order detail (/orders/[order_id]) with ship and delete, and the printable invoice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import reflex as rx
+
+from northwind_app.db.engine import session_scope, write_transaction
+from northwind_app.money import format_money, format_percent
+from northwind_app.services import orders as svc
+from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui.format import STATUS_COLORS, date_text
+from northwind_app.ui.layout import page
+
+log = logging.getLogger(__name__)
+
+
+def order_id_from_path(path: str) -> int | None:
+    """The order id of /orders/<id>[/...]; None when it is not a number."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[0] == "orders" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def order_view_dict(order: svc.OrderDetailView) -> dict[str, str]:
+    address = ", ".join(x for x in (order.ship_address, order.ship_city, order.ship_region,
+                                    order.ship_postal_code, order.ship_country) if x)
+    return {
+        "order_id": str(order.order_id),
+        "customer_id": order.customer_id or "",
+        "customer_name": order.customer_name or "",
+        "customer_contact": order.customer_contact or "",
+        "customer_phone": order.customer_phone or "",
+        "employee_name": order.employee_name or "",
+        "shipper_name": order.shipper_name or "—",
+        "order_date": date_text(order.order_date),
+        "required_date": date_text(order.required_date) or "—",
+        "shipped_date": date_text(order.shipped_date) or "Not shipped",
+        "status": svc.STATUS_LABELS[order.status],
+        "status_color": STATUS_COLORS[order.status],
+        "ship_name": order.ship_name or "",
+        "ship_address": order.ship_address or "",
+        "ship_city_line": " ".join(x for x in (order.ship_postal_code, order.ship_city,
+                                               order.ship_region) if x),
+        "ship_country": order.ship_country or "",
+        "ship_to": address,
+        "subtotal": format_money(order.subtotal),
+        "freight": format_money(order.freight),
+        "total": format_money(order.total),
+    }
+
+
+def line_dicts(order: svc.OrderDetailView) -> list[dict[str, str]]:
+    return [{
+        "product_id": str(line.product_id),
+        "product_name": line.product_name,
+        "unit_price": format_money(line.unit_price),
+        "quantity": str(line.quantity),
+        "discount": format_percent(line.discount),
+        "line_total": format_money(line.line_total),
+    } for line in order.lines]
+
+
+def _load(order_id: int):
+    with session_scope() as session:
+        order = svc.get_order(session, order_id)
+        shippers = [[c.value, c.label] for c in svc.shipper_choices(session)]
+    return order, shippers
+
+
+class OrderDetailState(rx.State):
+    order: dict[str, str] = {}
+    lines: list[dict[str, str]] = []
+    version: int = 0
+    is_shipped: bool = False
+    ship_via_current: str = ""
+    shipper_options: list[list[str]] = []
+    not_found: bool = False
+    loading: bool = True
+    error: str = ""
+    requested_id: str = ""
+
+    ship_open: bool = False
+    ship_date: str = ""
+    ship_via: str = ""
+    ship_errors: dict[str, str] = {}
+    delete_open: bool = False
+    action_error: str = ""
+
+    @rx.event
+    async def load(self):
+        self.loading = True
+        self.error = ""
+        self.not_found = False
+        self.action_error = ""
+        order_id = order_id_from_path(self.router.url.path)
+        self.requested_id = self.router.url.path.rstrip("/").split("/")[-1]
+        if "/invoice" in self.router.url.path:
+            self.requested_id = self.router.url.path.rstrip("/").split("/")[-2]
+        if order_id is None:
+            self.not_found = True
+            self.loading = False
+            return
+        yield
+        try:
+            order, shippers = await asyncio.to_thread(_load, order_id)
+        except NotFound:
+            self.not_found = True
+            self.order, self.lines = {}, []
+        except Exception:  # noqa: BLE001
+            log.exception("loading order %s failed", order_id)
+            self.error = "The order could not be loaded. Try again."
+        else:
+            self.order = order_view_dict(order)
+            self.lines = line_dicts(order)
+            self.version = order.version
+            self.is_shipped = order.shipped_date is not None
+            self.ship_via_current = str(order.ship_via or "")
+            self.shipper_options = shippers
+        finally:
+            self.loading = False
+
+    # -- ship -------------------------------------------------------------------------------
+    @rx.event
+    def open_ship(self):
+        self.ship_open = True
+        self.ship_date = dt.date.today().isoformat()
+        self.ship_via = self.ship_via_current or (self.shipper_options[0][0] if self.shipper_options else "")
+        self.ship_errors = {}
+
+    @rx.event
+    def set_ship_open(self, value: bool):
+        self.ship_open = value
+
+    @rx.event
+    def set_ship_date(self, value: str):
+        self.ship_date = value
+
+    @rx.event
+    def set_ship_via(self, value: str):
+        self.ship_via = value
+
+    @rx.event
+    async def confirm_ship(self):
+        order_id = int(self.order["order_id"])
+        date, via, version = self.ship_date, self.ship_via, self.version
+        try:
+            await asyncio.to_thread(write_transaction,
+                                    lambda s: svc.ship_order(s, order_id, date, via, version))
+        except ServiceError as exc:
+            self.ship_errors = exc.fields or {"shipped_date": exc.message}
+            if not exc.fields:
+                self.action_error = exc.message
+            return
+        self.ship_open = False
+        yield rx.toast.success(f"Order {order_id} marked shipped.")
+        yield OrderDetailState.load
+
+    # -- delete -----------------------------------------------------------------------------
+    @rx.event
+    def set_delete_open(self, value: bool):
+        self.delete_open = value
+        self.action_error = ""
+
+    @rx.event
+    async def confirm_delete(self):
+        order_id = int(self.order["order_id"])
+        version = self.version
+        try:
+            await asyncio.to_thread(write_transaction,
+                                    lambda s: svc.delete_order(s, order_id, version))
+        except ServiceError as exc:
+            self.action_error = exc.message
+            return
+        self.delete_open = False
+        yield rx.toast.success(f"Order {order_id} deleted; its stock was returned.")
+        yield rx.redirect("/orders")
+
+    @rx.event
+    def print_invoice(self):
+        return rx.call_script("window.print()")
+
+
+# -- components ---------------------------------------------------------------------------------
+
+def field(label: str, value, testid: str | None = None) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color=rx.color("gray", 11)),
+        rx.text(value, size="3", data_testid=testid),
+        spacing="0",
+    )
+
+
+def not_found_view() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.icon("search-x", size=40, color=rx.color("gray", 9)),
+            rx.heading("Order not found", size="5"),
+            rx.text("There is no order ", rx.code(OrderDetailState.requested_id), "."),
+            rx.link("Back to orders", href="/orders"),
+            align="center",
+            data_testid="order-not-found",
+        ),
+        padding="4em",
+        width="100%",
+    )
+
+
+def lines_table(show_stock: bool = False) -> rx.Component:
+    return rx.table.root(
+        rx.table.header(rx.table.row(
+            rx.table.column_header_cell("Product"),
+            rx.table.column_header_cell("Unit price", text_align="right"),
+            rx.table.column_header_cell("Quantity", text_align="right"),
+            rx.table.column_header_cell("Discount", text_align="right"),
+            rx.table.column_header_cell("Line total", text_align="right"),
+        )),
+        rx.table.body(rx.foreach(OrderDetailState.lines, lambda line: rx.table.row(
+            rx.table.cell(line["product_name"]),
+            rx.table.cell(line["unit_price"], text_align="right"),
+            rx.table.cell(line["quantity"], text_align="right"),
+            rx.table.cell(line["discount"], text_align="right"),
+            rx.table.cell(line["line_total"], text_align="right"),
+            data_testid="order-line",
+        ))),
+        width="100%",
+        variant="surface",
+    )
+
+
+def totals() -> rx.Component:
+    def row(label, value, testid, bold=False):
+        return rx.hstack(rx.text(label, weight="bold" if bold else "regular"), rx.spacer(),
+                         rx.text(value, data_testid=testid, weight="bold" if bold else "regular"),
+                         width="18em")
+    return rx.vstack(
+        row("Subtotal", OrderDetailState.order["subtotal"], "order-subtotal"),
+        row("Freight", OrderDetailState.order["freight"], "order-freight"),
+        rx.divider(),
+        row("Total", OrderDetailState.order["total"], "order-total", bold=True),
+        align="end",
+        width="100%",
+        padding_top="1em",
+    )
+
+
+def ship_dialog() -> rx.Component:
+    s = OrderDetailState
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Mark order shipped"),
+            rx.vstack(
+                rx.text("Shipped on", size="2"),
+                rx.input(type="date", value=s.ship_date, on_change=s.set_ship_date,
+                         data_testid="ship-date", aria_label="Shipped on"),
+                rx.cond(s.ship_errors.contains("shipped_date"),
+                        rx.text(s.ship_errors["shipped_date"], color="red", size="1",
+                                data_testid="ship-date-error")),
+                rx.text("Shipper", size="2"),
+                rx.select.root(
+                    rx.select.trigger(data_testid="ship-via"),
+                    rx.select.content(rx.foreach(s.shipper_options,
+                                                 lambda o: rx.select.item(o[1], value=o[0]))),
+                    value=s.ship_via, on_change=s.set_ship_via,
+                ),
+                rx.cond(s.ship_errors.contains("ship_via"),
+                        rx.text(s.ship_errors["ship_via"], color="red", size="1")),
+                rx.hstack(
+                    rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                    rx.button("Mark shipped", on_click=s.confirm_ship, data_testid="confirm-ship"),
+                    justify="end", width="100%", padding_top="1em",
+                ),
+                spacing="2",
+            ),
+        ),
+        open=s.ship_open,
+        on_open_change=s.set_ship_open,
+    )
+
+
+def delete_dialog() -> rx.Component:
+    s = OrderDetailState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete order ", s.order["order_id"], "?"),
+            rx.alert_dialog.description(
+                "The order and its lines are deleted and their quantities go back into stock. "
+                "This cannot be undone."),
+            rx.cond(s.action_error != "", rx.callout(s.action_error, color_scheme="red",
+                                                     margin_top="1em")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.button("Delete order", color_scheme="red", on_click=s.confirm_delete,
+                          data_testid="confirm-delete"),
+                justify="end", spacing="3", padding_top="1em",
+            ),
+        ),
+        open=s.delete_open,
+        on_open_change=s.set_delete_open,
+    )
+
+
+def detail_body() -> rx.Component:
+    s = OrderDetailState
+    o = s.order
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Order ", o["order_id"], size="5", data_testid="order-heading"),
+            rx.badge(o["status"], color_scheme=o["status_color"], size="2",
+                     data_testid="order-status"),
+            rx.spacer(),
+            rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
+                    href="/orders/" + o["order_id"] + "/edit", data_testid="edit-order"),
+            rx.button(rx.icon("truck", size=16), "Mark shipped", variant="soft",
+                      on_click=s.open_ship, disabled=s.is_shipped, data_testid="ship-order"),
+            rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
+                    href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
+            rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft", color_scheme="red",
+                      on_click=s.set_delete_open(True), data_testid="delete-order"),
+            width="100%", align="center", spacing="3", wrap="wrap",
+        ),
+        rx.cond(s.action_error != "", rx.callout(s.action_error, color_scheme="red", width="100%")),
+        rx.grid(
+            rx.card(rx.vstack(
+                rx.text("Customer", weight="bold"),
+                rx.link(o["customer_name"], href="/orders?customer_id=" + o["customer_id"],
+                        data_testid="order-customer"),
+                rx.text(o["customer_id"], " · ", o["customer_contact"], size="2"),
+                rx.text(o["customer_phone"], size="2", color=rx.color("gray", 11)),
+                spacing="1")),
+            rx.card(rx.vstack(
+                rx.text("Ship to", weight="bold"),
+                rx.text(o["ship_name"]), rx.text(o["ship_address"], size="2"),
+                rx.text(o["ship_city_line"], size="2"), rx.text(o["ship_country"], size="2"),
+                spacing="1")),
+            rx.card(rx.grid(
+                field("Ordered", o["order_date"], "order-date"),
+                field("Required", o["required_date"]),
+                field("Shipped", o["shipped_date"], "order-shipped"),
+                field("Shipper", o["shipper_name"], "order-shipper"),
+                field("Employee", o["employee_name"]),
+                columns="2", spacing="3")),
+            columns="3", spacing="4", width="100%",
+        ),
+        lines_table(),
+        totals(),
+        ship_dialog(),
+        delete_dialog(),
+        width="100%",
+        spacing="4",
+    )
+
+
+def order_detail_page() -> rx.Component:
+    s = OrderDetailState
+    return page(
+        "Order",
+        rx.cond(
+            s.not_found,
+            not_found_view(),
+            rx.cond(
+                s.error != "",
+                rx.callout(s.error, color_scheme="red", icon="triangle-alert"),
+                rx.cond(s.order.contains("order_id"), detail_body(),
+                        rx.center(rx.spinner(size="3"), padding="3em", width="100%")),
+            ),
+        ),
+    )
+
+
+# -- invoice ------------------------------------------------------------------------------------
+
+def invoice_page() -> rx.Component:
+    s = OrderDetailState
+    o = s.order
+    body = rx.vstack(
+        rx.hstack(
+            rx.vstack(
+                rx.heading("Northwind Traders", size="6"),
+                rx.text("One Portals Way, Twin Points WA 98156, USA", size="2"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.vstack(
+                rx.heading("Invoice", size="7"),
+                rx.text("Order ", o["order_id"], data_testid="invoice-order"),
+                rx.text("Date ", o["order_date"], size="2"),
+                align="end", spacing="1",
+            ),
+            width="100%",
+        ),
+        rx.divider(),
+        rx.grid(
+            rx.vstack(rx.text("Bill to", weight="bold", size="2"), rx.text(o["customer_name"]),
+                      rx.text(o["customer_id"], " · ", o["customer_contact"], size="2"), spacing="1"),
+            rx.vstack(rx.text("Ship to", weight="bold", size="2"), rx.text(o["ship_name"]),
+                      rx.text(o["ship_address"], size="2"), rx.text(o["ship_city_line"], size="2"),
+                      rx.text(o["ship_country"], size="2"), spacing="1"),
+            rx.vstack(rx.text("Details", weight="bold", size="2"),
+                      rx.text("Salesperson: ", o["employee_name"], size="2"),
+                      rx.text("Required: ", o["required_date"], size="2"),
+                      rx.text("Shipped: ", o["shipped_date"], size="2"),
+                      rx.text("Ship via: ", o["shipper_name"], size="2"), spacing="1"),
+            columns="3", spacing="5", width="100%",
+        ),
+        lines_table(),
+        totals(),
+        rx.hstack(
+            rx.button(rx.icon("printer", size=16), "Print", on_click=s.print_invoice),
+            rx.link(rx.button("Back to order", variant="soft"), href="/orders/" + o["order_id"]),
+            class_name="no-print", spacing="3", padding_top="2em",
+        ),
+        max_width="60em", width="100%", spacing="4", padding="2em", margin_x="auto",
+        data_testid="invoice",
+    )
+    return rx.cond(s.not_found, not_found_view(),
+                   rx.cond(s.order.contains("order_id"), body,
+                           rx.center(rx.spinner(size="3"), padding="3em")))

@@ -1,0 +1,488 @@
+"""Create (/orders/new) and edit (/orders/[order_id]/edit) an order with its line items.
+
+The form keeps strings; totals are recomputed on every change with the service's money rule;
+saving sends everything to the order service, which validates again and writes the order, its
+lines and the stock changes in one transaction. Errors come back keyed by field and are shown
+next to that field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+import reflex as rx
+
+from northwind_app.db.engine import session_scope, write_transaction
+from northwind_app.money import format_money, line_value, parse_decimal, plain_amount
+from northwind_app.pages.order_detail import order_id_from_path
+from northwind_app.services import orders as svc
+from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui.layout import page
+from northwind_app.ui.picker import search_picker
+
+log = logging.getLogger(__name__)
+
+HEADER_FIELDS = ("order_date", "required_date", "freight", "employee_id", "ship_via",
+                 *svc.SHIP_FIELDS)
+LINE_FIELDS = ("product_id", "unit_price", "quantity", "discount")
+DEFAULT_REQUIRED_DAYS = 28
+
+
+def percent_to_fraction(text: str) -> Decimal | str:
+    """"15" -> 0.15. Text that is not a percentage is passed on for the service to reject."""
+    try:
+        percent = parse_decimal(text or "0", places=2)
+    except ValueError:
+        return text
+    return percent / 100
+
+
+def fraction_to_percent(value: Decimal) -> str:
+    return f"{(value * 100).normalize():f}"
+
+
+def line_total_text(line: dict[str, str]) -> tuple[str, Decimal | None]:
+    try:
+        price = parse_decimal(line["unit_price"], places=4)
+        quantity = int(line["quantity"])
+        discount = parse_decimal(line["discount"] or "0", places=2) / 100
+    except (ValueError, KeyError):
+        return "—", None
+    if quantity < 1 or not Decimal(0) <= discount <= 1 or price < 0:
+        return "—", None
+    value = line_value(price, quantity, discount)
+    return format_money(value), value
+
+
+def _options() -> dict[str, list[list[str]]]:
+    with session_scope() as session:
+        return {
+            "employees": [[c.value, c.label] for c in svc.employee_choices(session)],
+            "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
+        }
+
+
+def _load_order(order_id: int):
+    with session_scope() as session:
+        return svc.get_order(session, order_id)
+
+
+def _customer_results(text: str) -> list[dict[str, str]]:
+    with session_scope() as session:
+        return [{"value": c.value, "label": c.label, "detail": c.detail}
+                for c in svc.customer_choices(session, text, limit=12)]
+
+
+def _customer(customer_id: str) -> tuple[str, dict]:
+    with session_scope() as session:
+        ship_to = svc.customer_ship_to(session, customer_id)
+    return f"{ship_to['ship_name']} ({customer_id})", ship_to
+
+
+def _product_results(text: str) -> list[dict[str, str]]:
+    with session_scope() as session:
+        return [{"value": str(p.product_id), "label": p.product_name,
+                 "detail": f"{format_money(p.unit_price)} · {p.units_in_stock} in stock",
+                 "price": plain_amount(p.unit_price),
+                 "stock": str(p.units_in_stock)}
+                for p in svc.product_choices(session, text, limit=12)]
+
+
+class OrderFormState(rx.State):
+    mode: str = "new"
+    order_id: str = ""
+    version: int = 0
+    loading: bool = True
+    not_found: bool = False
+    saving: bool = False
+
+    values: dict[str, str] = {}
+    customer_id: str = ""
+    customer_label: str = ""
+    customer_query: str = ""
+    customer_results: list[dict[str, str]] = []
+    employee_options: list[list[str]] = []
+    shipper_options: list[list[str]] = []
+
+    lines: list[dict[str, str]] = []
+    product_query: str = ""
+    product_results: list[dict[str, str]] = []
+    product_message: str = ""
+
+    errors: dict[str, str] = {}
+    form_error: str = ""
+    conflict: bool = False
+    subtotal: str = "$0.00"
+    freight_text: str = "$0.00"
+    total: str = "$0.00"
+
+    # -- loading ----------------------------------------------------------------------------
+    @rx.event
+    async def load(self):
+        self.loading = True
+        self.not_found = False
+        self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
+        self.customer_query, self.customer_results = "", []
+        self.product_query, self.product_results = "", []
+        path = self.router.url.path
+        order_id = order_id_from_path(path)
+        self.mode = "edit" if path.rstrip("/").endswith("/edit") else "new"
+        yield
+        try:
+            options = await asyncio.to_thread(_options)
+            self.employee_options = options["employees"]
+            self.shipper_options = options["shippers"]
+            if self.mode == "edit":
+                if order_id is None:
+                    raise NotFound("no such order")
+                order = await asyncio.to_thread(_load_order, order_id)
+                self._fill_from(order)
+            else:
+                self._fill_new()
+        except NotFound:
+            self.not_found = True
+        except Exception:  # noqa: BLE001
+            log.exception("loading the order form failed")
+            self.form_error = "The form could not be loaded. Try again."
+        finally:
+            self.loading = False
+
+    def _fill_new(self):
+        today = dt.date.today()
+        self.order_id, self.version = "", 0
+        self.customer_id, self.customer_label = "", ""
+        self.values = {name: "" for name in HEADER_FIELDS}
+        self.values.update(order_date=today.isoformat(), freight="0.00",
+                           required_date=(today + dt.timedelta(days=DEFAULT_REQUIRED_DAYS)).isoformat())
+        self.lines = []
+        self._recompute()
+
+    def _fill_from(self, order: svc.OrderDetailView):
+        self.order_id, self.version = str(order.order_id), order.version
+        self.customer_id = order.customer_id or ""
+        self.customer_label = f"{order.customer_name} ({order.customer_id})"
+        self.values = {
+            "order_date": order.order_date.isoformat() if order.order_date else "",
+            "required_date": order.required_date.isoformat() if order.required_date else "",
+            "freight": plain_amount(order.freight),
+            "employee_id": str(order.employee_id or ""),
+            "ship_via": str(order.ship_via or ""),
+            **{name: getattr(order, name) or "" for name in svc.SHIP_FIELDS},
+        }
+        self.lines = [self._line(str(l.product_id), l.product_name, plain_amount(l.unit_price),
+                                 str(l.quantity), fraction_to_percent(l.discount),
+                                 str(l.units_in_stock), existing=True)
+                      for l in order.lines]
+        self._recompute()
+
+    @staticmethod
+    def _line(product_id, name, price, quantity, discount, stock, existing=False) -> dict[str, str]:
+        return {"product_id": product_id, "product_name": name, "unit_price": price,
+                "quantity": quantity, "discount": discount, "stock": stock,
+                "existing": "1" if existing else "", "line_total": "",
+                **{f"err_{f}": "" for f in LINE_FIELDS}}
+
+    def _recompute(self):
+        subtotal = Decimal(0)
+        valid = True
+        lines = []
+        for line in self.lines:
+            text, value = line_total_text(line)
+            lines.append({**line, "line_total": text})
+            if value is None:
+                valid = False
+            else:
+                subtotal += value
+        self.lines = lines
+        try:
+            freight = parse_decimal(self.values.get("freight") or "0", places=4)
+        except ValueError:
+            freight, valid = None, False
+        self.freight_text = format_money(freight) if freight is not None else "—"
+        self.subtotal = format_money(subtotal) if valid else "—"
+        self.total = format_money(subtotal + freight) if valid and freight is not None else "—"
+
+    # -- field edits ------------------------------------------------------------------------
+    @rx.event
+    def set_value(self, name: str, value: str):
+        if name not in HEADER_FIELDS:
+            return
+        self.values = {**self.values, name: value}
+        self.errors = {k: v for k, v in self.errors.items() if k != name}
+        if name == "freight":
+            self._recompute()
+
+    @rx.event
+    async def search_customers(self, text: str):
+        self.customer_query = text
+        self.customer_results = await asyncio.to_thread(_customer_results, text) if text.strip() else []
+
+    @rx.event
+    async def pick_customer(self, customer_id: str):
+        label, ship_to = await asyncio.to_thread(_customer, customer_id)
+        self.customer_id, self.customer_label = customer_id, label
+        self.customer_query, self.customer_results = "", []
+        self.values = {**self.values, **{k: v or "" for k, v in ship_to.items()}}
+        self.errors = {k: v for k, v in self.errors.items()
+                       if k != "customer_id" and k not in svc.SHIP_FIELDS}
+
+    @rx.event
+    async def search_products(self, text: str):
+        self.product_query = text
+        self.product_message = ""
+        self.product_results = await asyncio.to_thread(_product_results, text) if text.strip() else []
+
+    @rx.event
+    def add_product(self, product_id: str):
+        for index, line in enumerate(self.lines):
+            if line["product_id"] == product_id:
+                self.product_message = (f"{line['product_name']} is already on line {index + 1}; "
+                                        "change that line's quantity instead.")
+                self.product_results = []
+                return
+        match = next((p for p in self.product_results if p["value"] == product_id), None)
+        if match is None:
+            return
+        self.lines = [*self.lines, self._line(product_id, match["label"], match["price"], "1", "0",
+                                              match["stock"])]
+        self.product_query, self.product_results, self.product_message = "", [], ""
+        self.errors = {k: v for k, v in self.errors.items() if k != "lines"}
+        self._recompute()
+
+    @rx.event
+    def set_line(self, index: int, name: str, value: str):
+        if name not in ("unit_price", "quantity", "discount") or not 0 <= index < len(self.lines):
+            return
+        lines = list(self.lines)
+        lines[index] = {**lines[index], name: value, f"err_{name}": ""}
+        self.lines = lines
+        self._recompute()
+
+    @rx.event
+    def remove_line(self, index: int):
+        if 0 <= index < len(self.lines):
+            self.lines = [line for i, line in enumerate(self.lines) if i != index]
+            self._recompute()
+
+    # -- save -------------------------------------------------------------------------------
+    def _raw_input(self) -> dict[str, Any]:
+        raw: dict[str, Any] = {name: self.values.get(name, "") for name in HEADER_FIELDS}
+        raw["customer_id"] = self.customer_id
+        raw["lines"] = [{"product_id": line["product_id"], "quantity": line["quantity"],
+                         "unit_price": line["unit_price"],
+                         "discount": percent_to_fraction(line["discount"])}
+                        for line in self.lines]
+        return raw
+
+    def _show_errors(self, exc: ServiceError):
+        header, per_line = {}, {}
+        for key, message in exc.fields.items():
+            if key.startswith("lines[") and "]." in key:
+                index, name = key[6:].split("].", 1)
+                per_line.setdefault(int(index), {})[f"err_{name}"] = (
+                    "must be a percentage from 0 to 100 with at most 2 decimals"
+                    if name == "discount" else message)
+            else:
+                header[key] = message
+        self.lines = [{**line, **per_line.get(i, {})} for i, line in enumerate(self.lines)]
+        self.errors = header
+        self.conflict = "version" in exc.fields
+        self.form_error = exc.message if (self.conflict or exc.status == 409) else \
+            "Some fields need attention; nothing was saved."
+
+    @rx.event
+    async def save(self):
+        if self.saving:
+            return
+        self.saving = True
+        self.errors, self.form_error, self.conflict = {}, "", False
+        self.lines = [{**line, **{f"err_{f}": "" for f in LINE_FIELDS}} for line in self.lines]
+        yield
+        mode, order_id, version, raw = self.mode, self.order_id, self.version, self._raw_input()
+
+        def write(session):
+            data = svc.parse_order_input(raw)
+            if mode == "edit":
+                svc.update_order(session, int(order_id), data, expected_version=version)
+                return int(order_id)
+            return svc.create_order(session, data)
+
+        try:
+            saved_id = await asyncio.to_thread(write_transaction, write)
+        except ServiceError as exc:
+            self._show_errors(exc)
+            self.saving = False
+            return
+        except Exception:  # noqa: BLE001
+            log.exception("saving an order failed")
+            self.form_error = "The order could not be saved because of a server problem; nothing was saved."
+            self.saving = False
+            return
+        self.saving = False
+        yield rx.toast.success(f"Order {saved_id} saved.")
+        yield rx.redirect(f"/orders/{saved_id}")
+
+
+# -- components ---------------------------------------------------------------------------------
+S = OrderFormState
+
+
+def error_text(key: str) -> rx.Component:
+    return rx.cond(S.errors.contains(key),
+                   rx.text(S.errors[key], color="red", size="1", data_testid=f"error-{key}"))
+
+
+def labeled(label: str, control: rx.Component, key: str) -> rx.Component:
+    return rx.vstack(rx.text(label, size="2", weight="medium"), control, error_text(key),
+                     spacing="1", width="100%")
+
+
+def text_input(label: str, key: str, type_: str = "text", width: str = "100%") -> rx.Component:
+    return labeled(label, rx.input(
+        value=S.values[key], on_change=lambda v: S.set_value(key, v), type=type_, width=width,
+        data_testid=f"input-{key}", aria_label=label,
+        color_scheme=rx.cond(S.errors.contains(key), "red", "gray"),
+    ), key)
+
+
+def select_input(label: str, key: str, options, placeholder: str) -> rx.Component:
+    return labeled(label, rx.select.root(
+        rx.select.trigger(placeholder=placeholder, width="100%", data_testid=f"input-{key}"),
+        rx.select.content(rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
+        value=S.values[key], on_change=lambda v: S.set_value(key, v),
+    ), key)
+
+
+def line_row(line, index) -> rx.Component:
+    def cell_input(name, width):
+        return rx.vstack(
+            rx.input(value=line[name], on_change=lambda v: S.set_line(index, name, v),
+                     width=width, text_align="right", data_testid=f"line-{name}",
+                     aria_label=name.replace("_", " "),
+                     color_scheme=rx.cond(line[f"err_{name}"] != "", "red", "gray")),
+            rx.cond(line[f"err_{name}"] != "",
+                    rx.text(line[f"err_{name}"], color="red", size="1", max_width="16em",
+                            data_testid=f"line-error-{name}")),
+            spacing="1", align="end",
+        )
+    return rx.table.row(
+        rx.table.cell(rx.vstack(
+            rx.text(line["product_name"], weight="medium"),
+            rx.text(line["stock"], " in stock", size="1", color=rx.color("gray", 11)),
+            rx.cond(line["err_product_id"] != "",
+                    rx.text(line["err_product_id"], color="red", size="1",
+                            data_testid="line-error-product_id")),
+            spacing="0")),
+        rx.table.cell(cell_input("unit_price", "7em")),
+        rx.table.cell(cell_input("quantity", "5em")),
+        rx.table.cell(rx.hstack(cell_input("discount", "4.5em"), rx.text("%"), align="start",
+                                spacing="1")),
+        rx.table.cell(rx.text(line["line_total"], data_testid="line-total"), text_align="right"),
+        rx.table.cell(rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="red",
+                                     on_click=S.remove_line(index), aria_label="Remove line",
+                                     data_testid="remove-line")),
+        data_testid="form-line",
+    )
+
+
+def lines_editor() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Lines", size="4"),
+        rx.table.root(
+            rx.table.header(rx.table.row(
+                rx.table.column_header_cell("Product"),
+                rx.table.column_header_cell("Unit price", text_align="right"),
+                rx.table.column_header_cell("Quantity", text_align="right"),
+                rx.table.column_header_cell("Discount", text_align="right"),
+                rx.table.column_header_cell("Line total", text_align="right"),
+                rx.table.column_header_cell(""),
+            )),
+            rx.table.body(rx.foreach(S.lines, line_row)),
+            width="100%", variant="surface",
+        ),
+        error_text("lines"),
+        rx.hstack(
+            rx.text("Add product", size="2", weight="medium"),
+            search_picker(query=S.product_query, on_query=S.search_products,
+                          results=S.product_results, on_pick=S.add_product,
+                          placeholder="Search products by name or id", testid="product"),
+            align="center", spacing="3",
+        ),
+        rx.cond(S.product_message != "",
+                rx.text(S.product_message, color="orange", size="2", data_testid="product-message")),
+        width="100%",
+        spacing="3",
+    )
+
+
+def totals_box() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.text("Subtotal"), rx.spacer(), rx.text(S.subtotal, data_testid="form-subtotal"),
+                  width="16em"),
+        rx.hstack(rx.text("Freight"), rx.spacer(), rx.text(S.freight_text, data_testid="form-freight"), width="16em"),
+        rx.divider(width="16em"),
+        rx.hstack(rx.text("Total", weight="bold"), rx.spacer(),
+                  rx.text(S.total, weight="bold", data_testid="form-total"), width="16em"),
+        align="end", width="100%",
+    )
+
+
+def form_body() -> rx.Component:
+    return rx.vstack(
+        rx.cond(S.form_error != "", rx.callout(
+            rx.vstack(rx.text(S.form_error),
+                      rx.cond(S.conflict, rx.button("Reload the order", size="1", variant="soft",
+                                                    on_click=S.load)), spacing="2"),
+            icon="triangle-alert", color_scheme=rx.cond(S.conflict, "orange", "red"),
+            width="100%", data_testid="form-error")),
+        rx.grid(
+            rx.vstack(
+                rx.text("Customer", size="2", weight="medium"),
+                search_picker(query=S.customer_query, on_query=S.search_customers,
+                              results=S.customer_results, on_pick=S.pick_customer,
+                              placeholder="Search customers by name, id or city",
+                              testid="customer", selected_label=S.customer_label,
+                              error=S.errors.get("customer_id", ""), width="100%"),
+                spacing="1", width="100%",
+            ),
+            select_input("Employee", "employee_id", S.employee_options, "Choose an employee"),
+            select_input("Shipper", "ship_via", S.shipper_options, "Choose later"),
+            text_input("Order date", "order_date", "date"),
+            text_input("Required date", "required_date", "date"),
+            text_input("Freight", "freight"),
+            columns="3", spacing="4", width="100%",
+        ),
+        rx.heading("Ship to", size="4"),
+        rx.grid(
+            text_input("Name", "ship_name"), text_input("Address", "ship_address"),
+            text_input("City", "ship_city"), text_input("Region", "ship_region"),
+            text_input("Postal code", "ship_postal_code"), text_input("Country", "ship_country"),
+            columns="3", spacing="4", width="100%",
+        ),
+        lines_editor(),
+        totals_box(),
+        rx.hstack(
+            rx.link(rx.button("Cancel", variant="soft", color_scheme="gray"),
+                    href=rx.cond(S.mode == "edit", "/orders/" + S.order_id, "/orders")),
+            rx.button(rx.cond(S.mode == "edit", "Save changes", "Create order"),
+                      on_click=S.save, loading=S.saving, data_testid="save-order"),
+            justify="end", width="100%", spacing="3",
+        ),
+        width="100%", spacing="4",
+    )
+
+
+def order_form_page() -> rx.Component:
+    return page(
+        "Order",
+        rx.heading(rx.cond(S.mode == "edit", "Edit order " + S.order_id, "New order"),
+                   size="5", margin_bottom="1em", data_testid="form-heading"),
+        rx.cond(S.not_found,
+                rx.vstack(rx.heading("Order not found", size="4"),
+                          rx.link("Back to orders", href="/orders"), data_testid="order-not-found"),
+                rx.cond(S.loading, rx.center(rx.spinner(size="3"), padding="3em"), form_body())),
+    )

@@ -1,0 +1,367 @@
+"""The one paginated, sortable, searchable table every list screen uses.
+
+A screen subclasses `ListState` (a state mixin), declares its route, columns and filters, and
+implements `fetch_rows(params) -> (rows, total)` by calling a service (run in a worker thread,
+so the event loop never waits on the database). Sort, search, filters, page and page size live
+in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change navigates
+to the new URL and `load` (the page's on_load) reads it back, so links, reload and the back
+button restore the same view. The state holds one page of display-ready strings only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from northwind_app.money import format_number
+from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.listing import PAGE_SIZES, ListParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # key in each row dict
+    label: str
+    sort: str | None = None  # sort key understood by the service; None: not sortable
+    align: str = "left"
+    link: str | None = None  # row key holding an href: the cell becomes a link
+    badge: str | None = None  # row key holding a color: the cell becomes a badge
+
+
+class ListState(rx.State, mixin=True):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    offset: int = 0
+    page_size: int = 25
+    sort: str = ""
+    search: str = ""
+    filters: dict[str, str] = {}
+    loading: bool = True
+    error: str = ""
+    field_errors: dict[str, str] = {}
+
+    route: ClassVar[str] = "/"
+    default_sort: ClassVar[str] = ""
+    filter_keys: ClassVar[tuple[str, ...]] = ()
+
+    # -- to implement ---------------------------------------------------------------------
+    def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+        raise NotImplementedError
+
+    # -- computed -------------------------------------------------------------------------
+    @rx.var
+    def page_number(self) -> int:
+        return self.offset // self.page_size + 1 if self.page_size else 1
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size)) if self.page_size else 1
+
+    @rx.var
+    def range_text(self) -> str:
+        if not self.total:
+            return "No rows"
+        first = self.offset + 1
+        last = self.offset + len(self.rows)
+        return f"Rows {format_number(first)}–{format_number(last)} of {format_number(self.total)}"
+
+    @rx.var
+    def has_filters(self) -> bool:
+        return bool(self.search or any(self.filters.values()))
+
+    @rx.var
+    def query_string(self) -> str:
+        """The current view as a query string (for exports and links)."""
+        return urlencode(self._query())
+
+    # -- URL <-> state ----------------------------------------------------------------------
+    def _query(self, **changes: Any) -> dict[str, str]:
+        values: dict[str, Any] = {
+            "q": self.search, "sort": self.sort, "size": self.page_size,
+            "page": self.page_number, **self.filters,
+        }
+        values.update(changes)
+        query = {}
+        for key, value in values.items():
+            if value in (None, ""):
+                continue
+            if key == "size" and int(value) == PAGE_SIZES[0]:
+                continue
+            if key == "page" and int(value) <= 1:
+                continue
+            if key == "sort" and value == self.default_sort:
+                continue
+            query[key] = str(value)
+        return query
+
+    def _url(self, **changes: Any) -> str:
+        query = self._query(**changes)
+        return self.route + ("?" + urlencode(query) if query else "")
+
+    def _read_url(self) -> None:
+        params = self.router.url.query_parameters
+        try:
+            size = int(params.get("size", PAGE_SIZES[0]))
+        except ValueError:
+            size = PAGE_SIZES[0]
+        self.page_size = size if size in PAGE_SIZES else PAGE_SIZES[0]
+        try:
+            page = max(1, int(params.get("page", 1)))
+        except ValueError:
+            page = 1
+        self.offset = (page - 1) * self.page_size
+        self.sort = params.get("sort", "") or self.default_sort
+        self.search = params.get("q", "")
+        self.filters = {key: params.get(key, "") for key in self.filter_keys}
+
+    # -- events -----------------------------------------------------------------------------
+    @rx.event
+    async def load(self):
+        self._read_url()
+        self.loading = True
+        self.error = ""
+        self.field_errors = {}
+        yield
+        params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
+                            search=self.search or None, filters=dict(self.filters))
+        try:
+            rows, total = await asyncio.to_thread(self.fetch_rows, params)
+            if not rows and total and self.offset:
+                # The page is past the end (rows were deleted): show the last page instead.
+                last = -(-total // self.page_size)
+                self.loading = False
+                yield rx.redirect(self._url(page=last), replace=True)
+                return
+            self.rows, self.total = rows, total
+        except ValidationFailed as exc:
+            self.rows, self.total = [], 0
+            self.field_errors = exc.fields
+            self.error = "This view's address has invalid values: " + exc.message
+        except Exception:  # noqa: BLE001 - show a clear message, log the cause
+            log.exception("loading %s failed", self.route)
+            self.rows, self.total = [], 0
+            self.error = "The list could not be loaded. Check the connection and try again."
+        finally:
+            self.loading = False
+
+    @rx.event
+    def sort_by(self, key: str):
+        new = "-" + key if self.sort == key else key
+        return rx.redirect(self._url(sort=new, page=1))
+
+    @rx.event
+    def set_search_text(self, value: str):
+        return rx.redirect(self._url(q=value.strip(), page=1), replace=True)
+
+    @rx.event
+    def set_filter(self, name: str, value: str):
+        value = "" if value == "all" else value
+        return rx.redirect(self._url(page=1, **{name: value}))
+
+    @rx.event
+    def clear_filters(self):
+        return rx.redirect(self.route + (f"?sort={self.sort}" if self.sort != self.default_sort else ""))
+
+    @rx.event
+    def set_size(self, value: str):
+        return rx.redirect(self._url(size=int(value), page=1))
+
+    @rx.event
+    def go(self, where: str):
+        pages = {"first": 1, "prev": self.page_number - 1, "next": self.page_number + 1,
+                 "last": self.page_count}
+        target = min(max(1, pages[where]), self.page_count)
+        return rx.redirect(self._url(page=target))
+
+
+# -- components ---------------------------------------------------------------------------------
+
+def _sort_icon(state: type[ListState], key: str) -> rx.Component:
+    return rx.cond(
+        state.sort == key,
+        rx.icon("arrow-up", size=14),
+        rx.cond(state.sort == "-" + key, rx.icon("arrow-down", size=14),
+                rx.icon("arrow-up-down", size=14, opacity="0.3")),
+    )
+
+
+def _header(state: type[ListState], col: Column) -> rx.Component:
+    if col.sort is None:
+        return rx.table.column_header_cell(col.label, text_align=col.align, white_space="nowrap")
+    return rx.table.column_header_cell(
+        rx.hstack(rx.text(col.label), _sort_icon(state, col.sort), spacing="1", align="center",
+                  justify="end" if col.align == "right" else "start"),
+        on_click=state.sort_by(col.sort),
+        cursor="pointer",
+        user_select="none",
+        white_space="nowrap",
+        text_align=col.align,
+        aria_sort=rx.cond(state.sort == col.sort, "ascending",
+                          rx.cond(state.sort == "-" + col.sort, "descending", "none")),
+        data_testid=f"sort-{col.sort}",
+    )
+
+
+def _cell(col: Column, row) -> rx.Component:
+    value = row[col.key]
+    if col.link:
+        content = rx.link(value, href=row[col.link])
+    elif col.badge:
+        content = rx.badge(value, color_scheme=row[col.badge], variant="soft")
+    else:
+        content = value
+    return rx.table.cell(content, text_align=col.align, white_space="nowrap")
+
+
+def search_box(state: type[ListState], placeholder: str) -> rx.Component:
+    return rx.debounce_input(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            placeholder=placeholder,
+            value=state.search,
+            on_change=state.set_search_text,
+            width="22em",
+            data_testid="list-search",
+            aria_label="Search",
+        ),
+        debounce_timeout=350,
+    )
+
+
+def filter_select(state: type[ListState], name: str, label: str,
+                  options: list[tuple[str, str]] | rx.Var, width: str = "11em") -> rx.Component:
+    """A select bound to one URL filter; options are (value, label) pairs."""
+    if isinstance(options, rx.Var):
+        items = rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))
+    else:
+        items = [rx.select.item(text, value=value) for value, text in options]
+    return rx.vstack(
+        rx.text(label, size="1", color=rx.color("gray", 11)),
+        rx.select.root(
+            rx.select.trigger(placeholder="All", width=width, data_testid=f"filter-{name}"),
+            rx.select.content(rx.select.item("All", value="all"), items),
+            value=rx.cond(state.filters[name] != "", state.filters[name], "all"),
+            on_change=lambda v: state.set_filter(name, v),
+        ),
+        spacing="1",
+    )
+
+
+def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, size="1", color=rx.color("gray", 11)),
+        rx.input(type="date", value=state.filters[name],
+                 on_change=lambda v: state.set_filter(name, v), data_testid=f"filter-{name}",
+                 aria_label=label),
+        rx.cond(state.field_errors.contains(name),
+                rx.text(state.field_errors[name], color="red", size="1")),
+        spacing="1",
+    )
+
+
+def pager(state: type[ListState]) -> rx.Component:
+    return rx.hstack(
+        rx.text(state.range_text, size="2", data_testid="list-range"),
+        rx.spacer(),
+        rx.text("Rows per page", size="2"),
+        rx.select(
+            [str(size) for size in PAGE_SIZES],
+            value=state.page_size.to_string(),
+            on_change=state.set_size,
+            size="1",
+            data_testid="page-size",
+        ),
+        rx.icon_button(rx.icon("chevrons-left"), on_click=state.go("first"), variant="soft",
+                       disabled=state.page_number <= 1, aria_label="First page", size="1"),
+        rx.icon_button(rx.icon("chevron-left"), on_click=state.go("prev"), variant="soft",
+                       disabled=state.page_number <= 1, aria_label="Previous page", size="1"),
+        rx.text(f"Page ", state.page_number.to_string(), " of ", state.page_count.to_string(),
+                size="2", data_testid="page-number"),
+        rx.icon_button(rx.icon("chevron-right"), on_click=state.go("next"), variant="soft",
+                       disabled=state.page_number >= state.page_count, aria_label="Next page",
+                       size="1"),
+        rx.icon_button(rx.icon("chevrons-right"), on_click=state.go("last"), variant="soft",
+                       disabled=state.page_number >= state.page_count, aria_label="Last page",
+                       size="1"),
+        align="center",
+        spacing="2",
+        width="100%",
+        padding_y="0.75em",
+    )
+
+
+def data_table(
+    state: type[ListState],
+    columns: list[Column],
+    *,
+    search_placeholder: str = "Search",
+    filters: list[rx.Component] | None = None,
+    actions: list[rx.Component] | None = None,
+    empty_text: str = "Nothing matches these filters.",
+) -> rx.Component:
+    """Toolbar (search, filters, actions), the table, the pager, and empty/loading/error states."""
+    toolbar = rx.flex(
+        rx.vstack(rx.text("Search", size="1", color=rx.color("gray", 11)),
+                  search_box(state, search_placeholder), spacing="1"),
+        *(filters or []),
+        rx.cond(state.has_filters,
+                rx.button("Clear filters", variant="ghost", on_click=state.clear_filters,
+                          data_testid="clear-filters", align_self="end")),
+        rx.spacer(),
+        *(actions or []),
+        wrap="wrap",
+        spacing="3",
+        align="end",
+        width="100%",
+        padding_bottom="0.75em",
+    )
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[_header(state, col) for col in columns])),
+        rx.table.body(
+            rx.foreach(state.rows, lambda row: rx.table.row(
+                *[_cell(col, row) for col in columns],
+                data_testid="list-row",
+            )),
+        ),
+        variant="surface",
+        size="2",
+        width="100%",
+        opacity=rx.cond(state.loading, "0.55", "1"),
+        transition="opacity 0.15s",
+        data_testid="list-table",
+        data_loading=rx.cond(state.loading, "true", "false"),
+    )
+    return rx.vstack(
+        toolbar,
+        rx.cond(state.error != "",
+                rx.callout(state.error, icon="triangle-alert", color_scheme="red", width="100%",
+                           data_testid="list-error")),
+        rx.box(table, width="100%", overflow_x="auto"),
+        rx.cond(
+            state.loading & (state.rows.length() == 0),
+            rx.center(rx.spinner(size="3"), rx.text("Loading…", margin_left="0.5em"), width="100%",
+                      padding="2em", data_testid="list-loading"),
+        ),
+        rx.cond(
+            ~state.loading & (state.rows.length() == 0) & (state.error == ""),
+            rx.center(
+                rx.vstack(rx.icon("inbox", size=32, color=rx.color("gray", 9)),
+                          rx.text(empty_text, color=rx.color("gray", 11)),
+                          rx.cond(state.has_filters,
+                                  rx.button("Clear filters", variant="soft",
+                                            on_click=state.clear_filters)),
+                          align="center"),
+                width="100%", padding="2em", data_testid="list-empty",
+            ),
+        ),
+        pager(state),
+        width="100%",
+        spacing="0",
+    )
