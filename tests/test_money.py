@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from northwind_app.db.engine import session_scope
-from northwind_app.db.models import Category, Order, OrderDetail, Product
+from northwind_app.db.models import Category, Customer, Employee, Order, OrderDetail, Product
 from northwind_app.db.types import ExactDecimal, line_value, rescale
 from northwind_app.money import (
     cents, format_money, format_percent, line_value as py_line_value, money_str, parse_decimal,
@@ -19,7 +19,10 @@ PRICES = ["9.80", "0.05", "1007.64", "0.0001", "14.00", "263.50", "99999999.9999
 
 def _seed(session, prices):
     session.add(Category(category_id=1, category_name="Test"))
-    session.add(Order(order_id=1, freight=Decimal("0.30")))
+    session.add(Customer(customer_id="TESTC", company_name="Test"))
+    session.add(Employee(employee_id=1, last_name="Test", first_name="T"))
+    session.flush()
+    session.add(Order(order_id=1, customer_id="TESTC", employee_id=1, freight=Decimal("0.30")))
     session.flush()
     for i, price in enumerate(prices, start=1):
         session.add(Product(product_id=i, product_name=f"P{i}", unit_price=Decimal(price)))

@@ -19,6 +19,7 @@ from northwind_app.data.loading import ensure_empty_or_replace, insert_rows
 from northwind_app.db import models
 from northwind_app.db.types import ExactDecimal
 from northwind_app.money import order_subtotal
+from northwind_app.services import rollups
 
 FILES = {
     models.Category: "categories.csv",
@@ -93,6 +94,7 @@ def load_classic(conn: Connection, directory: Path, *, replace: bool = False) ->
         )
     for order in tables[models.Order]:
         order["subtotal"] = order_subtotal(lines_by_order[order["order_id"]])
+        order["total"] = order["subtotal"] + order["freight"]
         order["version"] = 1
 
     # Employees reference each other: insert them without managers, then set reports_to.
@@ -110,4 +112,5 @@ def load_classic(conn: Connection, directory: Path, *, replace: bool = False) ->
                         .where(table.c.employee_id == employee_id)
                         .values(reports_to=manager)
                     )
+    rollups.rebuild(conn)
     return counts

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from northwind_app.data.loading import ensure_empty_or_replace, insert_rows
 from northwind_app.db import models
 from northwind_app.money import line_value
+from northwind_app.services import rollups
 
 CATEGORIES = [
     ("Beverages", "Soft drinks, coffees, teas, beers and ales",
@@ -278,6 +279,7 @@ class DemoGenerator:
                 subtotal += line_value(price, quantity, discount)
                 lines.append({"order_id": order_id, "product_id": product_id,
                               "unit_price": price, "quantity": quantity, "discount": discount})
+            freight = Decimal(rng.randint(2, 120) * 100 + rng.randint(0, 99)).scaleb(-2)
             yield (
                 {
                     "order_id": order_id,
@@ -287,7 +289,7 @@ class DemoGenerator:
                     "required_date": required,
                     "shipped_date": shipped,
                     "ship_via": rng.randint(1, 3),
-                    "freight": Decimal(rng.randint(2, 120) * 100 + rng.randint(0, 99)).scaleb(-2),
+                    "freight": freight,
                     "ship_name": customer["company_name"],
                     "ship_address": customer["address"],
                     "ship_city": customer["city"],
@@ -295,6 +297,7 @@ class DemoGenerator:
                     "ship_postal_code": customer["postal_code"],
                     "ship_country": customer["country"],
                     "subtotal": subtotal,
+                    "total": subtotal + freight,
                     "version": 1,
                 },
                 lines,
@@ -349,4 +352,5 @@ def load_demo(
         if len(order_batch) >= batch_size:
             flush()
     flush()
+    rollups.rebuild(conn)
     return counts

@@ -7,7 +7,7 @@ from itertools import islice
 
 from sqlalchemy import Connection, delete, func, select, text
 
-from northwind_app.db.models import LOAD_ORDER, Customer, Order, Product
+from northwind_app.db.models import LOAD_ORDER, ROLLUPS, Customer, Order, Product
 
 
 class NotEmptyError(RuntimeError):
@@ -43,13 +43,13 @@ def ensure_empty_or_replace(conn: Connection, replace: bool) -> None:
 def clear_all(conn: Connection) -> None:
     """Delete every Northwind row (children first), inside the caller's transaction."""
     if conn.dialect.name == "sqlite":
-        for model in reversed(LOAD_ORDER):
+        for model in [*ROLLUPS, *reversed(LOAD_ORDER)]:
             conn.execute(delete(model))
         return
     # MariaDB/MySQL: TRUNCATE would commit implicitly; DELETE keeps it one transaction.
     conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
     try:
-        for model in reversed(LOAD_ORDER):
+        for model in [*ROLLUPS, *reversed(LOAD_ORDER)]:
             conn.execute(delete(model))
     finally:
         conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))

@@ -3,10 +3,14 @@
 Money (`unit_price`, `freight`) and `discount` use `ExactDecimal`: DECIMAL on MariaDB,
 scaled integers on SQLite. Pictures and photos of the classic data are not stored (see README).
 
-Two columns extend the classic `orders` table:
-- `subtotal`: the exact sum of the order's line values, maintained by the order service
-  in the same transaction as the lines (the list screen and dashboards read it);
+Three columns extend the classic `orders` table, all maintained by the order service in the
+same transaction as the lines:
+- `subtotal`: the exact sum of the order's line values; `total`: subtotal + freight (indexed,
+  so the list sorts by total without computing it for every row);
 - `version`: incremented by every change, for optimistic edit-conflict detection.
+
+The `sales_month_*` tables are monthly rollups of the orders for the dashboard, kept exact and
+current by the same transactions (see northwind_app/services/rollups.py).
 """
 
 from __future__ import annotations
@@ -150,11 +154,12 @@ class Order(SQLModel, table=True):
         Index("ix_orders_shipped_required", "shipped_date", "required_date"),
         Index("ix_orders_ship_country", "ship_country"),
         Index("ix_orders_ship_via", "ship_via"),
+        Index("ix_orders_total_id", "total", "order_id"),
     )
 
     order_id: int | None = Field(default=None, primary_key=True)
-    customer_id: str | None = Field(default=None, foreign_key="customers.customer_id", max_length=5)
-    employee_id: int | None = Field(default=None, foreign_key="employees.employee_id")
+    customer_id: str = Field(foreign_key="customers.customer_id", max_length=5)
+    employee_id: int = Field(foreign_key="employees.employee_id")
     order_date: dt.date | None = None
     required_date: dt.date | None = None
     shipped_date: dt.date | None = None
@@ -167,6 +172,7 @@ class Order(SQLModel, table=True):
     ship_postal_code: str | None = Field(default=None, max_length=20)
     ship_country: str | None = Field(default=None, max_length=30)
     subtotal: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
+    total: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
     version: int = Field(default=1)
 
 
@@ -188,8 +194,36 @@ class OrderDetail(SQLModel, table=True):
     discount: Decimal = Field(default=Decimal("0"), sa_type=Fraction(), nullable=False)
 
 
-# Tables in an order that respects foreign keys (parents first).
+class SalesMonthCustomer(SQLModel, table=True):
+    __tablename__ = "sales_month_customer"
+
+    month: dt.date = Field(primary_key=True)  # first day of the month
+    customer_id: str = Field(primary_key=True, max_length=5)
+    orders: int = Field(default=0)
+    revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
+
+
+class SalesMonthEmployee(SQLModel, table=True):
+    __tablename__ = "sales_month_employee"
+
+    month: dt.date = Field(primary_key=True)
+    employee_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    orders: int = Field(default=0)
+    revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
+
+
+class SalesMonthProduct(SQLModel, table=True):
+    __tablename__ = "sales_month_product"
+
+    month: dt.date = Field(primary_key=True)
+    product_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    units: int = Field(default=0)
+    revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
+
+
+# The eleven Northwind tables, in an order that respects foreign keys (parents first).
 LOAD_ORDER = [
     Category, Region, Territory, Shipper, Supplier, Customer, Employee,
     EmployeeTerritory, Product, Order, OrderDetail,
 ]
+ROLLUPS = [SalesMonthCustomer, SalesMonthEmployee, SalesMonthProduct]

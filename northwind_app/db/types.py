@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import BigInteger, Numeric
+from sqlalchemy import BigInteger, Date, Numeric
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -146,3 +146,22 @@ def _rescale_sqlite(element, compiler, **kw):
     factor = 10 ** (AMOUNT_SCALE - element.from_scale)
     inner = compiler.process(list(element.clauses)[0], **kw)
     return inner if factor == 1 else f"({inner} * {factor})"
+
+
+class month_start(FunctionElement):  # noqa: N801
+    """The first day of a date's month, as a DATE (monthly rollups group by it)."""
+
+    inherit_cache = True
+    name = "month_start"
+    type = Date()
+
+
+@compiles(month_start)
+def _month_start_default(element, compiler, **kw):
+    col = compiler.process(list(element.clauses)[0], **kw)
+    return f"DATE_SUB({col}, INTERVAL DAYOFMONTH({col}) - 1 DAY)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(list(element.clauses)[0], **kw)}, 'start of month')"

@@ -21,8 +21,8 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, u
 from sqlmodel import Session
 
 from northwind_app.db.models import Customer, Employee, Order, OrderDetail, Product, Shipper
-from northwind_app.db.types import rescale
 from northwind_app.money import line_value, order_subtotal, parse_decimal
+from northwind_app.services import rollups
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
     ListParams, Page, fetch_page, search_clause, sort_clauses,
@@ -65,7 +65,7 @@ def status_rank(today: dt.date):
 
 # --- list ---------------------------------------------------------------------------------
 
-ORDER_TOTAL = (Order.subtotal + rescale(Order.freight)).label("total")
+ORDER_TOTAL = Order.total
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,8 @@ def _list_statement(today: dt.date):
             Order.required_date, Order.shipped_date, ORDER_TOTAL,
         )
         .select_from(Order)
-        .outerjoin(Customer, Customer.customer_id == Order.customer_id)
-        .outerjoin(Employee, Employee.employee_id == Order.employee_id)
+        .join(Customer, Customer.customer_id == Order.customer_id)
+        .join(Employee, Employee.employee_id == Order.employee_id)
         .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
     )
 
@@ -210,29 +210,41 @@ DEFAULT_SORT = "-order_date"
 
 
 def _filtered(params: ListParams, today: dt.date):
+    """(full statement, narrow key statement, count statement, ORDER BY) for a list request."""
     filters = params.filters if isinstance(params.filters, OrderFilters) \
         else OrderFilters.parse(params.filters or {})
     conditions = _where(filters, params.search, today)
     order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
     stmt = _list_statement(today).where(*conditions)
-    needs_customer = bool((params.search or "").strip())
+    # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
+    # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
+    sort_key = (params.sort or DEFAULT_SORT).lstrip("-+")
+    searching = bool((params.search or "").strip())
+    narrow = select(Order.order_id).select_from(Order)
     count = select(func.count()).select_from(Order)
-    if needs_customer:
-        count = count.outerjoin(Customer, Customer.customer_id == Order.customer_id)
-    return stmt, count.where(*conditions), order_by
+    if searching or sort_key == "customer":
+        narrow = narrow.join(Customer, Customer.customer_id == Order.customer_id)
+    if searching:
+        count = count.join(Customer, Customer.customer_id == Order.customer_id)
+    if sort_key == "employee":
+        narrow = narrow.join(Employee, Employee.employee_id == Order.employee_id)
+    if sort_key == "shipper":
+        narrow = narrow.outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+    return stmt, narrow.where(*conditions), count.where(*conditions), order_by
 
 
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
     today = today or dt.date.today()
-    stmt, count, order_by = _filtered(params, today)
-    return fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count)
+    stmt, narrow, count, order_by = _filtered(params, today)
+    return fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count,
+                      key=Order.order_id, keys_stmt=narrow)
 
 
 def iter_orders(session: Session, params: ListParams, today: dt.date | None = None,
                 batch: int = 2000) -> Iterator[OrderRow]:
     """Every order matching the list's filters and sort (not just a page), streamed."""
     today = today or dt.date.today()
-    stmt, _, order_by = _filtered(params, today)
+    stmt, _, _, order_by = _filtered(params, today)
     build = _row(today)
     result = session.execute(stmt.order_by(*order_by).execution_options(yield_per=batch))
     for r in result:
@@ -614,11 +626,13 @@ def create_order(session: Session, data: OrderInput) -> int:
     _check_references(session, data, errors)
     if errors:
         raise ValidationFailed(errors)
-    order = Order(**_header_values(data), subtotal=Decimal("0"), version=1)
+    order = Order(**_header_values(data), subtotal=Decimal("0"), total=Decimal("0"), version=1)
     session.add(order)
     session.flush()
     order.subtotal = _write_lines(session, order.order_id, data, previous={})
+    order.total = order.subtotal + order.freight
     session.flush()
+    rollups.record_change(session, None, rollups.contribution(session, order.order_id))
     return order.order_id
 
 
@@ -630,19 +644,23 @@ def update_order(session: Session, order_id: int, data: OrderInput,
     _check_references(session, data, errors)
     if errors:
         raise ValidationFailed(errors)
+    before = rollups.contribution(session, order_id)
     previous = _current_lines(session, order_id)
     subtotal = _write_lines(session, order_id, data, previous)
     for name, value in _header_values(data).items():
         setattr(order, name, value)
     order.subtotal = subtotal
+    order.total = subtotal + order.freight
     order.version += 1
     session.flush()
+    rollups.record_change(session, before, rollups.contribution(session, order_id))
     return order.version
 
 
 def delete_order(session: Session, order_id: int, expected_version: int | None = None) -> None:
     """Delete an order and its lines and put their quantities back in stock."""
     _lock_order(session, order_id, expected_version)
+    rollups.record_change(session, rollups.contribution(session, order_id), None)
     previous = _current_lines(session, order_id)
     _apply_stock(session, {pid: -qty for pid, qty in previous.items()}, {})
     session.execute(delete(OrderDetail).where(OrderDetail.order_id == order_id))

@@ -1,0 +1,195 @@
+"""Sales figures for the dashboard, exact, from the monthly rollups (never stale, see rollups.py).
+
+Revenue is the sum of line values (unit price × quantity × (1 − discount)), without freight,
+as in the classic dataset's facts (all-time revenue 1,265,793.04). Periods are whole months:
+the presets are all time, the last 12 months of the data, a year and a quarter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from northwind_app.db.models import (
+    Category, Customer, Employee, Order, Product, SalesMonthCustomer, SalesMonthEmployee,
+    SalesMonthProduct,
+)
+from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.orders import EMPLOYEE_NAME, LATE, status_condition
+
+ZERO = Decimal(0)
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Whole months: `start` and `end` are first days of months, both included; None = open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def validated(self) -> DateRange:
+        errors = {}
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and value.day != 1:
+                errors[name] = "must be the first day of a month"
+        if not errors and self.start and self.end and self.start > self.end:
+            errors["end"] = "must not be before the start"
+        if errors:
+            raise ValidationFailed(errors)
+        return self
+
+    def months(self, column) -> list:
+        conds = []
+        if self.start:
+            conds.append(column >= self.start)
+        if self.end:
+            conds.append(column <= self.end)
+        return conds
+
+    def order_dates(self) -> list:
+        conds = []
+        if self.start:
+            conds.append(Order.order_date >= self.start)
+        if self.end:
+            conds.append(Order.order_date < add_months(self.end, 1))
+        return conds
+
+
+@dataclass
+class Kpis:
+    revenue: Decimal
+    orders: int
+    average_order_value: Decimal
+    units_sold: int
+    not_shipped: int
+    late: int
+
+
+@dataclass
+class MonthPoint:
+    month: str  # "1997-03"
+    revenue: Decimal
+    orders: int
+
+
+@dataclass
+class Ranked:
+    key: str
+    label: str
+    revenue: Decimal
+
+
+@dataclass
+class Dashboard:
+    range: DateRange
+    kpis: Kpis
+    by_month: list[MonthPoint]
+    top_products: list[Ranked]
+    top_customers: list[Ranked]
+    top_employees: list[Ranked]
+    by_category: list[Ranked]
+    by_country: list[Ranked]
+
+
+def data_bounds(session: Session) -> tuple[dt.date | None, dt.date | None]:
+    """First and last order dates (the presets are relative to the data, not to today)."""
+    return tuple(session.execute(select(func.min(Order.order_date), func.max(Order.order_date))).one())
+
+
+def kpis(session: Session, period: DateRange, today: dt.date) -> Kpis:
+    C, P = SalesMonthCustomer, SalesMonthProduct
+    revenue, orders = session.execute(
+        select(func.coalesce(func.sum(C.revenue), ZERO), func.coalesce(func.sum(C.orders), 0))
+        .where(*period.months(C.month))).one()
+    units = session.execute(select(func.coalesce(func.sum(P.units), 0))
+                            .where(*period.months(P.month))).scalar_one()
+    dates = period.order_dates()
+    not_shipped = session.execute(
+        select(func.count()).select_from(Order).where(Order.shipped_date.is_(None), *dates)).scalar_one()
+    late = session.execute(
+        select(func.count()).select_from(Order).where(status_condition(LATE, today), *dates)).scalar_one()
+    revenue, orders = Decimal(revenue), int(orders)
+    return Kpis(revenue=revenue, orders=orders,
+                average_order_value=(revenue / orders) if orders else ZERO,
+                units_sold=int(units), not_shipped=not_shipped, late=late)
+
+
+def revenue_by_month(session: Session, period: DateRange) -> list[MonthPoint]:
+    C = SalesMonthCustomer
+    rows = session.execute(
+        select(C.month, func.sum(C.revenue), func.sum(C.orders))
+        .where(*period.months(C.month)).group_by(C.month).order_by(C.month)).all()
+    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(count))
+            for month, revenue, count in rows if count]
+
+
+def _ranked(session: Session, key, label, revenue, stmt_from, period_column, period, limit,
+            join=None) -> list[Ranked]:
+    total = func.sum(revenue).label("revenue")
+    stmt = select(key, label, total).select_from(stmt_from)
+    if join is not None:
+        stmt = stmt.join(*join)
+    stmt = stmt.where(*period.months(period_column)).group_by(key, label) \
+        .having(total != ZERO).order_by(total.desc(), key)
+    if limit:
+        stmt = stmt.limit(limit)
+    return [Ranked(str(k), name if name is not None else str(k), value)
+            for k, name, value in session.execute(stmt)]
+
+
+def top_products(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
+    P = SalesMonthProduct
+    return _ranked(session, P.product_id, Product.product_name, P.revenue, P, P.month, period,
+                   limit, join=(Product, Product.product_id == P.product_id))
+
+
+def top_customers(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
+    C = SalesMonthCustomer
+    return _ranked(session, C.customer_id, Customer.company_name, C.revenue, C, C.month, period,
+                   limit, join=(Customer, Customer.customer_id == C.customer_id))
+
+
+def top_employees(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
+    E = SalesMonthEmployee
+    return _ranked(session, E.employee_id, EMPLOYEE_NAME, E.revenue, E, E.month, period,
+                   limit, join=(Employee, Employee.employee_id == E.employee_id))
+
+
+def revenue_by_category(session: Session, period: DateRange) -> list[Ranked]:
+    P = SalesMonthProduct
+    stmt_from = P.__table__.join(Product, Product.product_id == P.product_id)
+    return _ranked(session, Category.category_id, Category.category_name, P.revenue, stmt_from,
+                   P.month, period, None,
+                   join=(Category, Category.category_id == Product.category_id))
+
+
+def revenue_by_country(session: Session, period: DateRange) -> list[Ranked]:
+    """By the customer's country."""
+    C = SalesMonthCustomer
+    return _ranked(session, Customer.country, Customer.country, C.revenue, C, C.month, period,
+                   None, join=(Customer, Customer.customer_id == C.customer_id))
+
+
+def dashboard(session: Session, period: DateRange, today: dt.date | None = None) -> Dashboard:
+    period = period.validated()
+    today = today or dt.date.today()
+    return Dashboard(
+        range=period,
+        kpis=kpis(session, period, today),
+        by_month=revenue_by_month(session, period),
+        top_products=top_products(session, period),
+        top_customers=top_customers(session, period),
+        top_employees=top_employees(session, period),
+        by_category=revenue_by_category(session, period),
+        by_country=revenue_by_country(session, period),
+    )

@@ -1,0 +1,89 @@
+"""Dashboard aggregates on the classic data (both backends), and rollups that never go stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from northwind_app.db.engine import session_scope, write_transaction
+from northwind_app.db.models import ROLLUPS
+from northwind_app.money import cents
+from northwind_app.services import dashboard as dash
+from northwind_app.services import orders as svc
+from northwind_app.services import rollups
+from northwind_app.services.errors import ValidationFailed
+
+ALL = dash.DateRange()
+Y1997 = dash.DateRange(dt.date(1997, 1, 1), dt.date(1997, 12, 1))
+TODAY = dt.date(1998, 5, 7)
+
+
+def _board(url, period=ALL):
+    with session_scope(url) as s:
+        return dash.dashboard(s, period, TODAY)
+
+
+def test_all_time_kpis_match_the_classic_facts(classic_db_ro):
+    k = _board(classic_db_ro).kpis
+    assert cents(k.revenue) == Decimal("1265793.04")
+    assert (k.orders, k.units_sold, k.not_shipped) == (830, 51317, 21)
+    assert cents(k.average_order_value) == Decimal("1525.05")
+
+
+def test_rankings_and_breakdowns(classic_db_ro):
+    b = _board(classic_db_ro)
+    assert [(r.label, cents(r.revenue)) for r in b.top_products[:2]] == [
+        ("Côte de Blaye", Decimal("141396.74")), ("Thüringer Rostbratwurst", Decimal("80368.67"))]
+    assert (b.top_customers[0].key, cents(b.top_customers[0].revenue)) == ("QUICK", Decimal("110277.31"))
+    assert (b.top_employees[0].label, cents(b.top_employees[0].revenue)) == (
+        "Margaret Peacock", Decimal("232890.85"))
+    assert len(b.top_products) == len(b.top_customers) == 10 and len(b.top_employees) == 9
+    assert (b.by_category[0].label, cents(b.by_category[0].revenue)) == ("Beverages", Decimal("267868.18"))
+    assert (b.by_country[0].label, cents(b.by_country[0].revenue)) == ("USA", Decimal("245584.61"))
+    for parts in (b.by_category, b.by_country, b.by_month):
+        assert sum(p.revenue for p in parts) == b.kpis.revenue
+    assert sum(p.orders for p in b.by_month) == 830
+    assert (b.by_month[0].month, b.by_month[-1].month, len(b.by_month)) == ("1996-07", "1998-05", 23)
+
+
+def test_a_year_and_a_quarter(classic_db_ro):
+    year = _board(classic_db_ro, Y1997).kpis
+    assert cents(year.revenue) == Decimal("617085.20") and year.orders == 408
+    q1 = _board(classic_db_ro, dash.DateRange(dt.date(1998, 1, 1), dt.date(1998, 3, 1)))
+    assert [m.month for m in q1.by_month] == ["1998-01", "1998-02", "1998-03"]
+
+
+def test_range_must_be_whole_months(classic_db_ro):
+    with pytest.raises(ValidationFailed) as err:
+        _board(classic_db_ro, dash.DateRange(dt.date(1997, 1, 5), dt.date(1996, 1, 1)))
+    assert "start" in err.value.fields
+
+
+def _snapshot(url):
+    with session_scope(url) as s:
+        return {m.__tablename__: sorted(tuple(r) for r in s.execute(select(m.__table__)).all()
+                                        if any(r[2:])) for m in ROLLUPS}
+
+
+def test_rollups_follow_every_order_change(classic_db):
+    raw = {"customer_id": "ALFKI", "employee_id": 5, "order_date": "1998-05-07",
+           "lines": [{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}]}
+    before = _board(classic_db).kpis
+    order_id = write_transaction(lambda s: svc.create_order(s, svc.parse_order_input(raw)), classic_db)
+    after = _board(classic_db).kpis
+    assert after.revenue - before.revenue == Decimal("55.00") and after.orders == before.orders + 1
+    moved = {**raw, "customer_id": "BONAP", "order_date": "1997-02-03", "lines": [
+        {"product_id": 3, "quantity": 4, "discount": "0.1"}]}
+    write_transaction(lambda s: svc.update_order(s, order_id, svc.parse_order_input(moved)), classic_db)
+    write_transaction(lambda s: svc.update_order(s, 10248, svc.parse_order_input(
+        {**svc.order_input_from_view(svc.get_order(s, 10248)), "employee_id": 1,
+         "order_date": "1996-06-28"})), classic_db)
+    write_transaction(lambda s: svc.delete_order(s, 10249), classic_db)
+    incremental = _snapshot(classic_db)
+    with session_scope(classic_db, write=True) as s:
+        rollups.rebuild(s)
+    assert incremental == _snapshot(classic_db)
+    assert _board(classic_db).kpis.orders == 830
