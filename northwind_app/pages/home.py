@@ -1,72 +1,265 @@
-"""Home view: live counts read from the database."""
+"""Dashboard (/): KPIs and charts for a period (all time, last 12 months of data, a year, a
+quarter) that lives in the URL (`/?period=year&year=1997`). Figures come exact from the
+dashboard service; the state gets formatted strings, plus plain numbers for chart geometry.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
+from urllib.parse import urlencode
 
 import reflex as rx
 
 from northwind_app.db.engine import session_scope
-from northwind_app.money import format_number
-from northwind_app.services import stats
+from northwind_app.money import cents, format_money, format_number
+from northwind_app.services import dashboard as dash
+from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.stats import entity_counts
 from northwind_app.ui.layout import page
 
+log = logging.getLogger(__name__)
 
-def _load_counts() -> dict[str, str]:
+
+def _month_end(month: dt.date) -> str:
+    return (dash.add_months(month, 1) - dt.timedelta(days=1)).isoformat()
+
+
+def _ranked(items: list[dash.Ranked], href) -> list[dict]:
+    return [{"label": r.label, "revenue": float(cents(r.revenue)),
+             "revenue_text": format_money(r.revenue), "href": href(r) if href else ""}
+            for r in items]
+
+
+def _load(preset: str, year: int | None, quarter: int | None) -> dict:
     with session_scope() as session:
-        return {name: format_number(n) for name, n in stats.entity_counts(session).items()}
+        years = dash.years_with_orders(session)
+        if preset in ("year", "quarter") and year is None and years:
+            year = years[0]
+        if preset == "quarter" and quarter is None:
+            quarter = 1
+        period = dash.resolve_period(session, preset, year, quarter)
+        board = dash.dashboard(session, period)
+        counts = entity_counts(session)
+    k = board.kpis
+    return {
+        "year": str(year or ""), "quarter": str(quarter or ""), "years": [str(y) for y in years],
+        "period_text": (f"{period.start:%b %Y} – {period.end:%b %Y}"
+                        if period.start and period.end else "All orders"),
+        "kpis": {
+            "revenue": format_money(k.revenue), "orders": format_number(k.orders),
+            "aov": format_money(k.average_order_value), "units": format_number(k.units_sold),
+            "not_shipped": format_number(k.not_shipped), "late": format_number(k.late),
+            **{f"count_{name}": format_number(n) for name, n in counts.items()},
+        },
+        "months": [{"label": m.month, "revenue": float(cents(m.revenue)), "orders": m.orders,
+                    "href": f"/orders?date_from={m.month}-01&date_to="
+                            f"{_month_end(dt.date.fromisoformat(m.month + '-01'))}"}
+                   for m in board.by_month],
+        "products": _ranked(board.top_products, None),
+        "customers": _ranked(board.top_customers, lambda r: f"/orders?customer_id={r.key}"),
+        "employees": _ranked(board.top_employees, lambda r: f"/orders?employee_id={r.key}"),
+        "categories": _ranked(board.by_category, None),
+        "countries": _ranked(board.by_country, lambda r: f"/orders?ship_country={r.key}"),
+    }
 
 
 class HomeState(rx.State):
-    counts: dict[str, str] = {}
+    preset: str = "all"
+    year: str = ""
+    quarter: str = ""
+    years: list[str] = []
+    period_text: str = ""
+    kpis: dict[str, str] = {}
+    months: list[dict] = []
+    products: list[dict] = []
+    customers: list[dict] = []
+    employees: list[dict] = []
+    categories: list[dict] = []
+    countries: list[dict] = []
     loading: bool = True
     error: str = ""
 
     @rx.event
     async def load(self):
-        self.loading = True
-        self.error = ""
+        params = self.router.url.query_parameters
+        self.preset = params.get("period", "all")
+        if self.preset not in dash.PRESETS:
+            self.preset = "all"
+        year = params.get("year", "")
+        quarter = params.get("quarter", "")
+        self.loading, self.error = True, ""
         yield
         try:
-            self.counts = await asyncio.to_thread(_load_counts)
-        except Exception:  # the database is down or misconfigured: say so, keep the page
-            self.error = "The database could not be read. Check the server log and try again."
+            data = await asyncio.to_thread(
+                _load, self.preset, int(year) if year.isdigit() else None,
+                int(quarter) if quarter.isdigit() else None)
+        except ValidationFailed as exc:
+            self.error = "This period is not valid: " + exc.message
+        except Exception:  # noqa: BLE001
+            log.exception("dashboard failed")
+            self.error = "The figures could not be loaded. Check the database and try again."
+        else:
+            for name, value in data.items():
+                setattr(self, name, value)
         finally:
             self.loading = False
 
+    def _go(self, **changes):
+        query = {"period": self.preset, "year": self.year, "quarter": self.quarter, **changes}
+        if query["period"] in ("all", "last12"):
+            query = {"period": query["period"]}
+        elif query["period"] == "year":
+            query.pop("quarter", None)
+        query = {k: v for k, v in query.items() if v and not (k == "period" and v == "all")}
+        return rx.redirect("/" + ("?" + urlencode(query) if query else ""))
 
-def count_card(label: str, key: str, icon: str) -> rx.Component:
+    @rx.event
+    def set_preset(self, value: str | list[str]):
+        return self._go(period=value if isinstance(value, str) else value[0])
+
+    @rx.event
+    def set_year(self, value: str):
+        return self._go(year=value)
+
+    @rx.event
+    def set_quarter(self, value: str):
+        return self._go(quarter=value)
+
+    @rx.event
+    def open_link(self, href: str):
+        if href:
+            return rx.redirect(href)
+
+
+def _payload_href(data: rx.Var) -> tuple[rx.Var[str]]:
+    """Recharts calls onClick(datum, index, event); pass on the datum's `href`."""
+    return (data.to(dict)["payload"].to(dict)["href"].to(str),)
+
+
+class Bar(rx.recharts.Bar):  # named Bar: recharts containers accept children by class name
+    """A bar whose click navigates to the clicked datum's `href` (its filtered list)."""
+
+    on_click: rx.EventHandler[_payload_href]
+
+
+link_bar = Bar.create
+
+
+def kpi_card(label: str, key: str, icon: str) -> rx.Component:
     return rx.card(
         rx.hstack(
-            rx.icon(icon, size=28, color=rx.color("accent", 10)),
+            rx.icon(icon, size=26, color=rx.color("accent", 10)),
             rx.vstack(
                 rx.text(label, size="2", color=rx.color("gray", 11)),
-                rx.skeleton(
-                    rx.heading(HomeState.counts.get(key, "0"), size="7", data_testid=f"count-{key}"),
-                    loading=HomeState.loading,
-                ),
+                rx.skeleton(rx.heading(HomeState.kpis.get(key, "0"), size="6",
+                                       data_testid=f"kpi-{key}"),
+                            loading=HomeState.loading),
                 spacing="1",
             ),
-            align="center",
-            spacing="4",
+            align="center", spacing="3",
         ),
-        min_width="14em",
+    )
+
+
+def count_badge(label: str, key: str) -> rx.Component:
+    return rx.text(label, ": ", rx.text.strong(HomeState.kpis.get(f"count_{key}", "0"),
+                                                data_testid=f"count-{key}"), size="2")
+
+
+def chart_card(title: str, chart: rx.Component, testid: str) -> rx.Component:
+    return rx.card(rx.vstack(rx.heading(title, size="3"), chart, width="100%"),
+                   width="100%", data_testid=testid)
+
+
+def ranking(title: str, data, testid: str, linked: bool) -> rx.Component:
+    bar = (link_bar(data_key="revenue", on_click=HomeState.open_link, cursor="pointer",
+                    fill=rx.color("accent", 9), name="Revenue")
+           if linked else rx.recharts.bar(data_key="revenue", fill=rx.color("accent", 9),
+                                          name="Revenue"))
+    return chart_card(title, rx.vstack(
+        rx.recharts.bar_chart(
+            bar,
+            rx.recharts.x_axis(type_="number", hide=True),
+            rx.recharts.y_axis(data_key="label", type_="category", width=170,
+                               tick_line=False, interval=0, font_size=12),
+            rx.recharts.graphing_tooltip(),
+            data=data, layout="vertical", width="100%", height=320,
+        ),
+        rx.foreach(data, lambda item: rx.hstack(
+            rx.cond(item["href"] != "",
+                    rx.link(item["label"], href=item["href"].to(str), size="2"),
+                    rx.text(item["label"], size="2")),
+            rx.spacer(), rx.text(item["revenue_text"], size="2"),
+            width="100%", data_testid=f"{testid}-row")),
+        width="100%", spacing="1",
+    ), testid)
+
+
+def _select(options, value, on_change, testid: str, label: str, prefix: str = "") -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(data_testid=testid, aria_label=label),
+        rx.select.content(rx.foreach(options, lambda o: rx.select.item(prefix + o, value=o))),
+        value=value, on_change=on_change,
+    )
+
+
+def period_selector() -> rx.Component:
+    s = HomeState
+    return rx.hstack(
+        rx.segmented_control.root(
+            *[rx.segmented_control.item(label, value=value) for value, label in dash.PRESETS.items()],
+            value=s.preset, on_change=s.set_preset, data_testid="period-preset",
+        ),
+        rx.cond((s.preset == "year") | (s.preset == "quarter"),
+                _select(s.years, s.year, s.set_year, "period-year", "Year")),
+        rx.cond(s.preset == "quarter",
+                _select(["1", "2", "3", "4"], s.quarter, s.set_quarter, "period-quarter", "Quarter",
+                        prefix="Q")),
+        rx.text(s.period_text, size="2", color=rx.color("gray", 11), data_testid="period-text"),
+        align="center", spacing="3", wrap="wrap",
     )
 
 
 def home() -> rx.Component:
+    s = HomeState
     return page(
         "Dashboard",
-        rx.cond(
-            HomeState.error != "",
-            rx.callout(HomeState.error, icon="triangle-alert", color_scheme="red",
-                       data_testid="home-error", margin_bottom="1em"),
-        ),
-        rx.flex(
-            count_card("Orders", "orders", "shopping-cart"),
-            count_card("Customers", "customers", "users"),
-            count_card("Products", "products", "package"),
-            spacing="4",
-            wrap="wrap",
+        rx.vstack(
+            period_selector(),
+            rx.cond(s.error != "", rx.callout(s.error, icon="triangle-alert", color_scheme="red",
+                                              data_testid="home-error", width="100%")),
+            rx.grid(
+                kpi_card("Revenue", "revenue", "dollar-sign"),
+                kpi_card("Orders", "orders", "shopping-cart"),
+                kpi_card("Average order", "aov", "receipt"),
+                kpi_card("Units sold", "units", "package"),
+                kpi_card("Not yet shipped", "not_shipped", "truck"),
+                kpi_card("Late", "late", "alarm-clock"),
+                columns=rx.breakpoints(initial="2", md="3", lg="6"), spacing="3", width="100%",
+            ),
+            rx.hstack(count_badge("All orders", "orders"), count_badge("Customers", "customers"),
+                      count_badge("Products", "products"), spacing="5"),
+            chart_card("Revenue and orders by month", rx.recharts.composed_chart(
+                link_bar(data_key="revenue", y_axis_id="left", fill=rx.color("accent", 8),
+                               name="Revenue", on_click=HomeState.open_link, cursor="pointer"),
+                rx.recharts.line(data_key="orders", y_axis_id="right", stroke=rx.color("orange", 9),
+                                 name="Orders", dot=False),
+                rx.recharts.x_axis(data_key="label", font_size=12),
+                rx.recharts.y_axis(y_axis_id="left", font_size=12),
+                rx.recharts.y_axis(y_axis_id="right", orientation="right", font_size=12),
+                rx.recharts.graphing_tooltip(), rx.recharts.legend(),
+                data=s.months, width="100%", height=320,
+            ), "chart-months"),
+            rx.grid(
+                ranking("Top 10 products", s.products, "top-products", linked=False),
+                ranking("Top 10 customers", s.customers, "top-customers", linked=True),
+                ranking("Top 10 employees", s.employees, "top-employees", linked=True),
+                ranking("Revenue by category", s.categories, "by-category", linked=False),
+                columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%",
+            ),
+            ranking("Revenue by customer country", s.countries, "by-country", linked=True),
+            spacing="4", width="100%",
         ),
     )

@@ -193,3 +193,38 @@ def dashboard(session: Session, period: DateRange, today: dt.date | None = None)
         by_category=revenue_by_category(session, period),
         by_country=revenue_by_country(session, period),
     )
+
+
+PRESETS = {"all": "All time", "last12": "Last 12 months of data", "year": "A year",
+           "quarter": "A quarter"}
+
+
+def resolve_period(session: Session, preset: str, year: int | None = None,
+                   quarter: int | None = None) -> DateRange:
+    """Turn a preset into whole months. "last12" ends with the month of the newest order."""
+    if preset == "all":
+        return DateRange()
+    if preset == "last12":
+        _, last = data_bounds(session)
+        if last is None:
+            return DateRange()
+        end = last.replace(day=1)
+        return DateRange(add_months(end, -11), end)
+    errors = {}
+    if year is None or not 1900 <= year <= 9999:
+        errors["year"] = "choose a year"
+    if preset == "quarter" and (quarter is None or not 1 <= quarter <= 4):
+        errors["quarter"] = "choose a quarter from 1 to 4"
+    if preset not in PRESETS:
+        errors["preset"] = f"must be one of: {', '.join(PRESETS)}"
+    if errors:
+        raise ValidationFailed(errors)
+    if preset == "year":
+        return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 1))
+    first = dt.date(year, 3 * (quarter - 1) + 1, 1)
+    return DateRange(first, add_months(first, 2))
+
+
+def years_with_orders(session: Session) -> list[int]:
+    first, last = data_bounds(session)
+    return list(range(last.year, first.year - 1, -1)) if first and last else []

@@ -27,6 +27,7 @@ CHROMIUM = os.environ.get("NORTHWIND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 START_TIMEOUT = 900
+TIMEOUT_MS = 15_000  # actions and assertions; a 2-core CI machine runs server and browser
 
 
 def _free_port() -> int:
@@ -56,7 +57,10 @@ def app_db_url(tmp_path_factory) -> str:
 def app_url(app_db_url, tmp_path_factory) -> str:
     port = _free_port()
     log_path = tmp_path_factory.mktemp("logs") / "reflex.log"
-    env = {**os.environ, "NORTHWIND_DATABASE_URL": app_db_url, "REFLEX_CHECK_LATEST_VERSION": "0"}
+    # Own build and state folders, so a developer's running app (.web) is not disturbed.
+    env = {**os.environ, "NORTHWIND_DATABASE_URL": app_db_url, "REFLEX_CHECK_LATEST_VERSION": "0",
+           "REFLEX_WEB_WORKDIR": ".web-test",
+           "REFLEX_STATES_WORKDIR": str(tmp_path_factory.mktemp("states"))}
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
@@ -87,7 +91,9 @@ def app_url(app_db_url, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -99,7 +105,7 @@ def browser():
 def page(browser, app_url):
     context = browser.new_context(base_url=app_url, viewport={"width": 1366, "height": 900},
                                   accept_downloads=True)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from northwind_app.db.engine import session_scope
+from northwind_app.money import format_number
+from northwind_app.services.stats import entity_counts
 
 
-def test_home_shows_live_counts(page):
+def test_home_shows_live_counts(page, app_db_url):
+    with session_scope(app_db_url) as s:
+        counts = entity_counts(s)
+    assert counts["customers"] == 91 and counts["products"] == 77 and counts["orders"] >= 830
     page.goto("/")
-    expect(page.get_by_test_id("count-orders")).to_have_text("830")
+    expect(page.get_by_test_id("count-orders")).to_have_text(format_number(counts["orders"]))
     expect(page.get_by_test_id("count-customers")).to_have_text("91")
     expect(page.get_by_test_id("count-products")).to_have_text("77")
     expect(page.get_by_test_id("page-title")).to_have_text("Dashboard")
@@ -17,6 +23,6 @@ def test_home_shows_live_counts(page):
 def test_dark_mode_toggle(page):
     page.goto("/")
     html = page.locator("html")
-    before = html.get_attribute("class") or ""
+    expect(html).to_have_class("light")
     page.get_by_label("Toggle dark mode").click()
-    expect(html).not_to_have_class(before) if before else expect(html).to_have_class("dark")
+    expect(html).to_have_class("dark")
