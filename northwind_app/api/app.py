@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field
+from starlette.routing import Match
 
+from northwind_app.api import customers, products, reference
 from northwind_app.api.deps import DbSession
+from northwind_app.api.errors import error_response, error_responses, install_error_handlers
 from northwind_app.services import stats
 
 API_DESCRIPTION = """
 The Northwind Orders REST API. Money is sent as decimal strings with two places
-(`"440.00"`), dates are ISO 8601, and every error has the same JSON body:
-`{"error": {"code": ..., "message": ..., "fields": {...}}}`.
+(`"440.00"`), discounts as exact decimal strings (`"0.15"`), dates are ISO 8601, and every
+error has the same JSON body: `{"error": {"code": ..., "message": ..., "fields": {...}}}`.
+
+Every list takes `limit` (1-500, default 25), `offset`, `sort` (`field` or `-field`) and `q`
+(search), plus its own filters, and answers `{"items": [...], "total", "limit", "offset"}`.
 """
 
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
-def create_api() -> FastAPI:
+# Every resource router. New resources are added here: `create_api` includes them before its
+# catch-all for unknown /api paths, which would shadow routes added to the app afterwards.
+ROUTERS = (customers.router, products.router, *reference.ROUTERS)
+
+
+class DatabaseHealth(BaseModel):
+    status: str = Field(examples=["ok"])
+    dialect: str = Field(examples=["sqlite"])
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    database: DatabaseHealth
+
+
+def create_api(database_url: str | None = None) -> FastAPI:
+    """The API on `database_url` (default: the configured database, `settings.database_url`)."""
     api = FastAPI(
         title="Northwind Orders API",
         version="1.0.0",
@@ -23,18 +46,38 @@ def create_api() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        responses=error_responses(500, 503),
     )
+    api.state.database_url = database_url
+    install_error_handlers(api)
 
-    @api.get("/api/health", tags=["health"], summary="Check the service and its database")
+    @api.get("/api/health", tags=["health"], response_model=Health,
+             summary="Check the service and its database")
     def health(session: DbSession):
-        try:
-            stats.database_ping(session)
-        except Exception:
-            return JSONResponse(
-                status_code=503,
-                content={"error": {"code": "database_unavailable",
-                                   "message": "The database is not reachable.", "fields": {}}},
-            )
+        stats.database_ping(session)  # an unreachable database answers 503 (see errors.py)
         return {"status": "ok", "database": {"status": "ok", "dialect": session.bind.dialect.name}}
+
+    for router in ROUTERS:
+        api.include_router(router)
+
+    # Reflex mounts its own app behind this one (at ""), so without this an unknown /api path
+    # would reach the frontend; answer it here in the standard error body (404, or 405 with
+    # Allow when the path exists). Only the API's own routes, registered above, are probed.
+    api_routes = list(api.router.routes)
+
+    @api.api_route("/api", methods=ALL_METHODS, include_in_schema=False)
+    @api.api_route("/api/{path:path}", methods=ALL_METHODS, include_in_schema=False)
+    def unknown_api_route(request: Request):
+        allowed = [
+            method for method in ALL_METHODS
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in api_routes)
+        ]
+        if allowed:
+            methods = ", ".join(allowed)
+            return error_response(405, "method_not_allowed",
+                                  f"{request.method} is not allowed here; use {methods}.",
+                                  headers={"Allow": methods})
+        return error_response(404, "not_found", f"There is no API endpoint at {request.url.path}.")
 
     return api

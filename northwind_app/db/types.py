@@ -165,3 +165,23 @@ def _month_start_default(element, compiler, **kw):
 @compiles(month_start, "sqlite")
 def _month_start_sqlite(element, compiler, **kw):
     return f"date({compiler.process(list(element.clauses)[0], **kw)}, 'start of month')"
+
+
+class days_between(FunctionElement):  # noqa: N801
+    """Whole days from the first date to the second (later - earlier), as an integer."""
+
+    inherit_cache = True
+    name = "days_between"
+    type = BigInteger()
+
+
+@compiles(days_between)
+def _days_between_default(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"DATEDIFF({end}, {start})"
+
+
+@compiles(days_between, "sqlite")
+def _days_between_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"

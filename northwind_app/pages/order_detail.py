@@ -36,6 +36,7 @@ def order_view_dict(order: svc.OrderDetailView) -> dict[str, str]:
         "customer_contact": order.customer_contact or "",
         "customer_phone": order.customer_phone or "",
         "employee_name": order.employee_name or "",
+        "employee_id": str(order.employee_id or ""),
         "shipper_name": order.shipper_name or "—",
         "order_date": date_text(order.order_date),
         "required_date": date_text(order.required_date) or "—",
@@ -220,7 +221,7 @@ def lines_table(show_stock: bool = False) -> rx.Component:
             rx.table.column_header_cell("Line total", text_align="right"),
         )),
         rx.table.body(rx.foreach(OrderDetailState.lines, lambda line: rx.table.row(
-            rx.table.cell(line["product_name"]),
+            rx.table.cell(rx.link(line["product_name"], href="/products/" + line["product_id"])),
             rx.table.cell(line["unit_price"], text_align="right"),
             rx.table.cell(line["quantity"], text_align="right"),
             rx.table.cell(line["discount"], text_align="right"),
@@ -327,7 +328,7 @@ def detail_body() -> rx.Component:
         rx.grid(
             rx.card(rx.vstack(
                 rx.text("Customer", weight="bold"),
-                rx.link(o["customer_name"], href="/orders?customer_id=" + o["customer_id"],
+                rx.link(o["customer_name"], href="/customers/" + o["customer_id"],
                         data_testid="order-customer"),
                 rx.text(o["customer_id"], " · ", o["customer_contact"], size="2"),
                 rx.text(o["customer_phone"], size="2", color=rx.color("gray", 11)),
@@ -342,7 +343,9 @@ def detail_body() -> rx.Component:
                 field("Required", o["required_date"]),
                 field("Shipped", o["shipped_date"], "order-shipped"),
                 field("Shipper", o["shipper_name"], "order-shipper"),
-                field("Employee", o["employee_name"]),
+                rx.vstack(rx.text("Employee", size="1", color=rx.color("gray", 11)),
+                          rx.link(o["employee_name"], href="/employees/" + o["employee_id"]),
+                          spacing="0"),
                 columns="2", spacing="3")),
             columns="3", spacing="4", width="100%",
         ),

@@ -38,7 +38,7 @@ def order_row(row: svc.OrderRow) -> dict[str, str]:
         "href": f"/orders/{row.order_id}",
         "order_date": date_text(row.order_date),
         "customer": row.customer_name or row.customer_id or "",
-        "customer_href": f"/orders?customer_id={row.customer_id}" if row.customer_id else "",
+        "customer_href": f"/customers/{row.customer_id}" if row.customer_id else "",
         "employee": row.employee_name or "",
         "ship_country": row.ship_country or "",
         "shipper": row.shipper_name or "",
@@ -57,6 +57,18 @@ def _options() -> dict[str, list[list[str]]]:
             "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
             "countries": [[c, c] for c in svc.ship_countries(session)],
         }
+
+
+class OrdersListing:
+    """The orders service seen as a `Listing` (for order lists embedded in detail pages)."""
+
+    default_sort = svc.DEFAULT_SORT
+
+    @staticmethod
+    def page(session, params: ListParams):
+        result = svc.list_orders(session, params)
+        result.items = [order_row(row) for row in result.items]
+        return result
 
 
 class OrdersState(ListState, rx.State):

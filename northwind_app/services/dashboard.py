@@ -11,13 +11,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from northwind_app.db.models import (
     Category, Customer, Employee, Order, Product, SalesMonthCustomer, SalesMonthEmployee,
     SalesMonthProduct,
 )
+from northwind_app.db.types import days_between
 from northwind_app.services.errors import ValidationFailed
 from northwind_app.services.orders import EMPLOYEE_NAME, LATE, status_condition
 
@@ -228,3 +229,55 @@ def resolve_period(session: Session, preset: str, year: int | None = None,
 def years_with_orders(session: Session) -> list[int]:
     first, last = data_bounds(session)
     return list(range(last.year, first.year - 1, -1)) if first and last else []
+
+
+# --- figures for detail pages (from the same rollups) -------------------------------------
+
+def product_sales_by_month(session: Session, product_id: int) -> list[MonthPoint]:
+    """Revenue per month for one product; `orders` holds the units sold that month."""
+    P = SalesMonthProduct
+    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(units))
+            for month, units, revenue in session.execute(
+                select(P.month, P.units, P.revenue).where(P.product_id == product_id, P.units != 0)
+                .order_by(P.month))]
+
+
+def employee_sales_by_year(session: Session, employee_id: int) -> list[tuple[int, int, Decimal]]:
+    """(year, orders, revenue) for one employee, oldest year first."""
+    E = SalesMonthEmployee
+    totals: dict[int, list] = {}
+    for month, orders, revenue in session.execute(
+            select(E.month, E.orders, E.revenue).where(E.employee_id == employee_id)):
+        entry = totals.setdefault(month.year, [0, ZERO])
+        entry[0] += orders
+        entry[1] += revenue
+    return [(year, n, revenue) for year, (n, revenue) in sorted(totals.items()) if n]
+
+
+def category_revenue(session: Session, category_id: int) -> tuple[Decimal, int]:
+    """All-time (revenue, units sold) of a category's products."""
+    P = SalesMonthProduct
+    revenue, units = session.execute(
+        select(func.coalesce(func.sum(P.revenue), ZERO), func.coalesce(func.sum(P.units), 0))
+        .join(Product, Product.product_id == P.product_id)
+        .where(Product.category_id == category_id)).one()
+    return Decimal(revenue), int(units)
+
+
+@dataclass
+class ShipperPerformance:
+    shipped: int
+    average_days: Decimal | None  # from order date to shipped date
+    late: int  # shipped after the required date
+    late_rate: Decimal | None  # late / shipped, 0–1
+
+
+def shipper_performance(session: Session, shipper_id: int) -> ShipperPerformance:
+    shipped, total_days, late = session.execute(
+        select(func.count(), func.sum(days_between(Order.order_date, Order.shipped_date)),
+               func.sum(case((Order.shipped_date > Order.required_date, 1), else_=0)))
+        .where(Order.ship_via == shipper_id, Order.shipped_date.is_not(None))).one()
+    if not shipped:
+        return ShipperPerformance(0, None, 0, None)
+    return ShipperPerformance(shipped, Decimal(int(total_days or 0)) / shipped, int(late or 0),
+                              Decimal(int(late or 0)) / shipped)

@@ -77,6 +77,7 @@ class OrderFilters:
     employee_id: int | None = None
     shipper_id: int | None = None
     ship_country: str | None = None
+    product_id: int | None = None  # orders with a line of this product
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> OrderFilters:
@@ -92,7 +93,7 @@ class OrderFilters:
             values[name] = text(name)
         if values["status"] and values["status"] not in STATUSES:
             errors["status"] = f"must be one of: {', '.join(STATUSES)}"
-        for name in ("employee_id", "shipper_id"):
+        for name in ("employee_id", "shipper_id", "product_id"):
             value = text(name)
             if value is not None:
                 try:
@@ -167,6 +168,9 @@ def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
         conditions.append(Order.ship_via == filters.shipper_id)
     if filters.ship_country:
         conditions.append(Order.ship_country == filters.ship_country)
+    if filters.product_id is not None:
+        conditions.append(Order.order_id.in_(
+            select(OrderDetail.order_id).where(OrderDetail.product_id == filters.product_id)))
     text = (search or "").strip()
     if text:
         matches = [search_clause(text, [Customer.company_name, Order.ship_name, Order.ship_city])]

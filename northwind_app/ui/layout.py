@@ -8,6 +8,12 @@ import reflex as rx
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Dashboard", "/", "layout-dashboard"),
     ("Orders", "/orders", "shopping-cart"),
+    ("Customers", "/customers", "users"),
+    ("Products", "/products", "package"),
+    ("Employees", "/employees", "id-card"),
+    ("Suppliers", "/suppliers", "factory"),
+    ("Categories", "/categories", "tags"),
+    ("Shippers", "/shippers", "truck"),
 ]
 
 

@@ -55,6 +55,14 @@ class ListState(rx.State, mixin=True):
     def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
         raise NotImplementedError
 
+    def base_path(self) -> str:
+        """Where the list lives; a list embedded in a detail page returns that page's path."""
+        return self.route
+
+    def fixed_filters(self) -> dict[str, str]:
+        """Filters the page imposes (e.g. the customer of a customer's detail page)."""
+        return {}
+
     # -- computed -------------------------------------------------------------------------
     @rx.var
     def page_number(self) -> int:
@@ -103,7 +111,7 @@ class ListState(rx.State, mixin=True):
 
     def _url(self, **changes: Any) -> str:
         query = self._query(**changes)
-        return self.route + ("?" + urlencode(query) if query else "")
+        return self.base_path() + ("?" + urlencode(query) if query else "")
 
     def _read_url(self) -> None:
         params = self.router.url.query_parameters
@@ -130,7 +138,9 @@ class ListState(rx.State, mixin=True):
         self.field_errors = {}
         yield
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
-                            search=self.search or None, filters=dict(self.filters))
+                            search=self.search or None,
+                            filters={key: value for key, value in
+                                     {**self.filters, **self.fixed_filters()}.items() if value})
         try:
             rows, total = await asyncio.to_thread(self.fetch_rows, params)
             if not rows and total and self.offset:
@@ -145,7 +155,7 @@ class ListState(rx.State, mixin=True):
             self.field_errors = exc.fields
             self.error = "This view's address has invalid values: " + exc.message
         except Exception:  # noqa: BLE001 - show a clear message, log the cause
-            log.exception("loading %s failed", self.route)
+            log.exception("loading %s failed", self.base_path())
             self.rows, self.total = [], 0
             self.error = "The list could not be loaded. Check the connection and try again."
         finally:
@@ -167,7 +177,8 @@ class ListState(rx.State, mixin=True):
 
     @rx.event
     def clear_filters(self):
-        return rx.redirect(self.route + (f"?sort={self.sort}" if self.sort != self.default_sort else ""))
+        sort = f"?sort={self.sort}" if self.sort != self.default_sort else ""
+        return rx.redirect(self.base_path() + sort)
 
     @rx.event
     def set_size(self, value: str):

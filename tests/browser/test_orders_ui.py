@@ -215,12 +215,16 @@ def test_invoice_page(page):
     expect(page.get_by_test_id("nav-orders")).to_have_count(0)  # no app shell on the invoice
 
 
-def test_order_detail_links_to_customer_orders(page):
+def test_order_to_its_customer_and_back(page):
     page.goto("/orders/10248")
     expect(page.get_by_test_id("order-total")).to_have_text("$472.38")
     page.get_by_test_id("order-customer").click()
-    expect(page).to_have_url(re.compile(r"customer_id=VINET"))
+    expect(page).to_have_url(re.compile(r"/customers/VINET$"))
+    expect(page.get_by_test_id("record-heading")).to_contain_text("Vins et alcools Chevalier")
     expect(page.get_by_test_id("list-row")).to_have_count(5)
+    page.get_by_test_id("list-row").filter(has_text="10248").get_by_role("link", name="10248").click()
+    expect(page).to_have_url(re.compile(r"/orders/10248$"))
+    expect(page.get_by_test_id("order-total")).to_have_text("$472.38")
 
 
 def test_unknown_order_is_not_found(page):

@@ -1,0 +1,163 @@
+"""One JSON body for every failure: ``{"error": {"code", "message", "fields"}}``.
+
+Service errors keep their own status and code; request validation becomes 422 naming each
+field by a readable path (``lines[1].quantity``, ``limit``); a body that is not JSON is 400
+``malformed_json``; an unreachable database is 503 ``database_unavailable``; anything else
+is a 500 with a generic message (details go to the server log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from northwind_app.services.errors import ServiceError, ValidationFailed
+
+log = logging.getLogger("northwind_app.api")
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              415: "unsupported_media_type", 422: "validation_failed"}
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+_MESSAGES = {"missing": "is required", "extra_forbidden": "is not a field that can be set"}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"], description="Stable, machine-readable reason.")
+    message: str = Field(examples=["Customer XXXXX does not exist."])
+    fields: dict[str, str] = Field(default_factory=dict, examples=[{"limit": "must be 1-500"}],
+                                   description="Field path → what is wrong with it.")
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    403: "Not allowed.",
+    404: "No such resource.",
+    409: "Conflicts with the current data.",
+    422: "Invalid parameters or body; `fields` names each problem.",
+    500: "Unexpected server error (details are logged, not sent).",
+    503: "The database is unavailable.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries documenting the error body for these statuses."""
+    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
+            for status in statuses}
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorOut(error=ErrorDetail(code=code, message=message, fields=fields or {}))
+    return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """("body", "lines", 1, "quantity") → "lines[1].quantity"; ("query", "limit") → "limit"."""
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        if len(parts) == 1:
+            return str(parts[0])
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path
+
+
+def validation_fields(errors: Iterable[dict[str, Any]]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in errors:
+        name = field_path(error.get("loc", ()))
+        message = _MESSAGES.get(error.get("type"), error.get("msg", "is invalid"))
+        fields[name] = f"{fields[name]}; {message}" if name in fields else message
+    return fields
+
+
+def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    malformed = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if malformed is not None:
+        reason = (malformed.get("ctx") or {}).get("error", "invalid JSON")
+        return error_response(400, "malformed_json",
+                              f"The request body is not valid JSON: {reason}.")
+    return _service_error(request, ValidationFailed(validation_fields(errors)))
+
+
+def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+    return error_response(exc.status_code, HTTP_CODES.get(exc.status_code, "http_error"),
+                          message, headers=dict(exc.headers or {}))
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("Unhandled error in %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error",
+                          "An unexpected error occurred; it has been logged.")
+
+
+def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
+        log.warning("Database unavailable in %s %s: %s", request.method, request.url.path,
+                    str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return error_response(503, "database_unavailable",
+                              "The database is not reachable. Try again shortly.")
+    if isinstance(exc, IntegrityError):  # a constraint caught what the service checks missed
+        log.warning("Integrity error in %s %s: %s", request.method, request.url.path, exc.orig)
+        return error_response(409, "conflict", "The change conflicts with other data.")
+    return _unexpected(request, exc)
+
+
+class UnexpectedErrors:
+    """ASGI middleware answering any unhandled exception with the generic 500 body.
+
+    Starlette's own last-resort handler re-raises after responding, which makes the server
+    drop the (keep-alive) connection; this answers and keeps the connection usable.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late for an error body; let the server close the connection
+                raise
+            await _unexpected(Request(scope), exc)(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_middleware(UnexpectedErrors)

@@ -1,0 +1,107 @@
+"""Types shared by every endpoint: money and fraction strings, exact decimal input, the page
+envelope and the query parameters common to all lists."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, create_model
+
+from northwind_app.money import money_str
+from northwind_app.services.listing import MAX_LIMIT, Listing, ListParams
+from northwind_app.services.validation import MAX_INT
+
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+FRACTION_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
+
+
+def fraction_str(value: Decimal) -> str:
+    """Discounts and other fractions: the exact value without trailing zeros ("0.15", "0")."""
+    return format(value.normalize(), "f")
+
+
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(money_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["18.00"],
+                    "description": "Amount rounded half-up to cents, as a decimal string."}),
+]
+
+FractionOut = Annotated[
+    Decimal,
+    PlainSerializer(fraction_str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": FRACTION_PATTERN, "examples": ["0.15"],
+                    "description": "Exact fraction (0 to 1) as a decimal string."}),
+]
+
+# Accepted as a JSON string or number; the request parser keeps numbers as exact Decimals
+# and the service parses both with `money.parse_decimal` (never through float).
+DecimalIn = Annotated[
+    Any,
+    WithJsonSchema({"anyOf": [{"type": "string", "examples": ["18.00"]}, {"type": "number"}],
+                    "description": "Exact decimal, as a string (preferred) or a number."}),
+]
+
+# Request bodies: exactly the JSON types the schema states (no "1" for 1, no 0 for false).
+BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
+
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The row's id.", examples=[1])]
+RowIdFilter = Annotated[int, Field(ge=1, le=MAX_INT)] | None
+
+ItemT = TypeVar("ItemT")
+
+
+class PageOut(BaseModel, Generic[ItemT]):
+    """One page of a list and the number of rows matching the query in all."""
+
+    items: list[ItemT]
+    total: int = Field(examples=[91])
+    limit: int = Field(examples=[25])
+    offset: int = Field(examples=[0])
+
+
+class ListQuery(BaseModel):
+    """Query parameters of every list; `sort` and the filters are added per entity."""
+
+    limit: int = Field(25, ge=1, le=MAX_LIMIT, description=f"Rows per page (1-{MAX_LIMIT}).")
+    offset: int = Field(0, ge=0, le=MAX_INT, description="Rows to skip.")
+    q: str | None = Field(None, max_length=200,
+                          description="Search text: case-insensitive 'contains'.")
+
+    def list_params(self) -> ListParams:
+        common = {"limit", "offset", "q", "sort"}
+        filters = {name: getattr(self, name) for name in type(self).model_fields
+                   if name not in common and getattr(self, name) is not None}
+        return ListParams(limit=self.limit, offset=self.offset, sort=getattr(self, "sort", None),
+                          search=self.q, filters=filters)
+
+
+def list_query(name: str, listing: Listing, search_help: str,
+               **filters: tuple[Any, Any]) -> type[ListQuery]:
+    """The query model of one list: common parameters, `sort` restricted to the listing's
+    whitelist, and the entity's filters as (type, Field(...)) pairs."""
+    sort_type = Literal[tuple(listing.sort_keys)]  # type: ignore[valid-type]
+    model = create_model(
+        f"{name}ListQuery",
+        __base__=ListQuery,
+        sort=(sort_type | None, Field(None, description=(
+            f"Sort by a field, '-' prefix for descending (default {listing.default_sort}).")),
+        ),
+        q=(str | None, Field(None, max_length=200, description=(
+            f"Search {search_help} (case-insensitive 'contains')."))),
+        **filters,
+    )
+    return model
+
+
+def partial_model(model: type[BaseModel], name: str, example: dict[str, Any]) -> type[BaseModel]:
+    """`model` with every field optional, for PATCH bodies: a field left out is not changed;
+    null is accepted only where `model` accepts it (it clears the field)."""
+    fields = {name: (Annotated[(info.annotation, *info.metadata)] if info.metadata
+                     else info.annotation,
+                     Field(None, description=info.description))
+              for name, info in model.model_fields.items()}
+    config = ConfigDict({**model.model_config, "json_schema_extra": {"examples": [example]}})
+    return create_model(name, __config__=config, **fields)

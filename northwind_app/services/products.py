@@ -1,0 +1,136 @@
+"""Products: list with category and supplier names, detail with sales figures, and
+create/replace/update/delete (see `services.customers` for the transaction convention)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from northwind_app.db.models import Category, OrderDetail, Product, Supplier
+from northwind_app.db.types import line_value
+from northwind_app.money import ZERO
+from northwind_app.services.errors import Conflict, NotFound
+from northwind_app.services.listing import Listing
+from northwind_app.services.records import fetch_one, plural
+from northwind_app.services.validation import (
+    Amount, Flag, Reference, Rule, Text, WholeNumber, check_references, clean_fields,
+)
+
+COLUMNS = Product.__table__.c
+CATEGORY_NAME = Category.category_name.label("category_name")
+SUPPLIER_NAME = Supplier.company_name.label("supplier_name")
+
+STOCK_LEVELS = {
+    "in_stock": Product.units_in_stock > 0,
+    "low_stock": Product.units_in_stock <= Product.reorder_level,  # at or below reorder level
+    "out_of_stock": Product.units_in_stock == 0,
+}
+
+
+def _stock_filter(level: str):
+    if level not in STOCK_LEVELS:
+        raise ValueError(f"must be one of: {', '.join(STOCK_LEVELS)}")
+    return STOCK_LEVELS[level]
+
+
+def _with_names(*columns):
+    return (select(*columns, CATEGORY_NAME, SUPPLIER_NAME)
+            .outerjoin(Category, Category.category_id == Product.category_id)
+            .outerjoin(Supplier, Supplier.supplier_id == Product.supplier_id))
+
+
+PRODUCTS = Listing(
+    stmt=_with_names(*COLUMNS),
+    sorts={"product_name": Product.product_name, "unit_price": Product.unit_price,
+           "units_in_stock": Product.units_in_stock, "category_name": Category.category_name,
+           "supplier_name": Supplier.company_name, "product_id": Product.product_id},
+    default_sort="product_name",
+    tie_breaker=Product.product_id,
+    search=[Product.product_name],
+    filters={"category_id": lambda value: Product.category_id == value,
+             "supplier_id": lambda value: Product.supplier_id == value,
+             "stock": _stock_filter,
+             "discontinued": lambda value: Product.discontinued == Flag().convert(value)},
+)
+
+RULES: dict[str, Rule] = {
+    "product_name": Text(COLUMNS.product_name),
+    "supplier_id": Reference(Supplier, "supplier"),
+    "category_id": Reference(Category, "category"),
+    "quantity_per_unit": Text(COLUMNS.quantity_per_unit),
+    "unit_price": Amount(places=4, required=True),
+    "units_in_stock": WholeNumber(default=0),
+    "units_on_order": WholeNumber(default=0),
+    "reorder_level": WholeNumber(default=0),
+    "discontinued": Flag(default=False),
+}
+
+LINE_VALUE = line_value(OrderDetail.unit_price, OrderDetail.quantity, OrderDetail.discount)
+
+
+def get_product(session: Session, product_id: int) -> dict[str, Any]:
+    """All columns, category and supplier names, and sales: order_count (orders with the
+    product), units_sold and revenue (exact sum of line values)."""
+    product = fetch_one(session, _with_names(*COLUMNS).where(Product.product_id == product_id),
+                        f"Product {product_id} does not exist.")
+    orders, units, revenue = session.execute(
+        select(func.count(), func.sum(OrderDetail.quantity), func.sum(LINE_VALUE))
+        .where(OrderDetail.product_id == product_id)
+    ).one()
+    product.update(order_count=orders, units_sold=int(units or 0),
+                   revenue=revenue if revenue is not None else ZERO)
+    return product
+
+
+def _product(session: Session, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist.")
+    return product
+
+
+def _clean(session: Session, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    values = clean_fields(RULES, data, partial=partial)
+    check_references(session, RULES, values)
+    return values
+
+
+def create_product(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
+    product = Product(**_clean(session, data))
+    session.add(product)
+    session.flush()
+    return get_product(session, product.product_id)
+
+
+def replace_product(session: Session, product_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Full replacement: fields left out get their defaults (or fail when required)."""
+    return _apply(session, product_id, data, partial=False)
+
+
+def update_product(session: Session, product_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Partial update: only the given fields change; None clears an optional field."""
+    return _apply(session, product_id, changes, partial=True)
+
+
+def _apply(session: Session, product_id: int, data: Mapping[str, Any], *,
+           partial: bool) -> dict[str, Any]:
+    product = _product(session, product_id)
+    for name, value in _clean(session, data, partial=partial).items():
+        setattr(product, name, value)
+    session.flush()
+    return get_product(session, product_id)
+
+
+def delete_product(session: Session, product_id: int) -> None:
+    product = _product(session, product_id)
+    lines = session.execute(
+        select(func.count()).where(OrderDetail.product_id == product_id)).scalar_one()
+    if lines:
+        raise Conflict(f"Product {product_id} ({product.product_name}) is on "
+                       f"{plural(lines, 'order line')} and cannot be deleted; "
+                       "mark it discontinued instead.")
+    session.delete(product)
+    session.flush()

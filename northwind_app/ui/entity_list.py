@@ -1,0 +1,65 @@
+"""Declare a list screen once: `EntityList` + `list_state()` build its state on the shared table.
+
+The spec names the service `Listing`, the columns, how one service row becomes display
+strings, and the URL filters. `list_state` returns a `ListState` subclass whose rows come
+from `listing.page(...)` in a worker thread; `fixed` filters (from the page URL) make the same
+list embeddable in a detail page (a supplier's products, a customer's orders, …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import reflex as rx
+
+from northwind_app.db.engine import session_scope
+from northwind_app.services.listing import Listing, ListParams
+from northwind_app.ui.table import Column, ListState
+
+
+@dataclass(frozen=True)
+class EntityList:
+    name: str  # unique, used for the state class name
+    route: str  # where the list lives ("/customers"); detail-embedded lists use the page path
+    listing: Listing | Any  # anything with .page(session, params) -> Page and .default_sort
+    columns: list[Column]
+    row: Callable[[dict[str, Any]], dict[str, str]]
+    filter_keys: tuple[str, ...] = ()
+    fixed_from_path: Callable[[str], dict[str, str]] | None = None  # embedded lists
+    default_sort: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def list_state(spec: EntityList) -> type[ListState]:
+    """Create the screen's state class (a ListState) for `spec`."""
+
+    def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+        with session_scope() as session:
+            page = spec.listing.page(session, params)
+        return [spec.row(item) for item in page.items], page.total
+
+    def base_path(self) -> str:
+        return self.router.url.path if spec.fixed_from_path else spec.route
+
+    def fixed_filters(self) -> dict[str, str]:
+        return spec.fixed_from_path(self.router.url.path) if spec.fixed_from_path else {}
+
+    namespace: dict[str, Any] = {
+        "__module__": __name__,
+        "__annotations__": {"route": ClassVar[str], "default_sort": ClassVar[str],
+                            "filter_keys": ClassVar[tuple[str, ...]]},
+        "route": spec.route,
+        "default_sort": spec.default_sort or spec.listing.default_sort,
+        "filter_keys": spec.filter_keys,
+        "fetch_rows": fetch_rows,
+        "base_path": base_path,
+        "fixed_filters": fixed_filters,
+    }
+    return type(f"{spec.name.title().replace('_', '')}ListState", (ListState, rx.State), namespace)
+
+
+def path_part(path: str, index: int) -> str:
+    parts = [p for p in path.split("/") if p]
+    return parts[index] if len(parts) > index else ""
