@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Boolean, Connection, Date, Integer
 
-from northwind_app.data.loading import ensure_empty_or_replace, insert_rows
+from northwind_app.data.loading import analyze, ensure_empty_or_replace, insert_rows
 from northwind_app.db import models
 from northwind_app.db.types import ExactDecimal
 from northwind_app.money import order_subtotal
@@ -113,4 +113,5 @@ def load_classic(conn: Connection, directory: Path, *, replace: bool = False) ->
                         .values(reports_to=manager)
                     )
     rollups.rebuild(conn)
+    analyze(conn)
     return counts

@@ -18,7 +18,7 @@ from decimal import Decimal
 from faker import Faker
 from sqlalchemy import Connection
 
-from northwind_app.data.loading import ensure_empty_or_replace, insert_rows
+from northwind_app.data.loading import analyze, ensure_empty_or_replace, insert_rows
 from northwind_app.db import models
 from northwind_app.money import line_value
 from northwind_app.services import rollups
@@ -353,4 +353,5 @@ def load_demo(
             flush()
     flush()
     rollups.rebuild(conn)
+    analyze(conn)
     return counts

@@ -68,3 +68,12 @@ def insert_rows(conn: Connection, model, rows: Iterable[dict], batch_size: int =
         conn.execute(table.insert(), batch)
         count += len(batch)
     return count
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh the optimizer's statistics after a bulk load (stale ones pick bad plans)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("ANALYZE")
+    else:
+        names = ", ".join(model.__tablename__ for model in [*LOAD_ORDER, *ROLLUPS])
+        conn.exec_driver_sql(f"ANALYZE TABLE {names}").all()

@@ -57,10 +57,10 @@ def _load(preset: str, year: int | None, quarter: int | None) -> dict:
                     "href": f"/orders?date_from={m.month}-01&date_to="
                             f"{_month_end(dt.date.fromisoformat(m.month + '-01'))}"}
                    for m in board.by_month],
-        "products": _ranked(board.top_products, None),
+        "products": _ranked(board.top_products, lambda r: f"/products/{r.key}"),
         "customers": _ranked(board.top_customers, lambda r: f"/orders?customer_id={r.key}"),
         "employees": _ranked(board.top_employees, lambda r: f"/orders?employee_id={r.key}"),
-        "categories": _ranked(board.by_category, None),
+        "categories": _ranked(board.by_category, lambda r: f"/products?category_id={r.key}"),
         "countries": _ranked(board.by_country, lambda r: f"/orders?ship_country={r.key}"),
     }
 
@@ -173,11 +173,9 @@ def chart_card(title: str, chart: rx.Component, testid: str) -> rx.Component:
                    width="100%", data_testid=testid)
 
 
-def ranking(title: str, data, testid: str, linked: bool) -> rx.Component:
-    bar = (link_bar(data_key="revenue", on_click=HomeState.open_link, cursor="pointer",
-                    fill=rx.color("accent", 9), name="Revenue")
-           if linked else rx.recharts.bar(data_key="revenue", fill=rx.color("accent", 9),
-                                          name="Revenue"))
+def ranking(title: str, data, testid: str) -> rx.Component:
+    bar = link_bar(data_key="revenue", on_click=HomeState.open_link, cursor="pointer",
+                   fill=rx.color("accent", 9), name="Revenue")
     return chart_card(title, rx.vstack(
         rx.recharts.bar_chart(
             bar,
@@ -253,13 +251,13 @@ def home() -> rx.Component:
                 data=s.months, width="100%", height=320,
             ), "chart-months"),
             rx.grid(
-                ranking("Top 10 products", s.products, "top-products", linked=False),
-                ranking("Top 10 customers", s.customers, "top-customers", linked=True),
-                ranking("Top 10 employees", s.employees, "top-employees", linked=True),
-                ranking("Revenue by category", s.categories, "by-category", linked=False),
+                ranking("Top 10 products", s.products, "top-products"),
+                ranking("Top 10 customers", s.customers, "top-customers"),
+                ranking("Top 10 employees", s.employees, "top-employees"),
+                ranking("Revenue by category", s.categories, "by-category"),
                 columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%",
             ),
-            ranking("Revenue by customer country", s.countries, "by-country", linked=True),
+            ranking("Revenue by customer country", s.countries, "by-country"),
             spacing="4", width="100%",
         ),
     )

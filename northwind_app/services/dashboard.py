@@ -134,51 +134,64 @@ def revenue_by_month(session: Session, period: DateRange) -> list[MonthPoint]:
             for month, revenue, count in rows if count]
 
 
-def _ranked(session: Session, key, label, revenue, stmt_from, period_column, period, limit,
-            join=None) -> list[Ranked]:
-    total = func.sum(revenue).label("revenue")
-    stmt = select(key, label, total).select_from(stmt_from)
-    if join is not None:
-        stmt = stmt.join(*join)
-    stmt = stmt.where(*period.months(period_column)).group_by(key, label) \
-        .having(total != ZERO).order_by(total.desc(), key)
+def _totals(key, revenue, period_column, period: DateRange):
+    """Revenue per key over the period, aggregated before any join (a small subquery)."""
+    return (select(key.label("key"), func.sum(revenue).label("revenue"))
+            .where(*period.months(period_column)).group_by(key).subquery())
+
+
+def _ranked(session: Session, stmt, limit: int | None) -> list[Ranked]:
     if limit:
         stmt = stmt.limit(limit)
-    return [Ranked(str(k), name if name is not None else str(k), value)
-            for k, name, value in session.execute(stmt)]
+    return [Ranked(str(k), str(name) if name is not None else str(k), value)
+            for k, name, value in session.execute(stmt) if value]
 
 
 def top_products(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
     P = SalesMonthProduct
-    return _ranked(session, P.product_id, Product.product_name, P.revenue, P, P.month, period,
-                   limit, join=(Product, Product.product_id == P.product_id))
+    t = _totals(P.product_id, P.revenue, P.month, period)
+    return _ranked(session, select(t.c.key, Product.product_name, t.c.revenue)
+                   .join(Product, Product.product_id == t.c.key)
+                   .order_by(t.c.revenue.desc(), t.c.key), limit)
 
 
 def top_customers(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
     C = SalesMonthCustomer
-    return _ranked(session, C.customer_id, Customer.company_name, C.revenue, C, C.month, period,
-                   limit, join=(Customer, Customer.customer_id == C.customer_id))
+    t = _totals(C.customer_id, C.revenue, C.month, period)
+    top = select(t.c.key, t.c.revenue).order_by(t.c.revenue.desc(), t.c.key).limit(limit).subquery()
+    return _ranked(session, select(top.c.key, Customer.company_name, top.c.revenue)
+                   .join(Customer, Customer.customer_id == top.c.key)
+                   .order_by(top.c.revenue.desc(), top.c.key), None)
 
 
 def top_employees(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
     E = SalesMonthEmployee
-    return _ranked(session, E.employee_id, EMPLOYEE_NAME, E.revenue, E, E.month, period,
-                   limit, join=(Employee, Employee.employee_id == E.employee_id))
+    t = _totals(E.employee_id, E.revenue, E.month, period)
+    return _ranked(session, select(t.c.key, EMPLOYEE_NAME, t.c.revenue)
+                   .join(Employee, Employee.employee_id == t.c.key)
+                   .order_by(t.c.revenue.desc(), t.c.key), limit)
 
 
 def revenue_by_category(session: Session, period: DateRange) -> list[Ranked]:
     P = SalesMonthProduct
-    stmt_from = P.__table__.join(Product, Product.product_id == P.product_id)
-    return _ranked(session, Category.category_id, Category.category_name, P.revenue, stmt_from,
-                   P.month, period, None,
-                   join=(Category, Category.category_id == Product.category_id))
+    t = _totals(P.product_id, P.revenue, P.month, period)
+    total = func.sum(t.c.revenue)
+    return _ranked(session, select(Category.category_id, Category.category_name, total)
+                   .select_from(t).join(Product, Product.product_id == t.c.key)
+                   .join(Category, Category.category_id == Product.category_id)
+                   .group_by(Category.category_id, Category.category_name)
+                   .order_by(total.desc(), Category.category_id), None)
 
 
 def revenue_by_country(session: Session, period: DateRange) -> list[Ranked]:
     """By the customer's country."""
     C = SalesMonthCustomer
-    return _ranked(session, Customer.country, Customer.country, C.revenue, C, C.month, period,
-                   None, join=(Customer, Customer.customer_id == C.customer_id))
+    t = _totals(C.customer_id, C.revenue, C.month, period)
+    total = func.sum(t.c.revenue)
+    return _ranked(session, select(Customer.country, Customer.country, total)
+                   .select_from(t).join(Customer, Customer.customer_id == t.c.key)
+                   .where(Customer.country.is_not(None))
+                   .group_by(Customer.country).order_by(total.desc(), Customer.country), None)
 
 
 def dashboard(session: Session, period: DateRange, today: dt.date | None = None) -> Dashboard:
