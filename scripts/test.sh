@@ -8,4 +8,10 @@ if [ ! -x "${NORTHWIND_CHROMIUM:-/usr/bin/chromium}" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "Installing Debian's wrk for the benchmark smoke test …"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
 exec python -m pytest "$@"

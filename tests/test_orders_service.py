@@ -291,3 +291,15 @@ def test_concurrent_orders_never_drive_stock_negative(classic_db):
     assert _stock(classic_db, 1) == 1
     with session_scope(classic_db) as s:
         assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 830 + 12
+
+
+def test_unfiltered_total_is_exact_including_undated_orders(classic_db):
+    """The unfiltered count comes from the rollups plus undated orders; it must equal COUNT(*)."""
+    with session_scope(classic_db, write=True) as s:
+        s.add(Order(order_id=99001, customer_id="ALFKI", employee_id=1, order_date=None))
+    _create(classic_db)
+    with session_scope(classic_db) as s:
+        actual = s.execute(select(func.count()).select_from(Order)).scalar_one()
+    assert actual == 832
+    assert _list(classic_db).total == actual
+    assert _list(classic_db, filters={"customer_id": "ALFKI"}).total == 8

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.routing import Match
 
-from northwind_app.api import customers, products, reference
+from northwind_app.api import customers, orders, products, reference
 from northwind_app.api.deps import DbSession
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
 from northwind_app.services import stats
@@ -24,7 +24,7 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 # Every resource router. New resources are added here: `create_api` includes them before its
 # catch-all for unknown /api paths, which would shadow routes added to the app afterwards.
-ROUTERS = (customers.router, products.router, *reference.ROUTERS)
+ROUTERS = (customers.router, products.router, orders.router, *reference.ROUTERS)
 
 
 class DatabaseHealth(BaseModel):

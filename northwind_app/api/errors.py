@@ -60,6 +60,15 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for status in statuses}
 
 
+def json_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`error_responses` for a route whose own responses are not JSON (a CSV export): FastAPI
+    would document a `model` under the route's media type, so the JSON body is referenced."""
+    schema = {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}
+    return {status: {"description": _DESCRIPTIONS[status],
+                     "content": {"application/json": {"schema": schema}}}
+            for status in statuses}
+
+
 def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     body = ErrorOut(error=ErrorDetail(code=code, message=message, fields=fields or {}))

@@ -3,11 +3,16 @@ envelope and the query parameters common to all lists."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, create_model
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from northwind_app.money import money_str
 from northwind_app.services.listing import MAX_LIMIT, Listing, ListParams
@@ -44,6 +49,22 @@ DecimalIn = Annotated[
                     "description": "Exact decimal, as a string (preferred) or a number."}),
 ]
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> dt.date:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_type", "must be a date (YYYY-MM-DD)")
+
+
+# A date in a request body or query: only an ISO 8601 string "YYYY-MM-DD" (never a number,
+# which pydantic would otherwise read as a Unix time).
+DateIn = Annotated[dt.date, BeforeValidator(_iso_date)]
+
 # Request bodies: exactly the JSON types the schema states (no "1" for 1, no 0 for false).
 BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
 
@@ -62,6 +83,15 @@ class PageOut(BaseModel, Generic[ItemT]):
     offset: int = Field(examples=[0])
 
 
+def _list_params(query: BaseModel) -> ListParams:
+    common = {"limit", "offset", "q", "sort"}
+    filters = {name: getattr(query, name) for name in type(query).model_fields
+               if name not in common and getattr(query, name) is not None}
+    return ListParams(limit=getattr(query, "limit", 25), offset=getattr(query, "offset", 0),
+                      sort=getattr(query, "sort", None), search=getattr(query, "q", None),
+                      filters=filters)
+
+
 class ListQuery(BaseModel):
     """Query parameters of every list; `sort` and the filters are added per entity."""
 
@@ -71,21 +101,38 @@ class ListQuery(BaseModel):
                           description="Search text: case-insensitive 'contains'.")
 
     def list_params(self) -> ListParams:
-        common = {"limit", "offset", "q", "sort"}
-        filters = {name: getattr(self, name) for name in type(self).model_fields
-                   if name not in common and getattr(self, name) is not None}
-        return ListParams(limit=self.limit, offset=self.offset, sort=getattr(self, "sort", None),
-                          search=self.q, filters=filters)
+        return _list_params(self)
 
 
-def list_query(name: str, listing: Listing, search_help: str,
+class UnpagedQuery(BaseModel):
+    """A list's parameters without paging (exports: every matching row)."""
+
+    q: str | None = Field(None, max_length=200,
+                          description="Search text: case-insensitive 'contains'.")
+
+    def list_params(self) -> ListParams:
+        return _list_params(self)
+
+
+class Sortable(Protocol):
+    """What `list_query` needs of a list: its sort whitelist and default (e.g. a `Listing`)."""
+
+    @property
+    def sort_keys(self) -> list[str]: ...
+
+    @property
+    def default_sort(self) -> str: ...
+
+
+def list_query(name: str, listing: Listing | Sortable, search_help: str, *, paged: bool = True,
                **filters: tuple[Any, Any]) -> type[ListQuery]:
     """The query model of one list: common parameters, `sort` restricted to the listing's
-    whitelist, and the entity's filters as (type, Field(...)) pairs."""
+    whitelist, and the entity's filters as (type, Field(...)) pairs. `paged=False` leaves
+    out `limit` and `offset` (for exports of every matching row)."""
     sort_type = Literal[tuple(listing.sort_keys)]  # type: ignore[valid-type]
     model = create_model(
-        f"{name}ListQuery",
-        __base__=ListQuery,
+        f"{name}ListQuery" if paged else f"{name}ExportQuery",
+        __base__=ListQuery if paged else UnpagedQuery,
         sort=(sort_type | None, Field(None, description=(
             f"Sort by a field, '-' prefix for descending (default {listing.default_sort}).")),
         ),

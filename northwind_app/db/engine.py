@@ -20,6 +20,9 @@ from sqlmodel import Session
 from northwind_app.settings import settings
 
 T = TypeVar("T")
+# Per worker process: FastAPI's 40 request threads plus Reflex's event-handler threads.
+POOL_SIZE = 20
+POOL_OVERFLOW = 40
 
 
 def make_engine(url: str) -> Engine:
@@ -28,6 +31,10 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_pre_ping=False,
+            # More connections than request threads (FastAPI runs sync endpoints on 40), so a
+            # request never waits for a connection held by a thread that is itself waiting.
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
 
         @event.listens_for(engine, "connect")
@@ -53,8 +60,8 @@ def make_engine(url: str) -> Engine:
         url,
         pool_pre_ping=True,
         pool_recycle=1800,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         isolation_level="READ COMMITTED",
     )
 

@@ -25,6 +25,7 @@ from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.format import date_text
 from northwind_app.ui.layout import page
 from northwind_app.ui.table import Column, data_table, filter_select
+from northwind_app.ui.widgets import address_card, confirm_delete_dialog, contact_card
 
 log = logging.getLogger(__name__)
 
@@ -440,19 +441,10 @@ def detail_shell(title: str, body: rx.Component) -> rx.Component:
 
 
 def delete_dialog(noun: str) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(f"Delete this {noun}?"),
-            rx.alert_dialog.description("This cannot be undone."),
-            rx.cond(D.action_error != "", rx.callout(D.action_error, color_scheme="red",
-                                                     margin_top="1em", data_testid="delete-error")),
-            rx.hstack(rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                      rx.button(f"Delete {noun}", color_scheme="red", on_click=D.confirm_delete,
-                                data_testid="confirm-delete"),
-                      justify="end", spacing="3", padding_top="1em"),
-        ),
-        open=D.delete_open, on_open_change=D.set_delete_open,
-    )
+    return confirm_delete_dialog(
+        title=f"Delete this {noun}?", description="This cannot be undone.",
+        open_=D.delete_open, on_open_change=D.set_delete_open, on_confirm=D.confirm_delete,
+        error=D.action_error, confirm_label=f"Delete {noun}")
 
 
 def record_actions(entity: str, noun: str) -> rx.Component:
@@ -482,13 +474,8 @@ def customer_detail_page() -> rx.Component:
         heading(r["company_name"], " (", r["customer_id"], ")",
                 actions=record_actions("customers", "customer")),
         rx.grid(
-            rx.card(rx.vstack(rx.text("Contact", weight="bold"), rx.text(r["contact_name"]),
-                              rx.text(r["contact_title"], size="2"),
-                              rx.text("Phone ", r["phone"], size="2"),
-                              rx.text("Fax ", r["fax"], size="2"), spacing="1")),
-            rx.card(rx.vstack(rx.text("Address", weight="bold"), rx.text(r["address"]),
-                              rx.text(r["address_line"], size="2"), rx.text(r["country"], size="2"),
-                              spacing="1")),
+            contact_card(r),
+            address_card(r),
             rx.card(rx.grid(info("Lifetime revenue", "revenue"), info("Orders", "order_count"),
                             info("First order", "first_order_date"),
                             info("Last order", "last_order_date"), columns="2", spacing="3")),
@@ -591,12 +578,8 @@ def supplier_detail_page() -> rx.Component:
     body = rx.vstack(
         heading(r["company_name"]),
         rx.grid(
-            rx.card(rx.vstack(rx.text("Contact", weight="bold"), rx.text(r["contact_name"]),
-                              rx.text(r["contact_title"], size="2"), rx.text("Phone ", r["phone"], size="2"),
-                              spacing="1")),
-            rx.card(rx.vstack(rx.text("Address", weight="bold"), rx.text(r["address"]),
-                              rx.text(r["address_line"], size="2"), rx.text(r["country"], size="2"),
-                              spacing="1")),
+            contact_card(r),
+            address_card(r),
             rx.card(info("Products", "product_count")),
             columns="3", spacing="4", width="100%"),
         embedded("supplier_products", "Products", "Product name"),

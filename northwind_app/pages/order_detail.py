@@ -14,6 +14,7 @@ from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.layout import page
+from northwind_app.ui.widgets import confirm_delete_dialog, line_header
 
 log = logging.getLogger(__name__)
 
@@ -211,15 +212,9 @@ def not_found_view() -> rx.Component:
     )
 
 
-def lines_table(show_stock: bool = False) -> rx.Component:
+def lines_table() -> rx.Component:
     return rx.table.root(
-        rx.table.header(rx.table.row(
-            rx.table.column_header_cell("Product"),
-            rx.table.column_header_cell("Unit price", text_align="right"),
-            rx.table.column_header_cell("Quantity", text_align="right"),
-            rx.table.column_header_cell("Discount", text_align="right"),
-            rx.table.column_header_cell("Line total", text_align="right"),
-        )),
+        line_header(),
         rx.table.body(rx.foreach(OrderDetailState.lines, lambda line: rx.table.row(
             rx.table.cell(rx.link(line["product_name"], href="/products/" + line["product_id"])),
             rx.table.cell(line["unit_price"], text_align="right"),
@@ -285,24 +280,12 @@ def ship_dialog() -> rx.Component:
 
 def delete_dialog() -> rx.Component:
     s = OrderDetailState
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete order ", s.order["order_id"], "?"),
-            rx.alert_dialog.description(
-                "The order and its lines are deleted and their quantities go back into stock. "
-                "This cannot be undone."),
-            rx.cond(s.action_error != "", rx.callout(s.action_error, color_scheme="red",
-                                                     margin_top="1em")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.button("Delete order", color_scheme="red", on_click=s.confirm_delete,
-                          data_testid="confirm-delete"),
-                justify="end", spacing="3", padding_top="1em",
-            ),
-        ),
-        open=s.delete_open,
-        on_open_change=s.set_delete_open,
-    )
+    return confirm_delete_dialog(
+        title=rx.fragment("Delete order ", s.order["order_id"], "?"),
+        description="The order and its lines are deleted and their quantities go back into "
+                    "stock. This cannot be undone.",
+        open_=s.delete_open, on_open_change=s.set_delete_open, on_confirm=s.confirm_delete,
+        error=s.action_error, confirm_label="Delete order")
 
 
 def detail_body() -> rx.Component:

@@ -23,6 +23,7 @@ from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui.layout import page
 from northwind_app.ui.picker import search_picker
+from northwind_app.ui.widgets import line_header
 
 log = logging.getLogger(__name__)
 
@@ -393,14 +394,7 @@ def lines_editor() -> rx.Component:
     return rx.vstack(
         rx.heading("Lines", size="4"),
         rx.table.root(
-            rx.table.header(rx.table.row(
-                rx.table.column_header_cell("Product"),
-                rx.table.column_header_cell("Unit price", text_align="right"),
-                rx.table.column_header_cell("Quantity", text_align="right"),
-                rx.table.column_header_cell("Discount", text_align="right"),
-                rx.table.column_header_cell("Line total", text_align="right"),
-                rx.table.column_header_cell(""),
-            )),
+            line_header(removable=True),
             rx.table.body(rx.foreach(S.lines, line_row)),
             width="100%", variant="surface",
         ),

@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
-from northwind_app.db.models import Customer, Employee, Order, OrderDetail, Product, Shipper
+from northwind_app.db.models import (
+    Customer, Employee, Order, OrderDetail, Product, SalesMonthEmployee, Shipper,
+)
 from northwind_app.money import line_value, order_subtotal, parse_decimal
 from northwind_app.services import rollups
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
     ListParams, Page, fetch_page, search_clause, sort_clauses,
 )
+from northwind_app.services.validation import MAX_INT
 
 # --- status -------------------------------------------------------------------------------
 
@@ -91,6 +94,8 @@ class OrderFilters:
 
         for name in ("status", "customer_id", "ship_country"):
             values[name] = text(name)
+        if values["customer_id"]:
+            values["customer_id"] = values["customer_id"].upper()  # ids are case-insensitive
         if values["status"] and values["status"] not in STATUSES:
             errors["status"] = f"must be one of: {', '.join(STATUSES)}"
         for name in ("employee_id", "shipper_id", "product_id"):
@@ -100,6 +105,9 @@ class OrderFilters:
                     values[name] = int(value)
                 except ValueError:
                     errors[name] = "must be a whole number"
+                else:
+                    if abs(values[name]) > MAX_INT:
+                        errors[name] = f"must be at most {MAX_INT:,}"
         for name in ("date_from", "date_to"):
             value = text(name)
             if value is not None:
@@ -173,8 +181,12 @@ def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
             select(OrderDetail.order_id).where(OrderDetail.product_id == filters.product_id)))
     text = (search or "").strip()
     if text:
-        matches = [search_clause(text, [Customer.company_name, Order.ship_name, Order.ship_city])]
-        if text.isdigit():
+        # Customers are matched by name in a subquery (a small id list), so the orders are
+        # searched without joining customers row by row.
+        named = select(Customer.customer_id).where(search_clause(text, [Customer.company_name]))
+        matches = [Order.customer_id.in_(named),
+                   search_clause(text, [Order.ship_name, Order.ship_city])]
+        if text.isascii() and text.isdigit() and int(text) <= MAX_INT:  # not "²", not 10**40
             matches.append(Order.order_id == int(text))
         if len(text) <= 5:
             matches.append(Order.customer_id == text.upper())
@@ -183,6 +195,7 @@ def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
 
 
 def sort_columns(today: dt.date) -> dict:
+    """Sort key → SQL expression (the keys are SORT_KEYS)."""
     return {
         "order_id": Order.order_id,
         "order_date": Order.order_date,
@@ -211,6 +224,7 @@ def _row(today: dt.date):
 
 
 DEFAULT_SORT = "-order_date"
+SORT_KEYS: tuple[str, ...] = tuple(sort_columns(dt.date(2000, 1, 1)))
 
 
 def _filtered(params: ListParams, today: dt.date):
@@ -223,18 +237,49 @@ def _filtered(params: ListParams, today: dt.date):
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
     sort_key = (params.sort or DEFAULT_SORT).lstrip("-+")
-    searching = bool((params.search or "").strip())
     narrow = select(Order.order_id).select_from(Order)
     count = select(func.count()).select_from(Order)
-    if searching or sort_key == "customer":
+    if sort_key == "customer":
         narrow = narrow.join(Customer, Customer.customer_id == Order.customer_id)
-    if searching:
-        count = count.join(Customer, Customer.customer_id == Order.customer_id)
     if sort_key == "employee":
         narrow = narrow.join(Employee, Employee.employee_id == Order.employee_id)
     if sort_key == "shipper":
         narrow = narrow.outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+    if not conditions:
+        # All orders: the monthly rollup already counts every dated order (InnoDB would scan
+        # a million index entries for COUNT(*)); undated orders are added from an index.
+        count = select(
+            func.coalesce(select(func.sum(SalesMonthEmployee.orders)).scalar_subquery(), 0)
+            + select(func.count()).select_from(Order).where(Order.order_date.is_(None))
+            .scalar_subquery())
     return stmt, narrow.where(*conditions), count.where(*conditions), order_by
+
+
+def checked_params(params: ListParams) -> ListParams:
+    """`params` with its filters parsed and its sort checked, raising ValidationFailed (naming
+    `sort` or the filter) now: for callers that must refuse bad input before they start
+    streaming `iter_orders`, which would otherwise only fail on its first row."""
+    filters = params.filters if isinstance(params.filters, OrderFilters) \
+        else OrderFilters.parse(params.filters or {})
+    sort_clauses(params.sort, sort_columns(dt.date.today()), DEFAULT_SORT, Order.order_id)
+    return replace(params, filters=filters)
+
+
+def existing_customer_id(session: Session, customer_id: str) -> str:
+    """The stored id of a customer (ids are case-insensitive); NotFound when there is none."""
+    key = customer_id.strip().upper()
+    found = session.execute(
+        select(Customer.customer_id).where(Customer.customer_id == key)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"Customer {key} does not exist.")
+    return found
+
+
+def require_employee(session: Session, employee_id: int) -> int:
+    """`employee_id` when that employee exists; NotFound otherwise."""
+    if not 1 <= employee_id <= MAX_INT or session.get(Employee, employee_id) is None:
+        raise NotFound(f"Employee {employee_id} does not exist.")
+    return employee_id
 
 
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
@@ -391,17 +436,19 @@ def _int(value, errors, name, *, minimum=None, maximum=None, required=True):
         return None
     try:
         number = Decimal(str(value).strip())
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value():
             raise ValueError
-        number = int(number)
     except (ValueError, ArithmeticError):
         errors[name] = "must be a whole number"
         return None
+    # Range first, on the Decimal: int() of e.g. 1e999999999 would take forever.
     if minimum is not None and number < minimum:
         errors[name] = f"must be at least {minimum}"
-    elif maximum is not None and number > maximum:
+        return None
+    if maximum is not None and number > maximum:
         errors[name] = f"must be at most {maximum:,}"
-    return number
+        return None
+    return int(number)
 
 
 def _date(value, errors, name, *, required=False):
@@ -428,6 +475,9 @@ def _decimal(value, errors, name, *, places, minimum=None, maximum=None, default
     except ValueError as exc:
         errors[name] = str(exc)
         return None
+    except ArithmeticError:  # more digits than decimal arithmetic holds, e.g. 1e400
+        errors[name] = f"must be at most {maximum}" if maximum is not None else "is too large"
+        return None
     if minimum is not None and number < minimum:
         errors[name] = f"must be at least {minimum}"
     elif maximum is not None and number > maximum:
@@ -441,6 +491,8 @@ def _text(value, errors, name, max_length):
     text = str(value).strip()
     if len(text) > max_length:
         errors[name] = f"must be at most {max_length} characters"
+    elif "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+        errors[name] = "contains characters that cannot be stored"
     return text
 
 
@@ -455,7 +507,7 @@ def parse_order_input(raw: Mapping[str, Any]) -> OrderInput:
     customer_id = _text(raw.get("customer_id"), errors, "customer_id", 5)
     if customer_id is None and "customer_id" not in errors:
         errors["customer_id"] = "is required"
-    employee_id = _int(raw.get("employee_id"), errors, "employee_id", minimum=1)
+    employee_id = _int(raw.get("employee_id"), errors, "employee_id", minimum=1, maximum=MAX_INT)
     order_date = _date(raw.get("order_date"), errors, "order_date", required=True)
     required_date = _date(raw.get("required_date"), errors, "required_date")
     shipped_date = _date(raw.get("shipped_date"), errors, "shipped_date")
@@ -463,7 +515,8 @@ def parse_order_input(raw: Mapping[str, Any]) -> OrderInput:
         errors["required_date"] = "must not be before the order date"
     if order_date and shipped_date and shipped_date < order_date:
         errors["shipped_date"] = "must not be before the order date"
-    ship_via = _int(raw.get("ship_via"), errors, "ship_via", minimum=1, required=False)
+    ship_via = _int(raw.get("ship_via"), errors, "ship_via", minimum=1, maximum=MAX_INT,
+                    required=False)
     freight = _decimal(raw.get("freight"), errors, "freight", places=4, minimum=Decimal(0),
                        maximum=Decimal("999999999"), default=Decimal("0"))
     ship = {name: _text(raw.get(name), errors, name, columns[name].type.length)
@@ -480,7 +533,8 @@ def parse_order_input(raw: Mapping[str, Any]) -> OrderInput:
         if not isinstance(raw_line, Mapping):
             errors[prefix] = "must be an object with product_id and quantity"
             continue
-        product_id = _int(raw_line.get("product_id"), errors, f"{prefix}.product_id", minimum=1)
+        product_id = _int(raw_line.get("product_id"), errors, f"{prefix}.product_id", minimum=1,
+                          maximum=MAX_INT)
         quantity = _int(raw_line.get("quantity"), errors, f"{prefix}.quantity", minimum=1,
                         maximum=MAX_QUANTITY)
         unit_price = _decimal(raw_line.get("unit_price"), errors, f"{prefix}.unit_price",
@@ -661,6 +715,22 @@ def update_order(session: Session, order_id: int, data: OrderInput,
     return order.version
 
 
+def revise_order(session: Session, order_id: int, changes: Mapping[str, Any], *, partial: bool,
+                 expected_version: int | None = None) -> int:
+    """Update an order from raw input (strings or numbers, as `parse_order_input` takes them).
+
+    `partial`: `changes` is merged onto the current order (a None clears an optional field;
+    `lines`, when given, replaces every line). Otherwise `changes` is the whole order and the
+    fields it leaves out take their defaults. Either way the shipped date stays as it is unless
+    `changes` names it (orders are shipped with `ship_order`). Returns the new version.
+    """
+    _lock_order(session, order_id, expected_version)  # first: a stale version is a Conflict
+    current = get_order(session, order_id)
+    raw = order_input_from_view(current) if partial else {"shipped_date": current.shipped_date}
+    raw.update(changes)
+    return update_order(session, order_id, parse_order_input(raw), expected_version)
+
+
 def delete_order(session: Session, order_id: int, expected_version: int | None = None) -> None:
     """Delete an order and its lines and put their quantities back in stock."""
     _lock_order(session, order_id, expected_version)
@@ -676,7 +746,7 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
     """Mark an order shipped on a date with a shipper. Returns the new version."""
     errors: dict[str, str] = {}
     shipped = _date(shipped_date, errors, "shipped_date", required=True)
-    shipper = _int(ship_via, errors, "ship_via", minimum=1)
+    shipper = _int(ship_via, errors, "ship_via", minimum=1, maximum=MAX_INT)
     if errors:
         raise ValidationFailed(errors)
     order = _lock_order(session, order_id, expected_version)

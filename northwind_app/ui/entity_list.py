@@ -57,7 +57,12 @@ def list_state(spec: EntityList) -> type[ListState]:
         "base_path": base_path,
         "fixed_filters": fixed_filters,
     }
-    return type(f"{spec.name.title().replace('_', '')}ListState", (ListState, rx.State), namespace)
+    name = f"{spec.name.title().replace('_', '')}ListState"
+    namespace["__qualname__"] = name
+    cls = type(name, (ListState, rx.State), namespace)
+    # Reachable by module and name, so the state manager can pickle its instances.
+    globals()[name] = cls
+    return cls
 
 
 def path_part(path: str, index: int) -> str:

@@ -167,10 +167,13 @@ def test_openapi_and_docs_are_served(api_ro):
     assert {"/api/health", "/api/customers", "/api/customers/{id}", "/api/products",
             "/api/products/{id}", "/api/employees", "/api/employees/{id}", "/api/suppliers",
             "/api/suppliers/{id}", "/api/categories", "/api/categories/{id}", "/api/shippers",
-            "/api/shippers/{id}"} == set(spec["paths"])
+            "/api/shippers/{id}", "/api/orders", "/api/orders/export.csv",
+            "/api/orders/customer/{customer_id}", "/api/orders/employee/{employee_id}",
+            "/api/orders/{id}", "/api/orders/{id}/ship"} == set(spec["paths"])
     schemas = spec["components"]["schemas"]
     for body in ("NewCustomer", "CustomerFields", "CustomerChanges", "ProductFields",
-                 "ProductChanges"):
+                 "ProductChanges", "NewOrder", "OrderReplacement", "OrderChanges", "LineIn",
+                 "ShipIn"):
         assert schemas[body]["examples"], body
     assert schemas["ProductItem"]["properties"]["unit_price"]["type"] == "string"
     docs = api_ro.get("/api/docs")

@@ -1,0 +1,292 @@
+"""Shared helpers: machine facts, benchmark databases, the app server, process-group memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = PROJECT_ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+# Git-ignored work folder: SQLite files, server logs, quick-run results.
+RAW_DIR = Path(os.environ.get("NORTHWIND_BENCH_WORK_DIR") or RESULTS_DIR / "raw")
+CLASSIC_DIR = Path(os.environ.get("NORTHWIND_CLASSIC_DIR")
+                   or PROJECT_ROOT.parent / "shared" / "northwind-classic")
+MARIADB_SERVER_URL = os.environ.get(
+    "NORTHWIND_BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4")
+WEB_WORKDIR = os.environ.get("NORTHWIND_BENCH_WEB_WORKDIR", ".web-bench")
+
+
+def log(message: str) -> None:
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+# -- numbers ------------------------------------------------------------------------------------
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Linear-interpolated percentile (pct in 0..100) of values, None when empty."""
+    if not values:
+        return None
+    data = sorted(values)
+    if len(data) == 1:
+        return data[0]
+    pos = (len(data) - 1) * pct / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+
+
+def summary_ms(values: list[float]) -> dict:
+    return {
+        "n": len(values),
+        "p50_ms": _r(percentile(values, 50)),
+        "p95_ms": _r(percentile(values, 95)),
+        "max_ms": _r(max(values) if values else None),
+        "mean_ms": _r(statistics.fmean(values) if values else None),
+    }
+
+
+def _r(value, places: int = 2):
+    return None if value is None else round(value, places)
+
+
+# -- machine ------------------------------------------------------------------------------------
+
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_kb = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(ram_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "wrk": shutil.which("wrk"),
+    }
+
+
+# -- databases ----------------------------------------------------------------------------------
+
+def scale_label(scale: str) -> str:
+    return "classic" if scale == "classic" else str(int(scale))
+
+
+def create_database(db: str, scale: str, *, reuse: bool = False) -> str:
+    """A fresh (empty) benchmark database for one scale; returns its SQLAlchemy URL.
+
+    With reuse=True an existing database is kept (its data is not reloaded)."""
+    label = scale_label(scale)
+    if db == "sqlite":
+        RAW_DIR.mkdir(parents=True, exist_ok=True)
+        path = RAW_DIR / f"nw_bench_{label}.db"
+        if not reuse:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    if db != "mariadb":
+        raise ValueError(f"unknown database kind {db!r}")
+    name = os.environ.get("NORTHWIND_BENCH_DB_PREFIX", "nw_bench_") + label
+    server = create_engine(MARIADB_SERVER_URL, connect_args={"connect_timeout": 5})
+    with server.begin() as conn:
+        if not reuse:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 "
+                          "COLLATE utf8mb4_unicode_ci"))
+    server.dispose()
+    return make_url(MARIADB_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(parsed.database) + suffix).unlink(missing_ok=True)
+        return
+    server = create_engine(MARIADB_SERVER_URL)
+    with server.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+    server.dispose()
+
+
+def query(url: str, sql: str, **params):
+    """All rows of one SQL statement (a short-lived engine: the app's own pool is untouched)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql), params)
+            return result.fetchall() if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+# -- process-group memory -----------------------------------------------------------------------
+
+def group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command: state ppid pgrp ...
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def group_rss_kb(pgid: int) -> int:
+    """Resident memory (VmRSS) summed over every process of the process group, in KB."""
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return total
+
+
+# -- the app server -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_status(url: str, timeout: float = 5) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except Exception:  # noqa: BLE001 - not up yet
+        return None
+
+
+@dataclass
+class Server:
+    """`reflex run --env prod --single-port` in its own process group."""
+
+    database_url: str
+    redis_url: str | None = None  # set: Reflex runs several workers sharing state in Redis
+    port: int = field(default_factory=free_port)
+    log_path: Path = field(default_factory=lambda: RAW_DIR / f"server-{uuid.uuid4().hex[:8]}.log")
+    proc: subprocess.Popen | None = None
+    states_dir: Path = field(default_factory=lambda: RAW_DIR / f"states-{uuid.uuid4().hex[:8]}")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pgid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid  # start_new_session: the leader's pid is the group id
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
+                "--frontend-port", str(self.port), "--backend-port", str(self.port),
+                "--loglevel", "info"]
+
+    def start(self, timeout: float = 900) -> float:
+        """Start the server; seconds from the start command to the first 200 of /api/health."""
+        RAW_DIR.mkdir(parents=True, exist_ok=True)
+        self.states_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "NORTHWIND_DATABASE_URL": self.database_url,
+               "REFLEX_WEB_WORKDIR": WEB_WORKDIR, "REFLEX_CHECK_LATEST_VERSION": "0",
+               "REFLEX_STATES_WORKDIR": str(self.states_dir), "PYTHONUNBUFFERED": "1"}
+        if self.redis_url:
+            env["REFLEX_REDIS_URL"] = self.redis_url
+        logfile = open(self.log_path, "a")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.command(), cwd=PROJECT_ROOT, env=env, stdout=logfile,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        logfile.close()
+        deadline = t0 + timeout
+        while True:
+            if http_status(self.base + "/api/health", timeout=2) == 200:
+                elapsed = time.perf_counter() - t0
+                break
+            if self.proc.poll() is not None or time.perf_counter() > deadline:
+                tail = self.log_path.read_text(errors="replace")[-3000:]
+                self.stop()
+                raise RuntimeError(f"app server did not start (log {self.log_path}):\n{tail}")
+            time.sleep(0.05)
+        # The API answers before the frontend is served; wait for the page too (not timed).
+        while http_status(self.base + "/", timeout=5) != 200:
+            if self.proc.poll() is not None or time.perf_counter() > deadline:
+                self.stop()
+                raise RuntimeError(f"frontend not served (log {self.log_path})")
+            time.sleep(0.1)
+        return elapsed
+
+    def stop(self) -> None:
+        """Stop the whole process group (server, workers, node)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.pgid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.pgid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        # Stragglers of the group (a worker that ignored SIGTERM) get SIGKILL.
+        deadline = time.monotonic() + 10
+        while group_pids(self.pgid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if group_pids(self.pgid):
+            try:
+                os.killpg(self.pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc = None
+        shutil.rmtree(self.states_dir, ignore_errors=True)
+
+    def rss_kb(self) -> int:
+        return group_rss_kb(self.pgid)
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,210 @@
+"""Server memory with N connected clients.
+
+A client here does what a browser tab of /orders does on the Reflex event websocket (Reflex
+0.10, see reflex_base/.templates/web/utils/state.js `connect`): it opens the Engine.IO
+websocket `/_event/?EIO=4&transport=websocket&token=<its own uuid>` with the Reflex version as
+subprotocol, and sends the socket.io CONNECT packet for namespace `/_event` carrying the
+hydrate event (`reflex___state____state.hydrate_and_load`) with the router data of /orders in
+its auth. The backend creates the tab's state for that token, hydrates it and runs the page's
+on_load (OrdersState.load), and the client waits until the orders state's rows arrive, so each
+client holds a real, loaded server-side state. Engine.IO pings are answered.
+
+Memory is the resident set (VmRSS) summed over the server's whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from urllib.parse import urlencode
+
+import wsproto
+from wsproto import events as ws
+
+from bench.common import log
+
+NAMESPACE = "/_event"
+HYDRATE = "reflex___state____state.hydrate_and_load"
+ORDERS_STATE = "reflex___state____state.northwind_app___pages___orders____orders_state"
+
+
+def _reflex_version() -> str:
+    from reflex_base.constants import Reflex
+
+    return Reflex.VERSION
+
+
+class EventClient:
+    """One tab's websocket to the Reflex backend (minimal Engine.IO v4 / socket.io v5)."""
+
+    def __init__(self, host: str, port: int, path: str = "/orders", query: str = ""):
+        self.host, self.port = host, port
+        self.path, self.query = path, query
+        self.token = str(uuid.uuid4())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        self.loaded = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.closed = False
+        self.deltas = 0
+        self.rows = 0
+        self._task: asyncio.Task | None = None
+        self._buffer = ""
+
+    async def _send_text(self, data: str) -> None:
+        self.writer.write(self.conn.send(ws.TextMessage(data=data)))
+        await self.writer.drain()
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        target = "/_event/?" + urlencode({"EIO": "4", "transport": "websocket", "token": self.token})
+        self.writer.write(self.conn.send(ws.Request(
+            host=f"{self.host}:{self.port}", target=target, subprotocols=[_reflex_version()],
+            extra_headers=[(b"origin", f"http://{self.host}:{self.port}".encode())])))
+        await self.writer.drain()
+        self._task = asyncio.create_task(self._read_loop())
+
+    def _boot_auth(self) -> dict:
+        as_path = self.path + (("?" + self.query) if self.query else "")
+        router_data = {"pathname": self.path, "asPath": as_path}
+        if self.query:
+            from urllib.parse import parse_qsl
+            router_data["query"] = dict(parse_qsl(self.query))
+        event = {"name": HYDRATE, "payload": {}, "router_data": router_data}
+        return {"event": event}
+
+    async def _on_text(self, data: str) -> None:
+        kind = data[:1]
+        if kind == "0":  # Engine.IO open: join the namespace, hydrate in the CONNECT packet
+            await self._send_text("40" + NAMESPACE + "," + json.dumps(self._boot_auth()))
+        elif kind == "2":  # ping
+            await self._send_text("3")
+        elif kind == "4":  # socket.io packet
+            packet = data[1:]
+            if packet.startswith("0"):
+                self.connected.set()
+            elif packet.startswith("4"):
+                raise RuntimeError(f"connect refused: {packet[:300]}")
+            elif packet.startswith("2"):
+                body = packet[1:]
+                if body.startswith(NAMESPACE + ","):
+                    body = body[len(NAMESPACE) + 1:]
+                name, *args = json.loads(body)
+                if name == "event" and args:
+                    self.deltas += 1
+                    delta = (args[0] or {}).get("delta") or {}
+                    orders = delta.get(ORDERS_STATE) or {}
+                    rows = orders.get("rows_rx_state_")
+                    if rows:
+                        self.rows = len(rows)
+                    if orders.get("loading_rx_state_") is False and self.rows:
+                        self.loaded.set()
+
+    async def _read_loop(self) -> None:
+        try:
+            while True:
+                data = await self.reader.read(65536)
+                if not data:
+                    break
+                self.conn.receive_data(data)
+                for event in self.conn.events():
+                    if isinstance(event, ws.AcceptConnection):
+                        pass
+                    elif isinstance(event, ws.RejectConnection):
+                        raise RuntimeError(f"websocket refused: HTTP {event.status_code}")
+                    elif isinstance(event, ws.TextMessage):
+                        self._buffer += event.data
+                        if event.message_finished:
+                            text, self._buffer = self._buffer, ""
+                            await self._on_text(text)
+                    elif isinstance(event, ws.Ping):
+                        self.writer.write(self.conn.send(event.response()))
+                    elif isinstance(event, ws.CloseConnection):
+                        return
+        finally:
+            self.closed = True
+
+    async def close(self) -> None:
+        if self.writer is None:
+            return
+        try:
+            if self.conn.state == wsproto.connection.ConnectionState.OPEN:
+                self.writer.write(self.conn.send(ws.CloseConnection(code=1000)))
+                await self.writer.drain()
+        except Exception:  # noqa: BLE001 - closing anyway
+            pass
+        self.writer.close()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except BaseException:  # noqa: BLE001
+                pass
+
+    async def wait_loaded(self, timeout: float) -> None:
+        waiter = asyncio.create_task(self.loaded.wait())
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            waiter.cancel()
+            if self._task in done and self._task.exception():
+                raise self._task.exception()
+            raise TimeoutError(f"client {self.token} did not receive its rows "
+                               f"({self.deltas} updates)")
+
+
+async def _open_clients(host: str, port: int, count: int, batch: int, timeout: float
+                        ) -> list[EventClient]:
+    clients: list[EventClient] = []
+    for start in range(0, count, batch):
+        group = [EventClient(host, port) for _ in range(min(batch, count - start))]
+        await asyncio.gather(*(c.connect() for c in group))
+        await asyncio.gather(*(c.wait_loaded(timeout) for c in group))
+        clients.extend(group)
+    return clients
+
+
+async def _run(server, counts: list[int], batch: int, settle: float, timeout: float) -> dict:
+    host, port = "127.0.0.1", server.port
+    # Warm up: a few tabs load once (imports, pools, caches), then leave.
+    warm = await _open_clients(host, port, 3, 3, timeout)
+    for c in warm:
+        await c.close()
+    await asyncio.sleep(settle)
+    idle = server.rss_kb()
+    log(f"memory: idle {idle / 1024:.1f} MB")
+    result = {"idle_rss_kb": idle, "points": []}
+    clients: list[EventClient] = []
+    try:
+        for count in counts:
+            t0 = time.perf_counter()
+            more = await _open_clients(host, port, count - len(clients), batch, timeout)
+            clients.extend(more)
+            seconds = time.perf_counter() - t0
+            await asyncio.sleep(settle)
+            alive = sum(1 for c in clients if not c.closed)
+            rss = server.rss_kb()
+            point = {"clients": count, "alive": alive, "rss_kb": rss,
+                     "kb_per_client": round((rss - idle) / count, 1),
+                     "connect_and_load_s": round(seconds, 2)}
+            result["points"].append(point)
+            log(f"memory: {count} clients → {rss / 1024:.1f} MB "
+                f"({point['kb_per_client']} KB per client)")
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+    pts = result["points"]
+    if len(pts) >= 2:
+        a, b = pts[0], pts[-1]
+        result["marginal_kb_per_client"] = round(
+            (b["rss_kb"] - a["rss_kb"]) / (b["clients"] - a["clients"]), 1)
+    result["kb_per_client"] = pts[-1]["kb_per_client"] if pts else None
+    return result
+
+
+def run(server, counts: list[int], *, batch: int = 25, settle: float = 3.0,
+        timeout: float = 180.0) -> dict:
+    """RSS of the server's process group idle and with each count of connected, loaded tabs."""
+    return asyncio.run(_run(server, sorted(counts), batch, settle, timeout))

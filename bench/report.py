@@ -1,0 +1,239 @@
+"""Targets (met / missed) and the markdown results table written into bench/README.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+START = "<!-- bench-results:start -->"
+END = "<!-- bench-results:end -->"
+
+ENDPOINT_LABELS = {
+    "orders_first_page": "GET /api/orders?limit=50",
+    "orders_deep_page": "GET /api/orders?limit=50&offset=½·rows",
+    "orders_search": "GET /api/orders?limit=50&q=…&status=shipped",
+    "order_by_id": "GET /api/orders/{id}",
+    "order_create": "POST /api/orders",
+    "customers_first_page": "GET /api/customers?limit=50",
+    "customer_by_id": "GET /api/customers/{id}",
+}
+
+
+def _scale_name(scale: str) -> str:
+    return "classic (830)" if scale == "classic" else f"{int(scale):,} demo"
+
+
+def _fmt(value, places: int = 1, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (int, float)) and abs(value) >= 1000 and places <= 1:
+        return f"{value:,.0f}{unit}"
+    return f"{value:.{places}f}{unit}"
+
+
+def _run(scale_result: dict, endpoint: str, connections: int) -> dict | None:
+    ep = (scale_result.get("rest") or {}).get("endpoints", {}).get(endpoint) or {}
+    return (ep.get("runs") or {}).get(str(connections))
+
+
+def _demo_big(scales: dict) -> str | None:
+    big = [s for s in scales if s != "classic" and int(s) >= 1_000_000]
+    return max(big, key=int) if big else None
+
+
+def evaluate_targets(results: dict) -> list[dict]:
+    """Each target with the measured figure and met / missed / not measured."""
+    scales: dict = results.get("scales", {})
+    db = results.get("meta", {}).get("db")
+    out: list[dict] = []
+
+    def add(target: str, scale: str, measured: str, ok: bool | None, note: str = ""):
+        out.append({"target": target, "scale": scale, "measured": measured,
+                    "status": "not measured" if ok is None else ("met" if ok else "missed"),
+                    "note": note})
+
+    for scale, res in scales.items():
+        name = _scale_name(scale)
+        if "rest" in res:
+            r = _run(res, "orders_first_page", 16)
+            add("GET /api/orders?limit=50 ≥ 1,000 req/s, p99 ≤ 50 ms at 16 connections", name,
+                f"{_fmt(r['rps'])} req/s, p99 {_fmt(r['latency_ms']['p99'])} ms" if r else "—",
+                None if r is None else (r["rps"] >= 1000 and r["latency_ms"]["p99"] <= 50),
+                "" if r else _note(res, "orders_first_page"))
+            runs = ((res["rest"]["endpoints"].get("order_by_id") or {}).get("runs") or {})
+            best = max(runs.values(), key=lambda x: x["rps"]) if runs else None
+            add("GET /api/orders/{id} ≥ 2,000 req/s (best connection count)", name,
+                f"{_fmt(best['rps'])} req/s at {best['connections']} conn." if best else "—",
+                None if best is None else best["rps"] >= 2000,
+                "" if best else _note(res, "order_by_id"))
+        ui = res.get("ui")
+        if ui and (scale == "classic" or int(scale) >= 1_000_000):
+            limit = 100 if scale == "classic" else 150
+            p95 = ui["clicks"]["p95_ms"]
+            add(f"click → new rows p95 < {limit} ms", name, f"p95 {_fmt(p95)} ms "
+                f"({ui['clicks']['n']} clicks)", None if p95 is None else p95 < limit)
+        mem = res.get("memory")
+        if mem and mem.get("kb_per_client") is not None:
+            last = mem["points"][-1]
+            add("≤ 300 KB server memory per connected tab", name,
+                f"{_fmt(mem['kb_per_client'])} KB/tab ({last['clients']} tabs; marginal "
+                f"{_fmt(mem.get('marginal_kb_per_client'))} KB)", mem["kb_per_client"] <= 300)
+        data = res.get("data") or {}
+        if scale != "classic" and int(scale) >= 1_000_000 and data.get("wall_s") is not None:
+            ok = data["wall_s"] < 180 if db == "mariadb" else None
+            add("1M-order generation < 3 minutes on MariaDB", name,
+                f"{_fmt(data['wall_s'])} s on {db}", ok,
+                "" if db == "mariadb" else "target is for MariaDB")
+
+    big = _demo_big(scales)
+    for endpoint in ("orders_first_page", "orders_deep_page", "orders_search"):
+        label = ENDPOINT_LABELS[endpoint]
+        small = _run(scales.get("classic", {}), endpoint, 1) if "classic" in scales else None
+        large = _run(scales[big], endpoint, 1) if big else None
+        if small and large:
+            ratio = large["latency_ms"]["p50"] / small["latency_ms"]["p50"]
+            add(f"{label}: at 1M within 2× of 830 (p50, 1 connection)", "1M vs classic",
+                f"{_fmt(large['latency_ms']['p50'], 2)} vs {_fmt(small['latency_ms']['p50'], 2)}"
+                f" ms = {ratio:.2f}×", ratio <= 2)
+        else:
+            why = "needs both the classic and a ≥1M scale" if not (("classic" in scales) and big) \
+                else _note(scales.get("classic", {}), endpoint) or "endpoint not measured"
+            add(f"{label}: at 1M within 2× of 830 (p50, 1 connection)", "1M vs classic", "—",
+                None, why)
+    return out
+
+
+def _errors(run: dict) -> str:
+    """non-2xx responses, socket errors/timeouts, and a stall after the run, if any."""
+    e = run["errors"]
+    parts = []
+    if run["non_2xx"]:
+        parts.append(f"{run['non_2xx']:,} non-2xx")
+    socket_errors = e["connect"] + e["read"] + e["write"]
+    if socket_errors:
+        parts.append(f"{socket_errors:,} socket")
+    if e["timeout"]:
+        parts.append(f"{e['timeout']:,} timeouts")
+    if (run.get("recovery_s") or 0) > 1:
+        parts.append(f"server stuck {run['recovery_s']:.0f} s after the run")
+    return ", ".join(parts) or "0"
+
+
+def _note(res: dict, endpoint: str) -> str:
+    ep = (res.get("rest") or {}).get("endpoints", {}).get(endpoint) or {}
+    return ep.get("note", "")
+
+
+def markdown(results: dict) -> str:
+    meta = results["meta"]
+    m = meta["machine"]
+    lines = [
+        f"Run **{meta['date']}** · `{meta['command']}`" + (" · **quick smoke run: figures are "
+                                                          "not comparable to the targets**"
+                                                          if meta.get("quick") else ""),
+        "",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, {m['os']}, "
+        f"Python {m['python']}. Database: **{meta['db']}**. wrk: {meta['wrk_seconds']} s per "
+        f"run, threads ≤ 2.",
+        "",
+        "### Targets",
+        "",
+        "| target | scale | measured | result |",
+        "|---|---|---|---|",
+    ]
+    for t in results.get("targets", []):
+        mark = {"met": "✅ met", "missed": "❌ missed"}.get(t["status"], "— " + t["status"])
+        note = f" ({t['note']})" if t["note"] else ""
+        lines.append(f"| {t['target']} | {t['scale']} | {t['measured']} | {mark}{note} |")
+
+    scales = results.get("scales", {})
+    lines += ["", "### Data and start", "",
+              "| scale | orders | order lines | load (command wall) | load (loader) | "
+              "first start incl. build | start → /api/health 200 |",
+              "|---|---|---|---|---|---|---|"]
+    for scale, res in scales.items():
+        d = res.get("data") or {}
+        s = res.get("start") or {}
+        kind = {"classic_import": "classic import", "demo_generation": "demo generation",
+                "reused": "reused"}.get(d.get("kind"), "—")
+        lines.append(
+            f"| {_scale_name(scale)} | {d.get('orders', '—'):,} | {d.get('order_lines', '—'):,} "
+            f"| {kind} {_fmt(d.get('wall_s'))} s | {_fmt(d.get('load_s'))} s "
+            f"| {_fmt(s.get('first_start_s'))} s | {_fmt(s.get('start_s'), 2)} s |"
+            if isinstance(d.get("orders"), int) else
+            f"| {_scale_name(scale)} | — | — | — | — | {_fmt(s.get('first_start_s'))} s "
+            f"| {_fmt(s.get('start_s'), 2)} s |")
+
+    lines += ["", "### REST (wrk)", "",
+              "| scale | endpoint | conn. | req/s | p50 ms | p95 ms | p99 ms | errors |",
+              "|---|---|---|---|---|---|---|---|"]
+    for scale, res in scales.items():
+        for name, ep in ((res.get("rest") or {}).get("endpoints") or {}).items():
+            label = ENDPOINT_LABELS.get(name, name)
+            if not ep.get("runs"):
+                lines.append(f"| {_scale_name(scale)} | {label} | — | — | — | — | — | "
+                             f"{ep.get('note') or 'not measured'} |")
+                continue
+            for conns, r in ep["runs"].items():
+                lat = r["latency_ms"]
+                lines.append(f"| {_scale_name(scale)} | {label} | {conns} | {_fmt(r['rps'])} | "
+                             f"{_fmt(lat['p50'])} | {_fmt(lat['p95'])} | {_fmt(lat['p99'])} | "
+                             f"{_errors(r)} |")
+    info = [f"{_scale_name(s)}: search `q={(r.get('rest') or {}).get('info', {}).get('search')}`, "
+            f"deep offset {(r.get('rest') or {}).get('info', {}).get('deep_offset')}, "
+            f"order id {(r.get('rest') or {}).get('info', {}).get('order_id')}"
+            for s, r in scales.items() if r.get("rest")]
+    if info:
+        lines += ["", "Parameters: " + "; ".join(info) + "."]
+
+    lines += ["", "### UI (Chromium, /orders)", "",
+              "| scale | cold load → first rows p50 | clicks | click → new rows p50 | p95 | "
+              "next page p50 / p95 | sort | filter | open order | back |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for scale, res in scales.items():
+        ui = res.get("ui")
+        if not ui:
+            continue
+        k = ui["clicks_by_kind"]
+
+        def pair(kind: str) -> str:
+            return f"{_fmt(k[kind]['p50_ms'], 0)} / {_fmt(k[kind]['p95_ms'], 0)}"
+
+        lines.append(f"| {_scale_name(scale)} | {_fmt(ui['cold_load_ms']['p50_ms'], 0)} ms | "
+                     f"{ui['clicks']['n']} | {_fmt(ui['clicks']['p50_ms'], 0)} ms | "
+                     f"{_fmt(ui['clicks']['p95_ms'], 0)} ms | {pair('next_page')} | "
+                     f"{pair('sort')} | {pair('filter')} | {pair('open')} | {pair('back')} |")
+
+    lines += ["", "### Server memory (RSS of the whole process group)", "",
+              "| scale | idle | clients | RSS | KB per client (vs idle) | marginal KB per client |",
+              "|---|---|---|---|---|---|"]
+    for scale, res in scales.items():
+        mem = res.get("memory")
+        if not mem:
+            continue
+        for p in mem["points"]:
+            lines.append(f"| {_scale_name(scale)} | {mem['idle_rss_kb'] / 1024:.1f} MB | "
+                         f"{p['clients']} ({p['alive']} alive) | {p['rss_kb'] / 1024:.1f} MB | "
+                         f"{_fmt(p['kb_per_client'])} | "
+                         f"{_fmt(mem.get('marginal_kb_per_client'))} |")
+    errors = [f"{_scale_name(s)} {stage}: {msg}" for s, r in scales.items()
+              for stage, msg in (r.get("errors") or {}).items()]
+    if errors:
+        lines += ["", "### Errors", ""] + [f"- {e}" for e in errors]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(readme: Path, results: dict, json_path: Path) -> None:
+    text = readme.read_text()
+    try:
+        source = json_path.resolve().relative_to(readme.resolve().parent)
+    except ValueError:
+        source = json_path
+    block = f"{START}\n<!-- generated by `python -m bench` from {source}; " \
+            f"do not edit -->\n\n{markdown(results)}\n{END}"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text,
+                      flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n## Results\n\n" + block + "\n"
+    readme.write_text(text)

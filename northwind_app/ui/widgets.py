@@ -1,0 +1,53 @@
+"""Small shared pieces of the screens: confirm-delete dialog, contact and address cards."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def confirm_delete_dialog(*, title, description: str, open_, on_open_change, on_confirm,
+                          error, confirm_label: str) -> rx.Component:
+    """An alert dialog asking to confirm a delete; `error` (a Var) shows why it was refused."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description),
+            rx.cond(error != "", rx.callout(error, color_scheme="red", margin_top="1em",
+                                            data_testid="delete-error")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.button(confirm_label, color_scheme="red", on_click=on_confirm,
+                          data_testid="confirm-delete"),
+                justify="end", spacing="3", padding_top="1em",
+            ),
+        ),
+        open=open_,
+        on_open_change=on_open_change,
+    )
+
+
+def contact_card(record) -> rx.Component:
+    """Contact name, title and phone of a customer or supplier record (a dict Var)."""
+    return rx.card(rx.vstack(
+        rx.text("Contact", weight="bold"), rx.text(record["contact_name"]),
+        rx.text(record["contact_title"], size="2"), rx.text("Phone ", record["phone"], size="2"),
+        spacing="1"))
+
+
+def address_card(record) -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.text("Address", weight="bold"), rx.text(record["address"]),
+        rx.text(record["address_line"], size="2"), rx.text(record["country"], size="2"),
+        spacing="1"))
+
+
+def line_header(*, removable: bool = False) -> rx.Component:
+    """Header row of an order's lines table (detail, invoice and the line editor)."""
+    return rx.table.header(rx.table.row(
+        rx.table.column_header_cell("Product"),
+        rx.table.column_header_cell("Unit price", text_align="right"),
+        rx.table.column_header_cell("Quantity", text_align="right"),
+        rx.table.column_header_cell("Discount", text_align="right"),
+        rx.table.column_header_cell("Line total", text_align="right"),
+        *([rx.table.column_header_cell("")] if removable else []),
+    ))

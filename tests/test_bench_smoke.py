@@ -1,0 +1,145 @@
+"""Smoke run of the benchmark suite (bench/) on a tiny SQLite dataset, so the scripts never rot.
+
+It runs the real command (`python -m bench --quick ...`: data load, two server starts, memory
+with websocket clients, wrk, Chromium clicks) in a subprocess and checks the numbers it wrote
+are sane. Benchmarks themselves are scripts, not tests: nothing here checks the targets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import report, rest
+from northwind_app.settings import PROJECT_ROOT
+from tests.dbutil import CLASSIC_DIR
+
+CHROMIUM = os.environ.get("NORTHWIND_CHROMIUM", "/usr/bin/chromium")
+
+
+def _ensure_wrk() -> None:
+    """Install Debian's wrk when missing, the way scripts/test.sh installs chromium."""
+    if shutil.which("wrk"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env,
+                   stdout=subprocess.DEVNULL)
+    assert shutil.which("wrk"), "wrk could not be installed"
+
+
+def _bench(tmp_path: Path, *args: str, timeout: int = 400) -> dict:
+    out = tmp_path / "results"
+    env = {**os.environ, "NORTHWIND_BENCH_WORK_DIR": str(tmp_path / "work")}
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "--db", "sqlite", *args,
+                             "--out", str(out), "--no-readme"],
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # bench stops its app server's process group on SIGTERM
+        output, _ = proc.communicate(timeout=90)
+        pytest.fail(f"bench did not finish in {timeout} s:\n{output[-6000:]}")
+    files = sorted(out.glob("*.json"))
+    assert proc.returncode == 0 and files, f"bench failed:\n{output[-8000:]}"
+    results = json.loads(files[-1].read_text())
+    assert "### Targets" in report.markdown(results)
+    return results
+
+
+def _port_closed(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_order_body_follows_the_request_schema():
+    openapi = {"components": {"schemas": {
+        "NewOrder": {"type": "object", "required": ["customer_id", "lines", "ship_via"],
+                     "properties": {k: {} for k in ("customer_id", "employee_id", "order_date",
+                                                   "ship_via", "freight", "lines")}
+                     | {"lines": {"type": "array", "items": {"$ref": "#/components/schemas/L"}}}},
+        "L": {"type": "object", "required": ["product_id", "quantity"],
+              "properties": {"product_id": {}, "quantity": {}, "discount": {}}}}}}
+    op = {"requestBody": {"content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/NewOrder"}}}}}
+    values = {"customer_id": "ALFKI", "employee_id": 1, "order_date": "2026-01-02",
+              "ship_via": 2, "freight": "1.00", "required_date": "2026-02-01"}
+    line = {"product_id": 7, "quantity": 1, "unit_price": "1.00", "discount": "0"}
+    body, note = rest._order_body(openapi, op, values, line)
+    assert note == ""
+    assert body == {"customer_id": "ALFKI", "employee_id": 1, "order_date": "2026-01-02",
+                    "ship_via": 2, "lines": [{"product_id": 7, "quantity": 1}]}
+    # A required field the benchmark cannot fill: reported, not guessed.
+    openapi["components"]["schemas"]["NewOrder"]["required"].append("mystery")
+    body, note = rest._order_body(openapi, op, values, line)
+    assert body is None and "mystery" in note
+
+
+def test_data_benchmark_classic_import(tmp_path):
+    if not CLASSIC_DIR.is_dir():
+        pytest.skip(f"classic CSVs not found at {CLASSIC_DIR}")
+    results = _bench(tmp_path, "--scales", "classic", "--only", "data", timeout=180)
+    data = results["scales"]["classic"]["data"]
+    assert data["kind"] == "classic_import"
+    assert data["orders"] == 830 and data["order_lines"] == 2155
+    assert 0 < data["load_s"] <= data["wall_s"] < 120
+
+
+def test_quick_run_of_every_benchmark(tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"chromium not found at {CHROMIUM}")
+    _ensure_wrk()
+    results = _bench(tmp_path, "--scales", "300", "--quick", "--connections", "1,4",
+                     "--clicks", "10", "--cold-loads", "2", "--clients", "2,5")
+    meta = results["meta"]
+    assert meta["machine"]["nproc"] >= 1 and meta["machine"]["ram_gb"] > 0
+    res = results["scales"]["300"]
+    assert res["errors"] == {}
+
+    assert res["data"]["kind"] == "demo_generation" and res["data"]["orders"] == 300
+    assert 0 < res["data"]["wall_s"] < 120
+
+    start = res["start"]
+    assert 0 < start["start_s"] < 300 and start["first_start_s"] > 0
+    assert _port_closed(start["port"]), "the app server was left running"
+
+    mem = res["memory"]
+    assert 50_000 < mem["idle_rss_kb"] < 4_000_000
+    assert [p["clients"] for p in mem["points"]] == [2, 5]
+    assert all(p["alive"] == p["clients"] and p["rss_kb"] > 0 for p in mem["points"])
+
+    endpoints = res["rest"]["endpoints"]
+    assert set(endpoints) >= {"orders_first_page", "orders_deep_page", "orders_search",
+                              "order_by_id", "order_create", "customers_first_page",
+                              "customer_by_id"}
+    for name, ep in endpoints.items():
+        if not ep["available"]:
+            assert ep["note"] and not ep["runs"], name
+            assert not name.startswith("customer"), f"{name}: {ep['note']}"
+            continue
+        assert set(ep["runs"]) == {"1", "4"}, name
+        for run in ep["runs"].values():
+            assert run["requests"] > 0 and run["rps"] > 0, (name, run)
+            lat = run["latency_ms"]
+            assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"], (name, lat)
+            assert run["non_2xx"] == 0, (name, run["first_non_2xx"])
+
+    ui = res["ui"]
+    assert ui["cold_load_ms"]["n"] == 2 and 0 < ui["cold_load_ms"]["p50_ms"] < 60_000
+    assert ui["clicks"]["n"] == 10
+    assert 0 < ui["clicks"]["p50_ms"] <= ui["clicks"]["p95_ms"] < 30_000
+    assert all(ui["clicks_by_kind"][k]["n"] >= 1 for k in ("next_page", "sort", "filter",
+                                                          "open", "back"))
+
+    assert results["targets"]
+    assert {t["status"] for t in results["targets"]} <= {"met", "missed", "not measured"}
