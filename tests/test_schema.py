@@ -36,8 +36,8 @@ def test_parity_check_detects_drift(empty_db):
 
 def test_list_screen_indexes_exist(empty_db):
     indexes = {ix["name"] for ix in inspect(get_engine(empty_db)).get_indexes("orders")}
-    assert {"ix_orders_order_date_id", "ix_orders_customer_date", "ix_orders_employee_date",
-            "ix_orders_shipped_required"} <= indexes
+    assert {"ix_orders_order_date_id", "ix_orders_customer_status", "ix_orders_employee_status",
+            "ix_orders_ship_via_status", "ix_orders_shipped_required", "ix_orders_total_id"} <= indexes
 
 
 def test_money_columns_are_decimal_on_mariadb_and_integer_on_sqlite(empty_db):

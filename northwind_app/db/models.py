@@ -149,11 +149,16 @@ class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_order_date_id", "order_date", "order_id"),
-        Index("ix_orders_customer_date", "customer_id", "order_date"),
-        Index("ix_orders_employee_date", "employee_id", "order_date"),
+        # Per customer / employee / shipper, carrying the dates the status is derived from, so
+        # lists filtered by status and sorted by those names never read the order rows
+        # (secondary indexes also hold order_id, the primary key, on both backends).
+        Index("ix_orders_customer_status", "customer_id", "order_date", "shipped_date",
+              "required_date"),
+        Index("ix_orders_employee_status", "employee_id", "order_date", "shipped_date",
+              "required_date"),
         Index("ix_orders_shipped_required", "shipped_date", "required_date"),
         Index("ix_orders_ship_country", "ship_country"),
-        Index("ix_orders_ship_via", "ship_via"),
+        Index("ix_orders_ship_via_status", "ship_via", "shipped_date", "required_date"),
         Index("ix_orders_total_id", "total", "order_id"),
     )
 
