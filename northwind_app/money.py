@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, format_decimal
 
-from northwind_app.db.types import line_value as line_value_sql  # noqa: F401 - re-exported
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")

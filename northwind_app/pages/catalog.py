@@ -44,7 +44,7 @@ def customer_row(r: dict) -> dict[str, str]:
 
 
 def product_row(r: dict) -> dict[str, str]:
-    low = r["units_in_stock"] <= r["reorder_level"]
+    low = products.is_low_stock(r["units_in_stock"], r["reorder_level"])
     return {"product_id": str(r["product_id"]), "href": f"/products/{r['product_id']}",
             "product_name": r["product_name"], "category_name": _s(r["category_name"]),
             "category_href": f"/categories/{r['category_id']}" if r["category_id"] else "",
@@ -169,23 +169,9 @@ EMBEDDED = {"customers": "customer_orders", "products": "product_orders",
 
 
 def _options() -> dict[str, list[list[str]]]:
-    from sqlalchemy import select
-
-    from northwind_app.db.models import Category, Customer, Employee, Supplier
-
     with session_scope() as session:
-        def distinct(column):
-            return [[c, c] for c in session.execute(
-                select(column).where(column.is_not(None)).group_by(column).order_by(column)).scalars()]
-        return {
-            "customer_countries": distinct(Customer.country),
-            "supplier_countries": distinct(Supplier.country),
-            "employee_countries": distinct(Employee.country),
-            "categories": [[str(i), n] for i, n in session.execute(
-                select(Category.category_id, Category.category_name).order_by(Category.category_name))],
-            "suppliers": [[str(i), n] for i, n in session.execute(
-                select(Supplier.supplier_id, Supplier.company_name).order_by(Supplier.company_name))],
-        }
+        return {name: [list(choice) for choice in choices]
+                for name, choices in catalog.filter_choices(session).items()}
 
 
 class CatalogOptions(rx.State):
@@ -273,38 +259,25 @@ def _product_detail(key: str) -> dict:
         "units_sold": format_number(p["units_sold"]),
         "order_count": format_number(p["order_count"]),
         "discontinued": "yes" if p["discontinued"] else "",
-        "low_stock": "yes" if p["units_in_stock"] <= p["reorder_level"] else "",
+        "low_stock": "yes" if products.is_low_stock(p["units_in_stock"], p["reorder_level"]) else "",
     }, "chart": [{"label": m.month, "revenue": float(cents(m.revenue)), "units": m.orders}
                  for m in months]}
 
 
 def _employee_detail(key: str) -> dict:
-    from sqlalchemy import select
-
-    from northwind_app.db.models import Employee, EmployeeTerritory, Region, Territory
-
     employee_id = int(key)
     with session_scope() as session:
         e = catalog.get_employee(session, employee_id)
-        reports = [{"name": f"{f} {l}", "href": f"/employees/{i}", "title": _s(t)}
-                   for i, f, l, t in session.execute(
-                       select(Employee.employee_id, Employee.first_name, Employee.last_name,
-                              Employee.title).where(Employee.reports_to == employee_id)
-                       .order_by(Employee.last_name))]
-        territories = [{"name": f"{d.strip()} ({r.strip()})", "href": "", "title": tid}
-                       for tid, d, r in session.execute(
-                           select(Territory.territory_id, Territory.territory_description,
-                                  Region.region_description)
-                           .join(EmployeeTerritory, EmployeeTerritory.territory_id == Territory.territory_id)
-                           .join(Region, Region.region_id == Territory.region_id)
-                           .where(EmployeeTerritory.employee_id == employee_id)
-                           .order_by(Region.region_description, Territory.territory_description))]
+        relations = catalog.employee_relations(session, employee_id)
         years = figures.employee_sales_by_year(session, employee_id)
     return {"record": {**{k: _s(v) for k, v in e.items()},
                        "name": f"{e['title_of_courtesy'] or ''} {e['first_name']} {e['last_name']}".strip(),
                        "hire_date": date_text(e["hire_date"]), "birth_date": date_text(e["birth_date"]),
                        "manager_href": f"/employees/{e['reports_to']}" if e["reports_to"] else ""},
-            "related": reports, "related2": territories,
+            "related": [{"name": f"{first} {last}", "href": f"/employees/{i}", "title": _s(title)}
+                        for i, first, last, title in relations["reports"]],
+            "related2": [{"name": f"{d.strip()} ({r.strip()})", "href": "", "title": tid}
+                         for tid, d, r in relations["territories"]],
             "chart": [{"label": str(y), "revenue": float(cents(r)), "units": n,
                        "revenue_text": format_money(r)} for y, n, r in years]}
 

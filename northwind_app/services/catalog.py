@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from northwind_app.db.models import Category, Employee, Order, Product, Shipper, Supplier
+from northwind_app.db.models import (
+    Category, Customer, Employee, EmployeeTerritory, Order, Product, Region, Shipper, Supplier,
+    Territory,
+)
 from northwind_app.services.listing import Listing
 from northwind_app.services.records import fetch_one
 
@@ -51,6 +54,39 @@ def get_employee(session: Session, employee_id: int) -> dict[str, Any]:
     employee["direct_reports"] = session.execute(
         select(func.count()).where(Employee.reports_to == employee_id)).scalar_one()
     return employee
+
+
+def employee_relations(session: Session, employee_id: int) -> dict[str, list[tuple]]:
+    """An employee's direct reports (id, first, last, title) and territories
+    (territory id, description, region), each ordered for display."""
+    reports = session.execute(
+        select(Employee.employee_id, Employee.first_name, Employee.last_name, Employee.title)
+        .where(Employee.reports_to == employee_id).order_by(Employee.last_name)).all()
+    territories = session.execute(
+        select(Territory.territory_id, Territory.territory_description, Region.region_description)
+        .join(EmployeeTerritory, EmployeeTerritory.territory_id == Territory.territory_id)
+        .join(Region, Region.region_id == Territory.region_id)
+        .where(EmployeeTerritory.employee_id == employee_id)
+        .order_by(Region.region_description, Territory.territory_description)).all()
+    return {"reports": [tuple(r) for r in reports], "territories": [tuple(t) for t in territories]}
+
+
+# --- filter choices ----------------------------------------------------------------------
+
+def filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) choices for the lists' filters: countries, categories, suppliers."""
+    def distinct(column):
+        return [(c, c) for c in session.execute(
+            select(column).where(column.is_not(None)).group_by(column).order_by(column)).scalars()]
+    return {
+        "customer_countries": distinct(Customer.country),
+        "supplier_countries": distinct(Supplier.country),
+        "employee_countries": distinct(Employee.country),
+        "categories": [(str(i), n) for i, n in session.execute(
+            select(Category.category_id, Category.category_name).order_by(Category.category_name))],
+        "suppliers": [(str(i), n) for i, n in session.execute(
+            select(Supplier.supplier_id, Supplier.company_name).order_by(Supplier.company_name))],
+    }
 
 
 # --- suppliers ---------------------------------------------------------------------------

@@ -227,6 +227,16 @@ DEFAULT_SORT = "-order_date"
 SORT_KEYS: tuple[str, ...] = tuple(sort_columns(dt.date(2000, 1, 1)))
 
 
+def count_all_orders():
+    """SELECT of the exact number of orders, without COUNT(*) over the table: the monthly
+    rollup already counts every dated order (InnoDB would scan a million index entries),
+    and undated orders are added from an index."""
+    return select(
+        func.coalesce(select(func.sum(SalesMonthEmployee.orders)).scalar_subquery(), 0)
+        + select(func.count()).select_from(Order).where(Order.order_date.is_(None))
+        .scalar_subquery())
+
+
 def _filtered(params: ListParams, today: dt.date):
     """(full statement, narrow key statement, count statement, ORDER BY) for a list request."""
     filters = params.filters if isinstance(params.filters, OrderFilters) \
@@ -246,12 +256,7 @@ def _filtered(params: ListParams, today: dt.date):
     if sort_key == "shipper":
         narrow = narrow.outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
     if not conditions:
-        # All orders: the monthly rollup already counts every dated order (InnoDB would scan
-        # a million index entries for COUNT(*)); undated orders are added from an index.
-        count = select(
-            func.coalesce(select(func.sum(SalesMonthEmployee.orders)).scalar_subquery(), 0)
-            + select(func.count()).select_from(Order).where(Order.order_date.is_(None))
-            .scalar_subquery())
+        count = count_all_orders()
     return stmt, narrow.where(*conditions), count.where(*conditions), order_by
 
 

@@ -23,9 +23,14 @@ COLUMNS = Product.__table__.c
 CATEGORY_NAME = Category.category_name.label("category_name")
 SUPPLIER_NAME = Supplier.company_name.label("supplier_name")
 
+def is_low_stock(units_in_stock: int, reorder_level: int) -> bool:
+    """Low stock: at or below the reorder level (the SQL form is STOCK_LEVELS["low_stock"])."""
+    return units_in_stock <= reorder_level
+
+
 STOCK_LEVELS = {
     "in_stock": Product.units_in_stock > 0,
-    "low_stock": Product.units_in_stock <= Product.reorder_level,  # at or below reorder level
+    "low_stock": Product.units_in_stock <= Product.reorder_level,  # = is_low_stock
     "out_of_stock": Product.units_in_stock == 0,
 }
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from northwind_app.db.models import Customer, Order, Product
+from northwind_app.db.models import Customer, Product
+from northwind_app.services.orders import count_all_orders
 
 
 def entity_counts(session: Session) -> dict[str, int]:
     return {
-        "orders": session.execute(select(func.count()).select_from(Order)).scalar_one(),
+        "orders": int(session.execute(count_all_orders()).scalar_one()),
         "customers": session.execute(select(func.count()).select_from(Customer)).scalar_one(),
         "products": session.execute(select(func.count()).select_from(Product)).scalar_one(),
     }

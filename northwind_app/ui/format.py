@@ -14,7 +14,3 @@ STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late
 def date_text(value: dt.date | None) -> str:
     """"Jul 4, 1996"; empty for no date."""
     return "" if value is None else format_date(value, "medium", locale=LOCALE)
-
-
-def iso(value: dt.date | None) -> str:
-    return "" if value is None else value.isoformat()
