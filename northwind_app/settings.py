@@ -5,17 +5,26 @@
 | NORTHWIND_DATABASE_URL | SQLAlchemy URL of the database | SQLite file `northwind.db` in the project |
 | NORTHWIND_CORS_ORIGINS | comma-separated origins allowed to call the API | none besides the app itself |
 | NORTHWIND_DEMO_ORDERS | orders generated on first run of an empty embedded database | 5000 |
+| NORTHWIND_SECRET_KEY | secret that keys the stored digests of session and API tokens | generated into `.northwind-secret` |
+| NORTHWIND_SECRET_FILE | where the generated secret is kept when NORTHWIND_SECRET_KEY is unset | `<project>/.northwind-secret` |
+| NORTHWIND_SESSION_HOURS | a signed-in browser is signed out after this many idle hours | 8 |
+| NORTHWIND_SESSION_MAX_DAYS | ... and after this many days whatever its activity | 7 |
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "northwind.db"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+DEFAULT_SECRET_FILE = PROJECT_ROOT / ".northwind-secret"
+
+log = logging.getLogger(__name__)
 
 
 def _csv(value: str | None) -> list[str]:
@@ -34,9 +43,59 @@ class Settings:
         default_factory=lambda: int(os.environ.get("NORTHWIND_DEMO_ORDERS", "5000"))
     )
 
+    session_idle_hours: float = field(
+        default_factory=lambda: float(os.environ.get("NORTHWIND_SESSION_HOURS", "8"))
+    )
+    session_max_days: float = field(
+        default_factory=lambda: float(os.environ.get("NORTHWIND_SESSION_MAX_DAYS", "7"))
+    )
+    secret_file: Path = field(
+        default_factory=lambda: Path(os.environ.get("NORTHWIND_SECRET_FILE") or DEFAULT_SECRET_FILE)
+    )
+
     @property
     def is_default_database(self) -> bool:
         return self.database_url == DEFAULT_DATABASE_URL
+
+    def secret_key(self) -> bytes:
+        """NORTHWIND_SECRET_KEY, or a random secret generated once into `secret_file` (mode
+        0600, never committed). Every worker and host serving one database must share it:
+        changing it signs everyone out and invalidates every API token."""
+        configured = os.environ.get("NORTHWIND_SECRET_KEY")
+        if configured:
+            return configured.encode()
+        return _secret_from_file(self.secret_file, warn=not self.is_default_database)
+
+
+_secret_cache: dict[Path, bytes] = {}
+
+
+def _secret_from_file(path: Path, *, warn: bool) -> bytes:
+    if path in _secret_cache:
+        return _secret_cache[path]
+    if not path.exists():
+        # Written to a private temporary file, then linked into place: os.link fails if the
+        # file exists, so of several workers starting at once exactly one secret wins and
+        # nobody ever reads a half-written file.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        else:
+            if warn:
+                log.warning("NORTHWIND_SECRET_KEY is not set: generated a secret in %s. Set it "
+                            "in production so every worker and host shares one secret.", path)
+        finally:
+            tmp.unlink()
+    value = path.read_text().strip()
+    if not value:
+        raise RuntimeError(f"The secret file {path} is empty; delete it or set NORTHWIND_SECRET_KEY.")
+    _secret_cache[path] = value.encode()
+    return _secret_cache[path]
 
 
 settings = Settings()

@@ -10,7 +10,7 @@ import fcntl
 import logging
 
 from northwind_app.data.demo import load_demo
-from northwind_app.data.loading import is_empty
+from northwind_app.data.loading import add_demo_users, has_users, is_empty
 from northwind_app.db.engine import get_engine
 from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.settings import DEFAULT_SQLITE_PATH, settings
@@ -28,9 +28,14 @@ def prepare_embedded_database() -> bool:
         upgrade_to_head()
         engine = get_engine()
         with engine.connect() as conn:
-            if not is_empty(conn):
-                return False
+            empty, users = is_empty(conn), has_users(conn)
+        if not empty:
+            if not users:  # an embedded database seeded before accounts existed
+                with engine.begin() as conn:
+                    add_demo_users(conn)
+            return False
         log.warning("Empty embedded database: loading %s demo orders", settings.demo_orders)
         with engine.begin() as conn:
             load_demo(conn, orders=settings.demo_orders)
+            add_demo_users(conn)
         return True

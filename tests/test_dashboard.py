@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import ROLLUPS
 from northwind_app.money import cents
@@ -72,16 +73,16 @@ def test_rollups_follow_every_order_change(classic_db):
     raw = {"customer_id": "ALFKI", "employee_id": 5, "order_date": "1998-05-07",
            "lines": [{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}]}
     before = _board(classic_db).kpis
-    order_id = write_transaction(lambda s: svc.create_order(s, svc.parse_order_input(raw)), classic_db)
+    order_id = write_transaction(lambda s: svc.create_order(s, svc.parse_order_input(raw), actor=SYSTEM), classic_db)
     after = _board(classic_db).kpis
     assert after.revenue - before.revenue == Decimal("55.00") and after.orders == before.orders + 1
     moved = {**raw, "customer_id": "BONAP", "order_date": "1997-02-03", "lines": [
         {"product_id": 3, "quantity": 4, "discount": "0.1"}]}
-    write_transaction(lambda s: svc.update_order(s, order_id, svc.parse_order_input(moved)), classic_db)
+    write_transaction(lambda s: svc.update_order(s, order_id, svc.parse_order_input(moved), actor=SYSTEM), classic_db)
     write_transaction(lambda s: svc.update_order(s, 10248, svc.parse_order_input(
         {**svc.order_input_from_view(svc.get_order(s, 10248)), "employee_id": 1,
-         "order_date": "1996-06-28"})), classic_db)
-    write_transaction(lambda s: svc.delete_order(s, 10249), classic_db)
+         "order_date": "1996-06-28"}), actor=SYSTEM), classic_db)
+    write_transaction(lambda s: svc.delete_order(s, 10249, actor=SYSTEM), classic_db)
     incremental = _snapshot(classic_db)
     with session_scope(classic_db, write=True) as s:
         rollups.rebuild(s)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Product
 from northwind_app.services import orders as svc
@@ -18,7 +19,7 @@ from northwind_app.services.listing import ListParams
 
 def test_revise_partial_merges_and_clears(classic_db):
     version = write_transaction(lambda s: svc.revise_order(
-        s, 10248, {"required_date": None, "freight": "1.5"}, partial=True, expected_version=1),
+        s, 10248, {"required_date": None, "freight": "1.5"}, partial=True, expected_version=1, actor=SYSTEM),
         classic_db)
     assert version == 2
     with session_scope(classic_db) as s:
@@ -32,7 +33,7 @@ def test_revise_partial_merges_and_clears(classic_db):
 def test_revise_full_defaults_left_out_fields_but_keeps_shipped_date(classic_db):
     raw = {"customer_id": "vinet", "employee_id": 5, "order_date": "1996-07-04",
            "lines": [{"product_id": 11, "quantity": 2}]}
-    write_transaction(lambda s: svc.revise_order(s, 10248, raw, partial=False), classic_db)
+    write_transaction(lambda s: svc.revise_order(s, 10248, raw, partial=False, actor=SYSTEM), classic_db)
     with session_scope(classic_db) as s:
         order = svc.get_order(s, 10248)
         stock = s.get(Product, 11).units_in_stock
@@ -46,13 +47,13 @@ def test_revise_full_defaults_left_out_fields_but_keeps_shipped_date(classic_db)
 def test_revise_checks_the_version_before_the_input(classic_db):
     with pytest.raises(Conflict) as conflict:
         write_transaction(lambda s: svc.revise_order(s, 10248, {"customer_id": None},
-                                                     partial=True, expected_version=3), classic_db)
+                                                     partial=True, expected_version=3, actor=SYSTEM), classic_db)
     assert set(conflict.value.fields) == {"version"}
     with pytest.raises(ValidationFailed):
         write_transaction(lambda s: svc.revise_order(s, 10248, {"customer_id": None},
-                                                     partial=True), classic_db)
+                                                     partial=True, actor=SYSTEM), classic_db)
     with pytest.raises(NotFound):
-        write_transaction(lambda s: svc.revise_order(s, 1, {}, partial=True), classic_db)
+        write_transaction(lambda s: svc.revise_order(s, 1, {}, partial=True, actor=SYSTEM), classic_db)
 
 
 def test_checked_params_validates_now(classic_db_ro):

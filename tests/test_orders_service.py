@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
+from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.services import orders as svc
@@ -40,7 +41,7 @@ def _input(**overrides):
 
 def _create(url, **overrides):
     data = svc.parse_order_input(_input(**overrides))
-    return write_transaction(lambda s: svc.create_order(s, data), url)
+    return write_transaction(lambda s: svc.create_order(s, data, actor=SYSTEM), url)
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ def test_update_moves_stock_by_the_change_and_bumps_version(classic_db):
     stock1, stock2, stock3 = (_stock(classic_db, p) for p in (1, 2, 3))
     data = svc.parse_order_input(_input(lines=[{"product_id": 1, "quantity": 7},
                                                {"product_id": 3, "quantity": 1}]))
-    version = write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1),
+    version = write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1, actor=SYSTEM),
                                 classic_db)
     assert version == 2
     assert (_stock(classic_db, 1), _stock(classic_db, 2), _stock(classic_db, 3)) == (
@@ -233,37 +234,37 @@ def test_update_moves_stock_by_the_change_and_bumps_version(classic_db):
 def test_stale_version_is_refused(classic_db):
     order_id = _create(classic_db)
     data = svc.parse_order_input(_input(freight="1.00"))
-    write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1), classic_db)
+    write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1, actor=SYSTEM), classic_db)
     with pytest.raises(Conflict, match="changed by someone else"):
-        write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1), classic_db)
+        write_transaction(lambda s: svc.update_order(s, order_id, data, expected_version=1, actor=SYSTEM), classic_db)
     with pytest.raises(Conflict):
-        write_transaction(lambda s: svc.delete_order(s, order_id, expected_version=1), classic_db)
+        write_transaction(lambda s: svc.delete_order(s, order_id, expected_version=1, actor=SYSTEM), classic_db)
 
 
 def test_delete_restores_stock(classic_db):
     stock = _stock(classic_db, 1), _stock(classic_db, 2)
     order_id = _create(classic_db)
-    write_transaction(lambda s: svc.delete_order(s, order_id), classic_db)
+    write_transaction(lambda s: svc.delete_order(s, order_id, actor=SYSTEM), classic_db)
     assert (_stock(classic_db, 1), _stock(classic_db, 2)) == stock
     with session_scope(classic_db) as s:
         assert s.get(Order, order_id) is None
         assert s.execute(select(func.count()).where(OrderDetail.order_id == order_id)).scalar_one() == 0
     with pytest.raises(NotFound):
-        write_transaction(lambda s: svc.delete_order(s, order_id), classic_db)
+        write_transaction(lambda s: svc.delete_order(s, order_id, actor=SYSTEM), classic_db)
 
 
 def test_ship(classic_db):
     order_id = _create(classic_db)
     with pytest.raises(ValidationFailed) as err:
-        write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-01", 2), classic_db)
+        write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-01", 2, actor=SYSTEM), classic_db)
     assert "shipped_date" in err.value.fields
-    version = write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-09", "2", 1), classic_db)
+    version = write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-09", "2", 1, actor=SYSTEM), classic_db)
     with session_scope(classic_db) as s:
         order = svc.get_order(s, order_id, TODAY)
     assert (order.shipped_date, order.ship_via, order.status, version) == (
         dt.date(1998, 5, 9), 2, svc.SHIPPED, 2)
     with pytest.raises(Conflict, match="already shipped"):
-        write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-10", 2), classic_db)
+        write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-10", 2, actor=SYSTEM), classic_db)
 
 
 def test_concurrent_orders_never_drive_stock_negative(classic_db):

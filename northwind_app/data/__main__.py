@@ -4,6 +4,7 @@
     python -m northwind_app.data classic ../shared/northwind-classic [--replace]
     python -m northwind_app.data demo --orders 1000000 --seed 7 [--replace]
     python -m northwind_app.data first-run                   # migrate; demo data if empty
+    python -m northwind_app.data demo-users                  # add the README's demo accounts
 
 Every command uses NORTHWIND_DATABASE_URL (or --database-url). Loads run in one
 transaction: they either complete or leave the database as it was.
@@ -21,7 +22,9 @@ from tqdm import tqdm
 
 from northwind_app.data.classic import load_classic
 from northwind_app.data.demo import load_demo
-from northwind_app.data.loading import NotEmptyError, data_counts, is_empty
+from northwind_app.data.loading import (
+    NotEmptyError, add_demo_users, data_counts, has_users, is_empty,
+)
 from northwind_app.db.engine import get_engine
 from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.settings import settings
@@ -43,6 +46,7 @@ def cmd_classic(args) -> int:
     start = time.perf_counter()
     with get_engine(args.database_url).begin() as conn:
         counts = load_classic(conn, Path(args.directory), replace=args.replace)
+        _demo_users(conn, args.demo_users)
     _print_counts(counts, time.perf_counter() - start)
     return 0
 
@@ -56,7 +60,22 @@ def cmd_demo(args) -> int:
                 conn, orders=args.orders, seed=args.seed, end_date=args.end_date,
                 replace=args.replace, progress=bar.update,
             )
+            _demo_users(conn, args.demo_users)
     _print_counts(counts, time.perf_counter() - start)
+    return 0
+
+
+def _demo_users(conn, wanted: bool) -> None:
+    if wanted:
+        created = add_demo_users(conn)
+        print("Demo users: " + (", ".join(created) if created else "already there") +
+              " (passwords in the README).")
+
+
+def cmd_demo_users(args) -> int:
+    upgrade_to_head(args.database_url)
+    with get_engine(args.database_url).begin() as conn:
+        _demo_users(conn, True)
     return 0
 
 
@@ -69,11 +88,20 @@ def cmd_first_run(args) -> int:
     if not empty:
         with engine.connect() as conn:
             counts = data_counts(conn)
+            users = has_users(conn)
         print("Database ready: " + ", ".join(f"{n:,} {t}" for t, n in counts.items()) + ".")
+        if not users:
+            if args.database_url is None and settings.is_default_database:
+                with engine.begin() as conn:  # embedded demo database from before accounts
+                    _demo_users(conn, True)
+            else:
+                print("No user accounts yet: create the first with "
+                      "`python -m northwind_app.users create-admin`.")
         return 0
     print(f"Empty database: generating {args.orders:,} demo orders (seed {args.seed}).")
     args.replace = False
     args.end_date = None
+    args.demo_users = True
     return cmd_demo(args)
 
 
@@ -97,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     classic = sub.add_parser("classic", help="import the classic Northwind CSV files")
     classic.add_argument("directory", help="folder with categories.csv, orders.csv, …")
     classic.add_argument("--replace", action="store_true", help="delete existing data first")
+    classic.add_argument("--demo-users", action="store_true",
+                         help="also create the demo accounts admin/sales/viewer (see README)")
     classic.set_defaults(func=cmd_classic)
 
     for name, func, helptext in (("demo", cmd_demo, "generate a deterministic demo dataset"),
@@ -109,9 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--end-date", type=dt.date.fromisoformat, default=None,
                            help="date of the newest orders, YYYY-MM-DD (default: today)")
             p.add_argument("--replace", action="store_true", help="delete existing data first")
+            p.add_argument("--demo-users", action="store_true",
+                           help="also create the demo accounts admin/sales/viewer (see README)")
         p.set_defaults(func=func)
 
     sub.add_parser("status", help="print row counts").set_defaults(func=cmd_status)
+    sub.add_parser("demo-users", help="create the demo accounts admin/sales/viewer (see README)"
+                   ).set_defaults(func=cmd_demo_users)
     return parser
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from itertools import islice
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, delete, func, select, text, update
 
-from northwind_app.db.models import LOAD_ORDER, ROLLUPS, Customer, Order, Product
+from northwind_app.db.models import LOAD_ORDER, ROLLUPS, Customer, Order, Product, User
 
 
 class NotEmptyError(RuntimeError):
@@ -41,7 +41,9 @@ def ensure_empty_or_replace(conn: Connection, replace: bool) -> None:
 
 
 def clear_all(conn: Connection) -> None:
-    """Delete every Northwind row (children first), inside the caller's transaction."""
+    """Delete every Northwind row (children first), inside the caller's transaction.
+    Accounts and the audit trail stay; accounts lose their link to a (deleted) employee."""
+    conn.execute(update(User).values(employee_id=None))
     if conn.dialect.name == "sqlite":
         for model in [*ROLLUPS, *reversed(LOAD_ORDER)]:
             conn.execute(delete(model))
@@ -77,3 +79,21 @@ def analyze(conn: Connection) -> None:
     else:
         names = ", ".join(model.__tablename__ for model in [*LOAD_ORDER, *ROLLUPS])
         conn.exec_driver_sql(f"ANALYZE TABLE {names}").all()
+
+
+def has_users(conn: Connection) -> bool:
+    return conn.execute(select(User.user_id).limit(1)).first() is not None
+
+
+def add_demo_users(conn: Connection) -> list[str]:
+    """The documented demo accounts (admin, sales, viewer; see README) that are missing, in
+    the caller's transaction. Only with demo data or when asked (--demo-users)."""
+    from sqlmodel import Session
+
+    from northwind_app.services.auth import SYSTEM
+    from northwind_app.services.users import create_demo_users
+
+    with Session(bind=conn) as session:
+        created = create_demo_users(session, SYSTEM)
+        session.flush()
+    return created

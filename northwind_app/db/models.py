@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from northwind_app.db.types import Amount, Fraction, Money
@@ -226,9 +226,89 @@ class SalesMonthProduct(SQLModel, table=True):
     revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
 
 
+# --- accounts and audit (not part of the classic data) -----------------------------------
+
+
+class User(SQLModel, table=True):
+    """A person who signs in. `role` is one of services.auth.ROLES; `employee_id` optionally
+    links the account to a Northwind employee (new orders default to that employee)."""
+
+    __tablename__ = "users"
+
+    user_id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    full_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    employee_id: int | None = Field(default=None, foreign_key="employees.employee_id", index=True)
+    active: bool = Field(default=True)
+    created_at: dt.datetime
+    password_changed_at: dt.datetime
+    last_login_at: dt.datetime | None = None
+    failed_logins: int = Field(default=0)
+    locked_until: dt.datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. Only an HMAC of the cookie's token is stored."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.user_id", ondelete="CASCADE"),
+                         nullable=False, index=True))
+    created_at: dt.datetime
+    expires_at: dt.datetime = Field(index=True)
+    last_seen_at: dt.datetime
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token. Only an HMAC of the token is stored; `prefix` identifies it."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("users.user_id", ondelete="CASCADE"),
+                         nullable=False, index=True))
+    name: str = Field(max_length=60)
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime
+    expires_at: dt.datetime | None = None
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when: one row per create/update/ship/delete, written in the same
+    transaction as the change. `changes` maps a field to [before, after] (see services.audit).
+    `username` is kept as it was, so the trail survives a renamed or deleted account."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_key", "audit_id"),
+        Index("ix_audit_user", "user_id", "audit_id"),
+    )
+
+    audit_id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(index=True)
+    user_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("users.user_id", ondelete="SET NULL"), nullable=True))
+    username: str = Field(max_length=64)
+    action: str = Field(max_length=16)
+    entity: str = Field(max_length=16)
+    entity_key: str = Field(max_length=32)
+    summary: str = Field(default="", max_length=200)
+    changes: dict = Field(default_factory=dict, sa_type=JSON, nullable=False)
+
+
 # The eleven Northwind tables, in an order that respects foreign keys (parents first).
 LOAD_ORDER = [
     Category, Region, Territory, Shipper, Supplier, Customer, Employee,
     EmployeeTerritory, Product, Order, OrderDetail,
 ]
 ROLLUPS = [SalesMonthCustomer, SalesMonthEmployee, SalesMonthProduct]
+ACCOUNTS = [User, UserSession, ApiToken, AuditEntry]

@@ -16,6 +16,8 @@ from sqlmodel import Session
 
 from northwind_app.db.models import Customer, Order
 from northwind_app.money import ZERO
+from northwind_app.services import audit
+from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Conflict, NotFound
 from northwind_app.services.listing import Listing
 from northwind_app.services.records import fetch_one, plural
@@ -67,6 +69,10 @@ def get_customer(session: Session, customer_id: str) -> dict[str, Any]:
     return customer
 
 
+def audit_snapshot(record: Customer) -> dict[str, str | None]:
+    return audit.snapshot(record.model_dump())
+
+
 def _customer(session: Session, customer_id: str) -> Customer:
     customer_id = _key(customer_id)
     customer = session.get(Customer, customer_id)
@@ -75,48 +81,60 @@ def _customer(session: Session, customer_id: str) -> Customer:
     return customer
 
 
-def create_customer(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
+def create_customer(session: Session, data: Mapping[str, Any], *,
+                    actor: Actor) -> dict[str, Any]:
+    actor.require(Permission.WRITE_RECORDS)
     values = clean_fields(NEW, data)
     customer_id = values["customer_id"]
     duplicate = Conflict(f"Customer {customer_id} already exists.",
                          {"customer_id": "is already used by another customer"})
     if session.get(Customer, customer_id) is not None:
         raise duplicate
-    session.add(Customer(**values))
+    customer = Customer(**values)
+    session.add(customer)
     try:
         session.flush()
     except IntegrityError:  # created concurrently since the check above
         raise duplicate from None
+    audit.record(session, actor, "create", "customer", customer_id, None,
+                 audit_snapshot(customer), summary=customer.company_name)
     return get_customer(session, customer_id)
 
 
 def replace_customer(session: Session, customer_id: str,
-                     data: Mapping[str, Any]) -> dict[str, Any]:
+                     data: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
     """Full replacement: fields left out become empty (or fail when required)."""
-    return _apply(session, customer_id, data, partial=False)
+    return _apply(session, customer_id, data, partial=False, actor=actor)
 
 
 def update_customer(session: Session, customer_id: str,
-                    changes: Mapping[str, Any]) -> dict[str, Any]:
+                    changes: Mapping[str, Any], *, actor: Actor) -> dict[str, Any]:
     """Partial update: only the given fields change; None clears an optional field."""
-    return _apply(session, customer_id, changes, partial=True)
+    return _apply(session, customer_id, changes, partial=True, actor=actor)
 
 
 def _apply(session: Session, customer_id: str, data: Mapping[str, Any], *,
-           partial: bool) -> dict[str, Any]:
+           partial: bool, actor: Actor) -> dict[str, Any]:
+    actor.require(Permission.WRITE_RECORDS)
     customer = _customer(session, customer_id)
+    before = audit_snapshot(customer)
     for name, value in clean_fields(EDITABLE, data, partial=partial).items():
         setattr(customer, name, value)
     session.flush()
+    audit.record(session, actor, "update", "customer", customer.customer_id, before,
+                 audit_snapshot(customer), summary=customer.company_name)
     return get_customer(session, customer.customer_id)
 
 
-def delete_customer(session: Session, customer_id: str) -> None:
+def delete_customer(session: Session, customer_id: str, *, actor: Actor) -> None:
+    actor.require(Permission.WRITE_RECORDS)
     customer = _customer(session, customer_id)
     orders = session.execute(
         select(func.count()).where(Order.customer_id == customer.customer_id)).scalar_one()
     if orders:
         raise Conflict(f"Customer {customer.customer_id} has {plural(orders, 'order')} "
                        "and cannot be deleted.")
+    audit.record(session, actor, "delete", "customer", customer.customer_id,
+                 audit_snapshot(customer), None, summary=customer.company_name)
     session.delete(customer)
     session.flush()

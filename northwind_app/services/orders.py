@@ -24,7 +24,8 @@ from northwind_app.db.models import (
     Customer, Employee, Order, OrderDetail, Product, SalesMonthEmployee, Shipper,
 )
 from northwind_app.money import line_value, order_subtotal, parse_decimal
-from northwind_app.services import rollups
+from northwind_app.services import audit, rollups
+from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
     ListParams, Page, fetch_page, search_clause, sort_clauses,
@@ -501,18 +502,22 @@ def _text(value, errors, name, max_length):
     return text
 
 
-def parse_order_input(raw: Mapping[str, Any]) -> OrderInput:
+def parse_order_input(raw: Mapping[str, Any], actor: Actor | None = None) -> OrderInput:
     """Turn form or JSON values (strings or numbers) into an OrderInput, exactly.
 
     Field errors use the API's names, lines as ``lines[i].field`` (0-based); raises
-    ValidationFailed with every problem at once. Database checks happen on save.
+    ValidationFailed with every problem at once. Database checks happen on save. Without an
+    employee_id the order is the `actor`'s, when their account is linked to an employee.
     """
     errors: dict[str, str] = {}
     columns = Order.__table__.c
     customer_id = _text(raw.get("customer_id"), errors, "customer_id", 5)
     if customer_id is None and "customer_id" not in errors:
         errors["customer_id"] = "is required"
-    employee_id = _int(raw.get("employee_id"), errors, "employee_id", minimum=1, maximum=MAX_INT)
+    employee_raw = raw.get("employee_id")
+    if _blank(employee_raw) and actor is not None and actor.employee_id is not None:
+        employee_raw = actor.employee_id
+    employee_id = _int(employee_raw, errors, "employee_id", minimum=1, maximum=MAX_INT)
     order_date = _date(raw.get("order_date"), errors, "order_date", required=True)
     required_date = _date(raw.get("required_date"), errors, "required_date")
     shipped_date = _date(raw.get("shipped_date"), errors, "shipped_date")
@@ -683,8 +688,33 @@ def _header_values(data: OrderInput) -> dict[str, Any]:
     }
 
 
-def create_order(session: Session, data: OrderInput) -> int:
+AUDITED_FIELDS = ("customer_id", "employee_id", "order_date", "required_date", "shipped_date",
+                  "ship_via", "freight", *SHIP_FIELDS, "total")
+
+
+def audit_snapshot(session: Session, order_id: int) -> dict[str, str | None]:
+    """The order as the audit trail compares it: header fields, then one field per line
+    value ("line 11 Queso Cabrales: quantity"), then the total."""
+    order = session.execute(select(*(getattr(Order, name) for name in AUDITED_FIELDS))
+                            .where(Order.order_id == order_id)).one()
+    values: dict[str, Any] = dict(zip(AUDITED_FIELDS, order, strict=True))
+    total = values.pop("total")
+    for product_id, name, quantity, price, discount in session.execute(
+            select(OrderDetail.product_id, Product.product_name, OrderDetail.quantity,
+                   OrderDetail.unit_price, OrderDetail.discount)
+            .join(Product, Product.product_id == OrderDetail.product_id)
+            .where(OrderDetail.order_id == order_id).order_by(OrderDetail.product_id)):
+        label = f"line {product_id} {name}"
+        values[f"{label}: quantity"] = quantity
+        values[f"{label}: unit_price"] = price
+        values[f"{label}: discount"] = discount
+    values["total"] = total
+    return audit.snapshot(values)
+
+
+def create_order(session: Session, data: OrderInput, *, actor: Actor) -> int:
     """Insert an order with its lines and take stock; returns the new order id."""
+    actor.require(Permission.WRITE_ORDERS)
     errors: dict[str, str] = {}
     _check_references(session, data, errors)
     if errors:
@@ -696,13 +726,17 @@ def create_order(session: Session, data: OrderInput) -> int:
     order.total = order.subtotal + order.freight
     session.flush()
     rollups.record_change(session, None, rollups.contribution(session, order.order_id))
+    audit.record(session, actor, "create", "order", order.order_id, None,
+                 audit_snapshot(session, order.order_id), summary=f"order {order.order_id}")
     return order.order_id
 
 
 def update_order(session: Session, order_id: int, data: OrderInput,
-                 expected_version: int | None = None) -> int:
+                 expected_version: int | None = None, *, actor: Actor) -> int:
     """Replace an order's header and lines; stock moves by the change. Returns the new version."""
+    actor.require(Permission.WRITE_ORDERS)
     order = _lock_order(session, order_id, expected_version)
+    snapshot_before = audit_snapshot(session, order_id)
     errors: dict[str, str] = {}
     _check_references(session, data, errors)
     if errors:
@@ -717,11 +751,13 @@ def update_order(session: Session, order_id: int, data: OrderInput,
     order.version += 1
     session.flush()
     rollups.record_change(session, before, rollups.contribution(session, order_id))
+    audit.record(session, actor, "update", "order", order_id, snapshot_before,
+                 audit_snapshot(session, order_id), summary=f"order {order_id}")
     return order.version
 
 
 def revise_order(session: Session, order_id: int, changes: Mapping[str, Any], *, partial: bool,
-                 expected_version: int | None = None) -> int:
+                 expected_version: int | None = None, actor: Actor) -> int:
     """Update an order from raw input (strings or numbers, as `parse_order_input` takes them).
 
     `partial`: `changes` is merged onto the current order (a None clears an optional field;
@@ -729,16 +765,21 @@ def revise_order(session: Session, order_id: int, changes: Mapping[str, Any], *,
     fields it leaves out take their defaults. Either way the shipped date stays as it is unless
     `changes` names it (orders are shipped with `ship_order`). Returns the new version.
     """
+    actor.require(Permission.WRITE_ORDERS)
     _lock_order(session, order_id, expected_version)  # first: a stale version is a Conflict
     current = get_order(session, order_id)
     raw = order_input_from_view(current) if partial else {"shipped_date": current.shipped_date}
     raw.update(changes)
-    return update_order(session, order_id, parse_order_input(raw), expected_version)
+    return update_order(session, order_id, parse_order_input(raw), expected_version, actor=actor)
 
 
-def delete_order(session: Session, order_id: int, expected_version: int | None = None) -> None:
+def delete_order(session: Session, order_id: int, expected_version: int | None = None, *,
+                 actor: Actor) -> None:
     """Delete an order and its lines and put their quantities back in stock."""
+    actor.require(Permission.WRITE_ORDERS)
     _lock_order(session, order_id, expected_version)
+    audit.record(session, actor, "delete", "order", order_id, audit_snapshot(session, order_id),
+                 None, summary=f"order {order_id}")
     rollups.record_change(session, rollups.contribution(session, order_id), None)
     previous = _current_lines(session, order_id)
     _apply_stock(session, {pid: -qty for pid, qty in previous.items()}, {})
@@ -747,8 +788,9 @@ def delete_order(session: Session, order_id: int, expected_version: int | None =
 
 
 def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any,
-               expected_version: int | None = None) -> int:
+               expected_version: int | None = None, *, actor: Actor) -> int:
     """Mark an order shipped on a date with a shipper. Returns the new version."""
+    actor.require(Permission.WRITE_ORDERS)
     errors: dict[str, str] = {}
     shipped = _date(shipped_date, errors, "shipped_date", required=True)
     shipper = _int(ship_via, errors, "ship_via", minimum=1, maximum=MAX_INT)
@@ -764,10 +806,14 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
         errors["ship_via"] = f"no shipper with id {shipper}"
     if errors:
         raise ValidationFailed(errors)
+    before = {"shipped_date": audit.text(None), "ship_via": audit.text(order.ship_via)}
     order.shipped_date = shipped
     order.ship_via = shipper
     order.version += 1
     session.flush()
+    audit.record(session, actor, "ship", "order", order_id, before,
+                 {"shipped_date": audit.text(shipped), "ship_via": audit.text(shipper)},
+                 summary=f"order {order_id}")
     return order.version
 
 

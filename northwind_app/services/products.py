@@ -12,6 +12,8 @@ from sqlmodel import Session
 from northwind_app.db.models import Category, OrderDetail, Product, Supplier
 from northwind_app.db.types import line_value
 from northwind_app.money import ZERO
+from northwind_app.services import audit
+from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Conflict, NotFound
 from northwind_app.services.listing import Listing
 from northwind_app.services.records import fetch_one, plural
@@ -90,6 +92,10 @@ def get_product(session: Session, product_id: int) -> dict[str, Any]:
     return product
 
 
+def audit_snapshot(record: Product) -> dict[str, str | None]:
+    return audit.snapshot(record.model_dump())
+
+
 def _product(session: Session, product_id: int) -> Product:
     product = session.get(Product, product_id)
     if product is None:
@@ -103,33 +109,44 @@ def _clean(session: Session, data: Mapping[str, Any], *, partial: bool = False) 
     return values
 
 
-def create_product(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
+def create_product(session: Session, data: Mapping[str, Any], *,
+                   actor: Actor) -> dict[str, Any]:
+    actor.require(Permission.WRITE_RECORDS)
     product = Product(**_clean(session, data))
     session.add(product)
     session.flush()
+    audit.record(session, actor, "create", "product", product.product_id, None,
+                 audit_snapshot(product), summary=product.product_name)
     return get_product(session, product.product_id)
 
 
-def replace_product(session: Session, product_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+def replace_product(session: Session, product_id: int, data: Mapping[str, Any], *,
+                    actor: Actor) -> dict[str, Any]:
     """Full replacement: fields left out get their defaults (or fail when required)."""
-    return _apply(session, product_id, data, partial=False)
+    return _apply(session, product_id, data, partial=False, actor=actor)
 
 
-def update_product(session: Session, product_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+def update_product(session: Session, product_id: int, changes: Mapping[str, Any], *,
+                   actor: Actor) -> dict[str, Any]:
     """Partial update: only the given fields change; None clears an optional field."""
-    return _apply(session, product_id, changes, partial=True)
+    return _apply(session, product_id, changes, partial=True, actor=actor)
 
 
 def _apply(session: Session, product_id: int, data: Mapping[str, Any], *,
-           partial: bool) -> dict[str, Any]:
+           partial: bool, actor: Actor) -> dict[str, Any]:
+    actor.require(Permission.WRITE_RECORDS)
     product = _product(session, product_id)
+    before = audit_snapshot(product)
     for name, value in _clean(session, data, partial=partial).items():
         setattr(product, name, value)
     session.flush()
+    audit.record(session, actor, "update", "product", product_id, before,
+                 audit_snapshot(product), summary=product.product_name)
     return get_product(session, product_id)
 
 
-def delete_product(session: Session, product_id: int) -> None:
+def delete_product(session: Session, product_id: int, *, actor: Actor) -> None:
+    actor.require(Permission.WRITE_RECORDS)
     product = _product(session, product_id)
     lines = session.execute(
         select(func.count()).where(OrderDetail.product_id == product_id)).scalar_one()
@@ -137,5 +154,7 @@ def delete_product(session: Session, product_id: int) -> None:
         raise Conflict(f"Product {product_id} ({product.product_name}) is on "
                        f"{plural(lines, 'order line')} and cannot be deleted; "
                        "mark it discontinued instead.")
+    audit.record(session, actor, "delete", "product", product_id, audit_snapshot(product), None,
+                 summary=product.product_name)
     session.delete(product)
     session.flush()

@@ -1,0 +1,161 @@
+"""The audit trail: who changed what, when, written in the same transaction as the change.
+
+A service takes a *snapshot* of a record before and after its change: a flat mapping of
+field → display text (order lines become fields such as "line 11 Queso Cabrales: quantity").
+`record` stores the fields that differ as {field: [before, after]} (None where a field did not
+exist, e.g. a line added or every field of a deleted record). An update that changes nothing
+records nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from northwind_app.db.models import AuditEntry, User
+from northwind_app.services.auth import Actor, Permission, utcnow
+from northwind_app.services.listing import Listing, ListParams, Page
+
+ACTIONS = ("create", "update", "ship", "delete", "password", "revoke")
+ENTITIES = ("order", "customer", "product", "user", "api_token")
+
+Snapshot = Mapping[str, str | None]
+
+
+def text(value: Any) -> str | None:
+    """A stored value as audit text: None stays None; Decimals keep their exact digits."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):  # at least two places, no trailing zeros beyond: 14.00, 0.0525
+        exact = value.normalize()
+        if exact.as_tuple().exponent > -2:
+            exact = value.quantize(Decimal("0.01"))
+        return format(exact, "f")
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def snapshot(values: Mapping[str, Any]) -> dict[str, str | None]:
+    return {name: text(value) for name, value in values.items()}
+
+
+def diff(before: Snapshot | None, after: Snapshot | None) -> dict[str, list[str | None]]:
+    """{field: [before, after]} for every field whose text differs (absent counts as None)."""
+    before, after = before or {}, after or {}
+    changes = {}
+    names = [*before, *(n for n in after if n not in before)]
+    if "total" in names:  # a derived figure: listed after what changed it
+        names.append(names.pop(names.index("total")))
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            changes[name] = [old, new]
+    return changes
+
+
+def record(session: Session, actor: Actor, action: str, entity: str, key: Any,
+           before: Snapshot | None, after: Snapshot | None, summary: str = "") -> bool:
+    """Add an audit entry to the caller's transaction; False when nothing changed."""
+    changes = diff(before, after)
+    if not changes and action == "update":
+        return False
+    session.add(AuditEntry(at=utcnow(), user_id=actor.user_id, username=actor.username,
+                           action=action, entity=entity, entity_key=str(key)[:32],
+                           summary=summary[:200], changes=changes))
+    return True
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditView:
+    audit_id: int
+    at: dt.datetime
+    username: str
+    action: str
+    entity: str
+    entity_key: str
+    summary: str
+    changes: dict[str, list[str | None]]
+
+
+COLUMNS = (AuditEntry.audit_id, AuditEntry.at, AuditEntry.username, AuditEntry.action,
+           AuditEntry.entity, AuditEntry.entity_key, AuditEntry.summary, AuditEntry.changes)
+
+
+def _view(row: Any) -> AuditView:
+    return AuditView(*row)
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError("must be a date, YYYY-MM-DD") from None
+
+
+def _choice(options: tuple[str, ...]):
+    def condition(value: Any):
+        if value not in options:
+            raise ValueError(f"must be one of: {', '.join(options)}")
+        return value
+    return condition
+
+
+_entity = _choice(ENTITIES)
+_action = _choice(ACTIONS)
+
+AUDIT = Listing(
+    stmt=select(*COLUMNS),
+    sorts={"at": AuditEntry.audit_id, "username": AuditEntry.username,
+           "entity": AuditEntry.entity, "action": AuditEntry.action},
+    default_sort="-at",
+    tie_breaker=AuditEntry.audit_id,
+    search=[AuditEntry.entity_key, AuditEntry.summary, AuditEntry.username],
+    filters={
+        "entity": lambda v: AuditEntry.entity == _entity(v),
+        "action": lambda v: AuditEntry.action == _action(v),
+        "username": lambda v: AuditEntry.username == str(v).strip().lower(),
+        "key": lambda v: AuditEntry.entity_key == str(v).strip(),
+        "date_from": lambda v: AuditEntry.at >= dt.datetime.combine(_date(v), dt.time(), dt.UTC),
+        "date_to": lambda v: AuditEntry.at < dt.datetime.combine(
+            _date(v) + dt.timedelta(days=1), dt.time(), dt.UTC),
+    },
+    row=_view,
+)
+
+
+def list_audit(session: Session, actor: Actor, params: ListParams) -> Page[AuditView]:
+    """The whole trail, filtered (admins)."""
+    actor.require(Permission.VIEW_AUDIT)
+    return AUDIT.page(session, params)
+
+
+HISTORY_LIMIT = 200
+
+
+def history(session: Session, entity: str, key: Any, limit: int = HISTORY_LIMIT) -> list[AuditView]:
+    """One record's changes, newest first (anyone who may read the record may read this)."""
+    rows = session.execute(
+        select(*COLUMNS).where(AuditEntry.entity == entity, AuditEntry.entity_key == str(key))
+        .order_by(AuditEntry.audit_id.desc()).limit(limit)).all()
+    return [_view(row) for row in rows]
+
+
+def usernames(session: Session) -> list[str]:
+    """Everyone who can appear in the trail (for the filter)."""
+    return list(session.execute(select(User.username).order_by(User.username)).scalars())

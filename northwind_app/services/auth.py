@@ -1,0 +1,307 @@
+"""Who may do what, and who someone is: roles, permissions, passwords, sign-in sessions and
+API tokens. Shared by the screens, the REST API and the command line; no Reflex imports.
+
+Every service function that changes data takes the acting user (`Actor`) and calls
+`actor.require(...)` before it touches anything, so a screen that forgot to hide a button,
+or an API client, is refused by the same rule.
+
+Tokens (browser session cookies and API tokens) are random, shown to their owner once, and
+stored only as an HMAC-SHA256 digest keyed with the configured secret (settings.secret_key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select, update
+from sqlmodel import Session
+
+from northwind_app.db.models import ApiToken, Employee, User, UserSession
+from northwind_app.services.errors import PermissionDenied, ServiceError
+from northwind_app.settings import settings
+
+
+class Permission(StrEnum):
+    WRITE_ORDERS = "orders.write"  # create, edit, ship and delete orders
+    WRITE_RECORDS = "records.write"  # create, edit and delete customers and products
+    MANAGE_USERS = "users.manage"  # accounts, anyone's API tokens
+    VIEW_AUDIT = "audit.view"  # the audit trail of every record
+
+
+PERMISSION_TEXT = {
+    Permission.WRITE_ORDERS: "change orders",
+    Permission.WRITE_RECORDS: "change customers or products",
+    Permission.MANAGE_USERS: "manage users",
+    Permission.VIEW_AUDIT: "view the audit trail",
+}
+
+ROLES: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "sales": frozenset({Permission.WRITE_ORDERS, Permission.WRITE_RECORDS}),
+    "viewer": frozenset(),
+}
+ROLE_DESCRIPTIONS = {
+    "admin": "Everything, including users and the audit trail",
+    "sales": "Create, edit, ship and delete orders; edit customers and products",
+    "viewer": "Read only",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user a change is made by (or SYSTEM for the command line)."""
+
+    user_id: int | None
+    username: str
+    role: str
+    employee_id: int | None = None
+    full_name: str = ""
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLES.get(self.role, frozenset())
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise PermissionDenied(
+                f"Your role ({self.role}) may not {PERMISSION_TEXT[permission]}.")
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+# Changes made by the command line and the data loaders (never by a request).
+SYSTEM = Actor(user_id=None, username="system", role="admin")
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.user_id, username=user.username, role=user.role,
+                 employee_id=user.employee_id, full_name=user.full_name)
+
+
+class AuthenticationFailed(ServiceError):
+    """Missing, wrong or expired credentials (HTTP 401)."""
+
+    code = "unauthorized"
+    status = 401
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+# argon2id with the library's (RFC 9106 low-memory) defaults.
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 256
+# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password, only here to spend the same time")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: Any, username: str = "") -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if not isinstance(password, str) or not password:
+        return "is required"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    if username and password.strip().lower() == username.strip().lower():
+        return "must not be the username"
+    return None
+
+
+# --- sign-in and lockout --------------------------------------------------------------------
+
+FREE_FAILURES = 5  # failed sign-ins allowed before the account is locked for a while
+LOCK_SECONDS = 30  # first lock; doubles with every further failure …
+MAX_LOCK_SECONDS = 15 * 60  # … up to this
+WRONG_CREDENTIALS = "Wrong username or password."
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
+
+
+def lock_seconds(failures: int) -> int:
+    """How long an account stays locked after its `failures`-th failure in a row (0: not)."""
+    if failures < FREE_FAILURES:
+        return 0
+    return min(LOCK_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS)
+
+
+def normalize_username(username: Any) -> str:
+    return username.strip().lower() if isinstance(username, str) else ""
+
+
+def authenticate(session: Session, username: Any, password: Any,
+                 now: dt.datetime | None = None) -> Actor:
+    """Check a username and password, in a write session.
+
+    A failure is counted and committed before AuthenticationFailed is raised (so the
+    caller's rollback cannot undo it); success leaves the caller to commit. Raises AuthenticationFailed with a message for the password field; the message never
+    says whether the username exists. After FREE_FAILURES failures in a row the account is
+    locked for an exponentially growing time, even for the right password.
+    """
+    now = now or utcnow()
+    name = normalize_username(username)
+    if not name or not isinstance(password, str) or not password:
+        fields = {}
+        if not name:
+            fields["username"] = "is required"
+        if not isinstance(password, str) or not password:
+            fields["password"] = "is required"
+        raise AuthenticationFailed("Enter your username and password.", fields)
+    user = session.execute(
+        select(User).where(User.username == name).with_for_update()).scalar_one_or_none()
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        raise AuthenticationFailed(WRONG_CREDENTIALS, {"password": WRONG_CREDENTIALS})
+    if user.locked_until is not None and user.locked_until > now:
+        wait = int((user.locked_until - now).total_seconds()) + 1
+        message = f"Too many failed sign-ins. Try again in {wait} seconds."
+        raise AuthenticationFailed(message, {"password": message})
+    if not verify_password(user.password_hash, password):
+        failures = user.failed_logins + 1
+        seconds = lock_seconds(failures)
+        session.execute(update(User).where(User.user_id == user.user_id).values(
+            failed_logins=User.failed_logins + 1,
+            locked_until=now + dt.timedelta(seconds=seconds) if seconds else None))
+        session.commit()
+        message = WRONG_CREDENTIALS
+        if seconds:
+            message += f" Too many failed sign-ins: try again in {seconds} seconds."
+        raise AuthenticationFailed(message, {"password": message})
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.flush()
+    return actor_of(user)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+SESSION_TOKEN_BYTES = 32
+API_TOKEN_PREFIX = "nwt_"
+TOUCH_EVERY = dt.timedelta(minutes=5)  # last-seen/last-used timestamps are this coarse
+
+
+def token_digest(token: str) -> str:
+    return hmac.new(settings.secret_key(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def _active_user(session: Session, user_id: int) -> User | None:
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def start_session(session: Session, actor: Actor, now: dt.datetime | None = None) -> str:
+    """A new browser session for a signed-in user; returns the token for its cookie."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+    session.add(UserSession(token_hash=token_digest(token), user_id=actor.user_id,
+                            created_at=now, last_seen_at=now,
+                            expires_at=_session_expiry(now, now)))
+    session.flush()
+    return token
+
+
+def _session_expiry(created: dt.datetime, seen: dt.datetime) -> dt.datetime:
+    return min(created + dt.timedelta(days=settings.session_max_days),
+               seen + dt.timedelta(hours=settings.session_idle_hours))
+
+
+def session_actor(session: Session, token: str | None,
+                  now: dt.datetime | None = None) -> Actor | None:
+    """The user a session cookie belongs to, or None when it is unknown, expired or the user
+    was deactivated. Activity extends an idle session (at most every TOUCH_EVERY)."""
+    if not token:
+        return None
+    now = now or utcnow()
+    row = session.get(UserSession, token_digest(token))
+    if row is None or row.expires_at <= now:
+        return None
+    user = _active_user(session, row.user_id)
+    if user is None:
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        session.execute(update(UserSession).where(UserSession.token_hash == row.token_hash)
+                        .values(last_seen_at=now, expires_at=_session_expiry(row.created_at, now)))
+    return actor_of(user)
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(UserSession).where(UserSession.token_hash == token_digest(token)))
+
+
+def end_user_sessions(session: Session, user_id: int) -> None:
+    """Sign a user out everywhere (after a password reset, role change or deactivation)."""
+    session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+
+def purge_expired_sessions(session: Session, now: dt.datetime | None = None) -> int:
+    result = session.execute(delete(UserSession).where(UserSession.expires_at <= (now or utcnow())))
+    return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class TokenLookup:
+    actor: Actor
+    token_id: int
+    needs_touch: bool
+
+
+def api_token_actor(session: Session, token: str | None,
+                    now: dt.datetime | None = None) -> TokenLookup | None:
+    """The user an API token belongs to, or None when it is unknown, revoked, expired or its
+    user is deactivated. One indexed lookup; `needs_touch` says last_used_at is stale."""
+    if not token or not token.startswith(API_TOKEN_PREFIX):
+        return None
+    now = now or utcnow()
+    row = session.execute(
+        select(ApiToken.token_id, ApiToken.expires_at, ApiToken.revoked_at,
+               ApiToken.last_used_at, User)
+        .join(User, User.user_id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_digest(token))).one_or_none()
+    if row is None:
+        return None
+    token_id, expires_at, revoked_at, last_used_at, user = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= now) or not user.active:
+        return None
+    stale = last_used_at is None or now - last_used_at >= TOUCH_EVERY
+    return TokenLookup(actor_of(user), token_id, stale)
+
+
+def touch_api_token(session: Session, token_id: int, now: dt.datetime | None = None) -> None:
+    session.execute(update(ApiToken).where(ApiToken.token_id == token_id)
+                    .values(last_used_at=now or utcnow()))
+
+
+def employee_exists(session: Session, employee_id: int) -> bool:
+    return session.get(Employee, employee_id) is not None
