@@ -9,11 +9,13 @@ import reflex as rx
 from northwind_app.api.app import create_api
 from northwind_app.pages import catalog as cat
 from northwind_app.pages.home import HomeState, home
+from northwind_app.pages.login import LoginState, login_page
 from northwind_app.pages.order_detail import OrderDetailState, invoice_page, order_detail_page
 from northwind_app.pages.order_form import OrderFormState, order_form_page
 from northwind_app.pages.orders import OrdersState, orders_page
 from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
 from northwind_app.startup import prepare_embedded_database
+from northwind_app.ui.auth import AuthMiddleware
 
 
 async def _first_run():
@@ -25,6 +27,9 @@ app = rx.App(
     stylesheets=["/print.css"],
 )
 app.register_lifespan_task(_first_run)
+# Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).
+app.add_middleware(AuthMiddleware())
+app.add_page(login_page, route="/login", title="Sign in · Northwind Orders", on_load=LoginState.load)
 app.add_page(home, route="/", title="Dashboard · Northwind Orders", on_load=HomeState.load)
 app.add_page(orders_page, route="/orders", title="Orders · Northwind Orders",
              on_load=[OrdersState.load, OrdersState.load_options])

@@ -18,11 +18,13 @@ from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import cents, format_money, format_number, format_percent
 from northwind_app.pages.orders import COLUMNS as ORDER_COLUMNS
 from northwind_app.pages.orders import OrdersListing
-from northwind_app.services import catalog, customers, products
+from northwind_app.services import audit, catalog, customers, products
 from northwind_app.services import dashboard as figures
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.format import date_text
+from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import page
 from northwind_app.ui.table import Column, data_table, filter_select
 from northwind_app.ui.widgets import address_card, confirm_delete_dialog, contact_card
@@ -194,8 +196,9 @@ STOCK_OPTIONS = [("in_stock", "In stock"), ("low_stock", "Low stock (≤ reorder
 
 
 def _new_button(href: str, label: str) -> rx.Component:
-    return rx.link(rx.button(rx.icon("plus", size=16), label), href=href,
-                   data_testid="new-record")
+    return rx.cond(AuthState.can_write_records,
+                   rx.link(rx.button(rx.icon("plus", size=16), label), href=href,
+                           data_testid="new-record"))
 
 
 def list_page(name: str, title: str, search: str, filters=None, actions=None) -> Callable:
@@ -240,7 +243,8 @@ def embedded(name: str, title: str, search: str) -> rx.Component:
 def _customer_detail(key: str) -> dict:
     with session_scope() as session:
         c = customers.get_customer(session, key)
-    return {"record": {
+        history = history_rows(audit.history(session, "customer", c["customer_id"]))
+    return {"history": history, "record": {
         **{k: _s(v) for k, v in c.items() if k not in ("revenue",)},
         "revenue": format_money(c["revenue"]), "order_count": format_number(c["order_count"]),
         "first_order_date": date_text(c["first_order_date"]) or "—",
@@ -253,7 +257,8 @@ def _product_detail(key: str) -> dict:
     with session_scope() as session:
         p = products.get_product(session, int(key))
         months = figures.product_sales_by_month(session, int(key))
-    return {"record": {
+        history = history_rows(audit.history(session, "product", int(key)))
+    return {"history": history, "record": {
         **{k: _s(v) for k, v in p.items()},
         "unit_price": format_money(p["unit_price"]), "revenue": format_money(p["revenue"]),
         "units_sold": format_number(p["units_sold"]),
@@ -328,6 +333,7 @@ class DetailState(rx.State):
     related: list[dict[str, str]] = []
     related2: list[dict[str, str]] = []
     chart: list[dict] = []
+    history: list[HistoryRow] = []
     not_found: bool = False
     loading: bool = True
     error: str = ""
@@ -340,6 +346,7 @@ class DetailState(rx.State):
         self.key = path_part(self.router.url.path, 1)
         self.loading, self.not_found, self.error, self.action_error = True, False, "", ""
         self.record, self.related, self.related2, self.chart = {}, [], [], []
+        self.history = []
         yield
         loader = LOADERS.get(self.entity)
         try:
@@ -365,9 +372,11 @@ class DetailState(rx.State):
     @rx.event
     async def confirm_delete(self):
         entity, key = self.entity, self.key
-        delete = {"customers": lambda s: customers.delete_customer(s, key),
-                  "products": lambda s: products.delete_product(s, int(key))}[entity]
         try:
+            actor = await actor_of(self)
+            delete = {"customers": lambda s: customers.delete_customer(s, key, actor=actor),
+                      "products": lambda s: products.delete_product(s, int(key), actor=actor),
+                      }[entity]
             await asyncio.to_thread(write_transaction, delete)
         except ServiceError as exc:
             self.action_error = exc.message
@@ -380,8 +389,9 @@ class DetailState(rx.State):
     async def set_discontinued(self, value: bool):
         key = int(self.key)
         try:
+            actor = await actor_of(self)
             await asyncio.to_thread(write_transaction, lambda s: products.update_product(
-                s, key, {"discontinued": value}))
+                s, key, {"discontinued": value}, actor=actor))
         except ServiceError as exc:
             self.action_error = exc.message
             return
@@ -421,14 +431,15 @@ def delete_dialog(noun: str) -> rx.Component:
 
 
 def record_actions(entity: str, noun: str) -> rx.Component:
-    return rx.hstack(
+    """Edit and delete, for roles that may change customers and products."""
+    return rx.cond(AuthState.can_write_records, rx.hstack(
         rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
                 href=f"/{entity}/" + D.key + "/edit", data_testid="edit-record"),
         rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft", color_scheme="red",
                   on_click=D.set_delete_open(True), data_testid="delete-record"),
         delete_dialog(noun),
         spacing="3",
-    )
+    ))
 
 
 def heading(*children, actions=None) -> rx.Component:
@@ -454,6 +465,7 @@ def customer_detail_page() -> rx.Component:
                             info("Last order", "last_order_date"), columns="2", spacing="3")),
             columns="3", spacing="4", width="100%"),
         embedded("customer_orders", "Orders", "Order id, ship name or city"),
+        history_panel(D.history),
         width="100%", spacing="4")
     return detail_shell("Customer", body)
 
@@ -479,11 +491,12 @@ def product_detail_page() -> rx.Component:
                 rx.cond(r["discontinued"] != "", rx.badge("Discontinued", color_scheme="gray",
                                                           margin_left="0.5em")),
                 actions=rx.hstack(
-                    rx.cond(r["discontinued"] != "",
+                    rx.cond(~AuthState.can_write_records, rx.fragment(), rx.cond(
+                        r["discontinued"] != "",
                             rx.button("Make available", variant="soft",
                                       on_click=D.set_discontinued(False), data_testid="undiscontinue"),
                             rx.button(rx.icon("archive", size=16), "Discontinue", variant="soft",
-                                      on_click=D.set_discontinued(True), data_testid="discontinue")),
+                                      on_click=D.set_discontinued(True), data_testid="discontinue"))),
                     record_actions("products", "product"), spacing="3")),
         rx.grid(
             rx.card(rx.grid(info("Unit price", "unit_price"), info("Quantity per unit", "quantity_per_unit"),
@@ -504,6 +517,7 @@ def product_detail_page() -> rx.Component:
                           _bar_chart(D.chart, ("revenue", "Revenue"), ("units", "Units")),
                           width="100%"), width="100%", data_testid="product-chart"),
         embedded("product_orders", "Orders with this product", "Order id, customer, ship name or city"),
+        history_panel(D.history),
         width="100%", spacing="4")
     return detail_shell("Product", body)
 

@@ -10,9 +10,12 @@ import reflex as rx
 
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import format_money, format_percent
+from northwind_app.services import audit
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.format import STATUS_COLORS, date_text
+from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import page
 from northwind_app.ui.widgets import confirm_delete_dialog, line_header
 
@@ -71,7 +74,8 @@ def _load(order_id: int):
     with session_scope() as session:
         order = svc.get_order(session, order_id)
         shippers = [[c.value, c.label] for c in svc.shipper_choices(session)]
-    return order, shippers
+        changes = history_rows(audit.history(session, "order", order_id))
+    return order, shippers, changes
 
 
 class OrderDetailState(rx.State):
@@ -92,6 +96,7 @@ class OrderDetailState(rx.State):
     ship_errors: dict[str, str] = {}
     delete_open: bool = False
     action_error: str = ""
+    history: list[HistoryRow] = []
 
     @rx.event
     async def load(self):
@@ -109,7 +114,7 @@ class OrderDetailState(rx.State):
             return
         yield
         try:
-            order, shippers = await asyncio.to_thread(_load, order_id)
+            order, shippers, history = await asyncio.to_thread(_load, order_id)
         except NotFound:
             self.not_found = True
             self.order, self.lines = {}, []
@@ -123,6 +128,7 @@ class OrderDetailState(rx.State):
             self.is_shipped = order.shipped_date is not None
             self.ship_via_current = str(order.ship_via or "")
             self.shipper_options = shippers
+            self.history = history
         finally:
             self.loading = False
 
@@ -151,8 +157,9 @@ class OrderDetailState(rx.State):
         order_id = int(self.order["order_id"])
         date, via, version = self.ship_date, self.ship_via, self.version
         try:
-            await asyncio.to_thread(write_transaction,
-                                    lambda s: svc.ship_order(s, order_id, date, via, version))
+            actor = await actor_of(self)
+            await asyncio.to_thread(write_transaction, lambda s: svc.ship_order(
+                s, order_id, date, via, version, actor=actor))
         except ServiceError as exc:
             self.ship_errors = exc.fields or {"shipped_date": exc.message}
             if not exc.fields:
@@ -173,8 +180,9 @@ class OrderDetailState(rx.State):
         order_id = int(self.order["order_id"])
         version = self.version
         try:
+            actor = await actor_of(self)
             await asyncio.to_thread(write_transaction,
-                                    lambda s: svc.delete_order(s, order_id, version))
+                                    lambda s: svc.delete_order(s, order_id, version, actor=actor))
         except ServiceError as exc:
             self.action_error = exc.message
             return
@@ -297,14 +305,19 @@ def detail_body() -> rx.Component:
             rx.badge(o["status"], color_scheme=o["status_color"], size="2",
                      data_testid="order-status"),
             rx.spacer(),
-            rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
-                    href="/orders/" + o["order_id"] + "/edit", data_testid="edit-order"),
-            rx.button(rx.icon("truck", size=16), "Mark shipped", variant="soft",
-                      on_click=s.open_ship, disabled=s.is_shipped, data_testid="ship-order"),
+            rx.cond(AuthState.can_write_orders, rx.hstack(
+                rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
+                        href="/orders/" + o["order_id"] + "/edit", data_testid="edit-order"),
+                rx.button(rx.icon("truck", size=16), "Mark shipped", variant="soft",
+                          on_click=s.open_ship, disabled=s.is_shipped, data_testid="ship-order"),
+                spacing="3",
+            )),
             rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
                     href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
-            rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft", color_scheme="red",
-                      on_click=s.set_delete_open(True), data_testid="delete-order"),
+            rx.cond(AuthState.can_write_orders,
+                    rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft",
+                              color_scheme="red", on_click=s.set_delete_open(True),
+                              data_testid="delete-order")),
             width="100%", align="center", spacing="3", wrap="wrap",
         ),
         rx.cond(s.action_error != "", rx.callout(s.action_error, color_scheme="red", width="100%")),
@@ -334,6 +347,7 @@ def detail_body() -> rx.Component:
         ),
         lines_table(),
         totals(),
+        history_panel(s.history),
         ship_dialog(),
         delete_dialog(),
         width="100%",

@@ -21,7 +21,9 @@ from northwind_app.money import format_money, line_value, parse_decimal, plain_a
 from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
-from northwind_app.ui.layout import page
+from northwind_app.services.auth import Permission
+from northwind_app.ui.auth import AuthState, actor_of, requires
+from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.picker import search_picker
 from northwind_app.ui.widgets import line_header
 
@@ -93,6 +95,7 @@ def _product_results(text: str) -> list[dict[str, str]]:
                 for p in svc.product_choices(session, text, limit=12)]
 
 
+@requires(Permission.WRITE_ORDERS)
 class OrderFormState(rx.State):
     mode: str = "new"
     order_id: str = ""
@@ -144,6 +147,9 @@ class OrderFormState(rx.State):
                 self._fill_from(order)
             else:
                 self._fill_new()
+                actor = await actor_of(self)
+                if actor.employee_id is not None:  # a sales user's orders are their own
+                    self.values = {**self.values, "employee_id": str(actor.employee_id)}
         except NotFound:
             self.not_found = True
         except Exception:  # noqa: BLE001
@@ -306,13 +312,15 @@ class OrderFormState(rx.State):
         mode, order_id, version, raw = self.mode, self.order_id, self.version, self._raw_input()
 
         def write(session):
-            data = svc.parse_order_input(raw)
+            data = svc.parse_order_input(raw, actor)
             if mode == "edit":
-                svc.update_order(session, int(order_id), data, expected_version=version)
+                svc.update_order(session, int(order_id), data, expected_version=version,
+                                 actor=actor)
                 return int(order_id)
-            return svc.create_order(session, data)
+            return svc.create_order(session, data, actor=actor)
 
         try:
+            actor = await actor_of(self)
             saved_id = await asyncio.to_thread(write_transaction, write)
         except ServiceError as exc:
             self._show_errors(exc)
@@ -473,10 +481,18 @@ def form_body() -> rx.Component:
 def order_form_page() -> rx.Component:
     return page(
         "Order",
-        rx.heading(rx.cond(S.mode == "edit", "Edit order " + S.order_id, "New order"),
-                   size="5", margin_bottom="1em", data_testid="form-heading"),
-        rx.cond(S.not_found,
-                rx.vstack(rx.heading("Order not found", size="4"),
-                          rx.link("Back to orders", href="/orders"), data_testid="order-not-found"),
-                rx.cond(S.loading, rx.center(rx.spinner(size="3"), padding="3em"), form_body())),
+        rx.cond(
+            AuthState.can_write_orders,
+            rx.fragment(
+                rx.heading(rx.cond(S.mode == "edit", "Edit order " + S.order_id, "New order"),
+                           size="5", margin_bottom="1em", data_testid="form-heading"),
+                rx.cond(S.not_found,
+                        rx.vstack(rx.heading("Order not found", size="4"),
+                                  rx.link("Back to orders", href="/orders"),
+                                  data_testid="order-not-found"),
+                        rx.cond(S.loading, rx.center(rx.spinner(size="3"), padding="3em"),
+                                form_body())),
+            ),
+            forbidden("Your role may not create or edit orders."),
+        ),
     )

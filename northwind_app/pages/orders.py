@@ -12,6 +12,7 @@ from northwind_app.money import format_money
 from northwind_app.services import orders as svc
 from northwind_app.services.listing import ListParams
 from northwind_app.ui.format import STATUS_COLORS, date_text
+from northwind_app.ui.auth import AuthState
 from northwind_app.ui.layout import page
 from northwind_app.ui.table import (
     Column, ListState, data_table, filter_date, filter_select,
@@ -134,8 +135,9 @@ def orders_page() -> rx.Component:
                     download=True,
                     data_testid="export-csv",
                 ),
-                rx.link(rx.button(rx.icon("plus", size=16), "New order"), href="/orders/new",
-                        data_testid="new-order"),
+                rx.cond(AuthState.can_write_orders,
+                        rx.link(rx.button(rx.icon("plus", size=16), "New order"),
+                                href="/orders/new", data_testid="new-order")),
             ],
             empty_text="No orders match this search and these filters.",
         ),

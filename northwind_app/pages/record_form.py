@@ -17,9 +17,11 @@ from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import plain_amount
 from northwind_app.pages.catalog import CatalogOptions
 from northwind_app.services import customers, products
+from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.entity_list import path_part
-from northwind_app.ui.layout import page
+from northwind_app.ui.layout import forbidden, page
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +73,20 @@ def _load(entity: str, key: str) -> dict[str, str]:
     return {f.key: _as_text(record.get(f.key)) for f in FIELDS[entity]}
 
 
-def _save(entity: str, key: str, values: dict[str, Any]) -> str:
+def _save(entity: str, key: str, values: dict[str, Any], actor: Actor) -> str:
     def write(session):
         if entity == "customers":
             if key:
-                return customers.replace_customer(session, key, values)["customer_id"]
-            return customers.create_customer(session, values)["customer_id"]
+                return customers.replace_customer(session, key, values, actor=actor)["customer_id"]
+            return customers.create_customer(session, values, actor=actor)["customer_id"]
         if key:
-            return str(products.replace_product(session, int(key), values)["product_id"])
-        return str(products.create_product(session, values)["product_id"])
+            return str(products.replace_product(session, int(key), values,
+                                                actor=actor)["product_id"])
+        return str(products.create_product(session, values, actor=actor)["product_id"])
     return write_transaction(write)
 
 
+@requires(Permission.WRITE_RECORDS)
 class RecordFormState(rx.State):
     entity: str = "customers"
     key: str = ""  # empty when creating
@@ -136,7 +140,8 @@ class RecordFormState(rx.State):
             text = self.values.get(f.key, "")
             values[f.key] = (text == "true") if f.kind == "checkbox" else (text if text.strip() else None)
         try:
-            saved = await asyncio.to_thread(_save, self.entity, self.key, values)
+            actor = await actor_of(self)
+            saved = await asyncio.to_thread(_save, self.entity, self.key, values, actor)
         except ServiceError as exc:
             self.errors = exc.fields
             self.form_error = (exc.message if not exc.fields or exc.status == 409
@@ -195,10 +200,15 @@ def record_form(entity: str) -> rx.Component:
             justify="end", width="100%", spacing="3"),
         width="100%", spacing="4")
     return page(entity.title(), rx.cond(
-        S.not_found,
-        rx.vstack(rx.heading(f"{noun.title()} not found", size="4"),
-                  rx.link("Back to the list", href=f"/{entity}"), data_testid="record-not-found"),
-        rx.cond(S.loading, rx.center(rx.spinner(size="3"), padding="3em", width="100%"), body)))
+        ~AuthState.can_write_records,
+        forbidden(f"Your role may not create or edit {entity}."),
+        rx.cond(
+            S.not_found,
+            rx.vstack(rx.heading(f"{noun.title()} not found", size="4"),
+                      rx.link("Back to the list", href=f"/{entity}"),
+                      data_testid="record-not-found"),
+            rx.cond(S.loading, rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
+                    body))))
 
 
 def customer_form_page() -> rx.Component:

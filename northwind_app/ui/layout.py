@@ -1,8 +1,12 @@
-"""The app shell: sidebar navigation, header with the dark-mode toggle, page body."""
+"""The app shell: sidebar navigation, header with the signed-in user's menu and the dark-mode
+toggle, page body. A page's body is rendered only once the user's session is confirmed (the
+auth middleware sends everyone else to the login page)."""
 
 from __future__ import annotations
 
 import reflex as rx
+
+from northwind_app.ui.auth import AuthState
 
 # (label, route, lucide icon). Screens add themselves here as they are built.
 NAV_ITEMS: list[tuple[str, str, str]] = [
@@ -14,6 +18,11 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("Suppliers", "/suppliers", "factory"),
     ("Categories", "/categories", "tags"),
     ("Shippers", "/shippers", "truck"),
+]
+# Shown to admins only (the pages refuse everyone else anyway).
+ADMIN_NAV_ITEMS: list[tuple[str, str, str]] = [
+    ("Users", "/users", "user-cog"),
+    ("Audit trail", "/audit", "history"),
 ]
 
 
@@ -46,6 +55,15 @@ def sidebar() -> rx.Component:
             padding_bottom="1em",
         ),
         *[nav_link(label, route, icon) for label, route, icon in NAV_ITEMS],
+        rx.cond(
+            AuthState.can_manage_users,
+            rx.vstack(
+                rx.divider(margin_y="0.5em"),
+                *[nav_link(label, route, icon) for label, route, icon in ADMIN_NAV_ITEMS],
+                spacing="1",
+                width="100%",
+            ),
+        ),
         width="14em",
         min_width="14em",
         padding="1.25em",
@@ -59,10 +77,36 @@ def sidebar() -> rx.Component:
     )
 
 
+def user_menu() -> rx.Component:
+    return rx.menu.root(
+        rx.menu.trigger(
+            rx.button(
+                rx.icon("circle-user", size=18),
+                rx.text(AuthState.display_name, data_testid="user-name"),
+                rx.badge(AuthState.role, variant="soft", data_testid="user-role"),
+                variant="ghost", size="2", data_testid="user-menu",
+            ),
+        ),
+        rx.menu.content(
+            rx.menu.item(rx.icon("key-round", size=16), "Account and API tokens",
+                         on_click=rx.redirect("/account"), data_testid="menu-account"),
+            rx.menu.separator(),
+            rx.menu.item(rx.icon("log-out", size=16), "Sign out", on_click=AuthState.logout,
+                         data_testid="menu-logout"),
+        ),
+    )
+
+
+def forbidden(message: str = "Your role may not open this page.") -> rx.Component:
+    """What a page shows to a signed-in user whose role may not use it."""
+    return rx.callout(message, icon="shield-alert", color_scheme="red", data_testid="forbidden")
+
+
 def header(title: str) -> rx.Component:
     return rx.hstack(
         rx.heading(title, size="6", data_testid="page-title"),
         rx.spacer(),
+        user_menu(),
         rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle dark mode"),
         align="center",
         width="100%",
@@ -74,7 +118,12 @@ def header(title: str) -> rx.Component:
 
 
 def page(title: str, *children: rx.Component) -> rx.Component:
-    """Wrap a page's content in the shell."""
+    """Wrap a page's content in the shell (once the session is confirmed)."""
+    return rx.cond(AuthState.signed_in, _shell(title, *children),
+                   rx.center(rx.spinner(size="3"), height="100vh"))
+
+
+def _shell(title: str, *children: rx.Component) -> rx.Component:
     return rx.hstack(
         sidebar(),
         rx.box(

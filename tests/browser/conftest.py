@@ -2,7 +2,11 @@
 
 The server is `reflex run --env prod --single-port` in its own process group (so npm/Vite and
 the workers all stop with it), on a free port, against a fresh SQLite database holding the
-classic Northwind data.
+classic Northwind data and the demo accounts (admin, sales, viewer).
+
+`page` is a fresh browser context signed in as the demo admin (its session cookie is made
+through the auth service, so tests do not pay for the login form); `page_as(role)` gives one
+signed in as another demo user, and `anonymous_page` one that is not signed in.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ import urllib.request
 import pytest
 
 from northwind_app.data.classic import load_classic
-from northwind_app.db.engine import get_engine
+from northwind_app.data.loading import add_demo_users
+from northwind_app.db.engine import get_engine, session_scope
+from northwind_app.services import auth
+from northwind_app.services.users import find_user
+from northwind_app.ui.auth import COOKIE_NAME
 from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.settings import PROJECT_ROOT
 from tests.dbutil import CLASSIC_DIR
@@ -50,6 +58,7 @@ def app_db_url(tmp_path_factory) -> str:
     upgrade_to_head(url)
     with get_engine(url).begin() as conn:
         load_classic(conn, CLASSIC_DIR)
+        add_demo_users(conn)
     return url
 
 
@@ -59,7 +68,7 @@ def app_url(app_db_url, tmp_path_factory) -> str:
     log_path = tmp_path_factory.mktemp("logs") / "reflex.log"
     # Own build and state folders, so a developer's running app (.web) is not disturbed.
     env = {**os.environ, "NORTHWIND_DATABASE_URL": app_db_url, "REFLEX_CHECK_LATEST_VERSION": "0",
-           "REFLEX_WEB_WORKDIR": ".web-test",
+           "REFLEX_WEB_WORKDIR": os.environ.get("NORTHWIND_TEST_WEB_WORKDIR", ".web-test"),
            "REFLEX_STATES_WORKDIR": str(tmp_path_factory.mktemp("states"))}
     log = open(log_path, "w")
     proc = subprocess.Popen(
@@ -101,11 +110,37 @@ def browser():
         browser.close()
 
 
+def session_cookie(app_db_url: str, app_url: str, username: str) -> dict:
+    """A signed-in browser session for a demo user, as the cookie the screens use."""
+    with session_scope(app_db_url, write=True) as session:
+        token = auth.start_session(session, auth.actor_of(find_user(session, username)))
+    return {"name": COOKIE_NAME, "value": token, "url": app_url, "sameSite": "Strict"}
+
+
 @pytest.fixture
-def page(browser, app_url):
-    context = browser.new_context(base_url=app_url, viewport={"width": 1366, "height": 900},
-                                  accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
+def page_as(browser, app_url, app_db_url):
+    """page_as("viewer") → a page signed in as that demo user (None: not signed in)."""
+    contexts = []
+
+    def make(username: str | None):
+        context = browser.new_context(base_url=app_url, viewport={"width": 1366, "height": 900},
+                                      accept_downloads=True)
+        context.set_default_timeout(TIMEOUT_MS)
+        if username:
+            context.add_cookies([session_cookie(app_db_url, app_url, username)])
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(page_as):
+    return page_as("admin")
+
+
+@pytest.fixture
+def anonymous_page(page_as):
+    return page_as(None)

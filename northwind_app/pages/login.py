@@ -1,0 +1,106 @@
+"""The login page: username and password, errors next to the field, back to where you were.
+
+Failed attempts are counted by the auth service, which locks an account for a growing time
+after repeated failures; the message never says whether the username exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from northwind_app.db.engine import session_scope
+from northwind_app.services import auth
+from northwind_app.services.auth import Actor
+from northwind_app.ui.auth import AuthState, public, safe_next
+
+
+def _sign_in(username: str, password: str) -> tuple[Actor, str]:
+    with session_scope(write=True) as session:
+        actor = auth.authenticate(session, username, password)
+        return actor, auth.start_session(session, actor)
+
+
+@public
+class LoginState(rx.State):
+    username_error: str = ""
+    password_error: str = ""
+    busy: bool = False
+
+    def _next(self) -> str:
+        return safe_next(self.router.url.query_parameters.get("next"))
+
+    @rx.event
+    async def load(self):
+        """Already signed in (a valid cookie): go straight on."""
+        self.username_error = self.password_error = ""
+        self.busy = False
+        auth_state = await self.get_state(AuthState)
+        if await auth_state.current_actor() is not None:
+            return rx.redirect(self._next())
+
+    @rx.event
+    async def submit(self, form: dict):
+        self.username_error = self.password_error = ""
+        self.busy = True
+        yield
+        try:
+            actor, token = await asyncio.to_thread(
+                _sign_in, form.get("username", ""), form.get("password", ""))
+        except auth.AuthenticationFailed as exc:
+            self.username_error = exc.fields.get("username", "")
+            self.password_error = exc.fields.get("password", "")
+            if not (self.username_error or self.password_error):
+                self.password_error = exc.message
+            self.busy = False
+            return
+        auth_state = await self.get_state(AuthState)
+        auth_state.sign_in(actor, token)
+        self.busy = False
+        yield rx.redirect(self._next())
+
+
+def _field(label: str, name: str, error, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
+        rx.input(id=name, name=name, width="100%", size="3", **props),
+        rx.cond(error != "", rx.text(error, color_scheme="red", size="2",
+                                     data_testid=f"{name}-error")),
+        spacing="1",
+        width="100%",
+    )
+
+
+def login_page() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.hstack(
+                        rx.icon("ship", size=28, color=rx.color("accent", 10)),
+                        rx.heading("Northwind Orders", size="6"),
+                        align="center", spacing="2",
+                    ),
+                    rx.text("Sign in to continue.", color_scheme="gray"),
+                    rx.cond(AuthState.notice != "",
+                            rx.callout(AuthState.notice, icon="info", size="1", width="100%",
+                                       data_testid="login-notice")),
+                    _field("Username", "username", LoginState.username_error,
+                           auto_complete="username", auto_focus=True),
+                    _field("Password", "password", LoginState.password_error,
+                           type="password", auto_complete="current-password"),
+                    rx.button("Sign in", type="submit", size="3", width="100%",
+                              loading=LoginState.busy, data_testid="login-submit"),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=LoginState.submit,
+                reset_on_submit=False,
+            ),
+            width="24em",
+            padding="2em",
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )

@@ -1,0 +1,211 @@
+"""Signing in on the screens: the session cookie, the signed-in user's state, and the event
+middleware that refuses every event of a protected state without a valid session.
+
+- `AuthState` holds the session cookie (only an HMAC of it is stored server-side, see
+  services/auth.py) and what the screens need to know about the user: name, role and the
+  permission flags that hide actions the role may not take.
+- `AuthMiddleware` runs before every event. Events of the app's states need a signed-in user
+  (checked against the database at most every RECHECK_SECONDS, so a sign-out elsewhere, a
+  deactivation or a password reset takes effect within that time); events of a state that
+  `requires(...)` a permission also need that permission. Refused events never reach their
+  handler: the browser is sent to /login (or told it may not). Reflex's own internal events
+  and the states marked `public` (the login page) pass.
+- The services check permissions again on every change, so the screens are a convenience,
+  never the guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlencode
+
+import reflex as rx
+from reflex.middleware import Middleware
+from reflex.state import BaseState, StateUpdate
+from reflex_base.event import Event
+
+from northwind_app.db.engine import session_scope
+from northwind_app.services import auth
+from northwind_app.services.auth import Actor, Permission
+from northwind_app.services.errors import PermissionDenied
+from northwind_app.settings import settings
+
+if TYPE_CHECKING:
+    from reflex.app import App
+
+RECHECK_SECONDS = 15
+COOKIE_NAME = "nw_session"
+LOGIN_ROUTE = "/login"
+
+S = TypeVar("S", bound=type)
+
+# State classes whose events need no signed-in user (the login page), and the permission
+# other state classes need beyond being signed in (edit forms, admin pages).
+_PUBLIC: set[type] = set()
+_REQUIRED: dict[type, Permission] = {}
+
+
+def public(cls: S) -> S:
+    """Mark a state class whose events anyone may send (only the login page is)."""
+    _PUBLIC.add(cls)
+    return cls
+
+
+def requires(permission: Permission) -> Callable[[S], S]:
+    """Mark a state class whose events need `permission` (and its substates' events too)."""
+    def mark(cls: S) -> S:
+        _REQUIRED[cls] = permission
+        return cls
+    return mark
+
+
+def _session_actor(token: str) -> Actor | None:
+    with session_scope(write=True) as session:
+        return auth.session_actor(session, token)
+
+
+class AuthState(rx.State):
+    """The signed-in user, as far as the screens need to know."""
+
+    session_token: str = rx.Cookie(
+        "", name=COOKIE_NAME, path="/", same_site="strict",
+        max_age=int(settings.session_max_days * 86400))
+    signed_in: bool = False
+    username: str = ""
+    display_name: str = ""
+    role: str = ""
+    employee_id: str = ""
+    can_write_orders: bool = False
+    can_write_records: bool = False
+    can_manage_users: bool = False
+    can_view_audit: bool = False
+    # Shown on the login page after a session ended on its own.
+    notice: str = ""
+
+    _actor: Actor | None = None
+    _checked_at: float = 0.0
+    _checked_token: str = ""
+
+    def _apply(self, actor: Actor | None) -> None:
+        self._actor = actor
+        self._checked_at = time.time()
+        self._checked_token = self.session_token
+        self.signed_in = actor is not None
+        self.username = actor.username if actor else ""
+        self.display_name = actor.display_name if actor else ""
+        self.role = actor.role if actor else ""
+        self.employee_id = str(actor.employee_id) if actor and actor.employee_id else ""
+        self.can_write_orders = bool(actor and actor.can(Permission.WRITE_ORDERS))
+        self.can_write_records = bool(actor and actor.can(Permission.WRITE_RECORDS))
+        self.can_manage_users = bool(actor and actor.can(Permission.MANAGE_USERS))
+        self.can_view_audit = bool(actor and actor.can(Permission.VIEW_AUDIT))
+
+    async def current_actor(self) -> Actor | None:
+        """The signed-in user, re-checked against the database every RECHECK_SECONDS."""
+        token = self.session_token
+        if not token:
+            if self._actor is not None:
+                self._apply(None)
+            return None
+        fresh = (token == self._checked_token
+                 and time.time() - self._checked_at < RECHECK_SECONDS)
+        if not fresh:
+            had = self._actor is not None
+            actor = await asyncio.to_thread(_session_actor, token)
+            self._apply(actor)
+            if actor is None and had:
+                self.notice = "Your session has ended. Please sign in again."
+        return self._actor
+
+    def sign_in(self, actor: Actor, token: str) -> None:
+        self.session_token = token
+        self.notice = ""
+        self._apply(actor)
+
+    @rx.event
+    async def logout(self):
+        token = self.session_token
+        if token:
+            await asyncio.to_thread(_end_session, token)
+        self.session_token = ""
+        self._apply(None)
+        self.notice = "You have signed out."
+        return rx.redirect(LOGIN_ROUTE)
+
+
+def _end_session(token: str) -> None:
+    with session_scope(write=True) as session:
+        auth.end_session(session, token)
+
+
+async def actor_of(state: BaseState) -> Actor:
+    """The signed-in user for a handler of any state (the middleware has checked it)."""
+    actor = await (await state.get_state(AuthState)).current_actor()
+    if actor is None:
+        raise PermissionDenied("Your session has ended. Please sign in again.")
+    return actor
+
+
+def login_url(path: str, query: str = "") -> str:
+    """The login page, returning to `path?query` afterwards."""
+    target = path + (f"?{query}" if query else "")
+    if not path.startswith("/") or path.startswith(LOGIN_ROUTE):
+        return LOGIN_ROUTE
+    return f"{LOGIN_ROUTE}?{urlencode({'next': target}, quote_via=quote)}"
+
+
+def safe_next(value: Any) -> str:
+    """Where to go after signing in: only a path on this site (never //host or a scheme)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") \
+            and "\\" not in value and not value.startswith(LOGIN_ROUTE):
+        return value
+    return "/"
+
+
+def _state_class(root: BaseState, event: Event) -> type[BaseState] | None:
+    path, _, _handler = event.name.rpartition(".")
+    try:
+        return type(root).get_class_substate(path)
+    except ValueError:
+        return None
+
+
+def _needed(cls: type) -> tuple[bool, Permission | None]:
+    """(sign-in needed, permission needed) for events of `cls`."""
+    if not cls.__module__.startswith("northwind_app.") or cls is AuthState:
+        return False, None  # Reflex's own states (hydrate, on-load dispatch, …); logout
+    permission = None
+    for klass in cls.__mro__:
+        if klass in _PUBLIC:
+            return False, None
+        permission = permission or _REQUIRED.get(klass)
+    return True, permission
+
+
+class AuthMiddleware(Middleware):
+    """Refuses events of protected states unless a signed-in user (with the permission the
+    state requires) sent them; see the module docstring."""
+
+    async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
+        cls = _state_class(state, event)
+        if cls is None:
+            return None  # not a state event; Reflex handles it
+        signed_in_needed, permission = _needed(cls)
+        if not signed_in_needed:
+            return None
+        auth_state = await state.get_state(AuthState)
+        actor = await auth_state.current_actor()
+        if actor is not None and (permission is None or actor.can(permission)):
+            return None
+        if actor is None:
+            url = state.router.url
+            follow_up = rx.redirect(login_url(url.path or "/", url.query))
+        else:
+            follow_up = rx.toast.error(
+                f"Your role ({actor.role}) may not {auth.PERMISSION_TEXT[permission]}.")
+        delta = await state._get_resolved_delta()
+        state._clean()
+        return StateUpdate(delta=delta, events=Event.from_event_type([follow_up]))

@@ -1,0 +1,127 @@
+"""Signing in and roles on the screens: the login form for each demo role, what each role can
+and cannot do, typed URLs of pages a role may not use, signing out, and an order edit showing
+up in the order's history."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from northwind_app.db.engine import session_scope
+from northwind_app.services import auth
+from northwind_app.services.users import find_user
+
+DEMO_PASSWORDS = {"admin": "northwind-admin", "sales": "northwind-sales",
+                  "viewer": "northwind-viewer"}
+
+
+def _login(page: Page, username: str, password: str) -> None:
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.get_by_test_id("login-submit").click()
+
+
+@pytest.mark.parametrize("role", ["admin", "sales", "viewer"])
+def test_each_demo_role_signs_in_with_the_form_and_out_again(anonymous_page, role):
+    page = anonymous_page
+    page.goto("/orders?status=shipped")
+    # Not signed in: the login page, remembering where to return.
+    page.wait_for_url(re.compile(r"/login\?next="))
+    _login(page, role, DEMO_PASSWORDS[role])
+    page.wait_for_url(re.compile(r"/orders/?\?status=shipped$"))
+    expect(page.get_by_test_id("user-role")).to_have_text(role)
+    expect(page.get_by_test_id("list-row").first).to_be_visible()
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("menu-logout").click()
+    page.wait_for_url(re.compile(r"/login"))
+    expect(page.get_by_test_id("login-notice")).to_contain_text("signed out")
+    page.goto("/customers")
+    page.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_wrong_password_is_refused_next_to_the_field(anonymous_page, app_db_url):
+    page = anonymous_page
+    page.goto("/login")
+    _login(page, "viewer", "not-the-password")
+    expect(page.get_by_test_id("password-error")).to_contain_text("Wrong username or password")
+    expect(page).to_have_url(re.compile(r"/login"))
+    # An unknown user gets exactly the same answer.
+    _login(page, "nobody-here", "not-the-password")
+    expect(page.get_by_test_id("password-error")).to_have_text("Wrong username or password.")
+    with session_scope(app_db_url, write=True) as session:
+        user = find_user(session, "viewer")
+        assert user.failed_logins == 1
+        user.failed_logins = 0  # leave the shared demo account as it was
+
+
+def test_viewer_reads_but_cannot_change_anything(page_as):
+    page = page_as("viewer")
+    page.goto("/orders/10248")
+    expect(page.get_by_test_id("order-heading")).to_contain_text("10248")
+    for testid in ("edit-order", "ship-order", "delete-order"):
+        expect(page.get_by_test_id(testid)).to_have_count(0)
+    expect(page.get_by_test_id("invoice-link")).to_be_visible()
+    page.goto("/orders")
+    expect(page.get_by_test_id("list-row").first).to_be_visible()
+    expect(page.get_by_test_id("new-order")).to_have_count(0)
+    page.goto("/customers/ALFKI")
+    expect(page.get_by_test_id("record-heading")).to_contain_text("Alfreds")
+    expect(page.get_by_test_id("edit-record")).to_have_count(0)
+    expect(page.get_by_test_id("delete-record")).to_have_count(0)
+    page.goto("/products/1")
+    expect(page.get_by_test_id("record-heading")).to_contain_text("Chai")
+    expect(page.get_by_test_id("discontinue")).to_have_count(0)
+    expect(page.get_by_test_id("nav-users")).to_have_count(0)
+
+
+@pytest.mark.parametrize("path", ["/orders/10248/edit", "/orders/new", "/customers/ALFKI/edit",
+                                  "/customers/new", "/products/1/edit"])
+def test_viewer_typing_an_edit_url_gets_no_form(page_as, path):
+    page = page_as("viewer")
+    page.goto(path)
+    expect(page.get_by_test_id("forbidden")).to_be_visible()
+    expect(page.get_by_test_id("save-order")).to_have_count(0)
+    expect(page.get_by_test_id("save-record")).to_have_count(0)
+
+
+def test_sales_edits_orders_and_records_but_sees_no_admin_pages(page_as):
+    page = page_as("sales")
+    page.goto("/orders/10250")
+    expect(page.get_by_test_id("edit-order")).to_be_visible()
+    page.goto("/customers/ALFKI")
+    expect(page.get_by_test_id("edit-record")).to_be_visible()
+    expect(page.get_by_test_id("nav-users")).to_have_count(0)
+    # A new order of a sales user linked to an employee defaults to that employee.
+    page.goto("/orders/new")
+    expect(page.get_by_test_id("form-heading")).to_have_text("New order")
+    expect(page.get_by_test_id("input-employee_id")).to_contain_text("Margaret Peacock")
+
+
+def test_an_order_edit_shows_in_its_history(page_as):
+    page = page_as("sales")
+    page.goto("/orders/10251/edit")
+    line = page.get_by_test_id("form-line").first
+    expect(line.get_by_test_id("line-quantity")).to_have_value("6")
+    line.get_by_test_id("line-quantity").fill("7")
+    page.get_by_test_id("input-freight").fill("42.00")
+    page.get_by_test_id("save-order").click()
+    page.wait_for_url(re.compile(r"/orders/10251$"))
+    entry = page.get_by_test_id("history-entry").first
+    expect(entry.get_by_test_id("history-user")).to_have_text("sales")
+    expect(entry).to_contain_text("freight")
+    expect(entry).to_contain_text("41.34")
+    expect(entry).to_contain_text("42.00")
+    expect(entry).to_contain_text(re.compile(r"line 22 Gustaf's Knäckebröd: quantity\s*6\s*→\s*7"))
+
+
+def test_ended_session_sends_the_user_to_login(page_as, app_db_url):
+    page = page_as("viewer")
+    page.goto("/customers")
+    expect(page.get_by_test_id("list-row").first).to_be_visible()
+    with session_scope(app_db_url, write=True) as session:  # e.g. signed out everywhere
+        auth.end_user_sessions(session, find_user(session, "viewer").user_id)
+    page.wait_for_timeout(16_000)  # the screens re-check a session at most every 15 s
+    page.get_by_test_id("sort-country").click()
+    page.wait_for_url(re.compile(r"/login\?next="))
