@@ -28,7 +28,8 @@ from northwind_app.services import audit, rollups
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
-    ListParams, Page, fetch_page, search_clause, sort_clauses,
+    ListParams, Page, after_condition, decode_cursor, encode_cursor, fetch_page, search_clause,
+    sort_clauses,
 )
 from northwind_app.services.validation import MAX_INT
 
@@ -227,6 +228,42 @@ def _row(today: dt.date):
 DEFAULT_SORT = "-order_date"
 SORT_KEYS: tuple[str, ...] = tuple(sort_columns(dt.date(2000, 1, 1)))
 
+# Sorts on a column of the orders table itself can page by cursor (see listing.py); each has
+# an index on (column, order_id) or is the key. The value parser reads a cursor's text back.
+CURSOR_SORTS: dict[str, tuple[Any, Any]] = {
+    "order_id": (Order.order_id, int),
+    "order_date": (Order.order_date, dt.date.fromisoformat),
+    "required_date": (Order.required_date, dt.date.fromisoformat),
+    "shipped_date": (Order.shipped_date, dt.date.fromisoformat),
+    "ship_country": (Order.ship_country, str),
+    "total": (Order.total, Decimal),
+}
+
+
+def _cursor_condition(params: ListParams):
+    """The WHERE condition for `params.after`, or None without a cursor."""
+    if not params.after:
+        return None
+    sort = (params.sort or DEFAULT_SORT).strip()
+    name = sort.lstrip("-+")
+    if name not in CURSOR_SORTS:
+        raise ValidationFailed({"after": "cursor paging needs a sort by one of: "
+                                         + ", ".join(CURSOR_SORTS) + "; use offset for this sort"})
+    column, parse = CURSOR_SORTS[name]
+    value, key = decode_cursor(params.after, sort, parse)
+    return after_condition(column, value, Order.order_id, key, sort.startswith("-"))
+
+
+def next_cursor(params: ListParams, page: Page[OrderRow]) -> str | None:
+    """Where the page after `page` starts, when its sort allows cursors and it was full."""
+    sort = (params.sort or DEFAULT_SORT).strip()
+    name = sort.lstrip("-+")
+    if name not in CURSOR_SORTS or len(page.items) < page.limit or not page.items:
+        return None
+    last = page.items[-1]
+    value = last.order_id if name == "order_id" else getattr(last, name)
+    return encode_cursor(sort, value, last.order_id)
+
 
 def count_all_orders():
     """SELECT of the exact number of orders, without COUNT(*) over the table: the monthly
@@ -244,6 +281,7 @@ def _filtered(params: ListParams, today: dt.date):
         else OrderFilters.parse(params.filters or {})
     conditions = _where(filters, params.search, today)
     order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
+    cursor = _cursor_condition(params)
     stmt = _list_statement(today).where(*conditions)
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
@@ -258,7 +296,10 @@ def _filtered(params: ListParams, today: dt.date):
         narrow = narrow.outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
     if not conditions:
         count = count_all_orders()
-    return stmt, narrow.where(*conditions), count.where(*conditions), order_by
+    count = count.where(*conditions)  # the total counts every match, not those after a cursor
+    if cursor is not None:
+        stmt, conditions = stmt.where(cursor), [*conditions, cursor]
+    return stmt, narrow.where(*conditions), count, order_by
 
 
 def checked_params(params: ListParams) -> ListParams:
@@ -291,8 +332,10 @@ def require_employee(session: Session, employee_id: int) -> int:
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
     today = today or dt.date.today()
     stmt, narrow, count, order_by = _filtered(params, today)
-    return fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count,
+    page = fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count,
                       key=Order.order_id, keys_stmt=narrow)
+    page.next_cursor = next_cursor(params, page)
+    return page
 
 
 def iter_orders(session: Session, params: ListParams, today: dt.date | None = None,
