@@ -8,6 +8,9 @@ import reflex as rx
 
 from northwind_app.api.app import create_api
 from northwind_app.pages import catalog as cat
+from northwind_app.pages import users as usr
+from northwind_app.pages.account import AccountState, account_page
+from northwind_app.pages.audit import AuditOptions, audit_page
 from northwind_app.pages.home import HomeState, home
 from northwind_app.pages.login import LoginState, login_page
 from northwind_app.pages.order_detail import OrderDetailState, invoice_page, order_detail_page
@@ -60,3 +63,15 @@ for entity, form_page in (("customers", customer_form_page), ("products", produc
                  on_load=[RecordFormState.load, cat.CatalogOptions.load])
     app.add_page(form_page, route=f"/{entity}/[key]/edit", title="Edit · Northwind Orders",
                  on_load=[RecordFormState.load, cat.CatalogOptions.load])
+
+# The signed-in user's account; users and the audit trail (admins).
+app.add_page(account_page, route="/account", title="Account · Northwind Orders",
+             on_load=AccountState.load)
+app.add_page(usr.users_page, route="/users", title="Users · Northwind Orders",
+             on_load=usr.UsersListState.load)
+app.add_page(usr.new_user_page, route="/users/new", title="New user · Northwind Orders",
+             on_load=usr.NewUserState.load)
+app.add_page(usr.user_detail_page, route="/users/[user_id]", title="User · Northwind Orders",
+             on_load=usr.UserDetailState.load)
+app.add_page(audit_page, route="/audit", title="Audit trail · Northwind Orders",
+             on_load=AuditOptions.load)

@@ -312,12 +312,11 @@ class OrderFormState(rx.State):
         mode, order_id, version, raw = self.mode, self.order_id, self.version, self._raw_input()
 
         def write(session):
-            data = svc.parse_order_input(raw, actor)
-            if mode == "edit":
-                svc.update_order(session, int(order_id), data, expected_version=version,
-                                 actor=actor)
+            if mode == "edit":  # the form has no shipped date: revise_order keeps it
+                svc.revise_order(session, int(order_id), raw, partial=False,
+                                 expected_version=version, actor=actor)
                 return int(order_id)
-            return svc.create_order(session, data, actor=actor)
+            return svc.create_order(session, svc.parse_order_input(raw, actor), actor=actor)
 
         try:
             actor = await actor_of(self)

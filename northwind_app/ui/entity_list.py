@@ -3,7 +3,9 @@
 The spec names the service `Listing`, the columns, how one service row becomes display
 strings, and the URL filters. `list_state` returns a `ListState` subclass whose rows come
 from `listing.page(...)` in a worker thread; `fixed` filters (from the page URL) make the same
-list embeddable in a detail page (a supplier's products, a customer's orders, …).
+list embeddable in a detail page (a supplier's products, a customer's orders, …). A list only
+some roles may read names its service function as `fetch` (`fetch(session, actor, params)`,
+e.g. users.list_users): the service, not the screen, checks the signed-in user's permission.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import reflex as rx
+from sqlmodel import Session
 
 from northwind_app.db.engine import session_scope
-from northwind_app.services.listing import Listing, ListParams
+from northwind_app.services.auth import Actor
+from northwind_app.services.listing import Listing, ListParams, Page
 from northwind_app.ui.table import Column, ListState
 
 
@@ -30,14 +34,18 @@ class EntityList:
     fixed_from_path: Callable[[str], dict[str, str]] | None = None  # embedded lists
     default_sort: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # A service list function that checks the caller (used instead of listing.page).
+    fetch: Callable[[Session, Actor, ListParams], Page] | None = None
 
 
 def list_state(spec: EntityList) -> type[ListState]:
     """Create the screen's state class (a ListState) for `spec`."""
 
-    def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+    def fetch_rows(self, params: ListParams,
+                   actor: Actor | None = None) -> tuple[list[dict[str, str]], int]:
         with session_scope() as session:
-            page = spec.listing.page(session, params)
+            page = (spec.fetch(session, actor, params) if spec.fetch
+                    else spec.listing.page(session, params))
         return [spec.row(item) for item in page.items], page.total
 
     def base_path(self) -> str:
@@ -49,10 +57,12 @@ def list_state(spec: EntityList) -> type[ListState]:
     namespace: dict[str, Any] = {
         "__module__": __name__,
         "__annotations__": {"route": ClassVar[str], "default_sort": ClassVar[str],
-                            "filter_keys": ClassVar[tuple[str, ...]]},
+                            "filter_keys": ClassVar[tuple[str, ...]],
+                            "needs_actor": ClassVar[bool]},
         "route": spec.route,
         "default_sort": spec.default_sort or spec.listing.default_sort,
         "filter_keys": spec.filter_keys,
+        "needs_actor": spec.fetch is not None,
         "fetch_rows": fetch_rows,
         "base_path": base_path,
         "fixed_filters": fixed_filters,

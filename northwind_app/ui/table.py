@@ -2,7 +2,9 @@
 
 A screen subclasses `ListState` (a state mixin), declares its route, columns and filters, and
 implements `fetch_rows(params) -> (rows, total)` by calling a service (run in a worker thread,
-so the event loop never waits on the database). Sort, search, filters, page and page size live
+so the event loop never waits on the database). A list whose service checks the caller's
+permission itself (users, audit trail) sets `needs_actor`: `fetch_rows(params, actor)` then
+gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page size live
 in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change navigates
 to the new URL and `load` (the page's on_load) reads it back, so links, reload and the back
 button restore the same view. The state holds one page of display-ready strings only.
@@ -13,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
 
 from northwind_app.money import format_number
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import PermissionDenied, ValidationFailed
 from northwind_app.services.listing import PAGE_SIZES, ListParams
+from northwind_app.ui.auth import actor_of
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ class Column:
     align: str = "left"
     link: str | None = None  # row key holding an href: the cell becomes a link
     badge: str | None = None  # row key holding a color: the cell becomes a badge
+    render: Callable[[Any], rx.Component] | None = None  # row Var -> the cell's content
 
 
 class ListState(rx.State, mixin=True):
@@ -50,6 +55,7 @@ class ListState(rx.State, mixin=True):
     route: ClassVar[str] = "/"
     default_sort: ClassVar[str] = ""
     filter_keys: ClassVar[tuple[str, ...]] = ()
+    needs_actor: ClassVar[bool] = False  # fetch_rows(params, actor): the service checks it
 
     # -- to implement ---------------------------------------------------------------------
     def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
@@ -142,7 +148,8 @@ class ListState(rx.State, mixin=True):
                             filters={key: value for key, value in
                                      {**self.filters, **self.fixed_filters()}.items() if value})
         try:
-            rows, total = await asyncio.to_thread(self.fetch_rows, params)
+            actor = (await actor_of(self),) if self.needs_actor else ()
+            rows, total = await asyncio.to_thread(self.fetch_rows, params, *actor)
             if not rows and total and self.offset:
                 # The page is past the end (rows were deleted): show the last page instead.
                 last = -(-total // self.page_size)
@@ -154,6 +161,9 @@ class ListState(rx.State, mixin=True):
             self.rows, self.total = [], 0
             self.field_errors = exc.fields
             self.error = "This view's address has invalid values: " + exc.message
+        except PermissionDenied as exc:
+            self.rows, self.total = [], 0
+            self.error = exc.message
         except Exception:  # noqa: BLE001 - show a clear message, log the cause
             log.exception("loading %s failed", self.base_path())
             self.rows, self.total = [], 0
@@ -222,7 +232,9 @@ def _header(state: type[ListState], col: Column) -> rx.Component:
 
 def _cell(col: Column, row) -> rx.Component:
     value = row[col.key]
-    if col.link:
+    if col.render:
+        content = col.render(row)
+    elif col.link:
         content = rx.link(value, href=row[col.link])
     elif col.badge:
         content = rx.badge(value, color_scheme=row[col.badge], variant="soft")
@@ -260,6 +272,21 @@ def filter_select(state: type[ListState], name: str, label: str,
             rx.select.content(rx.select.item("All", value="all"), items),
             value=rx.cond(state.filters[name] != "", state.filters[name], "all"),
             on_change=lambda v: state.set_filter(name, v),
+        ),
+        spacing="1",
+    )
+
+
+def filter_text(state: type[ListState], name: str, label: str, placeholder: str = "",
+                width: str = "9em") -> rx.Component:
+    """A debounced text box bound to one URL filter (an exact value, e.g. a record key)."""
+    return rx.vstack(
+        rx.text(label, size="1", color=rx.color("gray", 11)),
+        rx.debounce_input(
+            rx.input(placeholder=placeholder, value=state.filters[name],
+                     on_change=lambda v: state.set_filter(name, v.strip()), width=width,
+                     data_testid=f"filter-{name}", aria_label=label),
+            debounce_timeout=400,
         ),
         spacing="1",
     )

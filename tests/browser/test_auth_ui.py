@@ -4,6 +4,7 @@ up in the order's history."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from playwright.sync_api import Page, expect
 from northwind_app.db.engine import session_scope
 from northwind_app.services import auth
 from northwind_app.services.users import find_user
+from northwind_app.ui.format import date_text
 
 DEMO_PASSWORDS = {"admin": "northwind-admin", "sales": "northwind-sales",
                   "viewer": "northwind-viewer"}
@@ -114,6 +116,9 @@ def test_an_order_edit_shows_in_its_history(page_as):
     expect(entry).to_contain_text("41.34")
     expect(entry).to_contain_text("42.00")
     expect(entry).to_contain_text(re.compile(r"line 22 Gustaf's Knäckebröd: quantity\s*6\s*→\s*7"))
+    # The form has no shipped date: saving it keeps the order shipped.
+    expect(entry).not_to_contain_text("shipped_date")
+    expect(page.get_by_test_id("order-shipped")).to_have_text(date_text(dt.date(1996, 7, 15)))
 
 
 def test_ended_session_sends_the_user_to_login(page_as, app_db_url):
