@@ -22,6 +22,7 @@ from pathlib import Path
 from bench import data, memory, report, rest, ui
 from bench.common import (
     BENCH_DIR, RAW_DIR, RESULTS_DIR, Server, create_database, drop_database, log, machine_info,
+    sign_in,
 )
 
 STAGES = ("data", "start", "memory", "rest", "ui", "write")
@@ -85,6 +86,7 @@ def run_scale(args, scale: str) -> dict:
         if not stages & {"start", "memory", "rest", "ui", "write"}:
             return result
 
+        login = sign_in(url)  # the API wants a token, the screens a signed-in session
         server = Server(url, redis_url=args.redis)
         try:
             first = server.start()
@@ -95,13 +97,17 @@ def run_scale(args, scale: str) -> dict:
             result["start"] = {"first_start_s": round(first, 2), "start_s": round(started, 2),
                                "port": server.port}
             for stage, fn in (
-                ("memory", lambda: memory.run(server, args.clients_list)),
-                ("rest", lambda: rest.run(server.base, url, connections=args.connections_list,
+                ("memory", lambda: memory.run(server, args.clients_list,
+                                              session_token=login.session_token)),
+                ("rest", lambda: rest.run(server.base, url, credentials=login,
+                                          connections=args.connections_list,
                                           seconds=args.duration, warmup=args.warmup,
                                           only=GET_ENDPOINTS)),
                 ("ui", lambda: ui.run(server.base, clicks_count=args.clicks,
-                                      cold_count=args.cold_loads)),
-                ("write", lambda: rest.run(server.base, url, connections=args.connections_list,
+                                      cold_count=args.cold_loads,
+                                      session_token=login.session_token)),
+                ("write", lambda: rest.run(server.base, url, credentials=login,
+                                           connections=args.connections_list,
                                            seconds=args.duration, warmup=args.warmup,
                                            only={"order_create"})),
             ):

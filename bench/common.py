@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -145,6 +146,48 @@ def query(url: str, sql: str, **params):
             return result.fetchall() if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+# -- signing in ---------------------------------------------------------------------------------
+
+BENCH_USER = "bench"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How the benchmarks sign in: the API needs a bearer token, the screens a session."""
+
+    api_token: str
+    session_token: str  # the value of the screens' session cookie
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+
+def sign_in(url: str) -> Credentials:
+    """A fresh API token and browser session of the `bench` admin in the database at url
+    (the account is created when missing, with a random password nobody needs), made
+    through the services as `python -m northwind_app.users create-token` makes them. The
+    server verifies them with the same secret: it inherits NORTHWIND_SECRET_KEY, or reads the
+    same generated secret file of the project."""
+    from northwind_app.db.engine import dispose_engine, session_scope
+    from northwind_app.services import auth, users
+
+    try:
+        with session_scope(url, write=True) as session:
+            user = users.find_user(session, BENCH_USER)
+            if user is None:
+                users.create_user(session, auth.SYSTEM, {
+                    "username": BENCH_USER, "password": secrets.token_urlsafe(24),
+                    "role": "admin", "full_name": "Benchmark"})
+                user = users.find_user(session, BENCH_USER)
+            token, _ = users.create_api_token(session, auth.SYSTEM, user.user_id, "benchmark",
+                                              expires_days=1)
+            session_token = auth.start_session(session, auth.actor_of(user))
+    finally:
+        dispose_engine(url)
+    return Credentials(api_token=token, session_token=session_token)
 
 
 # -- process-group memory -----------------------------------------------------------------------

@@ -5,9 +5,11 @@ A client here does what a browser tab of /orders does on the Reflex event websoc
 websocket `/_event/?EIO=4&transport=websocket&token=<its own uuid>` with the Reflex version as
 subprotocol, and sends the socket.io CONNECT packet for namespace `/_event` carrying the
 hydrate event (`reflex___state____state.hydrate_and_load`) with the router data of /orders in
-its auth. The backend creates the tab's state for that token, hydrates it and runs the page's
-on_load (OrdersState.load), and the client waits until the orders state's rows arrive, so each
-client holds a real, loaded server-side state. Engine.IO pings are answered.
+its auth, and the signed-in session's cookie among the client storage values the hydrate event
+carries (as the page sends the cookies it tracks). The backend creates the tab's state for that
+token, hydrates it and runs the page's on_load (OrdersState.load), and the client waits until
+the orders state's rows arrive, so each client holds a real, loaded server-side state.
+Engine.IO pings are answered.
 
 Memory is the resident set (VmRSS) summed over the server's whole process group.
 """
@@ -28,6 +30,9 @@ from bench.common import log
 NAMESPACE = "/_event"
 HYDRATE = "reflex___state____state.hydrate_and_load"
 ORDERS_STATE = "reflex___state____state.northwind_app___pages___orders____orders_state"
+# The session cookie's state var (northwind_app/ui/auth.py AuthState.session_token).
+SESSION_VAR = ("reflex___state____state.northwind_app___ui___auth____auth_state"
+               ".session_token_rx_state_")
 
 
 def _reflex_version() -> str:
@@ -39,8 +44,10 @@ def _reflex_version() -> str:
 class EventClient:
     """One tab's websocket to the Reflex backend (minimal Engine.IO v4 / socket.io v5)."""
 
-    def __init__(self, host: str, port: int, path: str = "/orders", query: str = ""):
+    def __init__(self, host: str, port: int, session_token: str, path: str = "/orders",
+                 query: str = ""):
         self.host, self.port = host, port
+        self.session_token = session_token
         self.path, self.query = path, query
         self.token = str(uuid.uuid4())
         self.reader: asyncio.StreamReader | None = None
@@ -73,7 +80,8 @@ class EventClient:
         if self.query:
             from urllib.parse import parse_qsl
             router_data["query"] = dict(parse_qsl(self.query))
-        event = {"name": HYDRATE, "payload": {}, "router_data": router_data}
+        event = {"name": HYDRATE, "payload": {"vars": {SESSION_VAR: self.session_token}},
+                 "router_data": router_data}
         return {"event": event}
 
     async def _on_text(self, data: str) -> None:
@@ -156,21 +164,22 @@ class EventClient:
                                f"({self.deltas} updates)")
 
 
-async def _open_clients(host: str, port: int, count: int, batch: int, timeout: float
-                        ) -> list[EventClient]:
+async def _open_clients(host: str, port: int, session_token: str, count: int, batch: int,
+                        timeout: float) -> list[EventClient]:
     clients: list[EventClient] = []
     for start in range(0, count, batch):
-        group = [EventClient(host, port) for _ in range(min(batch, count - start))]
+        group = [EventClient(host, port, session_token) for _ in range(min(batch, count - start))]
         await asyncio.gather(*(c.connect() for c in group))
         await asyncio.gather(*(c.wait_loaded(timeout) for c in group))
         clients.extend(group)
     return clients
 
 
-async def _run(server, counts: list[int], batch: int, settle: float, timeout: float) -> dict:
+async def _run(server, counts: list[int], session_token: str, batch: int, settle: float,
+               timeout: float) -> dict:
     host, port = "127.0.0.1", server.port
     # Warm up: a few tabs load once (imports, pools, caches), then leave.
-    warm = await _open_clients(host, port, 3, 3, timeout)
+    warm = await _open_clients(host, port, session_token, 3, 3, timeout)
     for c in warm:
         await c.close()
     await asyncio.sleep(settle)
@@ -181,7 +190,8 @@ async def _run(server, counts: list[int], batch: int, settle: float, timeout: fl
     try:
         for count in counts:
             t0 = time.perf_counter()
-            more = await _open_clients(host, port, count - len(clients), batch, timeout)
+            more = await _open_clients(host, port, session_token, count - len(clients), batch,
+                                       timeout)
             clients.extend(more)
             seconds = time.perf_counter() - t0
             await asyncio.sleep(settle)
@@ -204,7 +214,8 @@ async def _run(server, counts: list[int], batch: int, settle: float, timeout: fl
     return result
 
 
-def run(server, counts: list[int], *, batch: int = 25, settle: float = 3.0,
+def run(server, counts: list[int], *, session_token: str, batch: int = 25, settle: float = 3.0,
         timeout: float = 180.0) -> dict:
-    """RSS of the server's process group idle and with each count of connected, loaded tabs."""
-    return asyncio.run(_run(server, sorted(counts), batch, settle, timeout))
+    """RSS of the server's process group idle and with each count of connected, loaded tabs
+    (all signed in with `session_token`, like tabs of one browser)."""
+    return asyncio.run(_run(server, sorted(counts), session_token, batch, settle, timeout))

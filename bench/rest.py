@@ -3,6 +3,8 @@
 Endpoints come from the running app's OpenAPI schema: the /api/orders ones are measured when
 the schema has them and reported as "not available" otherwise; the customers list and record
 are always measured (they exist since the first API release and check the wrk machinery).
+Every request sends the benchmark admin's API token (`common.sign_in`), as any API client
+must, so the figures include checking it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-from bench.common import BENCH_DIR, log, query
+from bench.common import BENCH_DIR, Credentials, log, query
 
 LUA = BENCH_DIR / "lua" / "report.lua"
 
@@ -40,9 +42,10 @@ def _get_json(url: str, timeout: float = 30):
         return json.loads(response.read())
 
 
-def _post_json(url: str, body: dict, timeout: float = 30) -> tuple[int, str]:
+def _post_json(url: str, body: dict, headers: dict[str, str],
+               timeout: float = 30) -> tuple[int, str]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", **headers})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode()
@@ -165,15 +168,17 @@ def plan(base: str, db_url: str) -> tuple[list[Endpoint], dict]:
 
 
 def wrk(url: str, connections: int, seconds: int, method: str = "GET",
-        body: dict | None = None) -> dict:
+        body: dict | None = None, headers: dict[str, str] | None = None) -> dict:
     exe = shutil.which("wrk")
     if not exe:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     threads = max(1, min(2, connections))
     env = {**os.environ, "BENCH_METHOD": method,
            "BENCH_BODY": json.dumps(body) if body is not None else ""}
+    header_args = [arg for name, value in (headers or {}).items()
+                   for arg in ("-H", f"{name}: {value}")]
     cmd = [exe, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-           "--latency", "-s", str(LUA), url]
+           "--latency", *header_args, "-s", str(LUA), url]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if out.returncode != 0 or line is None:
@@ -202,9 +207,11 @@ def _raise_stock(db_url: str, product_id: int) -> None:
           p=product_id)
 
 
-def run(base: str, db_url: str, *, connections: list[int], seconds: int, warmup: int = 1,
-        include_writes: bool = True, only: set[str] | None = None) -> dict:
+def run(base: str, db_url: str, *, credentials: Credentials, connections: list[int],
+        seconds: int, warmup: int = 1, include_writes: bool = True,
+        only: set[str] | None = None) -> dict:
     """wrk at each connection count on each endpoint; returns {endpoint: {...}}."""
+    headers = credentials.api_headers
     endpoints, info = plan(base, db_url)
     results: dict = {"info": info, "endpoints": {}}
     for ep in endpoints:
@@ -222,7 +229,7 @@ def run(base: str, db_url: str, *, connections: list[int], seconds: int, warmup:
                 continue
             _raise_stock(db_url, ep.extra["product_id"])
             entry["body"] = ep.body
-            status, text = _post_json(base + ep.path, ep.body)
+            status, text = _post_json(base + ep.path, ep.body, headers)
             if not 200 <= status < 300:
                 entry.update(available=False,
                              note=f"a single POST answered {status}: {text[:300]}")
@@ -230,16 +237,17 @@ def run(base: str, db_url: str, *, connections: list[int], seconds: int, warmup:
                 continue
         else:
             try:
-                with urllib.request.urlopen(base + ep.path, timeout=60) as response:
+                request = urllib.request.Request(base + ep.path, headers=headers)
+                with urllib.request.urlopen(request, timeout=60) as response:
                     response.read()
             except urllib.error.HTTPError as exc:
                 entry.update(available=False, note=f"GET answered {exc.code}")
                 log(f"rest: {ep.name}: {entry['note']}")
                 continue
         if warmup:
-            wrk(base + ep.path, 16, warmup, ep.method, ep.body)
+            wrk(base + ep.path, 16, warmup, ep.method, ep.body, headers)
         for c in connections:
-            r = wrk(base + ep.path, c, seconds, ep.method, ep.body)
+            r = wrk(base + ep.path, c, seconds, ep.method, ep.body, headers)
             r["recovery_s"] = round(_recovery(base), 2)
             entry["runs"][str(c)] = r
             lat = r["latency_ms"]

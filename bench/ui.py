@@ -1,6 +1,8 @@
 """The /orders screen in Chromium: cold load to first rows, and click → new rows.
 
 Every time is measured inside the page with performance.now():
+Every browser context carries the benchmark user's session cookie (signed in, as a user who
+has signed in before; the sign-in itself is not measured).
 - cold load: a new browser context (empty cache, new session) opens /orders; the time is
   performance.now() (milliseconds since navigation start) when the table first shows rows
   with data-loading="false".
@@ -92,10 +94,15 @@ SORT_KEYS = ["total", "order_id", "customer", "order_date", "ship_country", "emp
 STATUS_CYCLE = ["Shipped", "All"]
 
 
-def _context(browser, base: str):
+SESSION_COOKIE = "nw_session"  # northwind_app/ui/auth.py COOKIE_NAME
+
+
+def _context(browser, base: str, session_token: str):
     context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(INIT_JS)
+    context.add_cookies([{"name": SESSION_COOKIE, "value": session_token, "url": base,
+                          "sameSite": "Strict"}])
     return context
 
 
@@ -109,10 +116,10 @@ def _timed_click(page, kind: str, locator, arg: str = "") -> float:
     return _wait(page)
 
 
-def cold_loads(browser, base: str, count: int) -> list[float]:
+def cold_loads(browser, base: str, session_token: str, count: int) -> list[float]:
     times = []
     for _ in range(count):
-        context = _context(browser, base)
+        context = _context(browser, base, session_token)
         try:
             page = context.new_page()
             page.goto("/orders", wait_until="commit")
@@ -122,9 +129,9 @@ def cold_loads(browser, base: str, count: int) -> list[float]:
     return times
 
 
-def clicks(browser, base: str, count: int) -> dict[str, list[float]]:
+def clicks(browser, base: str, session_token: str, count: int) -> dict[str, list[float]]:
     """`count` timed clicks cycling: next page, sort, filter, open an order, back."""
-    context = _context(browser, base)
+    context = _context(browser, base, session_token)
     times: dict[str, list[float]] = {"next_page": [], "sort": [], "filter": [], "open": [],
                                      "back": []}
     try:
@@ -167,7 +174,7 @@ def clicks(browser, base: str, count: int) -> dict[str, list[float]]:
     return times
 
 
-def run(base: str, *, clicks_count: int, cold_count: int = 3) -> dict:
+def run(base: str, *, clicks_count: int, session_token: str, cold_count: int = 3) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -175,10 +182,10 @@ def run(base: str, *, clicks_count: int, cold_count: int = 3) -> dict:
         try:
             # One throwaway load so the first measured cold load is not also the server's
             # first page ever (imports, pools); every measured load still has an empty cache.
-            cold_loads(browser, base, 1)
-            cold = cold_loads(browser, base, cold_count)
+            cold_loads(browser, base, session_token, 1)
+            cold = cold_loads(browser, base, session_token, cold_count)
             log(f"ui: cold load → first rows: {', '.join(f'{t:.0f}' for t in cold)} ms")
-            by_kind = clicks(browser, base, clicks_count)
+            by_kind = clicks(browser, base, session_token, clicks_count)
         finally:
             browser.close()
     every = [t for values in by_kind.values() for t in values]

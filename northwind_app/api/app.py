@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.routing import Match
 
-from northwind_app.api import customers, orders, products, reference
+from northwind_app.api import account, audit, customers, orders, products, reference, users
 from northwind_app.api.deps import DbSession
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
+from northwind_app.api.origins import SameOriginWebSockets
 from northwind_app.services import stats
+from northwind_app.settings import settings
 
 API_DESCRIPTION = """
 The Northwind Orders REST API. Money is sent as decimal strings with two places
@@ -18,13 +22,23 @@ error has the same JSON body: `{"error": {"code": ..., "message": ..., "fields":
 
 Every list takes `limit` (1-500, default 25), `offset`, `sort` (`field` or `-field`) and `q`
 (search), plus its own filters, and answers `{"items": [...], "total", "limit", "offset"}`.
+
+**Authentication.** Every endpoint but `/api/health` needs a personal API token, sent as
+`Authorization: Bearer nwt_…` (use **Authorize** above to try the endpoints here). Create one
+on the Account page, with `POST /api/tokens`, or with
+`python -m northwind_app.users create-token USERNAME --name "what it is for"`; it is shown only
+once. Without a valid token the answer is 401 (`unauthorized`); when your role may not do
+something, 403 (`forbidden`). Roles: **viewer** reads everything; **sales** also creates, edits,
+ships and deletes orders and edits customers and products; **admin** also manages users and
+reads the audit trail.
 """
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 # Every resource router. New resources are added here: `create_api` includes them before its
 # catch-all for unknown /api paths, which would shadow routes added to the app afterwards.
-ROUTERS = (customers.router, products.router, orders.router, *reference.ROUTERS)
+ROUTERS = (customers.router, products.router, orders.router, *reference.ROUTERS,
+           account.router, users.router, audit.router)
 
 
 class DatabaseHealth(BaseModel):
@@ -37,8 +51,12 @@ class Health(BaseModel):
     database: DatabaseHealth
 
 
-def create_api(database_url: str | None = None) -> FastAPI:
-    """The API on `database_url` (default: the configured database, `settings.database_url`)."""
+def create_api(database_url: str | None = None,
+               allowed_origins: Sequence[str] | None = None) -> FastAPI:
+    """The API on `database_url` (default: the configured database, `settings.database_url`).
+
+    `allowed_origins` (default: NORTHWIND_CORS_ORIGINS) are the foreign origins whose pages may
+    open the app's websocket besides its own (see origins.py; HTTP CORS is Reflex's)."""
     api = FastAPI(
         title="Northwind Orders API",
         version="1.0.0",
@@ -50,6 +68,8 @@ def create_api(database_url: str | None = None) -> FastAPI:
     )
     api.state.database_url = database_url
     install_error_handlers(api)
+    api.add_middleware(SameOriginWebSockets, allowed_origins=(
+        settings.cors_origins if allowed_origins is None else allowed_origins))
 
     @api.get("/api/health", tags=["health"], response_model=Health,
              summary="Check the service and its database")

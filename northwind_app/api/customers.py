@@ -8,9 +8,12 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from northwind_app.api.routing import add_read_routes, add_write_routes, resource_router
+from northwind_app.api.routing import (
+    add_history_route, add_read_routes, add_write_routes, resource_router,
+)
 from northwind_app.api.schemas import BODY_CONFIG, MoneyOut, list_query, partial_model
 from northwind_app.services import customers
+from northwind_app.services.auth import Permission
 
 CustomerId = Annotated[str, Path(description="Five-letter customer id (case-insensitive).",
                                  examples=["ALFKI"])]
@@ -85,7 +88,9 @@ add_read_routes(
 add_write_routes(
     router, singular="customer", detail=CustomerDetail, id_type=CustomerId,
     id_field="customer_id", new_body=NewCustomer, replace_body=CustomerFields,
-    patch_body=CustomerChanges, create=customers.create_customer,
-    replace=customers.replace_customer, update=customers.update_customer,
-    delete=customers.delete_customer,
+    patch_body=CustomerChanges, permission=Permission.WRITE_RECORDS,
+    create=customers.create_customer, replace=customers.replace_customer,
+    update=customers.update_customer, delete=customers.delete_customer,
 )
+add_history_route(router, entity="customer", singular="customer", id_type=CustomerId,
+                  key=lambda customer_id: customer_id.strip().upper())  # stored uppercase

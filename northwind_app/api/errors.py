@@ -45,7 +45,9 @@ class ErrorOut(BaseModel):
 
 _DESCRIPTIONS = {
     400: "The body is not valid JSON.",
-    403: "Not allowed.",
+    401: "No valid API token (missing, malformed, unknown, revoked or expired, or its user is "
+         "deactivated); the answer has a `WWW-Authenticate: Bearer` header.",
+    403: "Your role may not do this.",
     404: "No such resource.",
     409: "Conflicts with the current data.",
     422: "Invalid parameters or body; `fields` names each problem.",
@@ -54,17 +56,30 @@ _DESCRIPTIONS = {
 }
 
 
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": 'The scheme to use: `Bearer` (with '
+                                              '`error="invalid_token"` for a rejected token).',
+                               "schema": {"type": "string"}}},
+}
+
+
+def _documented(status: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {"description": _DESCRIPTIONS[status]}
+    if status in _HEADERS:
+        entry["headers"] = _HEADERS[status]
+    return entry
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting the error body for these statuses."""
-    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
-            for status in statuses}
+    return {status: {"model": ErrorOut, **_documented(status)} for status in statuses}
 
 
 def json_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`error_responses` for a route whose own responses are not JSON (a CSV export): FastAPI
     would document a `model` under the route's media type, so the JSON body is referenced."""
     schema = {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}
-    return {status: {"description": _DESCRIPTIONS[status],
+    return {status: {**_documented(status),
                      "content": {"application/json": {"schema": schema}}}
             for status in statuses}
 
@@ -98,7 +113,10 @@ def validation_fields(errors: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 
 def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
+    # A 401 names the scheme to authenticate with (RFC 9110 §11.6.1, RFC 6750 §3).
+    headers = ({"WWW-Authenticate": getattr(exc, "challenge", "Bearer")} if exc.status == 401
+               else None)
+    return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
 
 
 def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

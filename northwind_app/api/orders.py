@@ -25,14 +25,16 @@ from starlette.concurrency import run_in_threadpool
 
 from northwind_app.api.deps import DbSession, database_url
 from northwind_app.api.errors import error_responses, json_error_responses
-from northwind_app.api.routing import resource_router
+from northwind_app.api.routing import add_history_route, resource_router
 from northwind_app.api.schemas import (
     BODY_CONFIG, DateIn, DecimalIn, FractionOut, MoneyOut, PageOut, RowIdFilter, RowIdPath,
     list_query, partial_model,
 )
+from northwind_app.api.security import actor_with
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import money_str
 from northwind_app.services import orders as svc
+from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import ValidationFailed
 from northwind_app.services.listing import ListParams
 
@@ -127,7 +129,9 @@ class NewOrder(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [_ORDER_EXAMPLE]})
 
     customer_id: str = Field(description="An existing customer (case-insensitive).")
-    employee_id: int = Field(description="An existing employee.")
+    employee_id: int | None = Field(None, description=(
+        "An existing employee; left out or null: the employee your account is linked to "
+        "(required when it is not linked)."))
     order_date: DateIn
     required_date: DateIn | None = Field(None, description="Not before the order date.")
     ship_via: int | None = Field(None, description="An existing shipper's id.")
@@ -153,6 +157,7 @@ class OrderReplacement(NewOrder):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {**_ORDER_EXAMPLE, "version": 1}]})
 
+    employee_id: int = Field(description="An existing employee.")
     version: int | None = Field(None, description=_VERSION_HELP)
 
 
@@ -308,6 +313,7 @@ async def _send(first: str, chunks: Iterator[str]) -> AsyncIterator[str]:
 # The fixed paths (export.csv, customer/..., employee/...) are declared before /{id}.
 
 router = resource_router(PREFIX, "orders")
+OrderWriter = actor_with(Permission.WRITE_ORDERS)
 
 
 @router.get("", response_model=PageOut[OrderItem], name="list_orders", summary="List orders",
@@ -321,7 +327,7 @@ def list_orders(params: Annotated[OrderListQuery, Query()], session: DbSession):
     summary="Export the filtered, sorted list as CSV (every matching row, streamed)",
     responses={200: {"description": "CSV with a header row: " + ",".join(CSV_COLUMNS),
                      "content": {"text/csv": {"schema": {"type": "string"}}}},
-               **json_error_responses(422, 500, 503)},
+               **json_error_responses(401, 422, 500, 503)},
 )
 def export_orders_csv(params: Annotated[OrderExportQuery, Query()], request: Request):
     checked = svc.checked_params(params.list_params())  # a 422 now, not a broken download
@@ -358,25 +364,26 @@ def get_order(id: RowIdPath, session: DbSession, response: Response):  # noqa: A
 
 @router.post("", response_model=OrderOut, status_code=201, name="create_order",
              summary="Create an order (takes its quantities from stock)",
-             responses=error_responses(400, 409, 422))
-def create_order(body: NewOrder, request: Request, response: Response):
-    data = svc.parse_order_input(body.model_dump(exclude_unset=True))
+             responses=error_responses(400, 403, 409, 422))
+def create_order(actor: OrderWriter, body: NewOrder, request: Request, response: Response):
+    data = svc.parse_order_input(body.model_dump(exclude_unset=True), actor)
 
     def create(session) -> svc.OrderDetailView:
-        return svc.get_order(session, svc.create_order(session, data))
+        return svc.get_order(session, svc.create_order(session, data, actor=actor))
 
     view = write_transaction(create, database_url(request))
     response.headers["Location"] = f"{PREFIX}/{view.order_id}"
     return _detail(response, view)
 
 
-def _revise(request: Request, order_id: int, body: BaseModel, if_match: str | None, *,
-            partial: bool) -> svc.OrderDetailView:
+def _revise(request: Request, actor: Actor, order_id: int, body: BaseModel,
+            if_match: str | None, *, partial: bool) -> svc.OrderDetailView:
     changes = body.model_dump(exclude_unset=True)
     expected = _expected_version(if_match, changes.pop("version", None))
 
     def revise(session) -> svc.OrderDetailView:
-        svc.revise_order(session, order_id, changes, partial=partial, expected_version=expected)
+        svc.revise_order(session, order_id, changes, partial=partial, expected_version=expected,
+                         actor=actor)
         return svc.get_order(session, order_id)
 
     return write_transaction(revise, database_url(request))
@@ -384,41 +391,45 @@ def _revise(request: Request, order_id: int, body: BaseModel, if_match: str | No
 
 @router.put("/{id}", response_model=OrderOut, name="replace_order",
             summary="Replace an order and all its lines (stock moves by the difference)",
-            responses=error_responses(400, 404, 409, 422))
-def replace_order(id: RowIdPath, body: OrderReplacement, request: Request,  # noqa: A002
-                  response: Response, if_match: IfMatch = None):
-    return _detail(response, _revise(request, id, body, if_match, partial=False))
+            responses=error_responses(400, 403, 404, 409, 422))
+def replace_order(actor: OrderWriter, id: RowIdPath, body: OrderReplacement,  # noqa: A002
+                  request: Request, response: Response, if_match: IfMatch = None):
+    return _detail(response, _revise(request, actor, id, body, if_match, partial=False))
 
 
 @router.patch("/{id}", response_model=OrderOut, name="update_order",
               summary="Change some fields of an order (null clears an optional field; "
                       "lines, when given, replace all lines)",
-              responses=error_responses(400, 404, 409, 422))
-def update_order(id: RowIdPath, body: OrderChanges, request: Request,  # noqa: A002
-                 response: Response, if_match: IfMatch = None):
-    return _detail(response, _revise(request, id, body, if_match, partial=True))
+              responses=error_responses(400, 403, 404, 409, 422))
+def update_order(actor: OrderWriter, id: RowIdPath, body: OrderChanges,  # noqa: A002
+                 request: Request, response: Response, if_match: IfMatch = None):
+    return _detail(response, _revise(request, actor, id, body, if_match, partial=True))
 
 
 @router.delete("/{id}", status_code=204, response_class=Response, name="delete_order",
                summary="Delete an order (its quantities go back to stock)",
-               responses=error_responses(404, 409, 422))
-def delete_order(id: RowIdPath, request: Request, if_match: IfMatch = None,  # noqa: A002
+               responses=error_responses(403, 404, 409, 422))
+def delete_order(actor: OrderWriter, id: RowIdPath, request: Request,  # noqa: A002
+                 if_match: IfMatch = None,
                  version: Annotated[int | None, Query(description=_VERSION_HELP)] = None):
     expected = _expected_version(if_match, version)
-    write_transaction(lambda session: svc.delete_order(session, id, expected),
+    write_transaction(lambda session: svc.delete_order(session, id, expected, actor=actor),
                       database_url(request))
     return Response(status_code=204)
 
 
 @router.post("/{id}/ship", response_model=OrderOut, name="ship_order",
              summary="Mark an order shipped (409 if it already is)",
-             responses=error_responses(400, 404, 409, 422))
-def ship_order(id: RowIdPath, body: ShipIn, request: Request, response: Response,  # noqa: A002
-               if_match: IfMatch = None):
+             responses=error_responses(400, 403, 404, 409, 422))
+def ship_order(actor: OrderWriter, id: RowIdPath, body: ShipIn, request: Request,  # noqa: A002
+               response: Response, if_match: IfMatch = None):
     expected = _expected_version(if_match, body.version)
 
     def ship(session) -> svc.OrderDetailView:
-        svc.ship_order(session, id, body.shipped_date, body.ship_via, expected)
+        svc.ship_order(session, id, body.shipped_date, body.ship_via, expected, actor=actor)
         return svc.get_order(session, id)
 
     return _detail(response, write_transaction(ship, database_url(request)))
+
+
+add_history_route(router, entity="order", singular="order", id_type=RowIdPath)

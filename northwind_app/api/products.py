@@ -6,11 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from northwind_app.api.routing import add_read_routes, add_write_routes, resource_router
+from northwind_app.api.routing import (
+    add_history_route, add_read_routes, add_write_routes, resource_router,
+)
 from northwind_app.api.schemas import (
     BODY_CONFIG, DecimalIn, MoneyOut, RowIdFilter, RowIdPath, list_query, partial_model,
 )
 from northwind_app.services import products
+from northwind_app.services.auth import Permission
 
 
 class ProductItem(BaseModel):
@@ -73,6 +76,8 @@ add_read_routes(
 add_write_routes(
     router, singular="product", detail=ProductDetail, id_type=RowIdPath, id_field="product_id",
     new_body=ProductFields, replace_body=ProductFields, patch_body=ProductChanges,
+    permission=Permission.WRITE_RECORDS,
     create=products.create_product, replace=products.replace_product,
     update=products.update_product, delete=products.delete_product,
 )
+add_history_route(router, entity="product", singular="product", id_type=RowIdPath)

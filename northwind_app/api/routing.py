@@ -1,5 +1,6 @@
-"""Building blocks for resource routers: exact JSON parsing and the endpoints every entity
-shares (list + detail; create/replace/update/delete for editable ones), written once.
+"""Building blocks for resource routers: authentication, exact JSON parsing and the endpoints
+every entity shares (list + detail; create/replace/update/delete for editable ones; the audit
+history of a record), written once.
 
 The endpoint functions are made inside the builders so that their annotations name the
 entity's own models; this module deliberately has no ``from __future__ import annotations``
@@ -11,15 +12,20 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from northwind_app.api.deps import DbSession, WriteSession
 from northwind_app.api.errors import error_responses
-from northwind_app.api.schemas import ListQuery, PageOut
-from northwind_app.services.listing import Listing
+from northwind_app.api.schemas import AuditEntryOut, ListQuery, PageOut
+from northwind_app.api.security import (
+    actor_with, authenticate, current_actor, required_permissions,
+)
+from northwind_app.services import audit
+from northwind_app.services.auth import Actor, Permission
+from northwind_app.services.listing import Listing, ListParams, Page
 
 
 def _reject_constant(name: str) -> Any:
@@ -43,17 +49,51 @@ class ExactJSONRequest(Request):
 
 
 class ExactJSONRoute(APIRoute):
+    """A route that authenticates its caller first (401), then checks the permissions its
+    dependencies require (403), and only then lets FastAPI read and validate the request (with
+    exact JSON numbers). So an unauthenticated or unauthorised request learns nothing about
+    what it sent, and is refused without its body being parsed."""
+
     def get_route_handler(self) -> Callable:
         handler = super().get_route_handler()
+        permissions = required_permissions(self.dependant)
 
         async def exact_json_handler(request: Request) -> Response:
-            return await handler(ExactJSONRequest(request.scope, request.receive))
+            exact = ExactJSONRequest(request.scope, request.receive)
+            actor = await authenticate(exact)
+            for permission in permissions:
+                actor.require(permission)
+            return await handler(exact)
 
         return exact_json_handler
 
 
 def resource_router(prefix: str, tag: str) -> APIRouter:
-    return APIRouter(prefix=prefix, tags=[tag], route_class=ExactJSONRoute)
+    """A router whose every route needs an API token (documented as the bearer scheme, and
+    with the 401 answer, on each operation)."""
+    return APIRouter(prefix=prefix, tags=[tag], route_class=ExactJSONRoute,
+                     dependencies=[Depends(current_actor)], responses=error_responses(401))
+
+
+def add_list_route(
+    router: APIRouter,
+    *,
+    plural: str,
+    query: type[ListQuery],
+    item: type[BaseModel],
+    page: Callable[[Session, Actor, ListParams], Page],
+    permission: Permission | None = None,
+    summary: str = "",
+) -> None:
+    """GET {prefix}: a page of `item`s from `page(session, actor, params)`; only for callers
+    with `permission` when one is given."""
+    statuses = (403, 422) if permission else (422,)
+
+    @router.get("", response_model=PageOut[item], name=f"list_{plural.replace(' ', '_')}",
+                summary=summary or f"List {plural}", responses=error_responses(*statuses))
+    def list_items(actor: actor_with(permission), params: Annotated[query, Query()],
+                   session: DbSession):
+        return page(session, actor, params.list_params())
 
 
 def add_read_routes(
@@ -68,12 +108,10 @@ def add_read_routes(
     get: Callable[[Session, Any], dict],
     id_type: Any,
 ) -> None:
-    """GET {prefix} (a page of `item`s) and GET {prefix}/{id} (one `detail`)."""
-
-    @router.get("", response_model=PageOut[item], name=f"list_{plural}",
-                summary=f"List {plural}", responses=error_responses(422))
-    def list_items(params: Annotated[query, Query()], session: DbSession):
-        return listing.page(session, params.list_params())
+    """GET {prefix} (a page of `item`s) and GET {prefix}/{id} (one `detail`); any signed-in
+    caller may read."""
+    add_list_route(router, plural=plural, query=query, item=item,
+                   page=lambda session, _actor, params: listing.page(session, params))
 
     @router.get("/{id}", response_model=detail, name=f"get_{singular}",
                 summary=f"Get one {singular}", responses=error_responses(404, 422))
@@ -91,35 +129,54 @@ def add_write_routes(
     new_body: type[BaseModel],
     replace_body: type[BaseModel],
     patch_body: type[BaseModel],
-    create: Callable[[Session, dict], dict],
-    replace: Callable[[Session, Any, dict], dict],
-    update: Callable[[Session, Any, dict], dict],
-    delete: Callable[[Session, Any], None],
+    permission: Permission,
+    create: Callable[..., dict],
+    replace: Callable[..., dict],
+    update: Callable[..., dict],
+    delete: Callable[..., None],
 ) -> None:
     """POST (201 + Location), PUT (full replace), PATCH (partial), DELETE (204); each one
-    transaction. Bodies are passed to the service as given (PATCH: only the sent fields)."""
+    transaction, only for callers with `permission`. Bodies are passed to the service as given
+    (PATCH: only the sent fields), with the caller as `actor` (who the audit names)."""
+    Writer = actor_with(permission)
 
     @router.post("", response_model=detail, status_code=201, name=f"create_{singular}",
-                 summary=f"Create a {singular}", responses=error_responses(400, 409, 422))
-    def create_item(body: new_body, response: Response, session: WriteSession):
-        created = create(session, body.model_dump(exclude_unset=True))
+                 summary=f"Create a {singular}", responses=error_responses(400, 403, 409, 422))
+    def create_item(actor: Writer, body: new_body, response: Response, session: WriteSession):
+        created = create(session, body.model_dump(exclude_unset=True), actor=actor)
         response.headers["Location"] = f"{router.prefix}/{created[id_field]}"
         return created
 
     @router.put("/{id}", response_model=detail, name=f"replace_{singular}",
                 summary=f"Replace a {singular} (fields left out are cleared)",
-                responses=error_responses(400, 404, 422))
-    def replace_item(id: id_type, body: replace_body, session: WriteSession):  # noqa: A002
-        return replace(session, id, body.model_dump(exclude_unset=True))
+                responses=error_responses(400, 403, 404, 422))
+    def replace_item(actor: Writer, id: id_type, body: replace_body,  # noqa: A002
+                     session: WriteSession):
+        return replace(session, id, body.model_dump(exclude_unset=True), actor=actor)
 
     @router.patch("/{id}", response_model=detail, name=f"update_{singular}",
                   summary=f"Change some fields of a {singular} (null clears a field)",
-                  responses=error_responses(400, 404, 422))
-    def update_item(id: id_type, body: patch_body, session: WriteSession):  # noqa: A002
-        return update(session, id, body.model_dump(exclude_unset=True))
+                  responses=error_responses(400, 403, 404, 422))
+    def update_item(actor: Writer, id: id_type, body: patch_body,  # noqa: A002
+                    session: WriteSession):
+        return update(session, id, body.model_dump(exclude_unset=True), actor=actor)
 
     @router.delete("/{id}", status_code=204, response_class=Response, name=f"delete_{singular}",
-                   summary=f"Delete a {singular}", responses=error_responses(404, 409, 422))
-    def delete_item(id: id_type, session: WriteSession):  # noqa: A002
-        delete(session, id)
+                   summary=f"Delete a {singular}",
+                   responses=error_responses(403, 404, 409, 422))
+    def delete_item(actor: Writer, id: id_type, session: WriteSession):  # noqa: A002
+        delete(session, id, actor=actor)
         return Response(status_code=204)
+
+
+def add_history_route(router: APIRouter, *, entity: str, singular: str, id_type: Any,
+                      key: Callable[[Any], str] = str) -> None:
+    """GET {prefix}/{id}/history: the record's audit trail, newest first (at most
+    audit.HISTORY_LIMIT entries). Anyone who may read the record may read its history; a
+    deleted record keeps its history (ending with the deletion), an unknown id has none."""
+
+    @router.get("/{id}/history", response_model=list[AuditEntryOut], name=f"{singular}_history",
+                summary=f"The change history of a {singular} (who changed what, when)",
+                responses=error_responses(422))
+    def history(id: id_type, session: DbSession):  # noqa: A002
+        return audit.history(session, entity, key(id))

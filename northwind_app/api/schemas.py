@@ -92,6 +92,25 @@ def _list_params(query: BaseModel) -> ListParams:
                       filters=filters)
 
 
+class AuditEntryOut(BaseModel):
+    """One change in the audit trail."""
+
+    audit_id: int = Field(examples=[17])
+    at: dt.datetime = Field(description="When (UTC).", examples=["2026-07-04T09:30:12Z"])
+    username: str = Field(description="Who, as their username was then ('system': the command "
+                                      "line).", examples=["sales"])
+    action: str = Field(description="create, update, ship, delete, password or revoke.",
+                        examples=["update"])
+    entity: str = Field(description="order, customer, product, user or api_token.",
+                        examples=["order"])
+    entity_key: str = Field(description="The record's id.", examples=["10248"])
+    summary: str = Field(examples=["order 10248"])
+    changes: dict[str, tuple[str | None, str | None]] = Field(
+        description="Field → [before, after] as display text; null where the field did not "
+                    "exist (a line added or removed, a record created or deleted).",
+        examples=[{"freight": ["32.38", "40.00"], "total": ["472.38", "480.00"]}])
+
+
 class ListQuery(BaseModel):
     """Query parameters of every list; `sort` and the filters are added per entity."""
 

@@ -207,6 +207,7 @@ def authenticate(session: Session, username: Any, password: Any,
 # --- tokens ---------------------------------------------------------------------------------
 
 SESSION_TOKEN_BYTES = 32
+SESSION_COOKIE = "nw_session"  # the screens' session cookie (SameSite=Strict)
 API_TOKEN_PREFIX = "nwt_"
 TOUCH_EVERY = dt.timedelta(minutes=5)  # last-seen/last-used timestamps are this coarse
 

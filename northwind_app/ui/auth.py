@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from reflex.app import App
 
 RECHECK_SECONDS = 15
-COOKIE_NAME = "nw_session"
+COOKIE_NAME = auth.SESSION_COOKIE
 LOGIN_ROUTE = "/login"
 
 S = TypeVar("S", bound=type)

@@ -1,7 +1,8 @@
 """Property-based run of Schemathesis against the API's own OpenAPI schema, over HTTP, on a
-SQLite copy of the classic data. Bounded and deterministic so that it takes about a
-minute: it fails on any 5xx, on any response (status, content type, body) the schema does not
-describe, and on any request the schema forbids that the API accepts anyway.
+SQLite copy of the classic data, as the demo admin (who may call every endpoint). Bounded and
+deterministic so that it takes about a minute: it fails on any 5xx, on any response (status,
+content type, body) the schema does not describe, and on any request the schema forbids that
+the API accepts anyway.
 
 The schema is built in-process at collection time (it needs no database) so that each
 operation is its own test; `test_served_schema_is_the_fuzzed_one` checks it is exactly what
@@ -26,22 +27,27 @@ from northwind_app.data.classic import load_classic
 from northwind_app.db.engine import get_engine
 from northwind_app.services.validation import MAX_INT
 from tests import dbutil
-from tests.api.server import serve
+from tests.api.server import bearer, demo_tokens, serve
 
 CONFIG = schemathesis.Config.from_dict({
-    "generation": {"max-examples": 100, "deterministic": True},
+    # Every request carries the admin's token (the 401s have their own tests): the fuzzer must
+    # not generate Authorization headers of its own.
+    "generation": {"max-examples": 100, "deterministic": True,
+                   "with-security-parameters": False},
 })
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory) -> Iterator[str]:
+def fuzz_server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
+    """The server's URL and the admin's Authorization header."""
     db = dbutil.TestDatabase("sqlite", tmp_path_factory.mktemp("fuzz")).migrate()
     with get_engine(db.url).begin() as conn:
         load_classic(conn, dbutil.CLASSIC_DIR)
+    admin = bearer(demo_tokens(db.url)["admin"])
     with serve(create_api(database_url=db.url)) as base_url:
-        yield base_url
+        yield base_url, admin
     db.drop()
 
 
@@ -83,10 +89,17 @@ def _with_classic_values(body: dict, real: dict) -> dict:
     return body
 
 
+# The demo tokens are 1 (admin, the fuzzer's own), 2 (sales) and 3 (viewer): revoking the
+# admin's would turn the rest of the run into 401s, so that one id is steered to the viewer's.
+FUZZER_TOKEN_ID, VIEWER_TOKEN_ID = 1, 3
+
+
 @schema.hook
 def flatmap_path_parameters(ctx, path):
     if ctx.operation.path.startswith("/api/orders/{id}") and path and _is_int(path.get("id")):
         return st.one_of(st.just(path), ORDER_IDS.map(lambda order_id: {**path, "id": order_id}))
+    if ctx.operation.path == "/api/tokens/{id}" and path and path.get("id") == FUZZER_TOKEN_ID:
+        return st.just({**path, "id": VIEWER_TOKEN_ID})
     return st.just(path)
 
 
@@ -98,9 +111,14 @@ def flatmap_body(ctx, body):
 
 
 def test_served_schema_is_the_fuzzed_one(fuzz_server):
-    assert httpx.get(f"{fuzz_server}/api/openapi.json").json() == OPENAPI
+    base_url, admin = fuzz_server
+    assert httpx.get(f"{base_url}/api/openapi.json").json() == OPENAPI
+    # The fuzzer's token is the admin's token 1 (see FUZZER_TOKEN_ID).
+    tokens = httpx.get(f"{base_url}/api/tokens", headers=admin).json()
+    assert [token["token_id"] for token in tokens] == [FUZZER_TOKEN_ID]
 
 
 @schema.parametrize()
 def test_api_matches_its_schema(case, fuzz_server):
-    case.call_and_validate(base_url=fuzz_server, checks=CHECKS)
+    base_url, admin = fuzz_server
+    case.call_and_validate(base_url=base_url, checks=CHECKS, headers=admin)

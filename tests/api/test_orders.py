@@ -356,7 +356,11 @@ def test_invalid_orders_are_422_naming_every_field(api, classic_db):
     assert error["fields"]["colour"] == "is not a field that can be set"
     missing = api.post("/api/orders", json={"lines": []})
     assert set(assert_error(missing, 422, "validation_failed")["fields"]) == {
-        "customer_id", "employee_id", "order_date"}
+        "customer_id", "order_date"}
+    # employee_id may be left out only by a user linked to an employee; the admin is not.
+    unlinked = api.post("/api/orders", json={**NEW_ORDER, "employee_id": None})
+    assert assert_error(unlinked, 422, "validation_failed", {"employee_id"})["fields"] == {
+        "employee_id": "is required"}
     assert assert_error(api.post("/api/orders", json={
         "customer_id": "VINET", "employee_id": 5, "order_date": "2026-07-04", "lines": []}),
         422, "validation_failed")["fields"] == {"lines": "an order needs at least one line"}

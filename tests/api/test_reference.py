@@ -169,12 +169,24 @@ def test_openapi_and_docs_are_served(api_ro):
             "/api/suppliers/{id}", "/api/categories", "/api/categories/{id}", "/api/shippers",
             "/api/shippers/{id}", "/api/orders", "/api/orders/export.csv",
             "/api/orders/customer/{customer_id}", "/api/orders/employee/{employee_id}",
-            "/api/orders/{id}", "/api/orders/{id}/ship"} == set(spec["paths"])
+            "/api/orders/{id}", "/api/orders/{id}/ship", "/api/orders/{id}/history",
+            "/api/customers/{id}/history", "/api/products/{id}/history", "/api/me",
+            "/api/tokens", "/api/tokens/{id}", "/api/users", "/api/users/{id}",
+            "/api/users/{id}/password", "/api/users/{id}/tokens", "/api/audit",
+            } == set(spec["paths"])
     schemas = spec["components"]["schemas"]
     for body in ("NewCustomer", "CustomerFields", "CustomerChanges", "ProductFields",
                  "ProductChanges", "NewOrder", "OrderReplacement", "OrderChanges", "LineIn",
-                 "ShipIn"):
+                 "ShipIn", "NewToken", "NewUser", "UserChanges", "PasswordChange"):
         assert schemas[body]["examples"], body
+    # The bearer scheme (the Authorize button of /api/docs) on every operation but health.
+    assert spec["components"]["securitySchemes"]["apiToken"] == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "nwt_…",
+        "description": spec["components"]["securitySchemes"]["apiToken"]["description"]}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            expected = None if path == "/api/health" else [{"apiToken": []}]
+            assert operation.get("security") == expected, (method, path)
     assert schemas["ProductItem"]["properties"]["unit_price"]["type"] == "string"
     docs = api_ro.get("/api/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()

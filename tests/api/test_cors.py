@@ -1,0 +1,120 @@
+"""Cross-origin access: by default only the app's own pages may call the API or open the
+websocket; NORTHWIND_CORS_ORIGINS adds origins. HTTP CORS is Reflex's (its CORSMiddleware on the
+API app, fed by rxconfig.py), websockets are guarded by the API app itself (api/origins.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from reflex.app import App
+from reflex_base.config import get_config
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from northwind_app.api.app import create_api
+from northwind_app.settings import PROJECT_ROOT, settings
+from tests.api.server import UNREACHABLE_DB, serve
+
+APP_HOST = "nw.example:3000"
+APP_ORIGIN = f"http://{APP_HOST}"
+FOREIGN = "https://evil.example"
+
+
+def _preflight(client: httpx.Client, origin: str) -> httpx.Response:
+    return client.options("/api/orders", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+
+
+@contextmanager
+def _with_reflex_cors(origins: list[str], monkeypatch) -> Iterator[httpx.Client]:
+    """A client of the API with the CORS middleware Reflex adds to it as its api_transformer
+    (reflex/app.py `App._add_cors`, configured from rxconfig.py)."""
+    monkeypatch.setattr(get_config(), "cors_allowed_origins", origins)
+    api = create_api(database_url=UNREACHABLE_DB)
+    App._add_cors(api)
+    with serve(api) as base_url, httpx.Client(base_url=base_url) as client:
+        yield client
+
+
+def test_rxconfig_passes_the_configured_origins_to_reflex():
+    assert list(get_config().cors_allowed_origins) == settings.cors_origins
+    script = "import rxconfig; print(list(rxconfig.config.cors_allowed_origins))"
+    env = {**os.environ}
+    for value, expected in (("", []), (" https://erp.example, https://bi.example:8443 ,",
+                                        ["https://erp.example", "https://bi.example:8443"])):
+        env["NORTHWIND_CORS_ORIGINS"] = value
+        out = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env,
+                             capture_output=True, text=True, timeout=120, check=True)
+        assert out.stdout.strip().splitlines()[-1] == repr(expected)
+
+
+def test_no_foreign_origin_may_call_the_api_by_default(monkeypatch):
+    with _with_reflex_cors([], monkeypatch) as client:
+        refused = _preflight(client, FOREIGN)
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
+        # A simple request is answered, but the browser does not let the foreign page read it.
+        simple = client.get("/api/openapi.json", headers={"Origin": FOREIGN})
+        assert simple.status_code == 200
+        assert "access-control-allow-origin" not in simple.headers
+
+
+def test_configured_origins_may_call_the_api(monkeypatch):
+    with _with_reflex_cors(["https://erp.example"], monkeypatch) as client:
+        allowed = _preflight(client, "https://erp.example")
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == "https://erp.example"
+        assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+        assert _preflight(client, FOREIGN).status_code == 400
+
+
+async def _hello(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.close()
+
+
+@pytest.fixture(scope="module")
+def event_socket() -> Iterator[tuple[str, int]]:
+    """(host, port) of the API in front of an app with a websocket at /_event, as Reflex
+    mounts its event socket behind the api_transformer; one extra origin configured."""
+    api = create_api(database_url=UNREACHABLE_DB, allowed_origins=["https://erp.example/"])
+    api.mount("", Starlette(routes=[WebSocketRoute("/_event", _hello)]))
+    with serve(api) as base_url:
+        host, port = base_url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+def _handshake(address: tuple[str, int], headers: dict[str, str]) -> int:
+    """The HTTP status answering a websocket handshake (101: opened)."""
+    lines = ["GET /_event HTTP/1.1", "Upgrade: websocket", "Connection: Upgrade",
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+             *(f"{name}: {value}" for name, value in {"Host": APP_HOST, **headers}.items())]
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return int(sock.recv(4096).split(b"\r\n", 1)[0].split()[1])
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": APP_ORIGIN},
+    {"Origin": "HTTP://NW.example:3000/"},
+    {"Origin": "https://erp.example"},
+    {"Origin": "https://nw.example.com", "X-Forwarded-Host": "nw.example.com"},
+    {},  # not a browser
+], ids=["same origin", "same origin, other spelling", "configured", "behind a proxy", "none"])
+def test_the_websocket_opens_for_the_app_s_own_pages(event_socket, headers):
+    assert _handshake(event_socket, headers) == 101
+
+
+@pytest.mark.parametrize("origin", [FOREIGN, "http://nw.example:3001", "http://nw.example",
+                                    "null", "http://nw.example:3000.evil.example"])
+def test_the_websocket_refuses_foreign_pages(event_socket, origin):
+    assert _handshake(event_socket, {"Origin": origin}) == 403
