@@ -11,6 +11,7 @@ END = "<!-- bench-results:end -->"
 ENDPOINT_LABELS = {
     "orders_first_page": "GET /api/orders?limit=50",
     "orders_deep_page": "GET /api/orders?limit=50&offset=½·rows",
+    "orders_deep_cursor": "GET /api/orders?limit=50&after=(cursor at ½·rows)",
     "orders_search": "GET /api/orders?limit=50&q=…&status=shipped",
     "order_by_id": "GET /api/orders/{id}",
     "order_create": "POST /api/orders",
@@ -86,7 +87,8 @@ def evaluate_targets(results: dict) -> list[dict]:
                 "" if db == "mariadb" else "target is for MariaDB")
 
     big = _demo_big(scales)
-    for endpoint in ("orders_first_page", "orders_deep_page", "orders_search"):
+    for endpoint in ("orders_first_page", "orders_deep_page", "orders_deep_cursor",
+                     "orders_search"):
         label = ENDPOINT_LABELS[endpoint]
         small = _run(scales.get("classic", {}), endpoint, 1) if "classic" in scales else None
         large = _run(scales[big], endpoint, 1) if big else None

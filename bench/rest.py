@@ -97,7 +97,20 @@ def _order_body(openapi: dict, op: dict, values: dict, line: dict) -> tuple[dict
     return body, ""
 
 
-def plan(base: str, db_url: str) -> tuple[list[Endpoint], dict]:
+def _deep_cursor(base: str, deep: int, headers: dict[str, str]) -> str | None:
+    """The `next_cursor` of the page that ends at row `deep`: the cursor form of the
+    offset-`deep` page (the same rows, found by seeking instead of skipping)."""
+    url = f"{base}/api/orders?limit=50&offset={max(0, deep - 50)}"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=120) as response:
+            return json.loads(response.read()).get("next_cursor")
+    except (urllib.error.URLError, ValueError):
+        return None
+
+
+def plan(base: str, db_url: str,
+         headers: dict[str, str] | None = None) -> tuple[list[Endpoint], dict]:
     """The endpoints to measure on this server and database."""
     openapi = _get_json(base + "/api/openapi.json")
     paths = openapi.get("paths", {})
@@ -124,6 +137,13 @@ def plan(base: str, db_url: str) -> tuple[list[Endpoint], dict]:
                  available=list_ok, note="" if list_ok else na),
         Endpoint("orders_deep_page", "GET", f"/api/orders?limit=50&offset={deep}",
                  available=list_ok, note="" if list_ok else na),
+    ]
+    cursor = _deep_cursor(base, deep, headers or {}) if list_ok and deep else None
+    endpoints += [
+        Endpoint("orders_deep_cursor", "GET",
+                 f"/api/orders?limit=50&after={urllib.parse.quote(cursor or '')}",
+                 available=cursor is not None,
+                 note="" if cursor else "not available: no next_cursor in /api/orders pages"),
         Endpoint("orders_search", "GET",
                  f"/api/orders?limit=50&q={urllib.parse.quote(search)}&status=shipped",
                  available=list_ok, note="" if list_ok else na),
@@ -212,7 +232,7 @@ def run(base: str, db_url: str, *, credentials: Credentials, connections: list[i
         only: set[str] | None = None) -> dict:
     """wrk at each connection count on each endpoint; returns {endpoint: {...}}."""
     headers = credentials.api_headers
-    endpoints, info = plan(base, db_url)
+    endpoints, info = plan(base, db_url, headers)
     results: dict = {"info": info, "endpoints": {}}
     for ep in endpoints:
         if only and ep.name not in only:

@@ -228,11 +228,17 @@ def _filters(*leave_out: str) -> dict[str, tuple[Any, Any]]:
     return {name: spec for name, spec in filters.items() if name not in leave_out}
 
 
-OrderListQuery = list_query("Order", _Sorts, SEARCH_HELP, **_filters())
+# Keyset paging: the `next_cursor` of a page, for the page after it (services/listing.py).
+AFTER = (str | None, Field(None, max_length=200, description=(
+    "A page's `next_cursor`: return the rows after it (same sort and filters; not with "
+    "`offset`). Sorts by " + ", ".join(svc.CURSOR_SORTS) + " (either direction) page by "
+    "cursor.")))
+
+OrderListQuery = list_query("Order", _Sorts, SEARCH_HELP, after=AFTER, **_filters())
 OrderExportQuery = list_query("Order", _Sorts, SEARCH_HELP, paged=False, **_filters())
-CustomerOrderListQuery = list_query("CustomerOrder", _Sorts, SEARCH_HELP,
+CustomerOrderListQuery = list_query("CustomerOrder", _Sorts, SEARCH_HELP, after=AFTER,
                                     **_filters("customer_id"))
-EmployeeOrderListQuery = list_query("EmployeeOrder", _Sorts, SEARCH_HELP,
+EmployeeOrderListQuery = list_query("EmployeeOrder", _Sorts, SEARCH_HELP, after=AFTER,
                                     **_filters("employee_id"))
 
 CustomerIdPath = Annotated[str, Path(description="Five-letter customer id (case-insensitive).",

@@ -81,15 +81,20 @@ class PageOut(BaseModel, Generic[ItemT]):
     total: int = Field(examples=[91])
     limit: int = Field(examples=[25])
     offset: int = Field(examples=[0])
+    next_cursor: str | None = Field(
+        None, description="Lists that page by cursor (orders, sorted by one of its own "
+                          "columns): pass this as `after` for the next page, which costs what "
+                          "the first page does however deep; null on the last page.",
+        examples=[None])
 
 
 def _list_params(query: BaseModel) -> ListParams:
-    common = {"limit", "offset", "q", "sort"}
+    common = {"limit", "offset", "q", "sort", "after"}
     filters = {name: getattr(query, name) for name in type(query).model_fields
                if name not in common and getattr(query, name) is not None}
     return ListParams(limit=getattr(query, "limit", 25), offset=getattr(query, "offset", 0),
                       sort=getattr(query, "sort", None), search=getattr(query, "q", None),
-                      filters=filters)
+                      filters=filters, after=getattr(query, "after", None))
 
 
 class AuditEntryOut(BaseModel):

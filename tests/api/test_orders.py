@@ -120,6 +120,33 @@ def test_bad_list_parameters_are_422_naming_each(api_ro, params, fields):
     assert "ship_country" in error["fields"]["sort"]
 
 
+def test_cursor_paging_follows_next_cursor(api_ro):
+    """`next_cursor` → `after` walks the list in the offset pages' order; bad cursors are 422."""
+    by_offset = [row["order_id"] for offset in (0, 400, 800) for row in api_ro.get(
+        "/api/orders", params={"limit": 400, "offset": offset, "sort": "-total"}).json()["items"]]
+    by_cursor, after = [], None
+    while True:
+        page = api_ro.get("/api/orders", params={"limit": 400, "sort": "-total",
+                                                 **({"after": after} if after else {})}).json()
+        assert page["total"] == 830
+        by_cursor += [row["order_id"] for row in page["items"]]
+        after = page["next_cursor"]
+        if after is None:
+            break
+    assert by_cursor == by_offset and len(by_cursor) == 830
+    first = api_ro.get("/api/orders", params={"limit": 5}).json()
+    for params, field in (({"after": "nonsense"}, "after"),
+                          ({"after": first["next_cursor"], "sort": "-total"}, "after"),
+                          ({"after": first["next_cursor"], "offset": 5}, "offset"),
+                          ({"after": first["next_cursor"], "sort": "customer"}, "after")):
+        assert_error(api_ro.get("/api/orders", params=params), 422, "validation_failed", {field})
+    customer = api_ro.get("/api/orders/customer/QUICK", params={"limit": 20}).json()
+    rest = api_ro.get("/api/orders/customer/QUICK",
+                      params={"limit": 20, "after": customer["next_cursor"]}).json()
+    assert len(customer["items"]) + len(rest["items"]) == customer["total"] == 28
+    assert rest["next_cursor"] is None
+
+
 def test_order_detail_with_exact_money(api_ro):
     response = api_ro.get("/api/orders/10248")
     assert response.status_code == 200
