@@ -84,7 +84,8 @@ class PageOut(BaseModel, Generic[ItemT]):
     next_cursor: str | None = Field(
         None, description="Lists that page by cursor (orders, sorted by one of its own "
                           "columns): pass this as `after` for the next page, which costs what "
-                          "the first page does however deep; null on the last page.",
+                          "the first page does however deep; null on the last page and for "
+                          "lists or sorts that page only by offset.",
         examples=[None])
 
 
