@@ -392,3 +392,38 @@ def test_an_update_that_changes_nothing_is_not_recorded(empty_db):
         assert (entry.username, entry.changes) == ("margaret", {"a": ["1", "2"]})
         with pytest.raises(PermissionDenied):
             audit.list_audit(session, actor, ListParams())
+
+
+def test_token_cache_serves_valid_tokens_and_forgets_on_account_changes(monkeypatch):
+    """Cached for TokenCache.SECONDS; only valid tokens; emptied by revocations and account
+    changes made in this process."""
+    calls = []
+    found = auth.TokenLookup(auth.Actor(7, "sales", "sales"), 3, needs_touch=True)
+
+    class Session:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def fake_lookup(session, token):
+        calls.append(token)
+        return found if token == "nwt_good" else None
+
+    monkeypatch.setattr(auth, "api_token_actor", fake_lookup)
+    auth.token_cache.forget()
+    assert auth.cached_api_token_actor(Session, "nwt_good").needs_touch is True
+    again = auth.cached_api_token_actor(Session, "nwt_good")
+    assert again.actor == found.actor and again.needs_touch is False
+    assert calls == ["nwt_good"]
+    assert auth.cached_api_token_actor(Session, "nwt_bad") is None
+    assert auth.cached_api_token_actor(Session, "nwt_bad") is None
+    assert calls == ["nwt_good", "nwt_bad", "nwt_bad"]  # invalid tokens are never cached
+    auth.token_cache.forget()
+    auth.cached_api_token_actor(Session, "nwt_good")
+    assert calls[-1] == "nwt_good" and len(calls) == 4
+    monkeypatch.setattr(auth.TokenCache, "SECONDS", 0.0)
+    auth.cached_api_token_actor(Session, "nwt_good")
+    assert len(calls) == 5  # expired entries are looked up again
+    auth.token_cache.forget()

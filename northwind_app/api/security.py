@@ -80,8 +80,7 @@ def _touch(url: str | None, token_id: int) -> None:
 
 
 def _lookup(url: str | None, token: str) -> Actor | None:
-    with session_scope(url) as session:
-        found = auth.api_token_actor(session, token)
+    found = auth.cached_api_token_actor(lambda: session_scope(url), token)
     if found is None:
         return None
     if found.needs_touch:

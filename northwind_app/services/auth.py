@@ -16,6 +16,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -263,6 +265,7 @@ def end_session(session: Session, token: str | None) -> None:
 
 def end_user_sessions(session: Session, user_id: int) -> None:
     """Sign a user out everywhere (after a password reset, role change or deactivation)."""
+    token_cache.forget()  # their API tokens too may now act differently
     session.execute(delete(UserSession).where(UserSession.user_id == user_id))
 
 
@@ -297,6 +300,56 @@ def api_token_actor(session: Session, token: str | None,
         return None
     stale = last_used_at is None or now - last_used_at >= TOUCH_EVERY
     return TokenLookup(actor_of(user), token_id, stale)
+
+
+class TokenCache:
+    """Valid API tokens seen in the last TOKEN_CACHE_SECONDS, per process: a busy client's
+    requests then skip the token query (the largest part of an API request's cost besides
+    its own query). Only valid tokens are kept (unknown ones would let anyone fill it), and
+    at most MAX entries. Every account or token change in this process empties it at once
+    (`forget`); other worker processes see a revocation, deactivation or role change within
+    TOKEN_CACHE_SECONDS."""
+
+    SECONDS = 2.0
+    MAX = 4096
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Actor, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> TokenLookup | None:
+        entry = self._entries.get(token)
+        if entry is None or time.monotonic() - entry[0] > self.SECONDS:
+            return None
+        return TokenLookup(entry[1], entry[2], needs_touch=False)
+
+    def put(self, token: str, found: TokenLookup) -> None:
+        with self._lock:
+            if len(self._entries) >= self.MAX:
+                self._entries.clear()
+            self._entries[token] = (time.monotonic(), found.actor, found.token_id)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+token_cache = TokenCache()
+
+
+def cached_api_token_actor(session_factory, token: str | None) -> TokenLookup | None:
+    """`api_token_actor` through `token_cache`; `session_factory()` opens a read session
+    only when the token is not cached."""
+    if not token:
+        return None
+    hit = token_cache.get(token)
+    if hit is not None:
+        return hit
+    with session_factory() as session:
+        found = api_token_actor(session, token)
+    if found is not None:
+        token_cache.put(token, found)
+    return found
 
 
 def touch_api_token(session: Session, token_id: int, now: dt.datetime | None = None) -> None:

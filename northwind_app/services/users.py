@@ -21,7 +21,8 @@ from northwind_app.services import audit
 from northwind_app.services.orders import EMPLOYEE_NAME
 from northwind_app.services.auth import (
     API_TOKEN_PREFIX, ROLES, USERNAME_PATTERN, Actor, Permission, end_user_sessions,
-    hash_password, normalize_username, password_problem, token_digest, utcnow, verify_password,
+    hash_password, normalize_username, password_problem, token_cache, token_digest, utcnow,
+    verify_password,
 )
 from northwind_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from northwind_app.services.listing import Listing, ListParams, Page, row_dict
@@ -198,6 +199,7 @@ def update_user(session: Session, actor: Actor, user_id: int,
         raise Conflict(f"{user.username} is the last active admin; make someone else an admin "
                        "first.", {"role": "the last active admin must stay an admin"})
     after = _snapshot(session, user)
+    token_cache.forget()  # the name or employee its tokens act with may have changed
     if before["role"] != after["role"] or not user.active:
         end_user_sessions(session, user.user_id)
     audit.record(session, actor, "update", "user", user.user_id, before, after,
@@ -337,6 +339,7 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int) -> TokenView
     if view.revoked_at is None:
         session.execute(update(ApiToken).where(ApiToken.token_id == token_id)
                         .values(revoked_at=utcnow()))
+        token_cache.forget()
         audit.record(session, actor, "revoke", "api_token", token_id, None, None,
                      summary=f"token {view.name!r} of {view.username}")
     return _token_view(session, token_id)
