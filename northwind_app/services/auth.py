@@ -12,6 +12,7 @@ stored only as an HMAC-SHA256 digest keyed with the configured secret (settings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -111,8 +112,13 @@ class AuthenticationFailed(ServiceError):
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a real password, only here to spend the same time")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so a wrong name costs as long as a wrong
+    password. Made on first use, not at import (one argon2 hash costs most of a second)."""
+    return _hasher.hash("not a real password, only here to spend the same time")
 
 
 def hash_password(password: str) -> str:
@@ -180,7 +186,7 @@ def authenticate(session: Session, username: Any, password: Any,
     user = session.execute(
         select(User).where(User.username == name).with_for_update()).scalar_one_or_none()
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         raise AuthenticationFailed(WRONG_CREDENTIALS, {"password": WRONG_CREDENTIALS})
     if user.locked_until is not None and user.locked_until > now:
         wait = int((user.locked_until - now).total_seconds()) + 1
