@@ -353,7 +353,7 @@ DEMO_USERS = (
     {"username": "admin", "password": "northwind-admin", "role": "admin",
      "full_name": "Demo Admin"},
     {"username": "sales", "password": "northwind-sales", "role": "sales",
-     "full_name": "Margaret Peacock (demo sales)", "employee_id": 4},
+     "full_name": "Demo Sales", "employee_id": 4},
     {"username": "viewer", "password": "northwind-viewer", "role": "viewer",
      "full_name": "Demo Viewer"},
 )

@@ -210,7 +210,7 @@ def test_me_names_the_role_and_its_permissions(api_ro, tokens_ro):
         me = api_ro.get("/api/me", headers=bearer(tokens_ro[role])).json()
         assert (me["username"], me["role"], me["permissions"]) == (role, role, permissions)
     sales = api_ro.get("/api/me", headers=bearer(tokens_ro["sales"])).json()
-    assert (sales["employee_id"], sales["full_name"]) == (4, "Margaret Peacock (demo sales)")
+    assert (sales["employee_id"], sales["full_name"]) == (4, "Demo Sales")
 
 
 def test_sales_writes_orders_customers_and_products(api, tokens):
