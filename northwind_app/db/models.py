@@ -311,4 +311,3 @@ LOAD_ORDER = [
     EmployeeTerritory, Product, Order, OrderDetail,
 ]
 ROLLUPS = [SalesMonthCustomer, SalesMonthEmployee, SalesMonthProduct]
-ACCOUNTS = [User, UserSession, ApiToken, AuditEntry]

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
-from northwind_app.db.models import ApiToken, Employee, User, UserSession
+from northwind_app.db.models import ApiToken, User, UserSession
 from northwind_app.services.errors import PermissionDenied, ServiceError
 from northwind_app.settings import settings
 
@@ -232,6 +232,7 @@ def _active_user(session: Session, user_id: int) -> User | None:
 def start_session(session: Session, actor: Actor, now: dt.datetime | None = None) -> str:
     """A new browser session for a signed-in user; returns the token for its cookie."""
     now = now or utcnow()
+    purge_expired_sessions(session, now)  # one indexed DELETE: the table holds live sessions only
     token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
     session.add(UserSession(token_hash=token_digest(token), user_id=actor.user_id,
                             created_at=now, last_seen_at=now,
@@ -362,6 +363,3 @@ def touch_api_token(session: Session, token_id: int, now: dt.datetime | None = N
     session.execute(update(ApiToken).where(ApiToken.token_id == token_id)
                     .values(last_used_at=now or utcnow()))
 
-
-def employee_exists(session: Session, employee_id: int) -> bool:
-    return session.get(Employee, employee_id) is not None
