@@ -1,35 +1,89 @@
 """FastAPI dependencies: a database session per request, on the app's configured database.
 
 `create_api(database_url=...)` stores the URL on `app.state`; None means the configured
-default (`settings.database_url`). Both sessions close before the response is sent
-(scope="function"), so a failed commit is reported to the client, never hidden behind a 2xx.
+default (`settings.database_url`).
+
+A session is one transaction, ended before the response is sent, so a failed commit is
+reported to the client, never hidden behind a 2xx. The database driver is synchronous, so the
+session does its work in a worker thread, and each trip to a thread costs a request about as
+much as its query. So the session is made here without I/O, and a route that
+`finishes_sessions` (`routing.ExactJSONRoute`, every resource route) begins, commits or rolls
+back and closes it in the endpoint's own worker thread (`run_with_sessions`): one trip per
+request. On any other route (`/api/health`) this dependency does it, in trips of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import functools
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from northwind_app.db.engine import session_scope
+from northwind_app.db.engine import begin, finish, new_session
+
+T = TypeVar("T")
+WRITE = "nw_write"  # session.info: the transaction will write
+FINISHED = "nw_finished"  # session.info: already ended by run_with_sessions
 
 
 def database_url(request: Request) -> str | None:
     return request.app.state.database_url
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A read session (one transaction)."""
-    with session_scope(database_url(request)) as session:
-        yield session
+def _finishes_sessions(request: Request) -> bool:
+    return getattr(request.scope.get("route"), "finishes_sessions", False)
 
 
-def get_write_session(request: Request) -> Iterator[Session]:
-    """A write transaction: committed when the endpoint succeeds, rolled back otherwise."""
-    with session_scope(database_url(request), write=True) as session:
-        yield session
+def _session_dependency(write: bool, doc: str) -> Callable[[Request], AsyncIterator[Session]]:
+    async def dependency(request: Request) -> AsyncIterator[Session]:
+        session = new_session(database_url(request))
+        session.info[WRITE] = write
+        if not _finishes_sessions(request):
+            await run_in_threadpool(begin, session, write=write)
+        try:
+            yield session
+        except BaseException as exc:
+            if not session.info.get(FINISHED):
+                await run_in_threadpool(finish, session, exc)
+            raise
+        if not session.info.get(FINISHED):
+            await run_in_threadpool(finish, session)
+
+    dependency.__doc__ = doc
+    return dependency
+
+
+get_session = _session_dependency(False, "A read session (one transaction).")
+get_write_session = _session_dependency(
+    True, "A write transaction: committed when the endpoint succeeds, rolled back otherwise.")
+
+
+def run_with_sessions(endpoint: Callable[..., T]) -> Callable[..., T]:
+    """`endpoint` (synchronous, run in a worker thread) wrapped to begin the request's sessions
+    before it and end them after it — commit, or roll back when it raises — in the same
+    thread. The wrapper keeps the endpoint's signature for FastAPI."""
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> T:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        try:
+            for session in sessions:
+                begin(session, write=session.info.get(WRITE, False))
+            result = endpoint(*args, **kwargs)
+        except BaseException as exc:
+            for session in sessions:
+                session.info[FINISHED] = True
+                finish(session, exc)
+            raise
+        for session in sessions:
+            session.info[FINISHED] = True
+            finish(session)
+        return result
+
+    return run
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

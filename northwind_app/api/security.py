@@ -113,7 +113,9 @@ async def authenticate(request: Request) -> Actor:
         request.scope[ACTOR_KEY] = actor
         return actor
     token = _token(request)
-    actor = await run_in_threadpool(_lookup, database_url(request), token)
+    cached = auth.token_cache.get(token)  # a busy client's token: no trip to a thread
+    actor = cached.actor if cached is not None \
+        else await run_in_threadpool(_lookup, database_url(request), token)
     if actor is None:
         raise Unauthenticated(INVALID, 'Bearer error="invalid_token"')
     request.scope[ACTOR_KEY] = actor

@@ -108,6 +108,29 @@ def dispose_engine(url: str) -> None:
         engine.dispose()
 
 
+def new_session(url: str | None = None) -> Session:
+    """An unstarted session (no I/O until its first query); `begin` and `finish` it."""
+    return _factory(url or settings.database_url)()
+
+
+def begin(session: Session, *, write: bool = False) -> None:
+    """Start `session`'s transaction; `write=True` marks one that will write: on SQLite it
+    starts with BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-way."""
+    if write:
+        session.connection(execution_options={"nw_write": True})
+
+
+def finish(session: Session, error: BaseException | None = None) -> None:
+    """End `session`: commit it, or roll it back after `error`; then close it."""
+    try:
+        if error is None:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 @contextmanager
 def session_scope(url: str | None = None, *, write: bool = False) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on any error.
@@ -115,14 +138,11 @@ def session_scope(url: str | None = None, *, write: bool = False) -> Iterator[Se
     `write=True` marks a transaction that will write; on SQLite it starts with
     BEGIN IMMEDIATE so concurrent writers queue instead of failing mid-transaction.
     """
-    session = _factory(url or settings.database_url)()
-    if write:
-        session.connection(execution_options={"nw_write": True})
+    session = new_session(url)
     try:
+        begin(session, write=write)
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
+    except BaseException as exc:
+        finish(session, exc)
         raise
-    finally:
-        session.close()
+    finish(session)

@@ -196,20 +196,46 @@ def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
     return conditions
 
 
-def sort_columns(today: dt.date) -> dict:
-    """Sort key → SQL expression (the keys are SORT_KEYS)."""
-    return {
-        "order_id": Order.order_id,
-        "order_date": Order.order_date,
-        "customer": Customer.company_name,
-        "employee": EMPLOYEE_NAME,
-        "ship_country": Order.ship_country,
-        "shipper": Shipper.company_name,
-        "status": status_rank(today),
-        "required_date": Order.required_date,
-        "shipped_date": Order.shipped_date,
-        "total": ORDER_TOTAL,
-    }
+class SortColumns(Mapping):
+    """Sort key → SQL expression (the keys are SORT_KEYS). Built on demand: a request sorts
+    by one key, and the status expression alone costs more to build than its query."""
+
+    def __init__(self, today: dt.date):
+        self.today = today
+
+    def __getitem__(self, key: str):
+        if key == "status":
+            return status_rank(self.today)
+        return _SORT_COLUMNS[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in _SORT_COLUMNS
+
+    def __iter__(self):
+        return iter(SORT_KEYS)
+
+    def __len__(self) -> int:
+        return len(SORT_KEYS)
+
+
+_SORT_COLUMNS = {
+    "order_id": Order.order_id,
+    "order_date": Order.order_date,
+    "customer": Customer.company_name,
+    "employee": EMPLOYEE_NAME,
+    "ship_country": Order.ship_country,
+    "shipper": Shipper.company_name,
+    "status": None,  # depends on the day: SortColumns builds it
+    "required_date": Order.required_date,
+    "shipped_date": Order.shipped_date,
+    "total": ORDER_TOTAL,
+}
+SORT_KEYS: tuple[str, ...] = tuple(_SORT_COLUMNS)
+
+
+def sort_columns(today: dt.date) -> Mapping:
+    """Sort key → SQL expression, for sorting as of `today`."""
+    return SortColumns(today)
 
 
 def _row(today: dt.date):
@@ -226,7 +252,6 @@ def _row(today: dt.date):
 
 
 DEFAULT_SORT = "-order_date"
-SORT_KEYS: tuple[str, ...] = tuple(sort_columns(dt.date(2000, 1, 1)))
 
 # Sorts on a column of the orders table itself can page by cursor (see listing.py); each has
 # an index on (column, order_id) or is the key. The value parser reads a cursor's text back.

@@ -130,3 +130,31 @@ def test_unexpected_errors_are_500_without_internals(classic_db_ro, caplog):
         assert client.get("/api/categories/1").status_code == 500
     assert any("secret internals" in str(record.exc_info[1]) for record in caplog.records
                if record.exc_info)
+
+
+def test_every_request_ends_its_database_session(classic_db):
+    """Sessions are begun and ended in the endpoint's worker thread (deps.run_with_sessions):
+    after successes, refusals and failures alike no connection is left checked out, a failed
+    write leaves nothing behind, and a successful one is committed."""
+    from northwind_app.db.engine import get_engine
+
+    pool = get_engine(classic_db).pool
+    with api_client(classic_db) as client:
+        assert client.get("/api/orders", params={"limit": 5}).status_code == 200
+        assert client.get("/api/orders/10248").status_code == 200
+        assert client.get("/api/orders/1").status_code == 404
+        assert client.get("/api/health").status_code == 200  # the dependency's own path
+        refused = client.patch("/api/customers/ALFKI",
+                               json={"company_name": "Renamed", "country": "x" * 100})
+        assert refused.status_code == 422
+        assert client.get("/api/customers/ALFKI").json()["company_name"] != "Renamed"
+        # A write the service refuses after it began writing: nothing of it stays.
+        order = client.get("/api/orders/10248").json()
+        lines = [{"product_id": line["product_id"], "quantity": line["quantity"]}
+                 for line in order["lines"]] + [{"product_id": 1, "quantity": 10 ** 5}]
+        assert client.patch("/api/orders/10248", json={"lines": lines}).status_code == 409
+        assert client.get("/api/orders/10248").json()["lines"] == order["lines"]
+        changed = client.patch("/api/customers/ALFKI", json={"company_name": "Renamed"})
+        assert changed.status_code == 200
+        assert client.get("/api/customers/ALFKI").json()["company_name"] == "Renamed"
+        assert pool.checkedout() == 0
