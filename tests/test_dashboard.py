@@ -83,6 +83,11 @@ def test_rollups_follow_every_order_change(classic_db):
         {**svc.order_input_from_view(svc.get_order(s, 10248)), "employee_id": 1,
          "order_date": "1996-06-28"}), actor=SYSTEM), classic_db)
     write_transaction(lambda s: svc.delete_order(s, 10249, actor=SYSTEM), classic_db)
+    # Shipping, and a required date that makes a shipped order late, move the shipped counts.
+    write_transaction(lambda s: svc.ship_order(s, 11077, "1998-05-06", 2, actor=SYSTEM),
+                      classic_db)
+    write_transaction(lambda s: svc.revise_order(s, 10250, {"required_date": "1996-07-09"},
+                                                 partial=True, actor=SYSTEM), classic_db)
     incremental = _snapshot(classic_db)
     with session_scope(classic_db, write=True) as s:
         rollups.rebuild(s)

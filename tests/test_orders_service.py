@@ -294,6 +294,31 @@ def test_concurrent_orders_never_drive_stock_negative(classic_db):
         assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 830 + 12
 
 
+def test_rollup_counted_totals_equal_count(classic_db):
+    """Totals for no filter, a shipped status and/or an employee come from the rollups (plus
+    undated orders); each must equal COUNT(*) of the matching orders, also after changes."""
+    with session_scope(classic_db, write=True) as s:
+        s.add(Order(order_id=99002, customer_id="ALFKI", employee_id=3, order_date=None,
+                    required_date=dt.date(1998, 1, 1), shipped_date=dt.date(1998, 2, 1)))
+    write_transaction(lambda s: svc.ship_order(s, 11077, "1998-05-06", 2, actor=SYSTEM),
+                      classic_db)
+    with session_scope(classic_db) as s:
+        for status in (None, svc.SHIPPED, svc.SHIPPED_LATE):
+            for employee in (None, 3):
+                filters = {"status": status, "employee_id": employee}
+                parsed = svc.OrderFilters.parse(filters)
+                assert svc._rollup_countable(parsed, None)
+                where = [svc.status_condition(status, TODAY)] if status else []
+                if employee:
+                    where.append(Order.employee_id == employee)
+                expected = s.execute(select(func.count()).select_from(Order)
+                                     .where(*where)).scalar_one()
+                assert _list(classic_db, filters=filters).total == expected, filters
+    assert not svc._rollup_countable(svc.OrderFilters(status=svc.LATE), None)
+    assert not svc._rollup_countable(svc.OrderFilters(customer_id="ALFKI"), None)
+    assert not svc._rollup_countable(svc.OrderFilters(), "Rio")
+
+
 def test_unfiltered_total_is_exact_including_undated_orders(classic_db):
     """The unfiltered count comes from the rollups plus undated orders; it must equal COUNT(*)."""
     with session_scope(classic_db, write=True) as s:

@@ -160,6 +160,13 @@ class Order(SQLModel, table=True):
         Index("ix_orders_ship_country", "ship_country"),
         Index("ix_orders_ship_via_status", "ship_via", "shipped_date", "required_date"),
         Index("ix_orders_total_id", "total", "order_id"),
+        # Sorting (and cursor paging) by required or shipped date reads these in order.
+        Index("ix_orders_required_id", "required_date", "order_id"),
+        Index("ix_orders_shipped_id", "shipped_date", "order_id"),
+        # Free-text search reads the few distinct ship cities / names from these (index only),
+        # then finds the orders by value (see services.orders.search_condition).
+        Index("ix_orders_ship_city", "ship_city"),
+        Index("ix_orders_ship_name", "ship_name"),
     )
 
     order_id: int | None = Field(default=None, primary_key=True)
@@ -215,6 +222,10 @@ class SalesMonthEmployee(SQLModel, table=True):
     employee_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     orders: int = Field(default=0)
     revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
+    # Of `orders`, those shipped on time / late (their status no longer depends on the day):
+    # the order lists count "shipped" and "shipped late" from these.
+    shipped: int = Field(default=0)
+    shipped_late: int = Field(default=0)
 
 
 class SalesMonthProduct(SQLModel, table=True):

@@ -6,7 +6,7 @@ searchable columns, the filters); `Listing.page` applies `ListParams` to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 import base64
 import binascii
 import datetime as dt
@@ -69,7 +69,8 @@ def sort_clauses(
     default: str,
     tie_breaker: ColumnElement,
 ) -> list:
-    """ORDER BY for "field"/"-field" from a whitelist; the id breaks ties (stable paging)."""
+    """ORDER BY for "field"/"-field" from a whitelist (a field may sort by a tuple of
+    columns); the id breaks ties (stable paging)."""
     key = (sort or default).strip()
     descending = key.startswith("-")
     name = key.lstrip("-+")
@@ -77,9 +78,8 @@ def sort_clauses(
         raise ValidationFailed({"sort": f"unknown sort field {name!r}; use one of: "
                                         f"{', '.join(sorted(columns))} (prefix - for descending)"})
     column = columns[name]
-    if descending:
-        return [column.desc(), tie_breaker.desc()]
-    return [column.asc(), tie_breaker.asc()]
+    parts = [*column, tie_breaker] if isinstance(column, tuple) else [column, tie_breaker]
+    return [part.desc() if descending else part.asc() for part in parts]
 
 
 # --- keyset paging --------------------------------------------------------------------------
@@ -127,6 +127,34 @@ def after_condition(column: ColumnElement, value: Any, key_column: ColumnElement
     return and_(column >= value, or_(column > value, key_column > key))
 
 
+# --- group walks -----------------------------------------------------------------------------
+# A sort by a related table's name (customer, employee, …) or by a computed rank (status) has no
+# index to read in order, so the database sorts every matching row for each page. But such a
+# sort splits the rows into groups that follow one another (each customer's orders, in the
+# customers' name order), and inside a group rows follow the id, which every index ends with.
+# So the first pages can be read group by group, each an indexed query in id order with a
+# LIMIT: the early pages of a million rows cost a few small queries instead of a full sort.
+
+
+def walk_keys(session: Session, key: ColumnElement, conditions: Sequence[ColumnElement],
+              groups: Iterable[ColumnElement], *, descending: bool, offset: int, limit: int,
+              max_groups: int) -> list | None:
+    """The ids of rows offset … offset+limit, reading `groups` (conditions, in sort order)
+    one after another, each in `key` order; None when that takes more than `max_groups`
+    queries (the caller then sorts in SQL)."""
+    need = offset + limit
+    keys: list = []
+    order = key.desc() if descending else key.asc()
+    for number, group in enumerate(groups):
+        if number >= max_groups:
+            return None
+        keys += session.execute(select(key).where(*conditions, group).order_by(order)
+                                .limit(need - len(keys))).scalars().all()
+        if len(keys) >= need:
+            break
+    return keys[offset:need]
+
+
 def search_clause(text: str | None, columns: Sequence[ColumnElement]) -> ColumnElement | None:
     """Case-insensitive "contains" over several columns; LIKE wildcards in the text are literal."""
     text = (text or "").strip()
@@ -144,26 +172,32 @@ def fetch_page(
     count_stmt: Select | None = None,
     key: ColumnElement | None = None,
     keys_stmt: Select | None = None,
+    keys: list | None = None,
+    total: int | None = None,
 ) -> Page[T]:
     """Run `stmt` for one page and count all matches (`count_stmt` or the statement's rows).
 
     With `key` (the rows' unique id column) the page is found first on the narrow key alone,
     by `keys_stmt` (which selects only `key`, with the same conditions and just the joins the
     sort needs), and only that page's rows are then fetched in full: a deferred join, since
-    sorting a million narrow rows is much cheaper than sorting a million wide ones.
+    sorting a million narrow rows is much cheaper than sorting a million wide ones. `keys`
+    (the page's ids, e.g. from `walk_keys`) and `total`, when the caller has them, are used
+    as they are.
     """
     params = params.validated()
     if key is None:
         rows = session.execute(
             stmt.order_by(*order_by).limit(params.limit).offset(params.offset)).all()
     else:
-        narrow = keys_stmt if keys_stmt is not None else stmt.with_only_columns(key)
-        keys = session.execute(narrow.order_by(*order_by)
-                               .limit(params.limit).offset(params.offset)).scalars().all()
+        if keys is None:
+            narrow = keys_stmt if keys_stmt is not None else stmt.with_only_columns(key)
+            keys = session.execute(narrow.order_by(*order_by)
+                                   .limit(params.limit).offset(params.offset)).scalars().all()
         rows = session.execute(stmt.where(key.in_(keys)).order_by(*order_by)).all() if keys else []
-    if count_stmt is None:
-        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-    total = session.execute(count_stmt).scalar_one()
+    if total is None:
+        if count_stmt is None:
+            count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = session.execute(count_stmt).scalar_one()
     return Page(items=[row(r) for r in rows], total=total, limit=params.limit, offset=params.offset)
 
 

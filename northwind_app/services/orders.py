@@ -1,8 +1,6 @@
 """Orders: the list query, detail, validation, create/update/delete/ship with stock and versions.
 
-Rules that live here and nowhere else:
-- status: *new* (not shipped, not past required date), *late* (not shipped, past required
-  date), *shipped* (shipped on or before the required date), *shipped_late* (after it);
+Rules that live here and nowhere else (the order status has its own module, status.py):
 - an order's subtotal is the exact sum of its line values and is stored with the lines;
 - saving adjusts `products.units_in_stock` by the change in quantity, in the same
   transaction, with conditional updates so concurrent saves never drive stock negative;
@@ -17,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, delete, false, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from northwind_app.db.models import (
@@ -29,44 +27,13 @@ from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
     ListParams, Page, after_condition, decode_cursor, encode_cursor, fetch_page, search_clause,
-    sort_clauses,
+    sort_clauses, walk_keys,
+)
+from northwind_app.services.status import (  # noqa: F401 - part of this module's API
+    LATE, NEW, SHIPPED, SHIPPED_LATE, STATUS_LABELS, STATUSES, status_condition, status_of,
+    status_rank,
 )
 from northwind_app.services.validation import MAX_INT
-
-# --- status -------------------------------------------------------------------------------
-
-NEW, LATE, SHIPPED, SHIPPED_LATE = "new", "late", "shipped", "shipped_late"
-STATUSES = (NEW, LATE, SHIPPED, SHIPPED_LATE)
-STATUS_LABELS = {NEW: "New", LATE: "Late", SHIPPED: "Shipped", SHIPPED_LATE: "Shipped late"}
-
-
-def status_of(shipped: dt.date | None, required: dt.date | None, today: dt.date) -> str:
-    if shipped is None:
-        return LATE if required is not None and required < today else NEW
-    return SHIPPED_LATE if required is not None and shipped > required else SHIPPED
-
-
-def status_condition(status: str, today: dt.date):
-    """The SQL form of `status_of` for one status (for filters)."""
-    shipped, required = Order.shipped_date, Order.required_date
-    if status == NEW:
-        return and_(shipped.is_(None), (required.is_(None)) | (required >= today))
-    if status == LATE:
-        return and_(shipped.is_(None), required < today)
-    if status == SHIPPED:
-        return and_(shipped.is_not(None), (required.is_(None)) | (shipped <= required))
-    if status == SHIPPED_LATE:
-        return and_(shipped.is_not(None), shipped > required)
-    raise ValidationFailed({"status": f"unknown status {status!r}; use one of: {', '.join(STATUSES)}"})
-
-
-def status_rank(today: dt.date):
-    """The SQL form of `status_of` as its position in STATUSES (sorting by status)."""
-    return case(
-        *((status_condition(s, today), literal(i)) for i, s in enumerate(STATUSES)),
-        else_=literal(0),
-    )
-
 
 # --- list ---------------------------------------------------------------------------------
 
@@ -162,7 +129,8 @@ def _list_statement(today: dt.date):
     )
 
 
-def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
+def _where(filters: OrderFilters, search: str | None, today: dt.date,
+           session: Session) -> list:
     conditions = []
     if filters.status:
         conditions.append(status_condition(filters.status, today))
@@ -183,17 +151,104 @@ def _where(filters: OrderFilters, search: str | None, today: dt.date) -> list:
             select(OrderDetail.order_id).where(OrderDetail.product_id == filters.product_id)))
     text = (search or "").strip()
     if text:
-        # Customers are matched by name in a subquery (a small id list), so the orders are
-        # searched without joining customers row by row.
-        named = select(Customer.customer_id).where(search_clause(text, [Customer.company_name]))
-        matches = [Order.customer_id.in_(named),
-                   search_clause(text, [Order.ship_name, Order.ship_city])]
-        if text.isascii() and text.isdigit() and int(text) <= MAX_INT:  # not "²", not 10**40
-            matches.append(Order.order_id == int(text))
-        if len(text) <= 5:
-            matches.append(Order.customer_id == text.upper())
-        conditions.append(or_(*matches))
+        conditions.append(search_condition(session, text))
     return conditions
+
+
+# --- search -------------------------------------------------------------------------------
+
+# A search finds the matching values first and then the orders by value through indexes when
+# the values are few (SEARCH_VALUES_MAX per part: customers, ship names, ship cities) and
+# belong to few orders (SEARCH_ORDERS_MAX index entries in all). Past that it matches by LIKE
+# over every order: a scan, but then cheaper than reading that many orders one by one. Measured
+# at 1M orders: MariaDB (default 128 MiB buffer pool) breaks even at ~25,000 entries (~1 s);
+# SQLite, whose pages come from the OS cache, still gains 2x at ~100,000.
+SEARCH_VALUES_MAX = 500
+SEARCH_ORDERS_MAX = 20_000
+SEARCH_ORDERS_MAX_SQLITE = 100_000
+
+
+def search_condition(session: Session, text: str):
+    """The orders matching a search text: the customer's company name, the ship name or the
+    ship city contains the text (case-insensitive, LIKE wildcards literal: `search_clause`),
+    or the text is the order id or the customer id.
+
+    Contains (LIKE '%text%') cannot seek an index, and over the orders it reads every row. But
+    few distinct values contain a text: they are found first (customers by name; ship names
+    and cities from their indexes alone, see `_distinct_matches`), and the orders are then
+    found by value through the indexes (MariaDB: index_merge sort_union). Parts without a
+    matching value drop out. Each part keeps its LIKE, so a match is never widened."""
+    exact = []
+    if text.isascii() and text.isdigit() and int(text) <= MAX_INT:  # not "²", not 10**40
+        exact.append(Order.order_id == int(text))
+    if len(text) <= 5:
+        exact.append(Order.customer_id == text.upper())
+    named = select(Customer.customer_id).where(search_clause(text, [Customer.company_name]))
+    customer_ids = _at_most(session, named)
+    names = cities = None
+    if customer_ids is not None:
+        names = _distinct_matches(session, Order.ship_name, text)
+    if names is not None:
+        cities = _distinct_matches(session, Order.ship_city, text)
+    parts = [(column, values) for column, values in (
+        (Order.customer_id, customer_ids), (Order.ship_name, names), (Order.ship_city, cities))
+        if values]
+    if cities is None or (parts and not _few_orders(session, parts)):
+        return or_(Order.customer_id.in_(named),
+                   search_clause(text, [Order.ship_name, Order.ship_city]), *exact)
+    matches = [column.in_(values) if column is Order.customer_id
+               else and_(column.in_(values), column.contains(text, autoescape=True))
+               for column, values in parts]
+    return or_(*matches, *exact) if matches or exact else false()
+
+
+def _at_most(session: Session, stmt) -> list | None:
+    """The values `stmt` selects, or None when there are more than SEARCH_VALUES_MAX."""
+    values = list(session.execute(stmt.limit(SEARCH_VALUES_MAX + 1)).scalars())
+    return None if len(values) > SEARCH_VALUES_MAX else values
+
+
+def _few_orders(session: Session, parts: list) -> bool:
+    """Whether at most SEARCH_ORDERS_MAX(_SQLITE) orders have one of the values of `parts`
+    ((indexed column, values) pairs), counted from the indexes alone (an order found by
+    several parts counts more than once), each count stopping past the limit."""
+    most = SEARCH_ORDERS_MAX_SQLITE if session.get_bind().dialect.name == "sqlite" \
+        else SEARCH_ORDERS_MAX
+    counts = [select(func.count()).select_from(
+        select(Order.order_id).where(column.in_(values)).limit(most + 1).subquery())
+        .scalar_subquery() for column, values in parts]
+    return session.execute(select(sum(counts[1:], counts[0]))).scalar_one() <= most
+
+
+def _distinct_matches(session: Session, column, text: str) -> list[str] | None:
+    """The distinct values of an indexed orders column that contain `text` (None: too many),
+    read from the column's index alone, at the cost of one index seek per distinct value.
+
+    MariaDB reads them by a loose index scan (SELECT DISTINCT: "Using index for group-by").
+    That scan tests one stored value per group of values its collation calls equal, which
+    LIKE may still tell apart ('Straße' = 'Strasse', but only one contains 'straße'); so a
+    group is also taken when its collation weights contain the text's (a superset, which the
+    caller's LIKE narrows again: IN matches the whole group). SQLite has no loose index scan
+    (DISTINCT reads every entry): a recursive CTE steps from each value to the next one."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        steps = column.table.alias("steps")
+        step = steps.c[column.key]
+        values = select(func.min(column).label("value")).cte("search_values", recursive=True)
+        values = values.union_all(
+            select(select(func.min(step)).where(step > values.c.value).scalar_subquery())
+            .where(values.c.value.is_not(None)))
+        return _at_most(session, select(values.c.value)
+                        .where(values.c.value.contains(text, autoescape=True)))
+    matches = column.contains(text, autoescape=True)
+    if dialect in ("mysql", "mariadb"):
+        # CONCAT with the column gives the text the column's collation (a bare literal would
+        # have the connection's); a group's values all have the same WEIGHT_STRING, and a LIKE
+        # match compares character by character, so its weights are inside the value's (for
+        # collations without contractions, such as the default utf8mb4_unicode_ci).
+        text_weights = func.weight_string(func.concat(text, func.left(column, 0)))
+        matches = or_(matches, func.instr(func.weight_string(column), text_weights) > 0)
+    return _at_most(session, select(column).distinct().where(matches))
 
 
 class SortColumns(Mapping):
@@ -221,10 +276,12 @@ class SortColumns(Mapping):
 _SORT_COLUMNS = {
     "order_id": Order.order_id,
     "order_date": Order.order_date,
-    "customer": Customer.company_name,
-    "employee": EMPLOYEE_NAME,
+    # By name, then by the id: each customer's (employee's, shipper's) orders stay together,
+    # so the first pages can be read one customer at a time (see _sort_groups).
+    "customer": (Customer.company_name, Order.customer_id),
+    "employee": (EMPLOYEE_NAME, Order.employee_id),
     "ship_country": Order.ship_country,
-    "shipper": Shipper.company_name,
+    "shipper": (Shipper.company_name, Order.ship_via),
     "status": None,  # depends on the day: SortColumns builds it
     "required_date": Order.required_date,
     "shipped_date": Order.shipped_date,
@@ -290,21 +347,38 @@ def next_cursor(params: ListParams, page: Page[OrderRow]) -> str | None:
     return encode_cursor(sort, value, last.order_id)
 
 
-def count_all_orders():
-    """SELECT of the exact number of orders, without COUNT(*) over the table: the monthly
-    rollup already counts every dated order (InnoDB would scan a million index entries),
-    and undated orders are added from an index."""
-    return select(
-        func.coalesce(select(func.sum(SalesMonthEmployee.orders)).scalar_subquery(), 0)
-        + select(func.count()).select_from(Order).where(Order.order_date.is_(None))
-        .scalar_subquery())
+# The monthly employee rollup counts every dated order, and those shipped on time and late.
+_ROLLUP_COUNTS = {None: SalesMonthEmployee.orders, SHIPPED: SalesMonthEmployee.shipped,
+                  SHIPPED_LATE: SalesMonthEmployee.shipped_late}
 
 
-def _filtered(params: ListParams, today: dt.date):
+def count_all_orders(status: str | None = None, employee_id: int | None = None):
+    """SELECT of the exact number of orders — with `status` (None, shipped or shipped_late),
+    of `employee_id` when given — without COUNT(*) over the table (InnoDB would read a
+    million index entries): the rollup counts the dated orders, the undated ones are
+    counted from an index."""
+    rolled = select(func.sum(_ROLLUP_COUNTS[status]))
+    undated = select(func.count()).select_from(Order).where(Order.order_date.is_(None))
+    if status is not None:
+        undated = undated.where(status_condition(status, dt.date.min))  # day-free statuses
+    if employee_id is not None:
+        rolled = rolled.where(SalesMonthEmployee.employee_id == employee_id)
+        undated = undated.where(Order.employee_id == employee_id)
+    return select(func.coalesce(rolled.scalar_subquery(), 0) + undated.scalar_subquery())
+
+
+def _rollup_countable(filters: OrderFilters, search: str | None) -> bool:
+    """Whether count_all_orders can count these matches: no search, and no filter but a
+    status it counts and the employee."""
+    return (not (search or "").strip() and filters.status in _ROLLUP_COUNTS
+            and replace(filters, status=None, employee_id=None) == OrderFilters())
+
+
+def _filtered(params: ListParams, today: dt.date, session: Session):
     """(full statement, narrow key statement, count statement, ORDER BY) for a list request."""
     filters = params.filters if isinstance(params.filters, OrderFilters) \
         else OrderFilters.parse(params.filters or {})
-    conditions = _where(filters, params.search, today)
+    conditions = _where(filters, params.search, today, session)
     order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
     cursor = _cursor_condition(params)
     stmt = _list_statement(today).where(*conditions)
@@ -312,16 +386,16 @@ def _filtered(params: ListParams, today: dt.date):
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
     sort_key = (params.sort or DEFAULT_SORT).lstrip("-+")
     narrow = select(Order.order_id).select_from(Order)
-    count = select(func.count()).select_from(Order)
     if sort_key == "customer":
         narrow = narrow.join(Customer, Customer.customer_id == Order.customer_id)
     if sort_key == "employee":
         narrow = narrow.join(Employee, Employee.employee_id == Order.employee_id)
     if sort_key == "shipper":
         narrow = narrow.outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
-    if not conditions:
-        count = count_all_orders()
-    count = count.where(*conditions)  # the total counts every match, not those after a cursor
+    # The total counts every match, not only those after a cursor.
+    count = count_all_orders(filters.status, filters.employee_id) \
+        if _rollup_countable(filters, params.search) \
+        else select(func.count()).select_from(Order).where(*conditions)
     if cursor is not None:
         stmt, conditions = stmt.where(cursor), [*conditions, cursor]
     return stmt, narrow.where(*conditions), count, order_by
@@ -354,11 +428,67 @@ def require_employee(session: Session, employee_id: int) -> int:
     return employee_id
 
 
+# Sorts by a name of another table, or by status, read their first pages group by group
+# (listing.walk_keys) when there are more than WALK_MIN_ROWS matches (fewer sort fast in SQL)
+# and the page ends within WALK_MAX_ROWS; at most WALK_MAX_GROUPS queries, else SQL sorts.
+WALK_MIN_ROWS = 20_000
+WALK_MAX_ROWS = 5_000
+WALK_MAX_GROUPS = 100
+_GROUP_TABLES = {
+    "customer": (Customer.customer_id, Customer.company_name, Order.customer_id),
+    "employee": (Employee.employee_id, EMPLOYEE_NAME, Order.employee_id),
+    "shipper": (Shipper.shipper_id, Shipper.company_name, Order.ship_via),
+}
+
+
+def _sort_groups(session: Session, name: str, descending: bool, today: dt.date,
+                 filters: OrderFilters, chunk: int = 50) -> Iterator:
+    """The conditions splitting orders into the groups of sort `name`, in sort order: one
+    per status, or one per customer (employee, shipper) in order of name, then id — the
+    ORDER BY of `SortColumns` — with orders without a shipper first (NULL sorts lowest).
+    Groups the filters rule out are left out (no query has to find them empty)."""
+    if name == "status":
+        for status in (reversed(STATUSES) if descending else STATUSES):
+            if filters.status in (None, status):
+                yield status_condition(status, today)
+        return
+    key, label, foreign_key = _GROUP_TABLES[name]
+    if name == "shipper" and not descending:
+        yield foreign_key.is_(None)
+    order = (label.desc(), key.desc()) if descending else (label.asc(), key.asc())
+    start = 0
+    while True:
+        ids = session.execute(
+            select(key).order_by(*order).limit(chunk).offset(start)).scalars().all()
+        yield from (foreign_key == id_ for id_ in ids)
+        if len(ids) < chunk:
+            break
+        start += chunk
+    if name == "shipper" and descending:
+        yield foreign_key.is_(None)
+
+
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
     today = today or dt.date.today()
-    stmt, narrow, count, order_by = _filtered(params, today)
+    params = params.validated()
+    if not isinstance(params.filters, OrderFilters):
+        params = replace(params, filters=OrderFilters.parse(params.filters or {}))
+    stmt, narrow, count, order_by = _filtered(params, today, session)
+    keys = total = None
+    sort = (params.sort or DEFAULT_SORT).strip()
+    name = sort.lstrip("-+")
+    if (name == "status" or name in _GROUP_TABLES) \
+            and params.offset + params.limit <= WALK_MAX_ROWS:
+        total = session.execute(count).scalar_one()
+        if total > WALK_MIN_ROWS:
+            where = [] if narrow.whereclause is None else [narrow.whereclause]
+            keys = walk_keys(session, Order.order_id, where,
+                             _sort_groups(session, name, sort.startswith("-"), today,
+                                          params.filters),
+                             descending=sort.startswith("-"), offset=params.offset,
+                             limit=params.limit, max_groups=WALK_MAX_GROUPS)
     page = fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count,
-                      key=Order.order_id, keys_stmt=narrow)
+                      key=Order.order_id, keys_stmt=narrow, keys=keys, total=total)
     page.next_cursor = next_cursor(params, page)
     return page
 
@@ -367,7 +497,7 @@ def iter_orders(session: Session, params: ListParams, today: dt.date | None = No
                 batch: int = 2000) -> Iterator[OrderRow]:
     """Every order matching the list's filters and sort (not just a page), streamed."""
     today = today or dt.date.today()
-    stmt, _, _, order_by = _filtered(params, today)
+    stmt, _, _, order_by = _filtered(params, today, session)
     build = _row(today)
     result = session.execute(stmt.order_by(*order_by).execution_options(yield_per=batch))
     for r in result:
@@ -875,10 +1005,12 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
     if errors:
         raise ValidationFailed(errors)
     before = {"shipped_date": audit.text(None), "ship_via": audit.text(order.ship_via)}
+    counted = rollups.contribution(session, order_id)
     order.shipped_date = shipped
     order.ship_via = shipper
     order.version += 1
     session.flush()
+    rollups.record_change(session, counted, rollups.contribution(session, order_id))
     audit.record(session, actor, "ship", "order", order_id, before,
                  {"shipped_date": audit.text(shipped), "ship_via": audit.text(shipper)},
                  summary=f"order {order_id}")

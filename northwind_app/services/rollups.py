@@ -1,7 +1,8 @@
 """Monthly sales rollups: what the dashboard reads instead of scanning every order line.
 
-Three tables hold, per month, each customer's and each employee's order count and revenue,
-and each product's units and revenue (revenue = exact sum of line values). They are never
+Three tables hold, per month, each customer's and each employee's order count and revenue
+(for employees also how many of the orders were shipped on time and late), and each product's
+units and revenue (revenue = exact sum of line values). They are never
 stale: the order service calls `record_change` in the same transaction as every create,
 update and delete, subtracting the order's old contribution and adding its new one with
 atomic upserts (`x = x + delta`, safe under concurrency). Loaders call `rebuild`.
@@ -14,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, case, delete, func, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -24,6 +25,7 @@ from northwind_app.db.models import (
 )
 from northwind_app.db.types import line_value, month_start
 from northwind_app.money import line_value as py_line_value
+from northwind_app.services.status import SHIPPED, SHIPPED_LATE, status_condition, status_of
 
 
 @dataclass
@@ -35,12 +37,14 @@ class Contribution:
     employee_id: int
     subtotal: Decimal
     products: dict[int, tuple[int, Decimal]] = field(default_factory=dict)  # id -> (units, revenue)
+    shipped: str | None = None  # SHIPPED or SHIPPED_LATE once shipped
 
 
 def contribution(session: Session, order_id: int) -> Contribution | None:
     """The order's current contribution (None if it does not exist or has no date)."""
     header = session.execute(
-        select(Order.order_date, Order.customer_id, Order.employee_id, Order.subtotal)
+        select(Order.order_date, Order.customer_id, Order.employee_id, Order.subtotal,
+               Order.shipped_date, Order.required_date)
         .where(Order.order_id == order_id)).first()
     if header is None or header.order_date is None:
         return None
@@ -49,8 +53,10 @@ def contribution(session: Session, order_id: int) -> Contribution | None:
             select(OrderDetail.product_id, OrderDetail.unit_price, OrderDetail.quantity,
                    OrderDetail.discount).where(OrderDetail.order_id == order_id)):
         products[pid] = (qty, py_line_value(price, qty, disc))
+    shipped = None if header.shipped_date is None \
+        else status_of(header.shipped_date, header.required_date, dt.date.min)  # day-free
     return Contribution(header.order_date.replace(day=1), header.customer_id, header.employee_id,
-                        header.subtotal, products)
+                        header.subtotal, products, shipped)
 
 
 def _add(session: Session, model, keys: dict, increments: dict) -> None:
@@ -70,7 +76,7 @@ def _add(session: Session, model, keys: dict, increments: dict) -> None:
 def record_change(session: Session, before: Contribution | None, after: Contribution | None) -> None:
     """Move the rollups from an order's old contribution to its new one."""
     customers: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
-    employees: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
+    employees: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0), 0, 0])
     products: dict[tuple, list] = defaultdict(lambda: [0, Decimal(0)])
     for sign, c in ((-1, before), (1, after)):
         if c is None:
@@ -78,6 +84,8 @@ def record_change(session: Session, before: Contribution | None, after: Contribu
         for bucket, key in ((customers, (c.month, c.customer_id)), (employees, (c.month, c.employee_id))):
             bucket[key][0] += sign
             bucket[key][1] += sign * c.subtotal
+        if c.shipped is not None:
+            employees[(c.month, c.employee_id)][2 if c.shipped == SHIPPED else 3] += sign
         for pid, (units, revenue) in c.products.items():
             products[(c.month, pid)][0] += sign * units
             products[(c.month, pid)][1] += sign * revenue
@@ -86,10 +94,10 @@ def record_change(session: Session, before: Contribution | None, after: Contribu
         if n or revenue:
             _add(session, SalesMonthCustomer, {"month": month, "customer_id": cid},
                  {"orders": n, "revenue": revenue})
-    for (month, eid), (n, revenue) in sorted(employees.items()):
-        if n or revenue:
+    for (month, eid), (n, revenue, shipped, late) in sorted(employees.items()):
+        if n or revenue or shipped or late:
             _add(session, SalesMonthEmployee, {"month": month, "employee_id": eid},
-                 {"orders": n, "revenue": revenue})
+                 {"orders": n, "revenue": revenue, "shipped": shipped, "shipped_late": late})
     for (month, pid), (units, revenue) in sorted(products.items()):
         if units or revenue:
             _add(session, SalesMonthProduct, {"month": month, "product_id": pid},
@@ -107,8 +115,10 @@ def rebuild(conn: Connection | Session) -> None:
         select(month, Order.customer_id, func.count(), func.sum(Order.subtotal))
         .where(dated).group_by(month, Order.customer_id)))
     conn.execute(insert(SalesMonthEmployee).from_select(
-        ["month", "employee_id", "orders", "revenue"],
-        select(month, Order.employee_id, func.count(), func.sum(Order.subtotal))
+        ["month", "employee_id", "orders", "revenue", "shipped", "shipped_late"],
+        select(month, Order.employee_id, func.count(), func.sum(Order.subtotal),
+               *(func.sum(case((status_condition(status, dt.date.min), 1), else_=0))
+                 for status in (SHIPPED, SHIPPED_LATE)))
         .where(dated).group_by(month, Order.employee_id)))
     conn.execute(insert(SalesMonthProduct).from_select(
         ["month", "product_id", "units", "revenue"],

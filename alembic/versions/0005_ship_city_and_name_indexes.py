@@ -1,0 +1,37 @@
+"""indexes on orders.ship_city and orders.ship_name for the orders search
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24
+
+The orders search matches a text anywhere in the ship city or ship name (LIKE '%text%'),
+which no index can seek. These columns have few distinct values (about one per customer), so
+the search first reads the distinct values that contain the text from these indexes alone,
+then finds the orders by those values through the same indexes instead of reading every
+order row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+INDEXES = [("ix_orders_ship_city", ["ship_city"]), ("ix_orders_ship_name", ["ship_name"])]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        for name, columns in INDEXES:
+            batch_op.create_index(name, columns, unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        for name, _columns in INDEXES:
+            batch_op.drop_index(name)

@@ -1,0 +1,51 @@
+"""Order status: the one definition, in Python (`status_of`) and in SQL (`status_condition`,
+`status_rank`), used by the orders service, the dashboard and the rollups.
+
+- *new*: not shipped, not past the required date;
+- *late*: not shipped, past the required date;
+- *shipped*: shipped on or before the required date (or without one);
+- *shipped_late*: shipped after the required date.
+
+Only the first two depend on the day; a shipped order's status never changes by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, case, literal
+
+from northwind_app.db.models import Order
+from northwind_app.services.errors import ValidationFailed
+
+NEW, LATE, SHIPPED, SHIPPED_LATE = "new", "late", "shipped", "shipped_late"
+STATUSES = (NEW, LATE, SHIPPED, SHIPPED_LATE)
+STATUS_LABELS = {NEW: "New", LATE: "Late", SHIPPED: "Shipped", SHIPPED_LATE: "Shipped late"}
+
+
+def status_of(shipped: dt.date | None, required: dt.date | None, today: dt.date) -> str:
+    if shipped is None:
+        return LATE if required is not None and required < today else NEW
+    return SHIPPED_LATE if required is not None and shipped > required else SHIPPED
+
+
+def status_condition(status: str, today: dt.date):
+    """The SQL form of `status_of` for one status (for filters)."""
+    shipped, required = Order.shipped_date, Order.required_date
+    if status == NEW:
+        return and_(shipped.is_(None), (required.is_(None)) | (required >= today))
+    if status == LATE:
+        return and_(shipped.is_(None), required < today)
+    if status == SHIPPED:
+        return and_(shipped.is_not(None), (required.is_(None)) | (shipped <= required))
+    if status == SHIPPED_LATE:
+        return and_(shipped.is_not(None), shipped > required)
+    raise ValidationFailed({"status": f"unknown status {status!r}; use one of: {', '.join(STATUSES)}"})
+
+
+def status_rank(today: dt.date):
+    """The SQL form of `status_of` as its position in STATUSES (sorting by status)."""
+    return case(
+        *((status_condition(s, today), literal(i)) for i, s in enumerate(STATUSES)),
+        else_=literal(0),
+    )
