@@ -4,10 +4,12 @@ A screen subclasses `ListState` (a state mixin), declares its route, columns and
 implements `fetch_rows(params) -> (rows, total)` by calling a service (run in a worker thread,
 so the event loop never waits on the database). A list whose service checks the caller's
 permission itself (users, audit trail) sets `needs_actor`: `fetch_rows(params, actor)` then
-gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page size live
-in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change navigates
-to the new URL and `load` (the page's on_load) reads it back, so links, reload and the back
-button restore the same view. The state holds one page of display-ready strings only.
+gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page
+size live in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change
+navigates to the new URL and `load` (the page's on_load) reads it back, so links, reload and the
+back button restore the same view. Sort headers and pager buttons know their target URLs
+(computed vars) and navigate in the browser at once, so their click costs one trip to the
+server (the new page's `load`), not two. The state holds one page of display-ready strings.
 """
 
 from __future__ import annotations
@@ -95,6 +97,22 @@ class ListState(rx.State, mixin=True):
         """The current view as a query string (for exports and links)."""
         return urlencode(self._query())
 
+    @rx.var
+    def sort_href_prefix(self) -> str:
+        """This view's URL on its first page, ending in `sort=`: a header appends its key
+        (see `_header`), so a sort click navigates in the browser with no trip to the server
+        before the new page's `load`."""
+        query = urlencode(self._query(sort="", page=1))
+        return f"{self.base_path()}?{query}{'&' if query else ''}sort="
+
+    @rx.var
+    def page_hrefs(self) -> dict[str, str]:
+        """The URLs of the first, previous, next and last pages (the pager's buttons)."""
+        pages = {"first": 1, "prev": self.page_number - 1, "next": self.page_number + 1,
+                 "last": self.page_count}
+        return {where: self._url(page=min(max(1, number), self.page_count))
+                for where, number in pages.items()}
+
     # -- URL <-> state ----------------------------------------------------------------------
     def _query(self, **changes: Any) -> dict[str, str]:
         values: dict[str, Any] = {
@@ -172,11 +190,6 @@ class ListState(rx.State, mixin=True):
             self.loading = False
 
     @rx.event
-    def sort_by(self, key: str):
-        new = "-" + key if self.sort == key else key
-        return rx.redirect(self._url(sort=new, page=1))
-
-    @rx.event
     def set_search_text(self, value: str):
         return rx.redirect(self._url(q=value.strip(), page=1), replace=True)
 
@@ -193,13 +206,6 @@ class ListState(rx.State, mixin=True):
     @rx.event
     def set_size(self, value: str):
         return rx.redirect(self._url(size=int(value), page=1))
-
-    @rx.event
-    def go(self, where: str):
-        pages = {"first": 1, "prev": self.page_number - 1, "next": self.page_number + 1,
-                 "last": self.page_count}
-        target = min(max(1, pages[where]), self.page_count)
-        return rx.redirect(self._url(page=target))
 
 
 # -- components ---------------------------------------------------------------------------------
@@ -219,7 +225,9 @@ def _header(state: type[ListState], col: Column) -> rx.Component:
     return rx.table.column_header_cell(
         rx.hstack(rx.text(col.label), _sort_icon(state, col.sort), spacing="1", align="center",
                   justify="end" if col.align == "right" else "start"),
-        on_click=state.sort_by(col.sort),
+        # Ascending first; a second click on the sorted column turns it around.
+        on_click=rx.redirect(state.sort_href_prefix + rx.cond(
+            state.sort == col.sort, "-" + col.sort, col.sort)),
         cursor="pointer",
         user_select="none",
         white_space="nowrap",
@@ -304,6 +312,13 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
     )
 
 
+def _page_button(state: type[ListState], where: str, icon: str, label: str,
+                 disabled: rx.Var) -> rx.Component:
+    """A pager button: navigates in the browser to `state.page_hrefs[where]`."""
+    return rx.icon_button(rx.icon(icon), on_click=rx.redirect(state.page_hrefs[where]),
+                          variant="soft", disabled=disabled, aria_label=label, size="1")
+
+
 def pager(state: type[ListState]) -> rx.Component:
     return rx.hstack(
         rx.text(state.range_text, size="2", data_testid="list-range"),
@@ -316,18 +331,14 @@ def pager(state: type[ListState]) -> rx.Component:
             size="1",
             data_testid="page-size",
         ),
-        rx.icon_button(rx.icon("chevrons-left"), on_click=state.go("first"), variant="soft",
-                       disabled=state.page_number <= 1, aria_label="First page", size="1"),
-        rx.icon_button(rx.icon("chevron-left"), on_click=state.go("prev"), variant="soft",
-                       disabled=state.page_number <= 1, aria_label="Previous page", size="1"),
+        _page_button(state, "first", "chevrons-left", "First page", state.page_number <= 1),
+        _page_button(state, "prev", "chevron-left", "Previous page", state.page_number <= 1),
         rx.text(f"Page ", state.page_number.to_string(), " of ", state.page_count.to_string(),
                 size="2", data_testid="page-number"),
-        rx.icon_button(rx.icon("chevron-right"), on_click=state.go("next"), variant="soft",
-                       disabled=state.page_number >= state.page_count, aria_label="Next page",
-                       size="1"),
-        rx.icon_button(rx.icon("chevrons-right"), on_click=state.go("last"), variant="soft",
-                       disabled=state.page_number >= state.page_count, aria_label="Last page",
-                       size="1"),
+        _page_button(state, "next", "chevron-right", "Next page",
+                     state.page_number >= state.page_count),
+        _page_button(state, "last", "chevrons-right", "Last page",
+                     state.page_number >= state.page_count),
         align="center",
         spacing="2",
         width="100%",
