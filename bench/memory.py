@@ -11,7 +11,12 @@ token, hydrates it and runs the page's on_load (OrdersState.load), and the clien
 the orders state's rows arrive, so each client holds a real, loaded server-side state.
 Engine.IO pings are answered.
 
-Memory is the resident set (VmRSS) summed over the server's whole process group.
+Memory is the resident set (VmRSS) summed over the server's whole process group, plus, when
+the server keeps its tabs' states in Redis (several workers), the growth of Redis's own
+`used_memory`: a tab's state lives there, so it is server memory too.
+
+Before the idle figure, WARM_TABS tabs connect, load and leave, so that every worker process
+has served tabs (first-use imports, pools and caches are a per-worker cost, not a per-tab one).
 """
 
 from __future__ import annotations
@@ -164,6 +169,19 @@ class EventClient:
                                f"({self.deltas} updates)")
 
 
+WARM_TABS = 25
+
+
+def _redis_meter(url: str | None):
+    """A function returning Redis's used_memory in KB (always 0 without Redis)."""
+    if not url:
+        return lambda: 0
+    import redis
+
+    client = redis.Redis.from_url(url)
+    return lambda: int(client.info("memory")["used_memory"]) // 1024
+
+
 async def _open_clients(host: str, port: int, session_token: str, count: int, batch: int,
                         timeout: float) -> list[EventClient]:
     clients: list[EventClient] = []
@@ -178,14 +196,14 @@ async def _open_clients(host: str, port: int, session_token: str, count: int, ba
 async def _run(server, counts: list[int], session_token: str, batch: int, settle: float,
                timeout: float) -> dict:
     host, port = "127.0.0.1", server.port
-    # Warm up: a few tabs load once (imports, pools, caches), then leave.
-    warm = await _open_clients(host, port, session_token, 3, 3, timeout)
+    warm = await _open_clients(host, port, session_token, WARM_TABS, batch, timeout)
     for c in warm:
         await c.close()
     await asyncio.sleep(settle)
-    idle = server.rss_kb()
-    log(f"memory: idle {idle / 1024:.1f} MB")
-    result = {"idle_rss_kb": idle, "points": []}
+    redis_kb = _redis_meter(server.redis_url)
+    idle, idle_redis = server.rss_kb(), redis_kb()
+    log(f"memory: idle {idle / 1024:.1f} MB (+ Redis {idle_redis / 1024:.1f} MB)")
+    result = {"idle_rss_kb": idle, "idle_redis_kb": idle_redis, "points": []}
     clients: list[EventClient] = []
     try:
         for count in counts:
@@ -196,12 +214,13 @@ async def _run(server, counts: list[int], session_token: str, batch: int, settle
             seconds = time.perf_counter() - t0
             await asyncio.sleep(settle)
             alive = sum(1 for c in clients if not c.closed)
-            rss = server.rss_kb()
-            point = {"clients": count, "alive": alive, "rss_kb": rss,
-                     "kb_per_client": round((rss - idle) / count, 1),
+            rss, redis = server.rss_kb(), redis_kb()
+            point = {"clients": count, "alive": alive, "rss_kb": rss, "redis_kb": redis,
+                     "kb_per_client": round((rss - idle + redis - idle_redis) / count, 1),
+                     "rss_kb_per_client": round((rss - idle) / count, 1),
                      "connect_and_load_s": round(seconds, 2)}
             result["points"].append(point)
-            log(f"memory: {count} clients → {rss / 1024:.1f} MB "
+            log(f"memory: {count} clients → {rss / 1024:.1f} MB + Redis {redis / 1024:.1f} MB "
                 f"({point['kb_per_client']} KB per client)")
     finally:
         await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
@@ -209,7 +228,8 @@ async def _run(server, counts: list[int], session_token: str, batch: int, settle
     if len(pts) >= 2:
         a, b = pts[0], pts[-1]
         result["marginal_kb_per_client"] = round(
-            (b["rss_kb"] - a["rss_kb"]) / (b["clients"] - a["clients"]), 1)
+            (b["rss_kb"] - a["rss_kb"] + b["redis_kb"] - a["redis_kb"])
+            / (b["clients"] - a["clients"]), 1)
     result["kb_per_client"] = pts[-1]["kb_per_client"] if pts else None
     return result
 

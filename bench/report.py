@@ -206,17 +206,21 @@ def markdown(results: dict) -> str:
                      f"{_fmt(ui['clicks']['p95_ms'], 0)} ms | {pair('next_page')} | "
                      f"{pair('sort')} | {pair('filter')} | {pair('open')} | {pair('back')} |")
 
-    lines += ["", "### Server memory (RSS of the whole process group)", "",
-              "| scale | idle | clients | RSS | KB per client (vs idle) | marginal KB per client |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "### Server memory (RSS of the whole process group, plus Redis's growth)", "",
+              "| scale | idle RSS (+ Redis) | clients | RSS | Redis | KB per client (vs idle) "
+              "| of which RSS | marginal KB per client |",
+              "|---|---|---|---|---|---|---|---|"]
     for scale, res in scales.items():
         mem = res.get("memory")
         if not mem:
             continue
         for p in mem["points"]:
-            lines.append(f"| {_scale_name(scale)} | {mem['idle_rss_kb'] / 1024:.1f} MB | "
+            idle_redis, redis = mem.get("idle_redis_kb", 0), p.get("redis_kb", 0)
+            lines.append(f"| {_scale_name(scale)} | {mem['idle_rss_kb'] / 1024:.1f} MB "
+                         f"(+ {idle_redis / 1024:.1f} MB) | "
                          f"{p['clients']} ({p['alive']} alive) | {p['rss_kb'] / 1024:.1f} MB | "
-                         f"{_fmt(p['kb_per_client'])} | "
+                         f"{redis / 1024:.1f} MB | {_fmt(p['kb_per_client'])} | "
+                         f"{_fmt(p.get('rss_kb_per_client', p['kb_per_client']))} | "
                          f"{_fmt(mem.get('marginal_kb_per_client'))} |")
     errors = [f"{_scale_name(s)} {stage}: {msg}" for s, r in scales.items()
               for stage, msg in (r.get("errors") or {}).items()]
