@@ -1,4 +1,4 @@
-"""indexes on orders.ship_city and orders.ship_name for the orders search
+"""indexes on orders.ship_city and orders.ship_name (with the status dates) for the search
 
 Revision ID: 0005
 Revises: 0004
@@ -8,7 +8,10 @@ The orders search matches a text anywhere in the ship city or ship name (LIKE '%
 which no index can seek. These columns have few distinct values (about one per customer), so
 the search first reads the distinct values that contain the text from these indexes alone,
 then finds the orders by those values through the same indexes instead of reading every
-order row.
+order row. The order date and the status dates make the indexes covering for that page's
+default sort, status filter and count: at 1M orders with MariaDB's default 128 MiB buffer
+pool a city's ~4,500 orders are otherwise ~4,500 table pages read from disk (350-650 ms
+against 47 ms).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INDEXES = [("ix_orders_ship_city", ["ship_city"]), ("ix_orders_ship_name", ["ship_name"])]
+STATUS_DATES = ["order_date", "shipped_date", "required_date"]
+INDEXES = [("ix_orders_ship_city_status", ["ship_city", *STATUS_DATES]),
+           ("ix_orders_ship_name_status", ["ship_name", *STATUS_DATES])]
 
 
 def upgrade() -> None:

@@ -164,9 +164,13 @@ class Order(SQLModel, table=True):
         Index("ix_orders_required_id", "required_date", "order_id"),
         Index("ix_orders_shipped_id", "shipped_date", "order_id"),
         # Free-text search reads the few distinct ship cities / names from these (index only),
-        # then finds the orders by value (see services.orders.search_condition).
-        Index("ix_orders_ship_city", "ship_city"),
-        Index("ix_orders_ship_name", "ship_name"),
+        # then finds the orders by value (see services.orders.search_condition); with the
+        # order date and the status dates they also serve that page's sort, status filter and
+        # count without reading the orders themselves.
+        Index("ix_orders_ship_city_status", "ship_city", "order_date", "shipped_date",
+              "required_date"),
+        Index("ix_orders_ship_name_status", "ship_name", "order_date", "shipped_date",
+              "required_date"),
     )
 
     order_id: int | None = Field(default=None, primary_key=True)
