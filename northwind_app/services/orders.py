@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, false, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    and_, bindparam, delete, false, func, insert, literal, or_, select, update,
+)
 from sqlmodel import Session
 
 from northwind_app.db.models import (
@@ -112,21 +114,21 @@ class OrderRow:
 EMPLOYEE_NAME = (Employee.first_name + literal(" ") + Employee.last_name)
 
 
-def _list_statement(today: dt.date):
-    return (
-        select(
-            Order.order_id, Order.order_date, Order.customer_id,
-            Customer.company_name.label("customer_name"),
-            Order.employee_id, EMPLOYEE_NAME.label("employee_name"),
-            Order.ship_country, Order.ship_via,
-            Shipper.company_name.label("shipper_name"),
-            Order.required_date, Order.shipped_date, ORDER_TOTAL,
-        )
-        .select_from(Order)
-        .join(Customer, Customer.customer_id == Order.customer_id)
-        .join(Employee, Employee.employee_id == Order.employee_id)
-        .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+# The list's columns and joins, built once; each request adds its conditions.
+_LIST_STATEMENT = (
+    select(
+        Order.order_id, Order.order_date, Order.customer_id,
+        Customer.company_name.label("customer_name"),
+        Order.employee_id, EMPLOYEE_NAME.label("employee_name"),
+        Order.ship_country, Order.ship_via,
+        Shipper.company_name.label("shipper_name"),
+        Order.required_date, Order.shipped_date, ORDER_TOTAL,
     )
+    .select_from(Order)
+    .join(Customer, Customer.customer_id == Order.customer_id)
+    .join(Employee, Employee.employee_id == Order.employee_id)
+    .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+)
 
 
 def _where(filters: OrderFilters, search: str | None, today: dt.date,
@@ -381,7 +383,7 @@ def _filtered(params: ListParams, today: dt.date, session: Session):
     conditions = _where(filters, params.search, today, session)
     order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
     cursor = _cursor_condition(params)
-    stmt = _list_statement(today).where(*conditions)
+    stmt = _LIST_STATEMENT.where(*conditions)
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
     sort_key = (params.sort or DEFAULT_SORT).lstrip("-+")
@@ -553,16 +555,29 @@ class OrderDetailView:
     total: Decimal
 
 
+# The detail's two statements, built once (an order id is bound per call).
+_DETAIL_HEADER = (
+    select(Order, Customer.company_name, Customer.contact_name, Customer.phone,
+           EMPLOYEE_NAME.label("employee_name"), Shipper.company_name)
+    .outerjoin(Customer, Customer.customer_id == Order.customer_id)
+    .outerjoin(Employee, Employee.employee_id == Order.employee_id)
+    .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+    .where(Order.order_id == bindparam("order_id"))
+)
+_DETAIL_LINES = (
+    select(OrderDetail.product_id, Product.product_name, OrderDetail.unit_price,
+           OrderDetail.quantity, OrderDetail.discount, Product.units_in_stock,
+           Product.discontinued)
+    .join(Product, Product.product_id == OrderDetail.product_id)
+    .where(OrderDetail.order_id == bindparam("order_id"))
+    .order_by(Product.product_name, OrderDetail.product_id)
+)
+
+
 def get_order(session: Session, order_id: int, today: dt.date | None = None) -> OrderDetailView:
     today = today or dt.date.today()
-    row = session.execute(
-        select(Order, Customer.company_name, Customer.contact_name, Customer.phone,
-               EMPLOYEE_NAME.label("employee_name"), Shipper.company_name)
-        .outerjoin(Customer, Customer.customer_id == Order.customer_id)
-        .outerjoin(Employee, Employee.employee_id == Order.employee_id)
-        .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
-        .where(Order.order_id == order_id)
-    ).first()
+    key = {"order_id": order_id}
+    row = session.execute(_DETAIL_HEADER, key).first()
     if row is None:
         raise NotFound(f"Order {order_id} does not exist.")
     order, company, contact, phone, employee_name, shipper_name = row
@@ -571,12 +586,7 @@ def get_order(session: Session, order_id: int, today: dt.date | None = None) -> 
                   discount=disc, line_total=line_value(price, qty, disc),
                   units_in_stock=stock, discontinued=discontinued)
         for pid, name, price, qty, disc, stock, discontinued in session.execute(
-            select(OrderDetail.product_id, Product.product_name, OrderDetail.unit_price,
-                   OrderDetail.quantity, OrderDetail.discount, Product.units_in_stock,
-                   Product.discontinued)
-            .join(Product, Product.product_id == OrderDetail.product_id)
-            .where(OrderDetail.order_id == order_id)
-            .order_by(Product.product_name, OrderDetail.product_id))
+            _DETAIL_LINES, key)
     ]
     subtotal = order_subtotal((line.unit_price, line.quantity, line.discount) for line in lines)
     return OrderDetailView(

@@ -333,7 +333,7 @@ def pager(state: type[ListState]) -> rx.Component:
         ),
         _page_button(state, "first", "chevrons-left", "First page", state.page_number <= 1),
         _page_button(state, "prev", "chevron-left", "Previous page", state.page_number <= 1),
-        rx.text(f"Page ", state.page_number.to_string(), " of ", state.page_count.to_string(),
+        rx.text("Page ", state.page_number.to_string(), " of ", state.page_count.to_string(),
                 size="2", data_testid="page-number"),
         _page_button(state, "next", "chevron-right", "Next page",
                      state.page_number >= state.page_count),
