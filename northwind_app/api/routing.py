@@ -55,12 +55,12 @@ class ExactJSONRoute(APIRoute):
     exact JSON numbers). So an unauthenticated or unauthorised request learns nothing about
     what it sent, and is refused without its body being parsed."""
 
-    # The request's database sessions are begun and ended in the endpoint's worker thread
-    # (see deps.py): one trip to a thread per request instead of three.
-    finishes_sessions = True
-
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if not inspect.iscoroutinefunction(endpoint):
+        # A synchronous endpoint's database sessions are begun and ended in its own worker
+        # thread (see deps.py): one trip to a thread per request instead of three. The
+        # session dependency does it for an async endpoint.
+        self.finishes_sessions = not inspect.iscoroutinefunction(endpoint)
+        if self.finishes_sessions:
             endpoint = run_with_sessions(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
