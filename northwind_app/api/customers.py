@@ -93,4 +93,4 @@ add_write_routes(
     update=customers.update_customer, delete=customers.delete_customer,
 )
 add_history_route(router, entity="customer", singular="customer", id_type=CustomerId,
-                  key=lambda customer_id: customer_id.strip().upper())  # stored uppercase
+                  key=customers.customer_key)

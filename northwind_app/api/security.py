@@ -3,9 +3,11 @@ checks of the routes.
 
 Every resource route authenticates in its route handler (`routing.ExactJSONRoute`), before
 FastAPI reads or validates the body, so an unauthenticated request is a 401 whatever it sends,
-and a role that may not use a route is a 403 before its body is looked at. The token is looked
-up in a worker thread (one indexed query; the database is synchronous) and the caller is kept
-on the request, so the `CurrentActor` dependency that endpoints use is a plain attribute read.
+and a role that may not use a route is a 403 before its body is looked at. A token seen in the
+last seconds is answered from the per-process cache (`auth.token_cache`) without leaving the
+event loop; any other is looked up in a worker thread (one indexed query; the database is
+synchronous). The caller is kept on the request, so the `CurrentActor` dependency that
+endpoints use is a plain attribute read.
 
 Which role may do what is decided by the services (`Actor.require`, `services.auth.ROLES`);
 `RequirePermission` only asks the same question early. The services ask it again.

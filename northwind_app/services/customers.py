@@ -48,7 +48,7 @@ EDITABLE: dict[str, Rule] = {
 NEW = {"customer_id": Code(COLUMNS.customer_id, "[A-Z]{5}", "exactly 5 letters A-Z"), **EDITABLE}
 
 
-def _key(customer_id: str) -> str:
+def customer_key(customer_id: str) -> str:
     """Customer ids are case-insensitive (stored uppercase) on every backend."""
     return customer_id.strip().upper()
 
@@ -56,7 +56,7 @@ def _key(customer_id: str) -> str:
 def get_customer(session: Session, customer_id: str) -> dict[str, Any]:
     """All columns plus order_count, revenue (exact sum of order subtotals) and the dates of
     the first and last orders (None without orders)."""
-    customer_id = _key(customer_id)
+    customer_id = customer_key(customer_id)
     customer = fetch_one(session, select(*COLUMNS).where(Customer.customer_id == customer_id),
                          f"Customer {customer_id} does not exist.")
     count, revenue, first, last = session.execute(
@@ -74,7 +74,7 @@ def audit_snapshot(record: Customer) -> dict[str, str | None]:
 
 
 def _customer(session: Session, customer_id: str) -> Customer:
-    customer_id = _key(customer_id)
+    customer_id = customer_key(customer_id)
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"Customer {customer_id} does not exist.")

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     and_, bindparam, delete, false, func, insert, literal, or_, select, update,
@@ -26,6 +26,7 @@ from northwind_app.db.models import (
 from northwind_app.money import line_value, order_subtotal, parse_decimal
 from northwind_app.services import audit, rollups
 from northwind_app.services.auth import Actor, Permission
+from northwind_app.services.customers import customer_key
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
     ListParams, Page, after_condition, decode_cursor, encode_cursor, fetch_page, search_clause,
@@ -253,6 +254,30 @@ def _distinct_matches(session: Session, column, text: str) -> list[str] | None:
     return _at_most(session, select(column).distinct().where(matches))
 
 
+class NameSort(NamedTuple):
+    """A sort by another table's name: orders by `label`, then by the row's id (`key`,
+    which the order holds as `foreign_key`), so each one's orders stay together."""
+
+    table: Any
+    key: Any
+    label: Any
+    foreign_key: Any
+    optional: bool = False  # orders may have none (outer join; NULL sorts lowest)
+
+    @property
+    def columns(self) -> tuple:
+        return self.label, self.foreign_key
+
+
+NAME_SORTS = {
+    "customer": NameSort(Customer, Customer.customer_id, Customer.company_name,
+                         Order.customer_id),
+    "employee": NameSort(Employee, Employee.employee_id, EMPLOYEE_NAME, Order.employee_id),
+    "shipper": NameSort(Shipper, Shipper.shipper_id, Shipper.company_name, Order.ship_via,
+                        optional=True),
+}
+
+
 class SortColumns(Mapping):
     """Sort key → SQL expression (the keys are SORT_KEYS). Built on demand: a request sorts
     by one key, and the status expression alone costs more to build than its query."""
@@ -278,12 +303,12 @@ class SortColumns(Mapping):
 _SORT_COLUMNS = {
     "order_id": Order.order_id,
     "order_date": Order.order_date,
-    # By name, then by the id: each customer's (employee's, shipper's) orders stay together,
-    # so the first pages can be read one customer at a time (see _sort_groups).
-    "customer": (Customer.company_name, Order.customer_id),
-    "employee": (EMPLOYEE_NAME, Order.employee_id),
+    # By name, then by the id, so the first pages can be read one customer (employee,
+    # shipper) at a time (see _sort_groups).
+    "customer": NAME_SORTS["customer"].columns,
+    "employee": NAME_SORTS["employee"].columns,
     "ship_country": Order.ship_country,
-    "shipper": (Shipper.company_name, Order.ship_via),
+    "shipper": NAME_SORTS["shipper"].columns,
     "status": None,  # depends on the day: SortColumns builds it
     "required_date": Order.required_date,
     "shipped_date": Order.shipped_date,
@@ -324,24 +349,35 @@ CURSOR_SORTS: dict[str, tuple[Any, Any]] = {
 }
 
 
+def _sort(params: ListParams) -> tuple[str, str, bool]:
+    """(the sort as given or the default, its field name, descending)."""
+    sort = (params.sort or DEFAULT_SORT).strip()
+    return sort, sort.lstrip("-+"), sort.startswith("-")
+
+
+def _parsed(params: ListParams) -> ListParams:
+    """`params` with its filters as OrderFilters (ValidationFailed naming a bad one)."""
+    if isinstance(params.filters, OrderFilters):
+        return params
+    return replace(params, filters=OrderFilters.parse(params.filters or {}))
+
+
 def _cursor_condition(params: ListParams):
     """The WHERE condition for `params.after`, or None without a cursor."""
     if not params.after:
         return None
-    sort = (params.sort or DEFAULT_SORT).strip()
-    name = sort.lstrip("-+")
+    sort, name, descending = _sort(params)
     if name not in CURSOR_SORTS:
         raise ValidationFailed({"after": "cursor paging needs a sort by one of: "
                                          + ", ".join(CURSOR_SORTS) + "; use offset for this sort"})
     column, parse = CURSOR_SORTS[name]
     value, key = decode_cursor(params.after, sort, parse)
-    return after_condition(column, value, Order.order_id, key, sort.startswith("-"))
+    return after_condition(column, value, Order.order_id, key, descending)
 
 
 def next_cursor(params: ListParams, page: Page[OrderRow]) -> str | None:
     """Where the page after `page` starts, when its sort allows cursors and it was full."""
-    sort = (params.sort or DEFAULT_SORT).strip()
-    name = sort.lstrip("-+")
+    sort, name, _descending = _sort(params)
     if name not in CURSOR_SORTS or len(page.items) < page.limit or not page.items:
         return None
     last = page.items[-1]
@@ -378,22 +414,18 @@ def _rollup_countable(filters: OrderFilters, search: str | None) -> bool:
 
 def _filtered(params: ListParams, today: dt.date, session: Session):
     """(full statement, narrow key statement, count statement, ORDER BY) for a list request."""
-    filters = params.filters if isinstance(params.filters, OrderFilters) \
-        else OrderFilters.parse(params.filters or {})
+    filters = _parsed(params).filters
     conditions = _where(filters, params.search, today, session)
     order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
     cursor = _cursor_condition(params)
     stmt = _LIST_STATEMENT.where(*conditions)
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
-    sort_key = (params.sort or DEFAULT_SORT).lstrip("-+")
     narrow = select(Order.order_id).select_from(Order)
-    if sort_key == "customer":
-        narrow = narrow.join(Customer, Customer.customer_id == Order.customer_id)
-    if sort_key == "employee":
-        narrow = narrow.join(Employee, Employee.employee_id == Order.employee_id)
-    if sort_key == "shipper":
-        narrow = narrow.outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+    group = NAME_SORTS.get(_sort(params)[1])
+    if group is not None:
+        narrow = narrow.join(group.table, group.key == group.foreign_key,
+                             isouter=group.optional)
     # The total counts every match, not only those after a cursor.
     count = count_all_orders(filters.status, filters.employee_id) \
         if _rollup_countable(filters, params.search) \
@@ -407,15 +439,14 @@ def checked_params(params: ListParams) -> ListParams:
     """`params` with its filters parsed and its sort checked, raising ValidationFailed (naming
     `sort` or the filter) now: for callers that must refuse bad input before they start
     streaming `iter_orders`, which would otherwise only fail on its first row."""
-    filters = params.filters if isinstance(params.filters, OrderFilters) \
-        else OrderFilters.parse(params.filters or {})
+    params = _parsed(params)
     sort_clauses(params.sort, sort_columns(dt.date.today()), DEFAULT_SORT, Order.order_id)
-    return replace(params, filters=filters)
+    return params
 
 
 def existing_customer_id(session: Session, customer_id: str) -> str:
     """The stored id of a customer (ids are case-insensitive); NotFound when there is none."""
-    key = customer_id.strip().upper()
+    key = customer_key(customer_id)
     found = session.execute(
         select(Customer.customer_id).where(Customer.customer_id == key)).scalar_one_or_none()
     if found is None:
@@ -436,11 +467,6 @@ def require_employee(session: Session, employee_id: int) -> int:
 WALK_MIN_ROWS = 20_000
 WALK_MAX_ROWS = 5_000
 WALK_MAX_GROUPS = 100
-_GROUP_TABLES = {
-    "customer": (Customer.customer_id, Customer.company_name, Order.customer_id),
-    "employee": (Employee.employee_id, EMPLOYEE_NAME, Order.employee_id),
-    "shipper": (Shipper.shipper_id, Shipper.company_name, Order.ship_via),
-}
 
 
 def _sort_groups(session: Session, name: str, descending: bool, today: dt.date,
@@ -454,40 +480,37 @@ def _sort_groups(session: Session, name: str, descending: bool, today: dt.date,
             if filters.status in (None, status):
                 yield status_condition(status, today)
         return
-    key, label, foreign_key = _GROUP_TABLES[name]
-    if name == "shipper" and not descending:
-        yield foreign_key.is_(None)
-    order = (label.desc(), key.desc()) if descending else (label.asc(), key.asc())
+    group = NAME_SORTS[name]
+    if group.optional and not descending:
+        yield group.foreign_key.is_(None)
+    order = (group.label.desc(), group.key.desc()) if descending \
+        else (group.label.asc(), group.key.asc())
     start = 0
     while True:
         ids = session.execute(
-            select(key).order_by(*order).limit(chunk).offset(start)).scalars().all()
-        yield from (foreign_key == id_ for id_ in ids)
+            select(group.key).order_by(*order).limit(chunk).offset(start)).scalars().all()
+        yield from (group.foreign_key == id_ for id_ in ids)
         if len(ids) < chunk:
             break
         start += chunk
-    if name == "shipper" and descending:
-        yield foreign_key.is_(None)
+    if group.optional and descending:
+        yield group.foreign_key.is_(None)
 
 
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
     today = today or dt.date.today()
-    params = params.validated()
-    if not isinstance(params.filters, OrderFilters):
-        params = replace(params, filters=OrderFilters.parse(params.filters or {}))
+    params = _parsed(params.validated())
     stmt, narrow, count, order_by = _filtered(params, today, session)
     keys = total = None
-    sort = (params.sort or DEFAULT_SORT).strip()
-    name = sort.lstrip("-+")
-    if (name == "status" or name in _GROUP_TABLES) \
+    _, name, descending = _sort(params)
+    if (name == "status" or name in NAME_SORTS) \
             and params.offset + params.limit <= WALK_MAX_ROWS:
         total = session.execute(count).scalar_one()
         if total > WALK_MIN_ROWS:
             where = [] if narrow.whereclause is None else [narrow.whereclause]
             keys = walk_keys(session, Order.order_id, where,
-                             _sort_groups(session, name, sort.startswith("-"), today,
-                                          params.filters),
-                             descending=sort.startswith("-"), offset=params.offset,
+                             _sort_groups(session, name, descending, today, params.filters),
+                             descending=descending, offset=params.offset,
                              limit=params.limit, max_groups=WALK_MAX_GROUPS)
     page = fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count,
                       key=Order.order_id, keys_stmt=narrow, keys=keys, total=total)
