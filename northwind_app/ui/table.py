@@ -15,6 +15,7 @@ server (the new page's `load`), not two. The state holds one page of display-rea
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -98,20 +99,9 @@ class ListState(rx.State, mixin=True):
         return urlencode(self._query())
 
     @rx.var
-    def sort_href_prefix(self) -> str:
-        """This view's URL on its first page, ending in `sort=`: a header appends its key
-        (see `_header`), so a sort click navigates in the browser with no trip to the server
-        before the new page's `load`."""
-        query = urlencode(self._query(sort="", page=1))
-        return f"{self.base_path()}?{query}{'&' if query else ''}sort="
-
-    @rx.var
-    def page_hrefs(self) -> dict[str, str]:
-        """The URLs of the first, previous, next and last pages (the pager's buttons)."""
-        pages = {"first": 1, "prev": self.page_number - 1, "next": self.page_number + 1,
-                 "last": self.page_count}
-        return {where: self._url(page=min(max(1, number), self.page_count))
-                for where, number in pages.items()}
+    def last_page_href(self) -> str:
+        """The URL of the last page (the pager's last button)."""
+        return self._url(page=self.page_count)
 
     # -- URL <-> state ----------------------------------------------------------------------
     def _query(self, **changes: Any) -> dict[str, str]:
@@ -210,6 +200,18 @@ class ListState(rx.State, mixin=True):
 
 # -- components ---------------------------------------------------------------------------------
 
+def _location_href(edit: str) -> rx.Var:
+    """The address the browser shows when the click happens, with its query string edited by
+    `edit` (JavaScript statements on `p`, its URLSearchParams). A sort header or pager button
+    navigates in the browser, with no trip to the server first; reading the address at click
+    time (not the state, which learns of a navigation one server trip later) makes a quick
+    second click build on the first instead of repeating it."""
+    return rx.Var(
+        "(() => { const p = new URLSearchParams(window.location.search); " + edit
+        + " const q = p.toString(); return window.location.pathname + (q ? '?' + q : ''); })()"
+    ).to(str)
+
+
 def _sort_icon(state: type[ListState], key: str) -> rx.Component:
     return rx.cond(
         state.sort == key,
@@ -226,8 +228,10 @@ def _header(state: type[ListState], col: Column) -> rx.Component:
         rx.hstack(rx.text(col.label), _sort_icon(state, col.sort), spacing="1", align="center",
                   justify="end" if col.align == "right" else "start"),
         # Ascending first; a second click on the sorted column turns it around.
-        on_click=rx.redirect(state.sort_href_prefix + rx.cond(
-            state.sort == col.sort, "-" + col.sort, col.sort)),
+        on_click=rx.redirect(_location_href(
+            f"const s = p.get('sort') || {json.dumps(state.default_sort)}; "
+            f"p.set('sort', s === {json.dumps(col.sort)} ? {json.dumps('-' + col.sort)} "
+            f": {json.dumps(col.sort)}); p.delete('page');")),
         cursor="pointer",
         user_select="none",
         white_space="nowrap",
@@ -312,10 +316,22 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
     )
 
 
+# The pager's moves, as edits of the query string (a page past the end is turned into the last
+# page by `load`).
+_PAGE_MOVES = {
+    "first": "p.delete('page');",
+    "prev": "const n = (parseInt(p.get('page')) || 1) - 1; "
+            "n > 1 ? p.set('page', n) : p.delete('page');",
+    "next": "p.set('page', Math.max(1, parseInt(p.get('page')) || 1) + 1);",
+}
+
+
 def _page_button(state: type[ListState], where: str, icon: str, label: str,
                  disabled: rx.Var) -> rx.Component:
-    """A pager button: navigates in the browser to `state.page_hrefs[where]`."""
-    return rx.icon_button(rx.icon(icon), on_click=rx.redirect(state.page_hrefs[where]),
+    """A pager button: navigates in the browser (first/previous/next from the address it
+    shows now, see `_location_href`; last to `state.last_page_href`)."""
+    href = state.last_page_href if where == "last" else _location_href(_PAGE_MOVES[where])
+    return rx.icon_button(rx.icon(icon), on_click=rx.redirect(href),
                           variant="soft", disabled=disabled, aria_label=label, size="1")
 
 

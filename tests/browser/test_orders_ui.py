@@ -192,6 +192,42 @@ def test_search_filter_sort_paginate_and_reload(page):
     expect(page.get_by_test_id("list-row")).to_have_count(3)
 
 
+def test_quick_second_clicks_build_on_the_first(page):
+    """A second click before the server has answered the first (here: its messages held
+    back): the header and the pager read the address the first click went to, not the state,
+    which has not heard of it yet."""
+    held: list = []
+    socket: dict = {}
+
+    def relay(ws):
+        server = ws.connect_to_server()
+        socket["page"] = ws
+        server.on_message(lambda message: held.append(message) if socket.get("hold")
+                          else ws.send(message))
+
+    page.route_web_socket(re.compile(r"/_event"), relay)
+    page.goto("/orders")
+    expect(page.get_by_test_id("list-row")).to_have_count(25)
+
+    socket["hold"] = True
+    header = page.get_by_test_id("sort-total")
+    header.click()
+    expect(page).to_have_url(re.compile(r"sort=total"))
+    header.click()
+    expect(page).to_have_url(re.compile(r"sort=-total"))
+    next_page = page.get_by_label("Next page")
+    next_page.click()
+    expect(page).to_have_url(re.compile(r"page=2"))
+    next_page.click()
+    expect(page).to_have_url(re.compile(r"page=3"))
+    socket["hold"] = False
+    for message in held:
+        socket["page"].send(message)
+
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")
+    assert "sort=-total" in page.url
+
+
 def test_page_size_and_last_page(page):
     page.goto("/orders?sort=order_id&size=100")
     expect(page.get_by_test_id("list-row")).to_have_count(100)
