@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import inspect, or_, select, update
+from sqlalchemy import event, inspect, or_, select, update
 
 from northwind_app.data.classic import load_classic
 from northwind_app.db.engine import get_engine, session_scope
@@ -160,6 +160,48 @@ def test_values_are_found_first_and_orders_by_value(search_db, monkeypatch):
         assert "ship_city IN (" not in sql("quxbridge")
 
 
+def _lookups(url, text):
+    """The statements `search_condition` reads the search's value tables with."""
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = get_engine(url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(url) as s:
+            svc.search_condition(s, text)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return [st for st in statements if "order_search_" in st]
+
+
+def test_values_are_looked_up_by_trigrams(search_db):
+    """A text of three characters or more finds its values by trigram (index lookups, not a
+    LIKE over every value); a shorter one by a LIKE over order_search_values."""
+    grams, = _lookups(search_db, "quxbridge")
+    assert "order_search_grams" in grams and "order_search_values" not in grams
+    short, = _lookups(search_db, "ß")
+    assert "order_search_values" in short and "order_search_grams" not in short
+
+
+def test_without_trigrams_equals_the_plain_rule(search_db, monkeypatch):
+    """MariaDB: a searched column whose collation is not the trigrams' (so that a LIKE match
+    would not imply equal trigrams) turns the trigrams off; the result stays the same."""
+    with session_scope(search_db) as s:
+        collations = svc._collations(s)
+    if collations is None:
+        pytest.skip("SQLite: the trigrams compare like every column's LIKE")
+    monkeypatch.setitem(svc._COLLATIONS, get_engine(search_db).url.render_as_string(),
+                        {**collations, "order_search_grams.gram": "utf8mb4_general_ci"})
+    lookup, = _lookups(search_db, "quxbridge")
+    assert "order_search_grams" not in lookup and "order_search_values" in lookup
+    for text in TEXTS:
+        expected = _reference(search_db, text, "shipped")
+        assert _all_matches(search_db, text, "shipped") == (expected, len(expected)), text
+
+
 def test_csv_export_stream_matches_the_list(search_db):
     params = ListParams(search="bridge", filters={"status": "new"})
     with session_scope(search_db) as s:
@@ -170,6 +212,6 @@ def test_csv_export_stream_matches_the_list(search_db):
 def test_ship_columns_are_indexed(search_db):
     indexes = {ix["name"]: ix["column_names"]
                for ix in inspect(get_engine(search_db)).get_indexes("orders")}
-    dates = ["order_date", "shipped_date", "required_date"]
-    assert indexes["ix_orders_ship_city_status"] == ["ship_city", *dates]
-    assert indexes["ix_orders_ship_name_status"] == ["ship_name", *dates]
+    sorted_dates = ["order_date", "order_id", "shipped_date", "required_date"]
+    assert indexes["ix_orders_ship_city_status"] == ["ship_city", *sorted_dates]
+    assert indexes["ix_orders_ship_name_status"] == ["ship_name", *sorted_dates]

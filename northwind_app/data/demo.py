@@ -18,7 +18,9 @@ from decimal import Decimal
 from faker import Faker
 from sqlalchemy import Connection
 
-from northwind_app.data.loading import analyze, ensure_empty_or_replace, insert_rows
+from northwind_app.data.loading import (
+    analyze, ensure_empty_or_replace, insert_rows, search_values_paused,
+)
 from northwind_app.db import models
 from northwind_app.money import line_value
 from northwind_app.services import rollups
@@ -304,6 +306,36 @@ class DemoGenerator:
             )
 
 
+def _insert_orders(conn: Connection, gen: DemoGenerator, batch_size: int,
+                   progress: Callable[[int], None] | None,
+                   add_values: Callable[[type, list[dict]], None]) -> dict[str, int]:
+    """Insert the generated orders and their lines in batches; returns their counts."""
+    order_table, line_table = models.Order.__table__, models.OrderDetail.__table__
+    order_batch: list[dict] = []
+    line_batch: list[dict] = []
+    counts = {"orders": 0, "order_details": 0}
+
+    def flush() -> None:
+        if order_batch:
+            conn.execute(order_table.insert(), order_batch)
+            conn.execute(line_table.insert(), line_batch)
+            add_values(models.Order, order_batch)
+            counts["orders"] += len(order_batch)
+            counts["order_details"] += len(line_batch)
+            if progress:
+                progress(len(order_batch))
+            order_batch.clear()
+            line_batch.clear()
+
+    for order, lines in gen.orders_and_lines():
+        order_batch.append(order)
+        line_batch.extend(lines)
+        if len(order_batch) >= batch_size:
+            flush()
+    flush()
+    return counts
+
+
 def load_demo(
     conn: Connection,
     *,
@@ -329,29 +361,12 @@ def load_demo(
         (models.EmployeeTerritory, gen.employee_territories(territories)),
         (models.Product, gen.products()),
     ]
-    counts = {model.__tablename__: insert_rows(conn, model, rows) for model, rows in reference}
-    order_table, line_table = models.Order.__table__, models.OrderDetail.__table__
-    order_batch: list[dict] = []
-    line_batch: list[dict] = []
-    counts["orders"] = counts["order_details"] = 0
-
-    def flush() -> None:
-        if order_batch:
-            conn.execute(order_table.insert(), order_batch)
-            conn.execute(line_table.insert(), line_batch)
-            counts["orders"] += len(order_batch)
-            counts["order_details"] += len(line_batch)
-            if progress:
-                progress(len(order_batch))
-            order_batch.clear()
-            line_batch.clear()
-
-    for order, lines in gen.orders_and_lines():
-        order_batch.append(order)
-        line_batch.extend(lines)
-        if len(order_batch) >= batch_size:
-            flush()
-    flush()
+    with search_values_paused(conn) as add_values:  # the search's values: added after
+        counts = {}
+        for model, rows in reference:
+            counts[model.__tablename__] = insert_rows(conn, model, rows)
+            add_values(model, rows)
+        counts.update(_insert_orders(conn, gen, batch_size, progress, add_values))
     rollups.rebuild(conn)
     analyze(conn)
     return counts

@@ -163,14 +163,14 @@ class Order(SQLModel, table=True):
         # Sorting (and cursor paging) by required or shipped date reads these in order.
         Index("ix_orders_required_id", "required_date", "order_id"),
         Index("ix_orders_shipped_id", "shipped_date", "order_id"),
-        # Free-text search reads the few distinct ship cities / names from these (index only),
-        # then finds the orders by value (see services.orders.search_condition); with the
-        # order date and the status dates they also serve that page's sort, status filter and
-        # count without reading the orders themselves.
-        Index("ix_orders_ship_city_status", "ship_city", "order_date", "shipped_date",
-              "required_date"),
-        Index("ix_orders_ship_name_status", "ship_name", "order_date", "shipped_date",
-              "required_date"),
+        # Free-text search finds the orders by ship city / name value (see
+        # services.orders.search_condition); with the order date and id (the default sort,
+        # read in order: no sort of a city's thousands of orders) and the status dates they
+        # also serve that page, status filter and count without reading the orders themselves.
+        Index("ix_orders_ship_city_status", "ship_city", "order_date", "order_id",
+              "shipped_date", "required_date"),
+        Index("ix_orders_ship_name_status", "ship_name", "order_date", "order_id",
+              "shipped_date", "required_date"),
     )
 
     order_id: int | None = Field(default=None, primary_key=True)
@@ -190,6 +190,43 @@ class Order(SQLModel, table=True):
     subtotal: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
     total: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
     version: int = Field(default=1)
+
+
+# Every spelling is its own row: binary on MariaDB, where the tables' own collation calls
+# 'Straße' and 'Strasse' equal (SQLite compares text bytewise already).
+SEARCH_VALUE = String(40).with_variant(String(40, collation="utf8mb4_bin"), "mysql", "mariadb")
+# Trigrams compare like the searched columns' LIKE: on MariaDB with the orders columns'
+# collation (which migration 0008 reads from the database), on SQLite ignoring ASCII case.
+SEARCH_GRAM = String(3).with_variant(String(3, collation="NOCASE"), "sqlite")
+
+
+class OrderSearchValue(SQLModel, table=True):
+    """A distinct value that the orders search matches (`kind`: the column it comes from:
+    ship_name, ship_city, company_name): a text is looked for in these few thousand rows,
+    and the orders are then found by value (services.orders.search_condition).
+
+    Kept by the database itself: triggers (migration 0008) add the values of every order and
+    customer inserted or updated, whoever writes them (the bulk loaders pause them and add
+    the values at the end: data.loading.search_values_paused). Values nothing has any more
+    stay (the search narrows by the rows' own columns, so an extra value never widens a
+    match)."""
+
+    __tablename__ = "order_search_values"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    value: str = Field(sa_column=Column(SEARCH_VALUE, primary_key=True))
+
+
+class OrderSearchGram(SQLModel, table=True):
+    """Each substring of three characters (`gram`) of each OrderSearchValue, added by a
+    trigger on that table: a value containing a text has every trigram of the text, so the
+    values containing a text of three or more characters are found by index lookups."""
+
+    __tablename__ = "order_search_grams"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    gram: str = Field(sa_column=Column(SEARCH_GRAM, primary_key=True))
+    value: str = Field(sa_column=Column(SEARCH_VALUE, primary_key=True))
 
 
 class OrderDetail(SQLModel, table=True):
@@ -326,3 +363,5 @@ LOAD_ORDER = [
     EmployeeTerritory, Product, Order, OrderDetail,
 ]
 ROLLUPS = [SalesMonthCustomer, SalesMonthEmployee, SalesMonthProduct]
+# The search's copies of the orders' and customers' values (kept by triggers).
+SEARCH_TABLES = [OrderSearchGram, OrderSearchValue]
