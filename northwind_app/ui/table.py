@@ -205,10 +205,12 @@ def _location_href(edit: str) -> rx.Var:
     `edit` (JavaScript statements on `p`, its URLSearchParams). A sort header or pager button
     navigates in the browser, with no trip to the server first; reading the address at click
     time (not the state, which learns of a navigation one server trip later) makes a quick
-    second click build on the first instead of repeating it."""
+    second click build on the first instead of repeating it. (The static server may show a
+    page's path with a trailing slash; the app's routes have none.)"""
     return rx.Var(
         "(() => { const p = new URLSearchParams(window.location.search); " + edit
-        + " const q = p.toString(); return window.location.pathname + (q ? '?' + q : ''); })()"
+        + " const q = p.toString(); const path = window.location.pathname.replace(/\\/+$/, '');"
+        " return (path || '/') + (q ? '?' + q : ''); })()"
     ).to(str)
 
 
