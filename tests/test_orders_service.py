@@ -163,6 +163,17 @@ def test_get_order_detail(classic_db_ro):
             svc.get_order(s, 1, TODAY)
 
 
+def test_get_order_without_lines(classic_db):
+    """An order whose lines were removed outside the app still reads: no lines, total =
+    freight (the detail is one outer-joined statement)."""
+    with session_scope(classic_db, write=True) as s:
+        s.execute(OrderDetail.__table__.delete().where(OrderDetail.order_id == 10248))
+    with session_scope(classic_db) as s:
+        order = svc.get_order(s, 10248, TODAY)
+        assert order.lines == [] and order.subtotal == 0
+        assert order.total == Decimal("32.38") and order.shipper_name == "Federal Shipping"
+
+
 # --- writes ---------------------------------------------------------------------------------
 
 def test_create_takes_stock_and_stores_exact_totals(classic_db):

@@ -3,8 +3,9 @@
 `create_api(database_url=...)` stores the URL on `app.state`; None means the configured
 default (`settings.database_url`).
 
-A session is one transaction, ended before the response is sent, so a failed commit is
-reported to the client, never hidden behind a 2xx. The database driver is synchronous, so the
+A write session is one transaction, ended before the response is sent, so a failed commit is
+reported to the client, never hidden behind a 2xx. A read session (GET) is read-only; on
+MySQL/MariaDB its statements run in autocommit (db/engine.py). The database driver is synchronous, so the
 session does its work in a worker thread, and each trip to a thread costs a request about as
 much as its query. So the session is made here without I/O, and a route that
 `finishes_sessions` (an `routing.ExactJSONRoute` with a synchronous endpoint: every resource
@@ -40,7 +41,7 @@ def _finishes_sessions(request: Request) -> bool:
 
 def _session_dependency(write: bool, doc: str) -> Callable[[Request], AsyncIterator[Session]]:
     async def dependency(request: Request) -> AsyncIterator[Session]:
-        session = new_session(database_url(request))
+        session = new_session(database_url(request), read_only=not write)
         session.info[WRITE] = write
         if not _finishes_sessions(request):
             await run_in_threadpool(begin, session, write=write)
@@ -57,7 +58,8 @@ def _session_dependency(write: bool, doc: str) -> Callable[[Request], AsyncItera
     return dependency
 
 
-get_session = _session_dependency(False, "A read session (one transaction).")
+get_session = _session_dependency(False, "A read session: only reads (on MySQL/MariaDB, "
+                                         "each statement in autocommit, see db/engine.py).")
 get_write_session = _session_dependency(
     True, "A write transaction: committed when the endpoint succeeds, rolled back otherwise.")
 

@@ -7,6 +7,7 @@ entity's own models; this module deliberately has no ``from __future__ import an
 (FastAPI reads the annotations at definition time).
 """
 
+import functools
 import inspect
 import json
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from northwind_app.api.deps import DbSession, WriteSession, run_with_sessions
 from northwind_app.api.errors import error_responses
@@ -49,6 +51,17 @@ class ExactJSONRequest(Request):
         return self._json
 
 
+def _in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint` (synchronous) as a coroutine function that runs it in a worker thread,
+    with the same signature for FastAPI."""
+
+    @functools.wraps(endpoint)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return run
+
+
 class ExactJSONRoute(APIRoute):
     """A route that authenticates its caller first (401), then checks the permissions its
     dependencies require (403), and only then lets FastAPI read and validate the request (with
@@ -56,12 +69,14 @@ class ExactJSONRoute(APIRoute):
     what it sent, and is refused without its body being parsed."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        # A synchronous endpoint's database sessions are begun and ended in its own worker
-        # thread (see deps.py): one trip to a thread per request instead of three. The
-        # session dependency does it for an async endpoint.
+        # A synchronous endpoint runs in a worker thread, and its database sessions are begun
+        # and ended in that thread (see deps.py). It is handed to FastAPI as a coroutine that
+        # makes that one trip: FastAPI would otherwise also validate its response in a
+        # worker thread, a second trip. The session dependency begins and ends the sessions
+        # of an async endpoint.
         self.finishes_sessions = not inspect.iscoroutinefunction(endpoint)
         if self.finishes_sessions:
-            endpoint = run_with_sessions(endpoint)
+            endpoint = _in_worker_thread(run_with_sessions(endpoint))
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable:

@@ -1,19 +1,29 @@
-"""The process-wide SQLAlchemy engine and session factory.
+"""The process-wide SQLAlchemy engines and session factories.
 
-SQLite runs with foreign keys on, WAL journaling and a busy timeout; MySQL/MariaDB gets a
-connection pool with pre-ping and recycle. Sessions are synchronous: async callers (Reflex
-event handlers) run service functions through `asyncio.to_thread`.
+SQLite runs with foreign keys on, WAL journaling and a busy timeout. MySQL/MariaDB gets a
+connection pool with recycle, and no round trip that does nothing (each costs a short request
+about as much as a query, see `_Connection` and `_ping_if_idle`): a connection idle for less
+than PING_AFTER_IDLE seconds is not pinged, and COMMIT/ROLLBACK are only sent when a
+transaction can be open. Read-only sessions (`new_session(read_only=True)`: the API's GET
+requests) use a second pool whose connections are in autocommit and READ ONLY: under READ
+COMMITTED every statement reads its own snapshot anyway, so a read transaction only added its
+COMMIT; and the server refuses any write made through them.
+
+Sessions are synchronous: async callers (Reflex event handlers) run service functions
+through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+import pymysql
+from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -23,9 +33,48 @@ T = TypeVar("T")
 # Per worker process: FastAPI's 40 request threads plus Reflex's event-handler threads.
 POOL_SIZE = 20
 POOL_OVERFLOW = 40
+# A pooled MySQL connection is pinged before use only after this long unused. One that was
+# just used is alive unless the server went away in between; then the request fails (503,
+# errors.py), the pool drops every connection it holds, and the next request reconnects.
+PING_AFTER_IDLE = 1.0
+_USED = "nw_used"  # connection record info: when it was last checked in (monotonic)
 
 
-def make_engine(url: str) -> Engine:
+class _Connection(pymysql.connections.Connection):
+    """PyMySQL's connection without COMMIT or ROLLBACK round trips that cannot do anything.
+
+    Without autocommit, a transaction starts with a statement: when none was sent since the
+    last COMMIT or ROLLBACK (the pool rolls back every connection it takes back, also after a
+    commit), nothing is open. In autocommit, one is open only after an explicit BEGIN, which
+    the server reports in its status; the status of an unbuffered result is read too late to
+    trust, so those always end with the command."""
+
+    _statements = True  # sent since the last COMMIT/ROLLBACK (unknown: assume so)
+    _unsure = True  # the server status may be stale
+
+    def query(self, sql, unbuffered=False):
+        self._statements = self._unsure = True
+        result = super().query(sql, unbuffered)
+        self._unsure = unbuffered
+        return result
+
+    def _may_be_in_transaction(self) -> bool:
+        if self.autocommit_mode:
+            return self._unsure or bool(self.server_status & SERVER_STATUS_IN_TRANS)
+        return self._statements
+
+    def commit(self):
+        if self._may_be_in_transaction():
+            super().commit()
+            self._statements = self._unsure = False
+
+    def rollback(self):
+        if self._may_be_in_transaction():
+            super().rollback()
+            self._statements = self._unsure = False
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -56,32 +105,63 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(
+    pymysql_driver = make_url(url).get_driver_name() == "pymysql"
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
+        pool_pre_ping=not pymysql_driver,  # another driver: the pool's own ping, every time
         pool_recycle=1800,
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
-        isolation_level="READ COMMITTED",
+        isolation_level="AUTOCOMMIT" if read_only else "READ COMMITTED",
     )
+    if read_only:
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_connection, _record):
+            dbapi_connection.cursor().execute("SET SESSION TRANSACTION READ ONLY")
+
+    if not pymysql_driver:
+        return engine
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        return _Connection(*cargs, **cparams)
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        if time.monotonic() - record.info.get(_USED, 0.0) > PING_AFTER_IDLE:
+            try:
+                dbapi_connection.ping(reconnect=False)
+            except pymysql.Error as exc:  # the pool replaces it and tries again
+                raise DisconnectionError(str(exc)) from exc
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection, record):
+        record.info[_USED] = time.monotonic()
+
+    return engine
 
 
-_engines: dict[str, Engine] = {}
-_factories: dict[str, sessionmaker[Session]] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
+_factories: dict[tuple[str, bool], sessionmaker[Session]] = {}
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The shared engine of a URL (default: the configured database)."""
+def get_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+    """The shared engine of a URL (default: the configured database); `read_only`: its
+    read-only engine (MySQL/MariaDB; SQLite has one engine for both)."""
     url = url or settings.database_url
-    if url not in _engines:
-        _engines[url] = make_engine(url)
-    return _engines[url]
+    key = (url, read_only and not url.startswith("sqlite"))
+    if key not in _engines:
+        _engines[key] = make_engine(url, read_only=key[1])
+    return _engines[key]
 
 
-def _factory(url: str) -> sessionmaker[Session]:
-    if url not in _factories:
-        _factories[url] = sessionmaker(bind=get_engine(url), class_=Session, expire_on_commit=False)
-    return _factories[url]
+def _factory(url: str, read_only: bool) -> sessionmaker[Session]:
+    key = (url, read_only)
+    if key not in _factories:
+        _factories[key] = sessionmaker(bind=get_engine(url, read_only=read_only),
+                                       class_=Session, expire_on_commit=False)
+    return _factories[key]
 
 
 DEADLOCK_CODES = {1205, 1213}  # MySQL/MariaDB: lock wait timeout, deadlock
@@ -101,16 +181,18 @@ def write_transaction(fn: Callable[[Session], T], url: str | None = None, retrie
 
 
 def dispose_engine(url: str) -> None:
-    """Close and forget one URL's engine (tests do this before dropping a database)."""
-    _factories.pop(url, None)
-    engine = _engines.pop(url, None)
-    if engine is not None:
-        engine.dispose()
+    """Close and forget one URL's engines (tests do this before dropping a database)."""
+    for read_only in (False, True):
+        _factories.pop((url, read_only), None)
+        engine = _engines.pop((url, read_only), None)
+        if engine is not None:
+            engine.dispose()
 
 
-def new_session(url: str | None = None) -> Session:
-    """An unstarted session (no I/O until its first query); `begin` and `finish` it."""
-    return _factory(url or settings.database_url)()
+def new_session(url: str | None = None, *, read_only: bool = False) -> Session:
+    """An unstarted session (no I/O until its first query); `begin` and `finish` it.
+    `read_only`: on MySQL/MariaDB, one on the read-only engine (any write fails)."""
+    return _factory(url or settings.database_url, read_only)()
 
 
 def begin(session: Session, *, write: bool = False) -> None:

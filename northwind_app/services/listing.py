@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlmodel import Session
 
 from northwind_app.services.errors import ValidationFailed
@@ -163,41 +163,57 @@ def search_clause(text: str | None, columns: Sequence[ColumnElement]) -> ColumnE
     return or_(*(column.contains(text, autoescape=True) for column in columns))
 
 
-def fetch_page(
-    session: Session,
-    stmt: Select,
-    params: ListParams,
-    order_by: list,
-    row: Callable[[Any], T],
-    count_stmt: Select | None = None,
-    key: ColumnElement | None = None,
-    keys_stmt: Select | None = None,
-    keys: list | None = None,
-    total: int | None = None,
-) -> Page[T]:
-    """Run `stmt` for one page and count all matches (`count_stmt` or the statement's rows).
+# A page's LIMIT, OFFSET and ids, bound per call (see PageQuery).
+_LIMIT = bindparam("page_limit", type_=Integer)
+_OFFSET = bindparam("page_offset", type_=Integer)
+_KEYS = bindparam("page_keys", expanding=True)
 
-    With `key` (the rows' unique id column) the page is found first on the narrow key alone,
-    by `keys_stmt` (which selects only `key`, with the same conditions and just the joins the
-    sort needs), and only that page's rows are then fetched in full: a deferred join, since
-    sorting a million narrow rows is much cheaper than sorting a million wide ones. `keys`
-    (the page's ids, e.g. from `walk_keys`) and `total`, when the caller has them, are used
-    as they are.
-    """
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The statements reading one view of a list (its conditions and sort), with the page's
+    LIMIT, OFFSET and ids as bound parameters, so that they serve every page of the view. A
+    caller may keep them (orders keeps its views): a page then costs no statement building,
+    and SQLAlchemy, which remembers a statement's cache key, finds its compiled SQL at once.
+    For a short query those two cost about what running it does."""
+
+    page: Select  # a page of rows; with a key: a page of ids
+    rows: Select | None  # with a key: the full rows of given ids, in order
+    count: Select
+
+    @classmethod
+    def build(cls, stmt: Select, order_by: Sequence, *, count: Select | None = None,
+              key: ColumnElement | None = None, keys_stmt: Select | None = None) -> PageQuery:
+        """The statements for `stmt` in `order_by`, counted by `count` (default: the rows of
+        `stmt`). With `key` (the rows' unique id column) the page is found first on the narrow
+        key alone, by `keys_stmt` (which selects only `key`, with the same conditions and just
+        the joins the sort needs), and only that page's rows are then read in full: a deferred
+        join, since sorting a million narrow rows is much cheaper than sorting a million wide
+        ones."""
+        if count is None:
+            count = select(func.count()).select_from(stmt.order_by(None).subquery())
+        if key is None:
+            return cls(stmt.order_by(*order_by).limit(_LIMIT).offset(_OFFSET), None, count)
+        narrow = keys_stmt if keys_stmt is not None else stmt.with_only_columns(key)
+        return cls(narrow.order_by(*order_by).limit(_LIMIT).offset(_OFFSET),
+                   stmt.where(key.in_(_KEYS)).order_by(*order_by), count)
+
+
+def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Callable[[Any], T],
+               *, keys: list | None = None, total: int | None = None) -> Page[T]:
+    """One page of `query` and the count of all its matches. `keys` (the page's ids, e.g.
+    from `walk_keys`) and `total`, when the caller has them, are used as they are."""
     params = params.validated()
-    if key is None:
-        rows = session.execute(
-            stmt.order_by(*order_by).limit(params.limit).offset(params.offset)).all()
+    bounds = {"page_limit": params.limit, "page_offset": params.offset}
+    execute = session.execute
+    if query.rows is None:
+        rows = execute(query.page, bounds).all()
     else:
         if keys is None:
-            narrow = keys_stmt if keys_stmt is not None else stmt.with_only_columns(key)
-            keys = session.execute(narrow.order_by(*order_by)
-                                   .limit(params.limit).offset(params.offset)).scalars().all()
-        rows = session.execute(stmt.where(key.in_(keys)).order_by(*order_by)).all() if keys else []
+            keys = execute(query.page, bounds).scalars().all()
+        rows = execute(query.rows, {"page_keys": keys}).all() if keys else []
     if total is None:
-        if count_stmt is None:
-            count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-        total = session.execute(count_stmt).scalar_one()
+        total = execute(query.count).scalar_one()
     return Page(items=[row(r) for r in rows], total=total, limit=params.limit, offset=params.offset)
 
 
@@ -249,4 +265,4 @@ class Listing:
         params = params.validated()
         order_by = sort_clauses(params.sort, self.sorts, self.default_sort, self.tie_breaker)
         stmt = self.stmt.where(*self.conditions(params))
-        return fetch_page(session, stmt, params, order_by, self.row)
+        return fetch_page(session, PageQuery.build(stmt, order_by), params, self.row)

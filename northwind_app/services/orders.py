@@ -10,6 +10,7 @@ Rules that live here and nowhere else (the order status has its own module, stat
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -31,8 +32,8 @@ from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.customers import customer_key
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
-    ListParams, Page, after_condition, decode_cursor, encode_cursor, fetch_page, search_clause,
-    sort_clauses, walk_keys,
+    ListParams, Page, PageQuery, after_condition, decode_cursor, encode_cursor, fetch_page,
+    search_clause, sort_clauses, walk_keys,
 )
 from northwind_app.services.status import (  # noqa: F401 - part of this module's API
     LATE, NEW, SHIPPED, SHIPPED_LATE, STATUS_LABELS, STATUSES, status_condition, status_of,
@@ -478,11 +479,40 @@ def _rollup_countable(filters: OrderFilters, search: str | None) -> bool:
             and replace(filters, status=None, employee_id=None) == OrderFilters())
 
 
-def _filtered(params: ListParams, today: dt.date, session: Session):
-    """(full statement, narrow key statement, count statement, ORDER BY) for a list request."""
-    filters = _parsed(params).filters
-    conditions = _where(filters, params.search, today, session)
-    order_by = sort_clauses(params.sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
+class _View(NamedTuple):
+    """A list view's statements: `query` reads its pages; `stmt` (every column, no order)
+    and `narrow` (ids, with the joins the sort needs) carry its conditions."""
+
+    stmt: Any
+    narrow: Any
+    order_by: list
+    query: PageQuery
+
+
+def _filtered(params: ListParams, today: dt.date, session: Session) -> _View:
+    """The statements of a list request's view. Views without a search are kept (the
+    VIEWS_KEPT most recently used): their statements are the same every time."""
+    params = _parsed(params)
+    if (params.search or "").strip():
+        return _build_view(params.filters, params.search, params.sort, params.after, today,
+                           session)
+    return _kept_view(params.filters, params.sort, params.after, today)
+
+
+VIEWS_KEPT = 256
+
+
+@functools.lru_cache(maxsize=VIEWS_KEPT)
+def _kept_view(filters: OrderFilters, sort: str | None, after: str | None,
+               today: dt.date) -> _View:
+    return _build_view(filters, None, sort, after, today, None)
+
+
+def _build_view(filters: OrderFilters, search: str | None, sort: str | None,
+                after: str | None, today: dt.date, session: Session | None) -> _View:
+    params = ListParams(sort=sort, search=search, filters=filters, after=after)
+    conditions = _where(filters, search, today, session)
+    order_by = sort_clauses(sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
     cursor = _cursor_condition(params)
     stmt = _LIST_STATEMENT.where(*conditions)
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
@@ -494,11 +524,13 @@ def _filtered(params: ListParams, today: dt.date, session: Session):
                              isouter=group.optional)
     # The total counts every match, not only those after a cursor.
     count = count_all_orders(filters.status, filters.employee_id) \
-        if _rollup_countable(filters, params.search) \
+        if _rollup_countable(filters, search) \
         else select(func.count()).select_from(Order).where(*conditions)
     if cursor is not None:
         stmt, conditions = stmt.where(cursor), [*conditions, cursor]
-    return stmt, narrow.where(*conditions), count, order_by
+    narrow = narrow.where(*conditions)
+    return _View(stmt, narrow, order_by, PageQuery.build(
+        stmt, order_by, count=count, key=Order.order_id, keys_stmt=narrow))
 
 
 def checked_params(params: ListParams) -> ListParams:
@@ -566,20 +598,20 @@ def _sort_groups(session: Session, name: str, descending: bool, today: dt.date,
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
     today = today or dt.date.today()
     params = _parsed(params.validated())
-    stmt, narrow, count, order_by = _filtered(params, today, session)
+    view = _filtered(params, today, session)
     keys = total = None
     _, name, descending = _sort(params)
     if (name == "status" or name in NAME_SORTS) \
             and params.offset + params.limit <= WALK_MAX_ROWS:
-        total = session.execute(count).scalar_one()
+        total = session.execute(view.query.count).scalar_one()
         if total > WALK_MIN_ROWS:
+            narrow = view.narrow
             where = [] if narrow.whereclause is None else [narrow.whereclause]
             keys = walk_keys(session, Order.order_id, where,
                              _sort_groups(session, name, descending, today, params.filters),
                              descending=descending, offset=params.offset,
                              limit=params.limit, max_groups=WALK_MAX_GROUPS)
-    page = fetch_page(session, stmt, params, order_by, _row(today), count_stmt=count,
-                      key=Order.order_id, keys_stmt=narrow, keys=keys, total=total)
+    page = fetch_page(session, view.query, params, _row(today), keys=keys, total=total)
     page.next_cursor = next_cursor(params, page)
     return page
 
@@ -588,9 +620,10 @@ def iter_orders(session: Session, params: ListParams, today: dt.date | None = No
                 batch: int = 2000) -> Iterator[OrderRow]:
     """Every order matching the list's filters and sort (not just a page), streamed."""
     today = today or dt.date.today()
-    stmt, _, _, order_by = _filtered(params, today, session)
+    view = _filtered(params, today, session)
     build = _row(today)
-    result = session.execute(stmt.order_by(*order_by).execution_options(yield_per=batch))
+    result = session.execute(view.stmt.order_by(*view.order_by)
+                             .execution_options(yield_per=batch))
     for r in result:
         yield build(r)
 
@@ -644,51 +677,54 @@ class OrderDetailView:
     total: Decimal
 
 
-# The detail's two statements, built once (an order id is bound per call).
-_DETAIL_HEADER = (
-    select(Order, Customer.company_name, Customer.contact_name, Customer.phone,
-           EMPLOYEE_NAME.label("employee_name"), Shipper.company_name)
+# The detail in one statement, built once (the order id is bound per call): the order with
+# its names, one row per line (a single row of NULL line columns when it has none).
+_DETAIL = (
+    select(Order.order_id, Order.version, Order.customer_id,
+           Customer.company_name.label("customer_name"), Customer.contact_name, Customer.phone,
+           Order.employee_id, EMPLOYEE_NAME.label("employee_name"), Order.ship_via,
+           Shipper.company_name.label("shipper_name"), Order.order_date, Order.required_date,
+           Order.shipped_date, Order.freight, Order.ship_name, Order.ship_address,
+           Order.ship_city, Order.ship_region, Order.ship_postal_code, Order.ship_country,
+           OrderDetail.product_id, Product.product_name, OrderDetail.unit_price,
+           OrderDetail.quantity, OrderDetail.discount, Product.units_in_stock,
+           Product.discontinued)
+    .select_from(Order)
     .outerjoin(Customer, Customer.customer_id == Order.customer_id)
     .outerjoin(Employee, Employee.employee_id == Order.employee_id)
     .outerjoin(Shipper, Shipper.shipper_id == Order.ship_via)
+    .outerjoin(OrderDetail, OrderDetail.order_id == Order.order_id)
+    .outerjoin(Product, Product.product_id == OrderDetail.product_id)
     .where(Order.order_id == bindparam("order_id"))
-)
-_DETAIL_LINES = (
-    select(OrderDetail.product_id, Product.product_name, OrderDetail.unit_price,
-           OrderDetail.quantity, OrderDetail.discount, Product.units_in_stock,
-           Product.discontinued)
-    .join(Product, Product.product_id == OrderDetail.product_id)
-    .where(OrderDetail.order_id == bindparam("order_id"))
     .order_by(Product.product_name, OrderDetail.product_id)
 )
 
 
 def get_order(session: Session, order_id: int, today: dt.date | None = None) -> OrderDetailView:
     today = today or dt.date.today()
-    key = {"order_id": order_id}
-    row = session.execute(_DETAIL_HEADER, key).first()
-    if row is None:
+    rows = session.execute(_DETAIL, {"order_id": order_id}).all()
+    if not rows:
         raise NotFound(f"Order {order_id} does not exist.")
-    order, company, contact, phone, employee_name, shipper_name = row
+    o = rows[0]
     lines = [
-        OrderLine(product_id=pid, product_name=name, unit_price=price, quantity=qty,
-                  discount=disc, line_total=line_value(price, qty, disc),
-                  units_in_stock=stock, discontinued=discontinued)
-        for pid, name, price, qty, disc, stock, discontinued in session.execute(
-            _DETAIL_LINES, key)
+        OrderLine(product_id=r.product_id, product_name=r.product_name,
+                  unit_price=r.unit_price, quantity=r.quantity, discount=r.discount,
+                  line_total=line_value(r.unit_price, r.quantity, r.discount),
+                  units_in_stock=r.units_in_stock, discontinued=r.discontinued)
+        for r in rows if r.product_id is not None
     ]
     subtotal = order_subtotal((line.unit_price, line.quantity, line.discount) for line in lines)
     return OrderDetailView(
-        order_id=order.order_id, version=order.version,
-        customer_id=order.customer_id, customer_name=company, customer_contact=contact,
-        customer_phone=phone, employee_id=order.employee_id, employee_name=employee_name,
-        ship_via=order.ship_via, shipper_name=shipper_name, order_date=order.order_date,
-        required_date=order.required_date, shipped_date=order.shipped_date,
-        status=status_of(order.shipped_date, order.required_date, today),
-        freight=order.freight, ship_name=order.ship_name, ship_address=order.ship_address,
-        ship_city=order.ship_city, ship_region=order.ship_region,
-        ship_postal_code=order.ship_postal_code, ship_country=order.ship_country,
-        lines=lines, subtotal=subtotal, total=subtotal + order.freight,
+        order_id=o.order_id, version=o.version,
+        customer_id=o.customer_id, customer_name=o.customer_name,
+        customer_contact=o.contact_name, customer_phone=o.phone, employee_id=o.employee_id,
+        employee_name=o.employee_name, ship_via=o.ship_via, shipper_name=o.shipper_name,
+        order_date=o.order_date, required_date=o.required_date, shipped_date=o.shipped_date,
+        status=status_of(o.shipped_date, o.required_date, today),
+        freight=o.freight, ship_name=o.ship_name, ship_address=o.ship_address,
+        ship_city=o.ship_city, ship_region=o.ship_region,
+        ship_postal_code=o.ship_postal_code, ship_country=o.ship_country,
+        lines=lines, subtotal=subtotal, total=subtotal + o.freight,
     )
 
 

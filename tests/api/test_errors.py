@@ -138,7 +138,7 @@ def test_every_request_ends_its_database_session(classic_db):
     write leaves nothing behind, and a successful one is committed."""
     from northwind_app.db.engine import get_engine
 
-    pool = get_engine(classic_db).pool
+    pools = [get_engine(classic_db).pool, get_engine(classic_db, read_only=True).pool]
     with api_client(classic_db) as client:
         assert client.get("/api/orders", params={"limit": 5}).status_code == 200
         assert client.get("/api/orders/10248").status_code == 200
@@ -157,4 +157,4 @@ def test_every_request_ends_its_database_session(classic_db):
         changed = client.patch("/api/customers/ALFKI", json={"company_name": "Renamed"})
         assert changed.status_code == 200
         assert client.get("/api/customers/ALFKI").json()["company_name"] == "Renamed"
-        assert pool.checkedout() == 0
+        assert [pool.checkedout() for pool in pools] == [0, 0]

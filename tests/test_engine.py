@@ -1,0 +1,111 @@
+"""The MySQL/MariaDB engines send no round trip that does nothing (db/engine.py), yet end
+every transaction, refuse writes on the read-only engine and replace a dead connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pymysql
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from northwind_app.db import engine as db_engine
+from northwind_app.db.engine import (
+    finish, get_engine, make_engine, new_session, session_scope,
+)
+from northwind_app.db.models import Customer
+from tests import dbutil
+
+
+@pytest.fixture(scope="module")
+def mariadb_url(tmp_path_factory) -> Iterator[str]:
+    dbutil.require_backend("mariadb")
+    db = dbutil.TestDatabase("mariadb", tmp_path_factory.mktemp("engine")).migrate()
+    with session_scope(db.url, write=True) as session:
+        session.add(Customer(customer_id="TRIPS", company_name="Round Trips"))
+    yield db.url
+    db.drop()
+
+
+@contextmanager
+def sent() -> Iterator[list[str]]:
+    """The commands every PyMySQL connection sends meanwhile (ping as "PING")."""
+    commands: list[str] = []
+    original = pymysql.connections.Connection._execute_command
+
+    def record(self, command, sql):
+        commands.append("PING" if command == pymysql.constants.COMMAND.COM_PING
+                        else (sql.decode() if isinstance(sql, bytes) else sql).split()[0])
+        return original(self, command, sql)
+
+    pymysql.connections.Connection._execute_command = record
+    try:
+        yield commands
+    finally:
+        pymysql.connections.Connection._execute_command = original
+
+
+def _company(session) -> str:
+    return session.execute(select(Customer.company_name)
+                           .where(Customer.customer_id == "TRIPS")).scalar_one()
+
+
+def test_a_read_session_sends_only_its_queries(mariadb_url):
+    for _ in range(2):  # the first use connects and pings
+        session = new_session(mariadb_url, read_only=True)
+        _company(session)
+        finish(session)
+    with sent() as commands:
+        session = new_session(mariadb_url, read_only=True)
+        _company(session)
+        _company(session)
+        finish(session)
+    assert commands == ["SELECT", "SELECT"]
+
+
+def test_a_write_ends_with_one_commit_and_a_failure_with_one_rollback(mariadb_url):
+    with session_scope(mariadb_url, write=True) as session:
+        _company(session)
+    with sent() as commands:
+        with session_scope(mariadb_url, write=True) as session:
+            session.execute(update(Customer).where(Customer.customer_id == "TRIPS")
+                            .values(company_name="Renamed"))
+    assert commands == ["UPDATE", "COMMIT"]
+    with sent() as commands, pytest.raises(RuntimeError):
+        with session_scope(mariadb_url, write=True) as session:
+            session.execute(update(Customer).where(Customer.customer_id == "TRIPS")
+                            .values(company_name="Not kept"))
+            raise RuntimeError("refused after writing")
+    assert commands == ["UPDATE", "ROLLBACK"]
+    with session_scope(mariadb_url) as session:
+        assert _company(session) == "Renamed"
+
+
+def test_the_read_only_engine_refuses_writes(mariadb_url):
+    session = new_session(mariadb_url, read_only=True)
+    with pytest.raises(DBAPIError, match="READ ONLY"):
+        session.execute(update(Customer).where(Customer.customer_id == "TRIPS")
+                        .values(company_name="Written by a reader"))
+    finish(session, RuntimeError())
+    with session_scope(mariadb_url) as session:
+        assert _company(session) != "Written by a reader"
+
+
+def test_an_idle_dead_connection_is_pinged_and_replaced(mariadb_url, monkeypatch):
+    engine = make_engine(mariadb_url, read_only=True)  # its pool holds one connection
+    try:
+        with engine.connect() as conn:
+            victim = conn.execute(text("SELECT CONNECTION_ID()")).scalar_one()
+        assert engine.pool.checkedin() == 1
+        with get_engine(mariadb_url).connect() as admin:
+            admin.execute(text(f"KILL {int(victim)}"))
+        # Idle for longer than PING_AFTER_IDLE: pinged, found dead, replaced, and the query
+        # runs on a new connection.
+        monkeypatch.setattr(db_engine, "PING_AFTER_IDLE", -1.0)
+        with sent() as commands, engine.connect() as conn:
+            assert conn.execute(text("SELECT CONNECTION_ID()")).scalar_one() != victim
+        assert commands[:2] == ["PING", "SET"]  # the failed ping, then a new connection's set-up
+    finally:
+        engine.dispose()
