@@ -30,8 +30,11 @@ from sqlmodel import Session
 from northwind_app.settings import settings
 
 T = TypeVar("T")
-# Per worker process: FastAPI's 40 request threads plus Reflex's event-handler threads.
-POOL_SIZE = 20
+# Per engine and worker process (MySQL has two engines, read-only and read-write). A pool keeps
+# POOL_SIZE connections and opens up to POOL_OVERFLOW more for a burst (FastAPI runs up to 40
+# request threads, Reflex its event handlers' threads). 5 workers keep at most 100, within
+# MariaDB's default max_connections of 151 (the bench's 64 connections hit it with 20).
+POOL_SIZE = 10
 POOL_OVERFLOW = 40
 # A pooled MySQL connection is pinged before use only after this long unused. One that was
 # just used is alive unless the server went away in between; then the request fails (503,
