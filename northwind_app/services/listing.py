@@ -205,15 +205,14 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
     from `walk_keys`) and `total`, when the caller has them, are used as they are."""
     params = params.validated()
     bounds = {"page_limit": params.limit, "page_offset": params.offset}
-    execute = session.execute
     if query.rows is None:
-        rows = execute(query.page, bounds).all()
+        rows = session.execute(query.page, bounds).all()
     else:
         if keys is None:
-            keys = execute(query.page, bounds).scalars().all()
-        rows = execute(query.rows, {"page_keys": keys}).all() if keys else []
+            keys = session.execute(query.page, bounds).scalars().all()
+        rows = session.execute(query.rows, {"page_keys": keys}).all() if keys else []
     if total is None:
-        total = execute(query.count).scalar_one()
+        total = session.execute(query.count).scalar_one()
     return Page(items=[row(r) for r in rows], total=total, limit=params.limit, offset=params.offset)
 
 
