@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,12 @@ class TestDatabase:
             with self._server_engine.begin() as conn:
                 conn.execute(text(f"DROP DATABASE IF EXISTS `{self.name}`"))
             self._server_engine.dispose()
+
+
+def run_in_threads(target: Callable[[], None], count: int) -> None:
+    """Run `target` in `count` threads at once and wait for them all."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

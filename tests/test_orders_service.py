@@ -15,6 +15,7 @@ from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import ListParams
+from tests.dbutil import run_in_threads
 
 TODAY = dt.date(1998, 5, 7)  # the day after the classic data's last order
 
@@ -293,11 +294,7 @@ def test_concurrent_orders_never_drive_stock_negative(classic_db):
         with lock:
             results.append(outcome)
 
-    threads = [threading.Thread(target=place) for _ in range(24)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads(place, 24)
     assert len(results) == 24
     assert results.count("ok") == 12 and results.count("refused") == 12
     assert _stock(classic_db, 1) == 1

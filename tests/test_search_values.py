@@ -8,7 +8,6 @@ test_orders_search.py."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
@@ -179,11 +178,7 @@ def test_concurrent_orders_with_a_new_value(classic_db):
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=create) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    dbutil.run_in_threads(create, 4)
     assert errors == []
     assert ("ship_city", "Concurrent Cove") in _values(classic_db)
     assert _search(classic_db, "concurrent cove") == sorted(ids)

@@ -5,9 +5,9 @@ default (`settings.database_url`).
 
 A write session is one transaction, ended before the response is sent, so a failed commit is
 reported to the client, never hidden behind a 2xx. A read session (GET) is read-only; on
-MySQL/MariaDB its statements run in autocommit (db/engine.py). The database driver is synchronous, so the
-session does its work in a worker thread, and each trip to a thread costs a request about as
-much as its query. So the session is made here without I/O, and a route that
+MySQL/MariaDB its statements run in autocommit (db/engine.py). The database driver is
+synchronous, so the session does its work in a worker thread, and each trip to a thread costs
+a request about as much as its query. So the session is made here without I/O, and a route that
 `finishes_sessions` (an `routing.ExactJSONRoute` with a synchronous endpoint: every resource
 route) begins, commits or rolls back and closes it in the endpoint's own worker thread
 (`run_with_sessions`): one trip per request. On any other route (`/api/health`, an async

@@ -490,22 +490,22 @@ class _View(NamedTuple):
 
 
 def _filtered(params: ListParams, today: dt.date, session: Session) -> _View:
-    """The statements of a list request's view. Views without a search are kept (the
-    VIEWS_KEPT most recently used): their statements are the same every time."""
+    """The statements of a list request's view. Views without a search or a cursor are kept
+    (the VIEWS_KEPT most recently used): their statements are the same every time. (A search
+    looks its values up in the database; a cursor's view serves one page.)"""
     params = _parsed(params)
-    if (params.search or "").strip():
+    if (params.search or "").strip() or params.after:
         return _build_view(params.filters, params.search, params.sort, params.after, today,
                            session)
-    return _kept_view(params.filters, params.sort, params.after, today)
+    return _kept_view(params.filters, params.sort, today)
 
 
 VIEWS_KEPT = 256
 
 
 @functools.lru_cache(maxsize=VIEWS_KEPT)
-def _kept_view(filters: OrderFilters, sort: str | None, after: str | None,
-               today: dt.date) -> _View:
-    return _build_view(filters, None, sort, after, today, None)
+def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date) -> _View:
+    return _build_view(filters, None, sort, None, today, None)
 
 
 def _build_view(filters: OrderFilters, search: str | None, sort: str | None,

@@ -7,9 +7,10 @@ permission itself (users, audit trail) sets `needs_actor`: `fetch_rows(params, a
 gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page
 size live in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change
 navigates to the new URL and `load` (the page's on_load) reads it back, so links, reload and the
-back button restore the same view. Sort headers and pager buttons know their target URLs
-(computed vars) and navigate in the browser at once, so their click costs one trip to the
-server (the new page's `load`), not two. The state holds one page of display-ready strings.
+back button restore the same view. Sort headers and pager buttons build their target from
+the address the browser shows (`_location_href`) and navigate at once, so their click costs
+one trip to the server (the new page's `load`), not two. The state holds one page of
+display-ready strings.
 """
 
 from __future__ import annotations
