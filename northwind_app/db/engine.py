@@ -40,6 +40,7 @@ POOL_OVERFLOW = 40
 # just used is alive unless the server went away in between; then the request fails (503,
 # errors.py), the pool drops every connection it holds, and the next request reconnects.
 PING_AFTER_IDLE = 1.0
+GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024
 _USED = "nw_used"  # connection record info: when it was last checked in (monotonic)
 
 
@@ -117,10 +118,15 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         max_overflow=POOL_OVERFLOW,
         isolation_level="AUTOCOMMIT" if read_only else "READ COMMITTED",
     )
-    if read_only:
-        @event.listens_for(engine, "connect")
-        def _read_only(dbapi_connection, _record):
-            dbapi_connection.cursor().execute("SET SESSION TRANSACTION READ ONLY")
+    @event.listens_for(engine, "connect")
+    def _session_settings(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        # Room for a page of rows read as one JSON value (db/rows.py): MariaDB's
+        # JSON_ARRAYAGG is cut at this length (1 MB by default; MySQL has no such limit).
+        cursor.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}")
+        if read_only:
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        cursor.close()
 
     if not pymysql_driver:
         return engine

@@ -1,0 +1,150 @@
+"""Reading many small rows fast on MySQL/MariaDB: the whole result as one JSON value.
+
+PyMySQL parses every value of a result in Python; a page of 50 orders (12 columns) spent most
+of its time there. `fetch_rows` asks the server for the rows as one JSON array of arrays
+(`JSON_ARRAYAGG(JSON_ARRAY(...))` over the statement as a derived table), which Python's C
+JSON parser reads at once, then gives each value the type SQLAlchemy would have given it (the
+driver's conversion for its SQL type, then the column type's own result processing, e.g.
+`ExactDecimal`'s). The rows keep the statement's ORDER BY: it is computed in the derived table
+as a ROW_NUMBER, so use this for statements that read a bounded set of rows (a page's rows by
+their ids), not for one that finds a page among many rows.
+
+It pays where there are many values: the server spends more on building the JSON than on
+sending rows (for a page of 50 orders ~0.13 ms more of MariaDB's CPU, ~0.4 ms less of
+Python's); for an order's detail (a few lines) it measured slower in all, so that reads rows.
+
+The JSON value is limited by the server's `max_allowed_packet` (16 MB by default) and, on
+MariaDB, `group_concat_max_len`, which the engine raises for its connections (db/engine.py);
+a result that does not fit is an error, never a shortened list.
+
+Anywhere else (SQLite, whose driver is C, or a statement selecting a type without a known JSON
+form) the statement simply runs. The rows are tuples with attribute access by column label
+and a `_mapping`, like SQLAlchemy's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import keyword
+import weakref
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, func, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Select
+from sqlalchemy.types import Float, TypeDecorator, TypeEngine
+from sqlmodel import Session
+
+_ROW_NUMBER = "nw_row_number"
+
+
+class _Unsupported(Exception):
+    """A selected column whose type has no known JSON form."""
+
+
+def _driver_value(sql_type: TypeEngine) -> Callable[[Any], Any] | None:
+    """What the driver would make of the column's JSON value, before SQLAlchemy's own result
+    processing (None: the JSON value as it is)."""
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    if isinstance(sql_type, DateTime):
+        return dt.datetime.fromisoformat
+    if isinstance(sql_type, Date):
+        return dt.date.fromisoformat
+    if isinstance(sql_type, Float) or (isinstance(sql_type, Numeric) and not sql_type.asdecimal):
+        raise _Unsupported(repr(sql_type))
+    if isinstance(sql_type, Numeric):
+        return Decimal  # JSON integers (e.g. 12 for 12.00) as Decimal; fractions parse as Decimal
+    if isinstance(sql_type, (Integer, String, Boolean)):
+        return None
+    raise _Unsupported(repr(sql_type))
+
+
+def _converter(sql_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
+    driver = _driver_value(sql_type)
+    processor = sql_type._cached_result_processor(dialect, None)
+    if driver is None:
+        return processor
+    if processor is None:
+        return lambda value: None if value is None else driver(value)
+    return lambda value: processor(None if value is None else driver(value))
+
+
+class _Plan:
+    """One statement's JSON form and how to read it back."""
+
+    def __init__(self, stmt: Select, dialect: Dialect):
+        columns = list(stmt.selected_columns)
+        names = list(stmt.selected_columns.keys())
+        if len(set(names)) != len(names) or not all(
+                name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+                for name in names):
+            raise _Unsupported(f"column labels {names}")
+        converters = [_converter(column.type, dialect) for column in columns]
+        self.convert = [(i + 1, c) for i, c in enumerate(converters) if c is not None]
+        self.row_type = _row_type(tuple(names))
+        numbered = stmt.add_columns(
+            func.row_number().over(order_by=list(stmt._order_by_clauses)).label(_ROW_NUMBER)
+        ).order_by(None).subquery()
+        self.stmt = select(func.count(), func.json_arrayagg(func.json_array(
+            numbered.c[_ROW_NUMBER], *(numbered.c[name] for name in names))))
+
+    def rows(self, count: int, text: str | bytes | None) -> list:
+        if count == 0:
+            return []
+        if text is None:  # the server's NULL for a result over max_allowed_packet
+            raise RuntimeError(f"{count} rows did not fit in one JSON value")
+        values = json.loads(text, parse_float=Decimal)
+        if len(values) != count:
+            raise RuntimeError(f"{count} rows, {len(values)} read back")
+        values.sort(key=itemgetter(0))
+        for index, convert in self.convert:
+            for value in values:
+                value[index] = convert(value[index])
+        make = self.row_type._make
+        return [make(value[1:]) for value in values]
+
+
+def _row_type(names: tuple[str, ...]) -> type:
+    base = namedtuple("JsonRow", names)  # noqa: PYI024 - built per statement
+
+    class JsonRow(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> Mapping[str, Any]:
+            return dict(zip(self._fields, self))
+
+    return JsonRow
+
+
+# Per statement object (services build their statements once and keep them): its plan, or
+# None when it cannot be read as JSON.
+_plans: weakref.WeakKeyDictionary[Select, _Plan | None] = weakref.WeakKeyDictionary()
+
+
+def _plan(stmt: Select, dialect: Dialect) -> _Plan | None:
+    try:
+        return _plans[stmt]
+    except KeyError:
+        pass
+    try:
+        plan: _Plan | None = _Plan(stmt, dialect)
+    except _Unsupported:
+        plan = None
+    _plans[stmt] = plan
+    return plan
+
+
+def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None = None) -> Sequence:
+    """Every row of `stmt` (a bounded set, see above) in its order."""
+    dialect = session.get_bind().dialect
+    plan = _plan(stmt, dialect) if dialect.name == "mysql" else None
+    if plan is None:
+        return session.execute(stmt, params).all()
+    return plan.rows(*session.execute(plan.stmt, params).one())
