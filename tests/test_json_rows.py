@@ -16,7 +16,7 @@ from sqlalchemy import (
 from northwind_app.db import rows as json_rows
 from northwind_app.db.engine import GROUP_CONCAT_MAX_LEN, get_engine, session_scope
 from northwind_app.db.models import Customer, Order
-from northwind_app.db.rows import fetch_rows
+from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar
 from northwind_app.db.types import Amount, Money
 from northwind_app.services import orders as svc
 from northwind_app.services.listing import ListParams
@@ -36,21 +36,30 @@ def _same_as_executed(session, stmt, params=None, *, as_json=True):
     want = session.execute(stmt, params).all()
     assert _typed(got) == _typed(want)
     if session.get_bind().dialect.name == "mysql":  # read as JSON, or not when it cannot be
-        assert (json_rows._plans.get(stmt) is not None) == as_json
+        assert (json_rows._plans.get(stmt, {}).get(None) is not None) == as_json
     return got
 
 
 def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
     today = dt.date(1998, 5, 1)
     with session_scope(classic_db_ro) as session:
-        for sort in ("-order_date", "customer", "-total", "status"):
-            params = svc._parsed(ListParams(sort=sort, limit=500).validated())
+        for sort, search, filters in (
+                ("-order_date", None, {}), ("customer", None, {}), ("-total", None, {}),
+                ("status", None, {}), ("-order_date", None, {"status": "shipped"}),
+                ("order_date", "rio", {}), ("total", "a", {"status": "shipped"})):
+            params = svc._parsed(ListParams(sort=sort, search=search, filters=filters,
+                                            limit=500).validated())
             view = svc._filtered(params, today, session)
-            keys = session.execute(view.query.page, {"page_limit": 500, "page_offset": 100}) \
+            keys = session.execute(view.query.page, {"page_limit": 500, "page_offset": 0}) \
                 .scalars().all()
-            assert len(keys) == 500
+            assert keys
             got = _same_as_executed(session, view.query.rows, {"page_keys": keys})
             assert [r.order_id for r in got] == keys  # the sort's order, kept
+            rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                                view.query.count)
+            assert _typed(rows) == _typed(got)
+            assert total == session.execute(view.query.count).scalar_one()
+            assert (total == 830) == (search is None and not filters)
         order_ids = session.execute(select(Order.order_id)).scalars().all()
         lines = 0
         for order_id in order_ids:
@@ -79,7 +88,7 @@ def test_every_supported_type_and_null(backend, empty_db):
     with session_scope(empty_db) as session:
         got = _same_as_executed(session, stmt)
         # The order is the row numbers', whatever order the server aggregates the rows in.
-        plan = json_rows._plans[stmt]
+        plan = json_rows._plans[stmt][None]
         count, raw = session.execute(plan.stmt).one()
         reversed_rows = json.dumps(json.loads(raw, parse_float=str)[::-1])
         assert _typed(plan.rows(count, reversed_rows)) == _typed(got)

@@ -78,7 +78,7 @@ def _converter(sql_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] |
 class _Plan:
     """One statement's JSON form and how to read it back."""
 
-    def __init__(self, stmt: Select, dialect: Dialect):
+    def __init__(self, stmt: Select, dialect: Dialect, scalar: Select | None):
         columns = list(stmt.selected_columns)
         names = list(stmt.selected_columns.keys())
         if len(set(names)) != len(names) or not all(
@@ -93,8 +93,10 @@ class _Plan:
         ).order_by(None).subquery()
         self.stmt = select(func.count(), func.json_arrayagg(func.json_array(
             numbered.c[_ROW_NUMBER], *(numbered.c[name] for name in names))))
+        if scalar is not None:
+            self.stmt = self.stmt.add_columns(scalar.scalar_subquery())
 
-    def rows(self, count: int, text: str | bytes | None) -> list:
+    def rows(self, count: int, text: str | bytes | None, *_scalar: Any) -> list:
         if count == 0:
             return []
         if text is None:  # the server's NULL for a result over max_allowed_packet
@@ -123,21 +125,23 @@ def _row_type(names: tuple[str, ...]) -> type:
     return JsonRow
 
 
-# Per statement object (services build their statements once and keep them): its plan, or
-# None when it cannot be read as JSON.
-_plans: weakref.WeakKeyDictionary[Select, _Plan | None] = weakref.WeakKeyDictionary()
+# Per statement object (services build their statements once and keep them) and the scalar
+# statement read with it: its plan, or None when it cannot be read as JSON.
+_plans: weakref.WeakKeyDictionary[Select, dict[Select | None, _Plan | None]] = \
+    weakref.WeakKeyDictionary()
 
 
-def _plan(stmt: Select, dialect: Dialect) -> _Plan | None:
+def _plan(stmt: Select, dialect: Dialect, scalar: Select | None = None) -> _Plan | None:
+    kept = _plans.setdefault(stmt, {})
     try:
-        return _plans[stmt]
+        return kept[scalar]
     except KeyError:
         pass
     try:
-        plan: _Plan | None = _Plan(stmt, dialect)
+        plan: _Plan | None = _Plan(stmt, dialect, scalar)
     except _Unsupported:
         plan = None
-    _plans[stmt] = plan
+    kept[scalar] = plan
     return plan
 
 
@@ -148,3 +152,16 @@ def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None 
     if plan is None:
         return session.execute(stmt, params).all()
     return plan.rows(*session.execute(plan.stmt, params).one())
+
+
+def fetch_rows_and_scalar(session: Session, stmt: Select, params: Mapping[str, Any] | None,
+                          scalar: Select) -> tuple[Sequence, Any]:
+    """`fetch_rows(session, stmt, params)` and the value of `scalar` (a statement of one
+    value, e.g. the count of a list's matches, taking the same parameters), in one statement
+    on MySQL/MariaDB (a scalar subquery beside the rows), in two elsewhere."""
+    dialect = session.get_bind().dialect
+    plan = _plan(stmt, dialect, scalar) if dialect.name == "mysql" else None
+    if plan is None:
+        return session.execute(stmt, params).all(), session.execute(scalar, params).scalar_one()
+    result = session.execute(plan.stmt, params).one()
+    return plan.rows(*result), result[2]

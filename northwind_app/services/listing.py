@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlmodel import Session
 
-from northwind_app.db.rows import fetch_rows
+from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar
 from northwind_app.services.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -211,7 +211,11 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
     else:
         if keys is None:
             keys = session.execute(query.page, bounds).scalars().all()
-        rows = fetch_rows(session, query.rows, {"page_keys": keys}) if keys else []
+        if keys and total is None:  # the count is read with the rows
+            rows, total = fetch_rows_and_scalar(session, query.rows, {"page_keys": keys},
+                                                query.count)
+        else:
+            rows = fetch_rows(session, query.rows, {"page_keys": keys}) if keys else []
     if total is None:
         total = session.execute(query.count).scalar_one()
     return Page(items=[row(r) for r in rows], total=total, limit=params.limit, offset=params.offset)
