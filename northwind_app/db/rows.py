@@ -149,9 +149,10 @@ def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None 
     """Every row of `stmt` (a bounded set, see above) in its order."""
     dialect = session.get_bind().dialect
     plan = _plan(stmt, dialect) if dialect.name == "mysql" else None
+    connection = session.connection()  # Core execution: no ORM result layer for plain rows
     if plan is None:
-        return session.execute(stmt, params).all()
-    return plan.rows(*session.execute(plan.stmt, params).one())
+        return connection.execute(stmt, params).all()
+    return plan.rows(*connection.execute(plan.stmt, params).one())
 
 
 def fetch_rows_and_scalar(session: Session, stmt: Select, params: Mapping[str, Any] | None,
@@ -161,7 +162,9 @@ def fetch_rows_and_scalar(session: Session, stmt: Select, params: Mapping[str, A
     on MySQL/MariaDB (a scalar subquery beside the rows), in two elsewhere."""
     dialect = session.get_bind().dialect
     plan = _plan(stmt, dialect, scalar) if dialect.name == "mysql" else None
+    connection = session.connection()
     if plan is None:
-        return session.execute(stmt, params).all(), session.execute(scalar, params).scalar_one()
-    result = session.execute(plan.stmt, params).one()
+        rows = connection.execute(stmt, params).all()
+        return rows, connection.execute(scalar, params).scalar_one()
+    result = connection.execute(plan.stmt, params).one()
     return plan.rows(*result), result[2]

@@ -206,18 +206,19 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
     from `walk_keys`) and `total`, when the caller has them, are used as they are."""
     params = params.validated()
     bounds = {"page_limit": params.limit, "page_offset": params.offset}
+    connection = session.connection()  # Core execution: no ORM result layer for plain rows
     if query.rows is None:
-        rows = session.execute(query.page, bounds).all()
+        rows = connection.execute(query.page, bounds).all()
     else:
         if keys is None:
-            keys = session.execute(query.page, bounds).scalars().all()
+            keys = connection.execute(query.page, bounds).scalars().all()
         if keys and total is None:  # the count is read with the rows
             rows, total = fetch_rows_and_scalar(session, query.rows, {"page_keys": keys},
                                                 query.count)
         else:
             rows = fetch_rows(session, query.rows, {"page_keys": keys}) if keys else []
     if total is None:
-        total = session.execute(query.count).scalar_one()
+        total = connection.execute(query.count).scalar_one()
     return Page(items=[row(r) for r in rows], total=total, limit=params.limit, offset=params.offset)
 
 
