@@ -702,7 +702,7 @@ _DETAIL = (
 
 def get_order(session: Session, order_id: int, today: dt.date | None = None) -> OrderDetailView:
     today = today or dt.date.today()
-    rows = session.execute(_DETAIL, {"order_id": order_id}).all()
+    rows = session.connection().execute(_DETAIL, {"order_id": order_id}).all()  # Core: plain rows
     if not rows:
         raise NotFound(f"Order {order_id} does not exist.")
     o = rows[0]
