@@ -49,7 +49,7 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
                 ("order_date", "rio", {}), ("total", "a", {"status": "shipped"})):
             params = svc._parsed(ListParams(sort=sort, search=search, filters=filters,
                                             limit=500).validated())
-            view = svc._filtered(params, today, session)
+            view, _binds = svc._filtered(params, today, session)
             keys = session.execute(view.query.page, {"page_limit": 500, "page_offset": 0}) \
                 .scalars().all()
             assert keys

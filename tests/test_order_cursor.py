@@ -4,6 +4,8 @@ directions, on both backends; bad cursors are refused naming `after`."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from northwind_app.db.engine import session_scope
@@ -14,10 +16,10 @@ from northwind_app.services.listing import ListParams, encode_cursor
 PAGE = 97  # not a divisor of 830: the last page is partial
 
 
-def _walk_by_cursor(session, sort: str, filters=None) -> list[int]:
+def _walk_by_cursor(session, sort: str, filters=None, limit: int = PAGE) -> list[int]:
     ids, after = [], None
     while True:
-        page = svc.list_orders(session, ListParams(limit=PAGE, sort=sort, after=after,
+        page = svc.list_orders(session, ListParams(limit=limit, sort=sort, after=after,
                                                    filters=filters or {}))
         ids += [row.order_id for row in page.items]
         if page.next_cursor is None:
@@ -25,15 +27,15 @@ def _walk_by_cursor(session, sort: str, filters=None) -> list[int]:
         after = page.next_cursor
 
 
-def _walk_by_offset(session, sort: str, filters=None) -> list[int]:
+def _walk_by_offset(session, sort: str, filters=None, limit: int = PAGE) -> list[int]:
     ids, offset = [], 0
     while True:
-        page = svc.list_orders(session, ListParams(limit=PAGE, offset=offset, sort=sort,
+        page = svc.list_orders(session, ListParams(limit=limit, offset=offset, sort=sort,
                                                    filters=filters or {}))
         ids += [row.order_id for row in page.items]
-        if len(page.items) < PAGE:
+        if len(page.items) < limit:
             return ids
-        offset += PAGE
+        offset += limit
 
 
 @pytest.mark.parametrize("sort", [f"{d}{name}" for name in svc.CURSOR_SORTS for d in ("", "-")])
@@ -52,6 +54,22 @@ def test_cursor_with_nulls_and_filters(classic_db_ro):
         filters = {"customer_id": "QUICK"}
         assert _walk_by_cursor(session, "-total", filters) == \
             _walk_by_offset(session, "-total", filters)
+        # Pages of 4 put cursors among the 21 unshipped orders too (a NULL sort value).
+        for sort in ("shipped_date", "-shipped_date"):
+            assert _walk_by_cursor(session, sort, limit=4) == \
+                _walk_by_offset(session, sort, limit=4)
+
+
+def test_every_cursor_of_a_view_shares_its_statements(classic_db_ro):
+    with session_scope(classic_db_ro) as session:
+        first = svc.list_orders(session, ListParams(limit=10, sort="-total"))
+        second = svc.list_orders(session, ListParams(limit=10, sort="-total",
+                                                     after=first.next_cursor))
+        views = [svc._filtered(ListParams(limit=10, sort="-total", after=page.next_cursor),
+                               dt.date.today(), session) for page in (first, second)]
+    assert views[0][0] is views[1][0]  # one kept view ...
+    assert views[0][1] != views[1][1]  # ... its cursor values bound per request
+    assert [r.order_id for r in second.items][0] not in [r.order_id for r in first.items]
 
 
 def test_total_counts_every_match_and_last_page_has_no_cursor(classic_db_ro):

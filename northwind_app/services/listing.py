@@ -201,11 +201,13 @@ class PageQuery:
 
 
 def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Callable[[Any], T],
-               *, keys: list | None = None, total: int | None = None) -> Page[T]:
+               *, keys: list | None = None, total: int | None = None,
+               binds: Mapping[str, Any] | None = None) -> Page[T]:
     """One page of `query` and the count of all its matches. `keys` (the page's ids, e.g.
-    from `walk_keys`) and `total`, when the caller has them, are used as they are."""
+    from `walk_keys`) and `total`, when the caller has them, are used as they are. `binds`:
+    values of the page statement's own parameters (e.g. a cursor's)."""
     params = params.validated()
-    bounds = {"page_limit": params.limit, "page_offset": params.offset}
+    bounds = {**(binds or {}), "page_limit": params.limit, "page_offset": params.offset}
     connection = session.connection()  # Core execution: no ORM result layer for plain rows
     if query.rows is None:
         rows = connection.execute(query.page, bounds).all()

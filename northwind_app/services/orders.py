@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    and_, bindparam, delete, false, func, insert, literal, or_, select, update,
+    Integer, and_, bindparam, delete, false, func, insert, literal, or_, select, update,
 )
 from sqlalchemy import text as text_sql
 from sqlmodel import Session
@@ -429,17 +429,47 @@ def _parsed(params: ListParams) -> ListParams:
     return replace(params, filters=OrderFilters.parse(params.filters or {}))
 
 
-def _cursor_condition(params: ListParams):
-    """The WHERE condition for `params.after`, or None without a cursor."""
+def _cursor_of(params: ListParams) -> tuple[Any, Any, int] | None:
+    """(sort column, value, id) of `params.after` (ValidationFailed naming `after` for a bad
+    one or a sort without cursors), or None without a cursor."""
     if not params.after:
         return None
-    sort, name, descending = _sort(params)
+    sort, name, _descending = _sort(params)
     if name not in CURSOR_SORTS:
         raise ValidationFailed({"after": "cursor paging needs a sort by one of: "
                                          + ", ".join(CURSOR_SORTS) + "; use offset for this sort"})
     column, parse = CURSOR_SORTS[name]
     value, key = decode_cursor(params.after, sort, parse)
-    return after_condition(column, value, Order.order_id, key, descending)
+    return column, value, key
+
+
+# A cursor's sort value and id, bound per request: every cursor of a view (its filters and
+# sort) shares its statements, so they are kept like the view's without a cursor.
+AFTER_VALUE, AFTER_KEY = "after_value", "after_key"
+
+
+def _cursor_binds(params: ListParams) -> dict[str, Any]:
+    """The bound values of `params.after` for a kept view's cursor condition ({} without)."""
+    cursor = _cursor_of(params)
+    if cursor is None:
+        return {}
+    _column, value, key = cursor
+    return {AFTER_VALUE: value, AFTER_KEY: key}
+
+
+def _cursor_condition(params: ListParams, bound: bool):
+    """The WHERE condition for `params.after` (None without one); `bound`: for any cursor of
+    the sort, its value and id bound as parameters (see _cursor_binds)."""
+    if bound:
+        _sort_text, name, descending = _sort(params)
+        column = CURSOR_SORTS[name][0]
+        return after_condition(column, bindparam(AFTER_VALUE, type_=column.type),
+                               Order.order_id, bindparam(AFTER_KEY, type_=Integer), descending)
+    cursor = _cursor_of(params)
+    if cursor is None:
+        return None
+    column, value, key = cursor
+    return after_condition(column, value, Order.order_id, key, _sort(params)[2])
 
 
 def next_cursor(params: ListParams, page: Page[OrderRow]) -> str | None:
@@ -489,32 +519,35 @@ class _View(NamedTuple):
     query: PageQuery
 
 
-def _filtered(params: ListParams, today: dt.date, session: Session) -> _View:
-    """The statements of a list request's view. Views without a search or a cursor are kept
-    (the VIEWS_KEPT most recently used): their statements are the same every time. (A search
-    looks its values up in the database; a cursor's view serves one page.)"""
+def _filtered(params: ListParams, today: dt.date, session: Session) -> tuple[_View, dict]:
+    """The statements of a list request's view and the values to bind to them. Views without
+    a search are kept (the VIEWS_KEPT most recently used): their statements are the same every
+    time, a cursor's value and id being bound parameters. (A search looks its values up in
+    the database.) A cursor in the rows without a sort value (NULL) is written as literals."""
     params = _parsed(params)
-    if (params.search or "").strip() or params.after:
+    binds = _cursor_binds(params)
+    if (params.search or "").strip() or binds.get(AFTER_VALUE, 0) is None:
         return _build_view(params.filters, params.search, params.sort, params.after, today,
-                           session)
-    return _kept_view(params.filters, params.sort, today)
+                           session), {}
+    return _kept_view(params.filters, params.sort, today, bool(binds)), binds
 
 
 VIEWS_KEPT = 256
 
 
 @functools.lru_cache(maxsize=VIEWS_KEPT)
-def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date) -> _View:
-    return _build_view(filters, None, sort, None, today, None)
+def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date, cursor: bool) -> _View:
+    return _build_view(filters, None, sort, None, today, None, bound_cursor=cursor)
 
 
 def _build_view(filters: OrderFilters, search: str | None, sort: str | None,
-                after: str | None, today: dt.date, session: Session | None) -> _View:
+                after: str | None, today: dt.date, session: Session | None, *,
+                bound_cursor: bool = False) -> _View:
     params = ListParams(sort=sort, search=search, filters=filters, after=after)
     conditions = _where(filters, search, today, session)
     order_by = sort_clauses(sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
-    cursor = _cursor_condition(params)
-    stmt = _LIST_STATEMENT.where(*conditions)
+    cursor = _cursor_condition(params, bound_cursor)
+    stmt = rows = _LIST_STATEMENT.where(*conditions)
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
     narrow = select(Order.order_id).select_from(Order)
@@ -529,8 +562,9 @@ def _build_view(filters: OrderFilters, search: str | None, sort: str | None,
     if cursor is not None:
         stmt, conditions = stmt.where(cursor), [*conditions, cursor]
     narrow = narrow.where(*conditions)
+    # A page's rows are read by their ids, which the cursor already chose.
     return _View(stmt, narrow, order_by, PageQuery.build(
-        stmt, order_by, count=count, key=Order.order_id, keys_stmt=narrow))
+        rows, order_by, count=count, key=Order.order_id, keys_stmt=narrow))
 
 
 def checked_params(params: ListParams) -> ListParams:
@@ -598,7 +632,7 @@ def _sort_groups(session: Session, name: str, descending: bool, today: dt.date,
 def list_orders(session: Session, params: ListParams, today: dt.date | None = None) -> Page[OrderRow]:
     today = today or dt.date.today()
     params = _parsed(params.validated())
-    view = _filtered(params, today, session)
+    view, binds = _filtered(params, today, session)
     keys = total = None
     _, name, descending = _sort(params)
     if (name == "status" or name in NAME_SORTS) \
@@ -611,7 +645,8 @@ def list_orders(session: Session, params: ListParams, today: dt.date | None = No
                              _sort_groups(session, name, descending, today, params.filters),
                              descending=descending, offset=params.offset,
                              limit=params.limit, max_groups=WALK_MAX_GROUPS)
-    page = fetch_page(session, view.query, params, _row(today), keys=keys, total=total)
+    page = fetch_page(session, view.query, params, _row(today), keys=keys, total=total,
+                      binds=binds)
     page.next_cursor = next_cursor(params, page)
     return page
 
@@ -620,10 +655,10 @@ def iter_orders(session: Session, params: ListParams, today: dt.date | None = No
                 batch: int = 2000) -> Iterator[OrderRow]:
     """Every order matching the list's filters and sort (not just a page), streamed."""
     today = today or dt.date.today()
-    view = _filtered(params, today, session)
+    view, binds = _filtered(params, today, session)
     build = _row(today)
     result = session.execute(view.stmt.order_by(*view.order_by)
-                             .execution_options(yield_per=batch))
+                             .execution_options(yield_per=batch), binds)
     for r in result:
         yield build(r)
 
