@@ -9,6 +9,7 @@
 | NORTHWIND_SECRET_FILE | where the generated secret is kept when NORTHWIND_SECRET_KEY is unset | `<project>/.northwind-secret` |
 | NORTHWIND_SESSION_HOURS | a signed-in browser is signed out after this many idle hours | 8 |
 | NORTHWIND_SESSION_MAX_DAYS | ... and after this many days whatever its activity | 7 |
+| NORTHWIND_API_THREADS | API requests a worker process runs at once (more wait their turn) | 4 |
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Settings:
     )
     session_max_days: float = field(
         default_factory=lambda: float(os.environ.get("NORTHWIND_SESSION_MAX_DAYS", "7"))
+    )
+    api_threads: int = field(
+        default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_API_THREADS", "4")))
     )
     secret_file: Path = field(
         default_factory=lambda: Path(os.environ.get("NORTHWIND_SECRET_FILE") or DEFAULT_SECRET_FILE)
