@@ -7,7 +7,8 @@ JSON parser reads at once, then gives each value the type SQLAlchemy would have 
 driver's conversion for its SQL type, then the column type's own result processing, e.g.
 `ExactDecimal`'s). The rows keep the statement's ORDER BY: it is computed in the derived table
 as a ROW_NUMBER, so use this for statements that read a bounded set of rows (a page's rows by
-their ids), not for one that finds a page among many rows.
+their ids), not for one that finds a page among many rows. `fetch_rows_and_scalar` also
+reads one value beside them in the same statement (a list's count: one round trip less).
 
 It pays where there are many values: the server spends more on building the JSON than on
 sending rows (for a page of 50 orders ~0.13 ms more of MariaDB's CPU, ~0.4 ms less of
