@@ -16,7 +16,7 @@ from sqlalchemy import (
 from northwind_app.db import rows as json_rows
 from northwind_app.db.engine import GROUP_CONCAT_MAX_LEN, get_engine, session_scope
 from northwind_app.db.models import Customer, Order
-from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar
+from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
 from northwind_app.db.types import Amount, Money
 from northwind_app.services import orders as svc
 from northwind_app.services.listing import ListParams
@@ -140,3 +140,19 @@ def test_a_result_longer_than_mariadbs_default_limit_is_whole(empty_db, backend)
     with session_scope(empty_db) as session:
         got = fetch_rows(session, stmt)
     assert [r.n for r in got] == list(range(300)) and all(r.body == long_text for r in got)
+
+
+def test_values_of_a_page_are_its_ids(classic_db_ro):
+    with session_scope(classic_db_ro) as session:
+        for sort, offset in (("-order_date", 0), ("total", 400), ("-shipped_date", 820)):
+            params = svc._parsed(ListParams(sort=sort, limit=50).validated())
+            view, _binds = svc._filtered(params, dt.date(1998, 5, 1), session)
+            bounds = {"page_limit": 50, "page_offset": offset}
+            want = session.execute(view.query.page, bounds).scalars().all()
+            got = fetch_values(session, view.query.page, bounds)
+            assert sorted(got) == sorted(want) and len(got) == len(want) == min(50, 830 - offset)
+            assert all(type(v) is int for v in got)
+        nothing = {"page_limit": 50, "page_offset": 10_000}
+        assert fetch_values(session, view.query.page, nothing) == []
+        if session.get_bind().dialect.name == "mysql":
+            assert json_rows._value_plans[view.query.page] is not None  # read as JSON

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlmodel import Session
 
-from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar
+from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
 from northwind_app.services.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -212,8 +212,8 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
     if query.rows is None:
         rows = connection.execute(query.page, bounds).all()
     else:
-        if keys is None:
-            keys = connection.execute(query.page, bounds).scalars().all()
+        if keys is None:  # the page's ids, in any order: the rows statement sorts them
+            keys = fetch_values(session, query.page, bounds)
         if keys and total is None:  # the count is read with the rows
             rows, total = fetch_rows_and_scalar(session, query.rows, {"page_keys": keys},
                                                 query.count)
