@@ -221,7 +221,9 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
             rows = fetch_rows(session, query.rows, {"page_keys": keys}) if keys else []
     if total is None:
         total = connection.execute(query.count).scalar_one()
-    return Page(items=[row(r) for r in rows], total=total, limit=params.limit, offset=params.offset)
+    # int: MariaDB sums (the rollup counts) come back as DECIMAL.
+    return Page(items=[row(r) for r in rows], total=int(total), limit=params.limit,
+                offset=params.offset)
 
 
 def row_dict(row: Any) -> dict[str, Any]:
