@@ -31,12 +31,14 @@ def _typed(rows) -> list[tuple]:
     return [tuple((type(v).__name__, repr(v)) for v in row) for row in rows]
 
 
-def _same_as_executed(session, stmt, params=None, *, as_json=True):
-    got = fetch_rows(session, stmt, params)
+def _same_as_executed(session, stmt, params=None, *, as_json=True, plans=None):
+    plans = {} if plans is None else plans  # kept by the caller, like a kept list view's
+    got = fetch_rows(session, stmt, params, plans)
     want = session.execute(stmt, params).all()
     assert _typed(got) == _typed(want)
-    if session.get_bind().dialect.name == "mysql":  # read as JSON, or not when it cannot be
-        assert (json_rows._plans.get(stmt, {}).get(None) is not None) == as_json
+    dialect = session.get_bind().dialect
+    if dialect.name == "mysql":  # read as JSON, or not when it cannot be
+        assert (json_rows._plan(plans, stmt, dialect) is not None) == as_json
     return got
 
 
@@ -56,7 +58,7 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
             got = _same_as_executed(session, view.query.rows, {"page_keys": keys})
             assert [r.order_id for r in got] == keys  # the sort's order, kept
             rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
-                                                view.query.count)
+                                                view.query.count, {})
             assert _typed(rows) == _typed(got)
             assert total == session.execute(view.query.count).scalar_one()
             assert (total == 830) == (search is None and not filters)
@@ -85,10 +87,11 @@ def test_every_supported_type_and_null(backend, empty_db):
                      for c in values.selected_columns))
     both = union_all(values, nulls).subquery()
     stmt = select(both).order_by(both.c.whole.desc())
+    plans: dict = {}
     with session_scope(empty_db) as session:
-        got = _same_as_executed(session, stmt)
+        got = _same_as_executed(session, stmt, plans=plans)
         # The order is the row numbers', whatever order the server aggregates the rows in.
-        plan = json_rows._plans[stmt][None]
+        plan = json_rows._plan(plans, stmt, session.get_bind().dialect)
         count, raw = session.execute(plan.stmt).one()
         reversed_rows = json.dumps(json.loads(raw, parse_float=str)[::-1])
         assert _typed(plan.rows(count, reversed_rows)) == _typed(got)
@@ -123,7 +126,7 @@ def test_types_without_a_json_form_run_the_statement(backend, empty_db):
 def test_labels_that_cannot_be_attributes_run_the_statement(backend, empty_db):
     stmt = select(literal(1, Integer).label("_private"), literal(2, Integer).label("class"))
     with session_scope(empty_db) as session:
-        assert fetch_rows(session, stmt) == [(1, 2)]
+        assert fetch_rows(session, stmt, None, {}) == [(1, 2)]
 
 
 def test_a_result_longer_than_mariadbs_default_limit_is_whole(empty_db, backend):
@@ -138,21 +141,41 @@ def test_a_result_longer_than_mariadbs_default_limit_is_whole(empty_db, backend)
                           for i in range(300))).subquery()  # ~1.5 MB of JSON
     stmt = select(numbers).order_by(numbers.c.n)
     with session_scope(empty_db) as session:
-        got = fetch_rows(session, stmt)
+        got = fetch_rows(session, stmt, None, {})
     assert [r.n for r in got] == list(range(300)) and all(r.body == long_text for r in got)
 
 
 def test_values_of_a_page_are_its_ids(classic_db_ro):
+    plans: dict = {}
     with session_scope(classic_db_ro) as session:
         for sort, offset in (("-order_date", 0), ("total", 400), ("-shipped_date", 820)):
             params = svc._parsed(ListParams(sort=sort, limit=50).validated())
             view, _binds = svc._filtered(params, dt.date(1998, 5, 1), session)
             bounds = {"page_limit": 50, "page_offset": offset}
             want = session.execute(view.query.page, bounds).scalars().all()
-            got = fetch_values(session, view.query.page, bounds)
+            got = fetch_values(session, view.query.page, bounds, plans)
             assert sorted(got) == sorted(want) and len(got) == len(want) == min(50, 830 - offset)
             assert all(type(v) is int for v in got)
         nothing = {"page_limit": 50, "page_offset": 10_000}
-        assert fetch_values(session, view.query.page, nothing) == []
-        if session.get_bind().dialect.name == "mysql":
-            assert json_rows._value_plans[view.query.page] is not None  # read as JSON
+        assert fetch_values(session, view.query.page, nothing, plans) == []
+        dialect = session.get_bind().dialect
+        if dialect.name == "mysql":
+            assert json_rows._values_plan(plans, view.query.page, dialect) is not None
+
+
+def test_only_kept_list_views_keep_json_forms(classic_db_ro):
+    # A view made for one request (a search's) reads its rows plainly, so nothing of it is
+    # kept; a kept view holds its statements' JSON forms for its next pages (MariaDB).
+    with session_scope(classic_db_ro) as session:
+        on_mariadb = session.get_bind().dialect.name == "mysql"
+        searched, _ = svc._filtered(svc._parsed(ListParams(search="rio")), dt.date.today(),
+                                    session)
+        assert searched.query.plans is None
+        assert svc.list_orders(session, ListParams(search="rio")).total > 0
+        params = ListParams(sort="-total")
+        kept, _ = svc._filtered(svc._parsed(params), dt.date.today(), session)
+        svc.list_orders(session, params)
+        assert kept.query.plans is not None
+        dialect = session.get_bind().dialect
+        assert (json_rows._plan(kept.query.plans, kept.query.rows, dialect, kept.query.count)
+                is not None) == on_mariadb

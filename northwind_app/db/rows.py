@@ -19,6 +19,12 @@ The JSON value is limited by the server's `max_allowed_packet` (16 MB by default
 MariaDB, `group_concat_max_len`, which the engine raises for its connections (db/engine.py);
 a result that does not fit is an error, never a shortened list.
 
+A statement's JSON form (its "plan") is built once and kept in a dict the caller owns and
+passes as `plans`: a kept list view keeps its plans as long as it keeps its statements. A
+statement made for one request is read plainly (no `plans`): building its plan would cost more
+than it saves, and keeping plans of statements nobody keeps grew every worker's heap, whose
+full garbage collections then took 100-250 ms (measured: tail latency of every endpoint).
+
 Anywhere else (SQLite, whose driver is C, or a statement selecting a type without a known JSON
 form) the statement simply runs. The rows are tuples with attribute access by column label
 and a `_mapping`, like SQLAlchemy's rows.
@@ -28,8 +34,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import functools
 import keyword
-import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -114,8 +120,9 @@ class _Plan:
         return [make(value[1:]) for value in values]
 
 
+@functools.lru_cache(maxsize=None)  # one class per distinct column list
 def _row_type(names: tuple[str, ...]) -> type:
-    base = namedtuple("JsonRow", names)  # noqa: PYI024 - built per statement
+    base = namedtuple("JsonRow", names)  # noqa: PYI024 - one per column list
 
     class JsonRow(base):
         __slots__ = ()
@@ -127,57 +134,59 @@ def _row_type(names: tuple[str, ...]) -> type:
     return JsonRow
 
 
-# Per statement object (services build their statements once and keep them) and the scalar
-# statement read with it: its plan, or None when it cannot be read as JSON.
-_plans: weakref.WeakKeyDictionary[Select, dict[Select | None, _Plan | None]] = \
-    weakref.WeakKeyDictionary()
+def _plan(plans: dict | None, stmt: Select, dialect: Dialect,
+          scalar: Select | None = None) -> _Plan | None:
+    """`stmt`'s plan (with `scalar` read beside it) kept in `plans`; None when there is no
+    `plans` (a statement made for one request), off MySQL/MariaDB, or when it cannot be read
+    as JSON. The caller owns `plans` and its lifetime: a plan refers to its statements."""
+    if plans is None or dialect.name != "mysql":
+        return None
+    key = ("rows", stmt, scalar, type(dialect))  # a kept view may serve several databases
+    if key not in plans:
+        try:
+            plans[key] = _Plan(stmt, dialect, scalar)
+        except _Unsupported:
+            plans[key] = None
+    return plans[key]
 
 
-def _plan(stmt: Select, dialect: Dialect, scalar: Select | None = None) -> _Plan | None:
-    kept = _plans.setdefault(stmt, {})
-    try:
-        return kept[scalar]
-    except KeyError:
-        pass
-    try:
-        plan: _Plan | None = _Plan(stmt, dialect, scalar)
-    except _Unsupported:
-        plan = None
-    kept[scalar] = plan
-    return plan
-
-
-def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None = None) -> Sequence:
-    """Every row of `stmt` (a bounded set, see above) in its order."""
-    dialect = session.get_bind().dialect
-    plan = _plan(stmt, dialect) if dialect.name == "mysql" else None
+def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None = None,
+               plans: dict | None = None) -> Sequence:
+    """Every row of `stmt` (a bounded set, see above) in its order; as JSON when the caller
+    keeps the statement and its plans in `plans`."""
+    plan = _plan(plans, stmt, session.get_bind().dialect)
     connection = session.connection()  # Core execution: no ORM result layer for plain rows
     if plan is None:
         return connection.execute(stmt, params).all()
     return plan.rows(*connection.execute(plan.stmt, params).one())
 
 
-_value_plans: weakref.WeakKeyDictionary[Select, tuple[Select, Callable | None] | None] = \
-    weakref.WeakKeyDictionary()
+def _values_plan(plans: dict | None, stmt: Select,
+                 dialect: Dialect) -> tuple[Select, Callable | None] | None:
+    """The JSON form of `stmt`'s one column and its values' converter, kept in `plans` (None:
+    read rows, as for `_plan`)."""
+    if plans is None or dialect.name != "mysql":
+        return None
+    key = ("values", stmt, type(dialect))
+    if key not in plans:
+        try:
+            (column,) = stmt.selected_columns
+            convert = _converter(column.type, dialect)
+            inner = stmt.subquery()
+            plans[key] = (select(func.count(), func.json_arrayagg(inner.c[0])), convert)
+        except (_Unsupported, ValueError):
+            plans[key] = None
+    return plans[key]
 
 
-def fetch_values(session: Session, stmt: Select, params: Mapping[str, Any] | None = None) -> list:
+def fetch_values(session: Session, stmt: Select, params: Mapping[str, Any] | None = None,
+                 plans: dict | None = None) -> list:
     """The values of `stmt`'s one column, IN NO PARTICULAR ORDER (a set, e.g. a page's ids,
     whose rows a statement with the ORDER BY then reads): on MySQL/MariaDB as one JSON array
     over the statement as a derived table, which keeps its own plan (its LIMIT keeps it from
     being merged)."""
     connection = session.connection()
-    if session.get_bind().dialect.name != "mysql":
-        return list(connection.execute(stmt, params).scalars())
-    if stmt not in _value_plans:
-        try:
-            (column,) = stmt.selected_columns
-            convert = _converter(column.type, session.get_bind().dialect)
-            inner = stmt.subquery()
-            _value_plans[stmt] = (select(func.count(), func.json_arrayagg(inner.c[0])), convert)
-        except (_Unsupported, ValueError):
-            _value_plans[stmt] = None
-    plan = _value_plans[stmt]
+    plan = _values_plan(plans, stmt, session.get_bind().dialect)
     if plan is None:
         return list(connection.execute(stmt, params).scalars())
     json_stmt, convert = plan
@@ -193,12 +202,11 @@ def fetch_values(session: Session, stmt: Select, params: Mapping[str, Any] | Non
 
 
 def fetch_rows_and_scalar(session: Session, stmt: Select, params: Mapping[str, Any] | None,
-                          scalar: Select) -> tuple[Sequence, Any]:
+                          scalar: Select, plans: dict | None = None) -> tuple[Sequence, Any]:
     """`fetch_rows(session, stmt, params)` and the value of `scalar` (a statement of one
     value, e.g. the count of a list's matches, taking the same parameters), in one statement
     on MySQL/MariaDB (a scalar subquery beside the rows), in two elsewhere."""
-    dialect = session.get_bind().dialect
-    plan = _plan(stmt, dialect, scalar) if dialect.name == "mysql" else None
+    plan = _plan(plans, stmt, session.get_bind().dialect, scalar)
     connection = session.connection()
     if plan is None:
         rows = connection.execute(stmt, params).all()

@@ -11,7 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
@@ -176,11 +176,20 @@ class PageQuery:
     LIMIT, OFFSET and ids as bound parameters, so that they serve every page of the view. A
     caller may keep them (orders keeps its views): a page then costs no statement building,
     and SQLAlchemy, which remembers a statement's cache key, finds its compiled SQL at once.
-    For a short query those two cost about what running it does."""
+    For a short query those two cost about what running it does.
+
+    `plans`: where a kept PageQuery keeps the JSON forms of its statements (db/rows.py; set
+    it with `kept()`); one made for a single request (a search's) reads its rows plainly:
+    building those forms would cost it more than they save."""
 
     page: Select  # a page of rows; with a key: a page of ids
     rows: Select | None  # with a key: the full rows of given ids, in order
     count: Select
+    plans: dict | None = field(default=None, compare=False, repr=False)
+
+    def kept(self) -> PageQuery:
+        """This query, keeping the JSON forms of its statements once they are built."""
+        return replace(self, plans={})
 
     @classmethod
     def build(cls, stmt: Select, order_by: Sequence, *, count: Select | None = None,
@@ -213,12 +222,13 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
         rows = connection.execute(query.page, bounds).all()
     else:
         if keys is None:  # the page's ids, in any order: the rows statement sorts them
-            keys = fetch_values(session, query.page, bounds)
+            keys = fetch_values(session, query.page, bounds, query.plans)
         if keys and total is None:  # the count is read with the rows
             rows, total = fetch_rows_and_scalar(session, query.rows, {"page_keys": keys},
-                                                query.count)
+                                                query.count, query.plans)
         else:
-            rows = fetch_rows(session, query.rows, {"page_keys": keys}) if keys else []
+            rows = fetch_rows(session, query.rows, {"page_keys": keys}, query.plans) \
+                if keys else []
     if total is None:
         total = connection.execute(query.count).scalar_one()
     # int: MariaDB sums (the rollup counts) come back as DECIMAL.

@@ -537,7 +537,8 @@ VIEWS_KEPT = 256
 
 @functools.lru_cache(maxsize=VIEWS_KEPT)
 def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date, cursor: bool) -> _View:
-    return _build_view(filters, None, sort, None, today, None, bound_cursor=cursor)
+    view = _build_view(filters, None, sort, None, today, None, bound_cursor=cursor)
+    return view._replace(query=view.query.kept())  # and the JSON forms of its statements
 
 
 def _build_view(filters: OrderFilters, search: str | None, sort: str | None,
