@@ -31,9 +31,10 @@ from northwind_app.settings import settings
 
 T = TypeVar("T")
 # Per engine and worker process (MySQL has two engines, read-only and read-write). A pool keeps
-# POOL_SIZE connections and opens up to POOL_OVERFLOW more for a burst (FastAPI runs up to 40
-# request threads, Reflex its event handlers' threads). 5 workers keep at most 100, within
-# MariaDB's default max_connections of 151 (the bench's 64 connections hit it with 20).
+# POOL_SIZE connections and opens up to POOL_OVERFLOW more for a burst (API endpoints run in up
+# to settings.api_threads threads, token and session lookups and Reflex's event handlers in
+# threads of their own). 5 workers keep at most 100, within MariaDB's default max_connections
+# of 151 (the bench's 64 connections hit it with 20).
 POOL_SIZE = 10
 POOL_OVERFLOW = 40
 # A pooled MySQL connection is pinged before use only after this long unused. One that was
@@ -118,6 +119,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         max_overflow=POOL_OVERFLOW,
         isolation_level="AUTOCOMMIT" if read_only else "READ COMMITTED",
     )
+
     @event.listens_for(engine, "connect")
     def _session_settings(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()

@@ -429,47 +429,36 @@ def _parsed(params: ListParams) -> ListParams:
     return replace(params, filters=OrderFilters.parse(params.filters or {}))
 
 
-def _cursor_of(params: ListParams) -> tuple[Any, Any, int] | None:
-    """(sort column, value, id) of `params.after` (ValidationFailed naming `after` for a bad
-    one or a sort without cursors), or None without a cursor."""
+def _cursor_of(params: ListParams) -> tuple[Any, int] | None:
+    """(sort value, id) of `params.after` (ValidationFailed naming `after` for a bad one or a
+    sort without cursors), or None without a cursor."""
     if not params.after:
         return None
     sort, name, _descending = _sort(params)
     if name not in CURSOR_SORTS:
         raise ValidationFailed({"after": "cursor paging needs a sort by one of: "
                                          + ", ".join(CURSOR_SORTS) + "; use offset for this sort"})
-    column, parse = CURSOR_SORTS[name]
-    value, key = decode_cursor(params.after, sort, parse)
-    return column, value, key
+    return decode_cursor(params.after, sort, CURSOR_SORTS[name][1])
 
 
 # A cursor's sort value and id, bound per request: every cursor of a view (its filters and
 # sort) shares its statements, so they are kept like the view's without a cursor.
 AFTER_VALUE, AFTER_KEY = "after_value", "after_key"
+BOUND_CURSOR = ("bound", "bound")  # `_cursor_condition` with parameters, not values
 
 
-def _cursor_binds(params: ListParams) -> dict[str, Any]:
-    """The bound values of `params.after` for a kept view's cursor condition ({} without)."""
-    cursor = _cursor_of(params)
-    if cursor is None:
-        return {}
-    _column, value, key = cursor
-    return {AFTER_VALUE: value, AFTER_KEY: key}
-
-
-def _cursor_condition(params: ListParams, bound: bool):
-    """The WHERE condition for `params.after` (None without one); `bound`: for any cursor of
-    the sort, its value and id bound as parameters (see _cursor_binds)."""
-    if bound:
-        _sort_text, name, descending = _sort(params)
-        column = CURSOR_SORTS[name][0]
-        return after_condition(column, bindparam(AFTER_VALUE, type_=column.type),
-                               Order.order_id, bindparam(AFTER_KEY, type_=Integer), descending)
-    cursor = _cursor_of(params)
+def _cursor_condition(params: ListParams, cursor: tuple[Any, Any] | None):
+    """The WHERE condition for the rows after `cursor` ((sort value, id), or BOUND_CURSOR for
+    any cursor of the sort, bound as AFTER_VALUE and AFTER_KEY) in `params.sort`."""
     if cursor is None:
         return None
-    column, value, key = cursor
-    return after_condition(column, value, Order.order_id, key, _sort(params)[2])
+    _sort_text, name, descending = _sort(params)
+    column = CURSOR_SORTS[name][0]
+    if cursor is BOUND_CURSOR:
+        value, key = bindparam(AFTER_VALUE, type_=column.type), bindparam(AFTER_KEY, type_=Integer)
+    else:
+        value, key = cursor
+    return after_condition(column, value, Order.order_id, key, descending)
 
 
 def next_cursor(params: ListParams, page: Page[OrderRow]) -> str | None:
@@ -525,11 +514,12 @@ def _filtered(params: ListParams, today: dt.date, session: Session) -> tuple[_Vi
     time, a cursor's value and id being bound parameters. (A search looks its values up in
     the database.) A cursor in the rows without a sort value (NULL) is written as literals."""
     params = _parsed(params)
-    binds = _cursor_binds(params)
-    if (params.search or "").strip() or binds.get(AFTER_VALUE, 0) is None:
-        return _build_view(params.filters, params.search, params.sort, params.after, today,
-                           session), {}
-    return _kept_view(params.filters, params.sort, today, bool(binds)), binds
+    cursor = _cursor_of(params)
+    if (params.search or "").strip() or (cursor is not None and cursor[0] is None):
+        return _build_view(params.filters, params.search, params.sort, today, session,
+                           cursor=cursor), {}
+    view = _kept_view(params.filters, params.sort, today, cursor is not None)
+    return view, {} if cursor is None else {AFTER_VALUE: cursor[0], AFTER_KEY: cursor[1]}
 
 
 VIEWS_KEPT = 256
@@ -537,17 +527,18 @@ VIEWS_KEPT = 256
 
 @functools.lru_cache(maxsize=VIEWS_KEPT)
 def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date, cursor: bool) -> _View:
-    view = _build_view(filters, None, sort, None, today, None, bound_cursor=cursor)
+    view = _build_view(filters, None, sort, today, None,
+                       cursor=BOUND_CURSOR if cursor else None)
     return view._replace(query=view.query.kept())  # and the JSON forms of its statements
 
 
-def _build_view(filters: OrderFilters, search: str | None, sort: str | None,
-                after: str | None, today: dt.date, session: Session | None, *,
-                bound_cursor: bool = False) -> _View:
-    params = ListParams(sort=sort, search=search, filters=filters, after=after)
+def _build_view(filters: OrderFilters, search: str | None, sort: str | None, today: dt.date,
+                session: Session | None, *, cursor: tuple[Any, Any] | None = None) -> _View:
+    """The view's statements; `cursor`: see `_cursor_condition`."""
+    params = ListParams(sort=sort, search=search, filters=filters)
     conditions = _where(filters, search, today, session)
     order_by = sort_clauses(sort, sort_columns(today), DEFAULT_SORT, Order.order_id)
-    cursor = _cursor_condition(params, bound_cursor)
+    after = _cursor_condition(params, cursor)
     stmt = rows = _LIST_STATEMENT.where(*conditions)
     # customer_id and employee_id are NOT NULL foreign keys, so the inner joins below never
     # drop an order: the narrow statements join only what their WHERE/ORDER BY mention.
@@ -560,8 +551,8 @@ def _build_view(filters: OrderFilters, search: str | None, sort: str | None,
     count = count_all_orders(filters.status, filters.employee_id) \
         if _rollup_countable(filters, search) \
         else select(func.count()).select_from(Order).where(*conditions)
-    if cursor is not None:
-        stmt, conditions = stmt.where(cursor), [*conditions, cursor]
+    if after is not None:
+        stmt, conditions = stmt.where(after), [*conditions, after]
     narrow = narrow.where(*conditions)
     # A page's rows are read by their ids, which the cursor already chose.
     return _View(stmt, narrow, order_by, PageQuery.build(
