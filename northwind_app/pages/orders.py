@@ -15,7 +15,7 @@ from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.auth import AuthState
 from northwind_app.ui.layout import page
 from northwind_app.ui.table import (
-    Column, ListState, data_table, filter_date, filter_select,
+    Column, ListState, data_table, filter_date, filter_select, set_query_param,
 )
 
 COLUMNS = [
@@ -102,7 +102,7 @@ def customer_filter() -> rx.Component:
         rx.text("Customer ID", size="1", color=rx.color("gray", 11)),
         rx.debounce_input(
             rx.input(placeholder="e.g. ALFKI", value=OrdersState.filters["customer_id"],
-                     on_change=lambda v: OrdersState.set_filter("customer_id", v.upper()),
+                     on_change=lambda v: set_query_param("customer_id", v, ".trim().toUpperCase()"),
                      width="8em", data_testid="filter-customer_id", aria_label="Customer ID"),
             debounce_timeout=400,
         ),

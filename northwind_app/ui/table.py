@@ -7,10 +7,10 @@ permission itself (users, audit trail) sets `needs_actor`: `fetch_rows(params, a
 gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page
 size live in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change
 navigates to the new URL and `load` (the page's on_load) reads it back, so links, reload and the
-back button restore the same view. Sort headers and pager buttons build their target from
-the address the browser shows (`_location_href`) and navigate at once, so their click costs
-one trip to the server (the new page's `load`), not two. The state holds one page of
-display-ready strings.
+back button restore the same view. Every control (sort headers, pager, search, filters, page
+size, "Clear filters") builds its target from the address the browser shows
+(`_location_href`) and navigates at once, so a change costs one trip to the server (the new
+page's `load`), not two. The state holds one page of display-ready strings.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.vars.function import FunctionStringVar
 
 from northwind_app.money import format_number
 from northwind_app.services.errors import PermissionDenied, ValidationFailed
@@ -47,7 +48,8 @@ class Column:
 class ListState(rx.State, mixin=True):
     rows: list[dict[str, str]] = []
     total: int = 0
-    offset: int = 0
+    offset: int = 0  # of the page the address asks for
+    rows_offset: int = 0  # of the rows shown (they are replaced one server trip later)
     page_size: int = 25
     sort: str = ""
     search: str = ""
@@ -86,8 +88,8 @@ class ListState(rx.State, mixin=True):
     def range_text(self) -> str:
         if not self.total:
             return "No rows"
-        first = self.offset + 1
-        last = self.offset + len(self.rows)
+        first = self.rows_offset + 1
+        last = self.rows_offset + len(self.rows)
         return f"Rows {format_number(first)}–{format_number(last)} of {format_number(self.total)}"
 
     @rx.var
@@ -165,7 +167,7 @@ class ListState(rx.State, mixin=True):
                 self.loading = False
                 yield rx.redirect(self._url(page=last), replace=True)
                 return
-            self.rows, self.total = rows, total
+            self.rows, self.total, self.rows_offset = rows, total, self.offset
         except ValidationFailed as exc:
             self.rows, self.total = [], 0
             self.field_errors = exc.fields
@@ -180,39 +182,42 @@ class ListState(rx.State, mixin=True):
         finally:
             self.loading = False
 
-    @rx.event
-    def set_search_text(self, value: str):
-        return rx.redirect(self._url(q=value.strip(), page=1), replace=True)
-
-    @rx.event
-    def set_filter(self, name: str, value: str):
-        value = "" if value == "all" else value
-        return rx.redirect(self._url(page=1, **{name: value}))
-
-    @rx.event
-    def clear_filters(self):
-        sort = f"?sort={self.sort}" if self.sort != self.default_sort else ""
-        return rx.redirect(self.base_path() + sort)
-
-    @rx.event
-    def set_size(self, value: str):
-        return rx.redirect(self._url(size=int(value), page=1))
-
 
 # -- components ---------------------------------------------------------------------------------
 
-def _location_href(edit: str) -> rx.Var:
-    """The address the browser shows when the click happens, with its query string edited by
-    `edit` (JavaScript statements on `p`, its URLSearchParams). A sort header or pager button
-    navigates in the browser, with no trip to the server first; reading the address at click
-    time (not the state, which learns of a navigation one server trip later) makes a quick
-    second click build on the first instead of repeating it. (The static server may show a
-    page's path with a trailing slash; the app's routes have none.)"""
-    return rx.Var(
-        "(() => { const p = new URLSearchParams(window.location.search); " + edit
+def _location_href(edit: str, *args: rx.Var) -> rx.Var:
+    """The address the browser shows when the event happens, with its query string edited by
+    `edit` (JavaScript statements on `p`, its URLSearchParams, and on `a0`, `a1`, … the values
+    of `args`, e.g. a select's new value). Every control of a list (sort headers, pager,
+    search, filters, page size) navigates in the browser with it: no trip to the server
+    first, so a change costs one trip (the new page's `load`), not two; and reading the
+    address at that moment (not the state, which learns of a navigation one server trip
+    later) makes a quick second change build on the first instead of repeating it. (The
+    static server may show a page's path with a trailing slash; the app's routes have none.)"""
+    names = ", ".join(f"a{i}" for i in range(len(args)))
+    return FunctionStringVar.create(
+        f"(({names}) => {{ const p = new URLSearchParams(window.location.search); " + edit
         + " const q = p.toString(); const path = window.location.pathname.replace(/\\/+$/, '');"
-        " return (path || '/') + (q ? '?' + q : ''); })()"
-    ).to(str)
+        " return (path || '/') + (q ? '?' + q : ''); })"
+    ).call(*args).to(str)
+
+
+def set_query_param(name: str, value: rx.Var, clean: str = "", none: str = "",
+                    replace: bool = False) -> rx.EventSpec:
+    """Navigate to the list's first page with query parameter `name` set to `value` (its
+    JavaScript string method calls `clean` applied, e.g. ".trim()"), or removed when the
+    value is empty or equals `none` (a select's "All"); `replace`: without a new history
+    entry (typing in a search box)."""
+    return rx.redirect(_location_href(
+        f"const v = String(a0 ?? ''){clean}; p.delete('page'); "
+        f"(v === '' || v === {json.dumps(none)}) ? p.delete({json.dumps(name)}) "
+        f": p.set({json.dumps(name)}, v);", value), replace=replace)
+
+
+def _clear_filters() -> rx.EventSpec:
+    """The same list without search or filters (sort and page size kept)."""
+    return rx.redirect(_location_href(
+        "for (const k of [...p.keys()]) { if (k !== 'sort' && k !== 'size') p.delete(k); }"))
 
 
 def _sort_icon(state: type[ListState], key: str) -> rx.Component:
@@ -264,7 +269,7 @@ def search_box(state: type[ListState], placeholder: str) -> rx.Component:
             rx.input.slot(rx.icon("search", size=16)),
             placeholder=placeholder,
             value=state.search,
-            on_change=state.set_search_text,
+            on_change=lambda v: set_query_param("q", v, ".trim()", replace=True),
             width="22em",
             data_testid="list-search",
             aria_label="Search",
@@ -286,7 +291,7 @@ def filter_select(state: type[ListState], name: str, label: str,
             rx.select.trigger(placeholder="All", width=width, data_testid=f"filter-{name}"),
             rx.select.content(rx.select.item("All", value="all"), items),
             value=rx.cond(state.filters[name] != "", state.filters[name], "all"),
-            on_change=lambda v: state.set_filter(name, v),
+            on_change=lambda v: set_query_param(name, v, none="all"),
         ),
         spacing="1",
     )
@@ -299,7 +304,7 @@ def filter_text(state: type[ListState], name: str, label: str, placeholder: str 
         rx.text(label, size="1", color=rx.color("gray", 11)),
         rx.debounce_input(
             rx.input(placeholder=placeholder, value=state.filters[name],
-                     on_change=lambda v: state.set_filter(name, v.strip()), width=width,
+                     on_change=lambda v: set_query_param(name, v, ".trim()"), width=width,
                      data_testid=f"filter-{name}", aria_label=label),
             debounce_timeout=400,
         ),
@@ -311,7 +316,7 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="1", color=rx.color("gray", 11)),
         rx.input(type="date", value=state.filters[name],
-                 on_change=lambda v: state.set_filter(name, v), data_testid=f"filter-{name}",
+                 on_change=lambda v: set_query_param(name, v), data_testid=f"filter-{name}",
                  aria_label=label),
         rx.cond(state.field_errors.contains(name),
                 rx.text(state.field_errors[name], color="red", size="1")),
@@ -343,12 +348,13 @@ def pager(state: type[ListState]) -> rx.Component:
         rx.text(state.range_text, size="2", data_testid="list-range"),
         rx.spacer(),
         rx.text("Rows per page", size="2"),
-        rx.select(
-            [str(size) for size in PAGE_SIZES],
+        rx.select.root(
+            rx.select.trigger(data_testid="page-size", aria_label="Rows per page"),
+            rx.select.content(*[rx.select.item(str(size), value=str(size))
+                                for size in PAGE_SIZES]),
             value=state.page_size.to_string(),
-            on_change=state.set_size,
+            on_change=lambda v: set_query_param("size", v, none=str(PAGE_SIZES[0])),
             size="1",
-            data_testid="page-size",
         ),
         _page_button(state, "first", "chevrons-left", "First page", state.page_number <= 1),
         _page_button(state, "prev", "chevron-left", "Previous page", state.page_number <= 1),
@@ -380,7 +386,7 @@ def data_table(
                   search_box(state, search_placeholder), spacing="1"),
         *(filters or []),
         rx.cond(state.has_filters,
-                rx.button("Clear filters", variant="ghost", on_click=state.clear_filters,
+                rx.button("Clear filters", variant="ghost", on_click=_clear_filters(),
                           data_testid="clear-filters", align_self="end")),
         rx.spacer(),
         *(actions or []),
@@ -424,7 +430,7 @@ def data_table(
                           rx.text(empty_text, color=rx.color("gray", 11)),
                           rx.cond(state.has_filters,
                                   rx.button("Clear filters", variant="soft",
-                                            on_click=state.clear_filters)),
+                                            on_click=_clear_filters())),
                           align="center"),
                 width="100%", padding="2em", data_testid="list-empty",
             ),

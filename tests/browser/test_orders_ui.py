@@ -37,7 +37,7 @@ def _pick(page: Page, testid: str, text: str, option: str) -> None:
 
 def _choose(page: Page, testid: str, option: str) -> None:
     page.get_by_test_id(testid).click()
-    page.get_by_role("option", name=option).click()
+    page.get_by_role("option", name=option, exact=True).click()
 
 
 def _new_order(page: Page, customer: str, customer_id: str, lines: list[tuple[str, str]]) -> None:
@@ -190,6 +190,36 @@ def test_search_filter_sort_paginate_and_reload(page):
     _choose(page, "filter-employee_id", "Margaret Peacock")
     expect(page).to_have_url(re.compile(r"employee_id=4"))
     expect(page.get_by_test_id("list-row")).to_have_count(3)
+
+
+def test_filters_page_size_and_clear_edit_the_address(page):
+    """Filters, the page size and "Clear filters" navigate from the address itself: the
+    first page of the new view, the other parameters kept; "All" and an empty box remove
+    their parameter."""
+    page.goto("/orders?sort=order_id&page=3")
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")
+    _choose(page, "filter-status", "Shipped")
+    expect(page).to_have_url(re.compile(r"/orders\?sort=order_id&status=shipped$"))
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 1–25")
+
+    page.get_by_test_id("filter-customer_id").fill("  hanar ")
+    expect(page).to_have_url(re.compile(r"status=shipped&customer_id=HANAR$"))
+    expect(page.get_by_test_id("list-row").first).to_contain_text("Hanari")
+    page.get_by_test_id("filter-customer_id").fill("")
+    expect(page).to_have_url(re.compile(r"/orders\?sort=order_id&status=shipped$"))
+
+    _choose(page, "page-size", "50")
+    expect(page).to_have_url(re.compile(r"size=50"))
+    expect(page.get_by_test_id("list-row")).to_have_count(50)
+    _choose(page, "filter-status", "All")
+    expect(page).to_have_url(re.compile(r"/orders\?sort=order_id&size=50$"))
+
+    page.get_by_test_id("list-search").fill("berg")
+    expect(page).to_have_url(re.compile(r"q=berg"))
+    page.get_by_test_id("clear-filters").first.click()
+    expect(page).to_have_url(re.compile(r"/orders\?sort=order_id&size=50$"))
+    expect(page.get_by_test_id("list-row")).to_have_count(50)
+    expect(page.get_by_test_id("list-row").first).to_contain_text("10248")
 
 
 def test_quick_second_clicks_build_on_the_first(page):
