@@ -12,6 +12,7 @@ from northwind_app.api import account, audit, customers, orders, products, refer
 from northwind_app.api.deps import DbSession
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
 from northwind_app.api.origins import SameOriginWebSockets
+from northwind_app.api.routing import SessionRoute
 from northwind_app.services import stats
 from northwind_app.settings import settings
 
@@ -67,6 +68,9 @@ def create_api(database_url: str | None = None,
         responses=error_responses(500, 503),
     )
     api.state.database_url = database_url
+    # The app's own routes (health, the catch-all) run like the resource routes: a synchronous
+    # endpoint in a worker thread that begins and ends its database session.
+    api.router.route_class = SessionRoute
     install_error_handlers(api)
     api.add_middleware(SameOriginWebSockets, allowed_origins=(
         settings.cors_origins if allowed_origins is None else allowed_origins))

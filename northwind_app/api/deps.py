@@ -7,52 +7,43 @@ A write session is one transaction, ended before the response is sent, so a fail
 reported to the client, never hidden behind a 2xx. A read session (GET) is read-only; on
 MySQL/MariaDB its statements run in autocommit (db/engine.py). The database driver is
 synchronous, so the session does its work in a worker thread, and each trip to a thread costs
-a request about as much as its query. So the session is made here without I/O, and a route that
-`finishes_sessions` (an `routing.ExactJSONRoute` with a synchronous endpoint: every resource
-route) begins, commits or rolls back and closes it in the endpoint's own worker thread
-(`run_with_sessions`): one trip per request. On any other route (`/api/health`, an async
-endpoint) this dependency does it, in trips of its own.
+a request about as much as its query. So the dependency only makes the session, without I/O,
+and the route (`routing.SessionRoute`, which every route with a session is: the resource
+routes' `ExactJSONRoute` is one) begins, commits or rolls back and closes it in the endpoint's
+own worker thread (`run_with_sessions`): one trip per request. A session that is made and
+never begun (the request was refused before its endpoint ran) holds no connection.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from northwind_app.db.engine import begin, finish, new_session
 
 T = TypeVar("T")
 WRITE = "nw_write"  # session.info: the transaction will write
-FINISHED = "nw_finished"  # session.info: already ended by run_with_sessions
 
 
 def database_url(request: Request) -> str | None:
     return request.app.state.database_url
 
 
-def _finishes_sessions(request: Request) -> bool:
-    return getattr(request.scope.get("route"), "finishes_sessions", False)
-
-
-def _session_dependency(write: bool, doc: str) -> Callable[[Request], AsyncIterator[Session]]:
-    async def dependency(request: Request) -> AsyncIterator[Session]:
+def _session_dependency(write: bool, doc: str) -> Callable[[Request], Coroutine[Any, Any,
+                                                                                   Session]]:
+    # A coroutine function (not a generator, which FastAPI enters and exits as a context
+    # manager on every request; not a plain function, which FastAPI runs in a thread).
+    async def dependency(request: Request) -> Session:
+        if not getattr(request.scope.get("route"), "finishes_sessions", False):
+            raise RuntimeError(f"{request.url.path}: a database session needs a route that "
+                               "begins and ends it (routing.SessionRoute, synchronous endpoint)")
         session = new_session(database_url(request), read_only=not write)
         session.info[WRITE] = write
-        if not _finishes_sessions(request):
-            await run_in_threadpool(begin, session, write=write)
-        try:
-            yield session
-        except BaseException as exc:
-            if not session.info.get(FINISHED):
-                await run_in_threadpool(finish, session, exc)
-            raise
-        if not session.info.get(FINISHED):
-            await run_in_threadpool(finish, session)
+        return session
 
     dependency.__doc__ = doc
     return dependency
@@ -78,16 +69,14 @@ def run_with_sessions(endpoint: Callable[..., T]) -> Callable[..., T]:
             result = endpoint(*args, **kwargs)
         except BaseException as exc:
             for session in sessions:
-                session.info[FINISHED] = True
                 finish(session, exc)
             raise
         for session in sessions:
-            session.info[FINISHED] = True
             finish(session)
         return result
 
     return run
 
 
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_write_session, scope="function")]
+DbSession = Annotated[Session, Depends(get_session)]
+WriteSession = Annotated[Session, Depends(get_write_session)]

@@ -115,9 +115,8 @@ def test_database_unreachable_is_503(api_down):
 
 
 def test_unexpected_errors_are_500_without_internals(classic_db_ro, caplog):
-    def broken_session():
+    async def broken_session():
         raise RuntimeError("secret internals: password=hunter2")
-        yield  # pragma: no cover - a generator dependency, like the real one
 
     app = create_api(database_url=classic_db_ro)
     app.dependency_overrides[get_session] = broken_session

@@ -4,11 +4,16 @@ requests beyond wait their turn in the event loop, and every one is answered."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import threading
 import time
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
 from northwind_app.api import routing
+from northwind_app.api.deps import DbSession
 from northwind_app.settings import settings
 
 
@@ -45,3 +50,35 @@ def test_each_event_loop_has_its_own_limiter():
     first, second = asyncio.run(limiter()), asyncio.run(limiter())
     assert first is not second
     assert first.total_tokens == settings.api_threads == 4
+
+
+def test_endpoints_see_the_callers_context_variables():
+    var = contextvars.ContextVar("var", default="unset")
+
+    def endpoint() -> str:
+        return var.get()
+
+    async def main() -> str:
+        var.set("the request's")
+        return await routing._in_worker_thread(endpoint)()
+
+    assert asyncio.run(main()) == "the request's"
+
+
+def test_a_session_needs_a_route_that_ends_it(classic_db_ro):
+    """The session dependency makes a session without I/O, so only a route that begins and
+    ends it (a synchronous endpoint on a SessionRoute) may ask for one."""
+    app = FastAPI()
+    app.state.database_url = classic_db_ro
+
+    @app.get("/async")
+    async def async_endpoint(session: DbSession):
+        return "never"
+
+    with TestClient(app, raise_server_exceptions=True) as client:
+        try:
+            client.get("/async")
+        except RuntimeError as exc:
+            assert "needs a route that begins and ends it" in str(exc)
+        else:
+            raise AssertionError("an async endpoint got a session nobody would end")
