@@ -179,3 +179,62 @@ def test_only_kept_list_views_keep_json_forms(classic_db_ro):
         dialect = session.get_bind().dialect
         assert (json_rows._plan(kept.query.plans, kept.query.rows, dialect, kept.query.count)
                 is not None) == on_mariadb
+
+
+def _kept_view(session, sort: str = "-order_date"):
+    params = svc._parsed(ListParams(sort=sort, limit=50).validated())
+    view, _binds = svc._filtered(params, dt.date(1998, 5, 1), session)
+    keys = session.execute(view.query.page, {"page_limit": 50, "page_offset": 0}).scalars().all()
+    return view, keys
+
+
+def test_kept_statements_are_run_by_the_driver(classic_db_ro):
+    """On MariaDB a kept statement's JSON form is sent by PyMySQL itself (its 50-id IN list
+    as one tuple parameter, the statement's literal values as SQLAlchemy binds them); an
+    empty id list is left to SQLAlchemy, which renders it."""
+    plans: dict = {}
+    with session_scope(classic_db_ro) as session:
+        view, keys = _kept_view(session)
+        rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                            view.query.count, plans)
+        assert [r.order_id for r in rows] == keys and total == 830
+        assert fetch_rows(session, view.query.rows, {"page_keys": []}, plans) == []
+        dialect = session.get_bind().dialect
+        if dialect.name != "mysql":
+            return
+        plan = json_rows._plan(plans, view.query.rows, dialect, view.query.count)
+        assert plan.driver is not None and "page_keys" in plan.driver.expanding
+        assert plan.driver.one(session.connection(), {"page_keys": []}) is None
+        got = fetch_values(session, view.query.page, {"page_limit": 50, "page_offset": 0}, plans)
+        assert sorted(got) == sorted(keys)
+        assert json_rows._values_plan(plans, view.query.page, dialect)[2] is not None
+
+
+def test_driver_errors_are_sqlalchemys_and_a_lost_connection_is_replaced(backend, classic_db):
+    if backend != "mariadb":
+        pytest.skip("statements are run by the driver on MariaDB only")
+    import pymysql
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    plans: dict = {}
+    with session_scope(classic_db) as session:
+        view, keys = _kept_view(session)
+        plan = json_rows._plan(plans, view.query.rows, session.get_bind().dialect,
+                               view.query.count)
+        with pytest.raises(DBAPIError) as refused:  # SQLAlchemy's wrapper of the driver's
+            plan.driver.one(session.connection(), {"page_keys": [[1, 2]]})
+        assert isinstance(refused.value.orig, pymysql.err.Error)
+        assert not refused.value.connection_invalidated
+    with session_scope(classic_db) as session:
+        victim = session.execute(text("SELECT CONNECTION_ID()")).scalar_one()
+        with get_engine(classic_db).connect() as other:
+            other.execute(text(f"KILL CONNECTION {int(victim)}"))
+        with pytest.raises(OperationalError) as lost:
+            fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                  view.query.count, plans)
+        assert lost.value.connection_invalidated
+        session.rollback()
+    with session_scope(classic_db) as session:  # the pool made a new connection
+        rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                            view.query.count, plans)
+        assert [r.order_id for r in rows] == keys and total == 830
