@@ -64,10 +64,19 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
             assert (total == 830) == (search is None and not filters)
         order_ids = session.execute(select(Order.order_id)).scalars().all()
         lines = 0
+        plain_plans: dict = {}
         for order_id in order_ids:
             got = _same_as_executed(session, svc._DETAIL, {"order_id": order_id})
             lines += len(got)
+            # as the detail reads it: the driver's rows, with the types' result processing
+            plain = fetch_rows(session, svc._DETAIL, {"order_id": order_id}, plain_plans,
+                               as_json=False)
+            assert _typed(plain) == _typed(got)
+            assert plain[0]._mapping == got[0]._mapping
         assert lines == 2155  # every line of the classic data
+        dialect = session.get_bind().dialect
+        if dialect.name == "mysql":
+            assert json_rows._plain_plan(plain_plans, svc._DETAIL, dialect) is not None
 
 
 def test_every_supported_type_and_null(backend, empty_db):

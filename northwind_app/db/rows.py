@@ -121,6 +121,14 @@ class _DriverStatement:
     def one(self, connection: Connection, params: Mapping[str, Any] | None) -> tuple | None:
         """The statement's one row; None when it cannot be sent this way (an empty IN list:
         the caller lets SQLAlchemy render it)."""
+        return self._run(connection, params, one=True)
+
+    def all(self, connection: Connection, params: Mapping[str, Any] | None) -> tuple | None:
+        """The statement's rows as the driver returns them; None as for `one`."""
+        return self._run(connection, params, one=False)
+
+    def _run(self, connection: Connection, params: Mapping[str, Any] | None, *,
+             one: bool) -> Any:
         values = {**self.defaults, **(params or {})}
         for name, process in self.expanding.items():
             items = values[name]
@@ -133,12 +141,53 @@ class _DriverStatement:
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             cursor.execute(self.text, values)
-            row = cursor.fetchone()
+            result = cursor.fetchone() if one else cursor.fetchall()
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy wraps and re-raises it
             connection._handle_dbapi_exception(exc, self.text, values, cursor, None)
         finally:
             cursor.close()
-        return row
+        return result
+
+
+def _labels(stmt: Select) -> list[str]:
+    """The statement's column labels, which must serve as a row's attribute names."""
+    names = list(stmt.selected_columns.keys())
+    if len(set(names)) != len(names) or not all(
+            name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+            for name in names):
+        raise _Unsupported(f"column labels {names}")
+    return names
+
+
+class _PlainPlan:
+    """A kept statement read as the driver reads rows (no JSON: for a few rows of many
+    columns, e.g. an order's detail, where building JSON costs the server more than it saves
+    Python), then given the column types' own result processing, as SQLAlchemy would."""
+
+    def __init__(self, stmt: Select, dialect: Dialect):
+        columns = list(stmt.selected_columns)
+        for column in columns:
+            _driver_value(column.type)  # only types whose driver values are known
+        self.row_type = _row_type(tuple(_labels(stmt)))
+        processors = [column.type._cached_result_processor(dialect, None) for column in columns]
+        self.process = [(i, p) for i, p in enumerate(processors) if p is not None]
+        self.driver = _DriverStatement(stmt, dialect)
+
+    def rows(self, connection: Connection, params: Mapping[str, Any] | None) -> list | None:
+        """The rows; None when the driver cannot send the statement (see `_DriverStatement`)."""
+        found = self.driver.all(connection, params)
+        if found is None:
+            return None
+        make = self.row_type._make
+        if not self.process:
+            return [make(row) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, process in self.process:
+                values[index] = process(values[index])
+            rows.append(make(values))
+        return rows
 
 
 class _Plan:
@@ -146,11 +195,7 @@ class _Plan:
 
     def __init__(self, stmt: Select, dialect: Dialect, scalar: Select | None):
         columns = list(stmt.selected_columns)
-        names = list(stmt.selected_columns.keys())
-        if len(set(names)) != len(names) or not all(
-                name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
-                for name in names):
-            raise _Unsupported(f"column labels {names}")
+        names = _labels(stmt)
         converters = [_converter(column.type, dialect) for column in columns]
         self.convert = [(i + 1, c) for i, c in enumerate(converters) if c is not None]
         self.row_type = _row_type(tuple(names))
@@ -222,14 +267,33 @@ def _plan(plans: dict | None, stmt: Select, dialect: Dialect,
 
 
 def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None = None,
-               plans: dict | None = None) -> Sequence:
-    """Every row of `stmt` (a bounded set, see above) in its order; as JSON when the caller
-    keeps the statement and its plans in `plans`."""
-    plan = _plan(plans, stmt, session.get_bind().dialect)
+               plans: dict | None = None, *, as_json: bool = True) -> Sequence:
+    """Every row of `stmt` (a bounded set, see above) in its order; when the caller keeps the
+    statement and its plans in `plans`, as JSON, or with `as_json=False` as the driver reads
+    rows (both sent by the driver itself)."""
+    dialect = session.get_bind().dialect
     connection = session.connection()  # Core execution: no ORM result layer for plain rows
+    if not as_json:
+        plain = _plain_plan(plans, stmt, dialect)
+        rows = None if plain is None else plain.rows(connection, params)
+        return connection.execute(stmt, params).all() if rows is None else rows
+    plan = _plan(plans, stmt, dialect)
     if plan is None:
         return connection.execute(stmt, params).all()
     return plan.rows(*plan.one(connection, params))
+
+
+def _plain_plan(plans: dict | None, stmt: Select, dialect: Dialect) -> _PlainPlan | None:
+    """`stmt`'s plain plan kept in `plans` (None as for `_plan`)."""
+    if plans is None or dialect.name != "mysql":
+        return None
+    key = ("plain", stmt, type(dialect))
+    if key not in plans:
+        try:
+            plans[key] = _PlainPlan(stmt, dialect)
+        except _Unsupported:
+            plans[key] = None
+    return plans[key]
 
 
 def _values_plan(plans: dict | None, stmt: Select, dialect: Dialect

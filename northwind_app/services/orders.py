@@ -26,6 +26,7 @@ from northwind_app.db.models import (
     Customer, Employee, Order, OrderDetail, OrderSearchGram, OrderSearchValue, Product,
     SalesMonthEmployee, Shipper,
 )
+from northwind_app.db.rows import fetch_rows
 from northwind_app.money import line_value, order_subtotal, parse_decimal
 from northwind_app.services import audit, rollups
 from northwind_app.services.auth import Actor, Permission
@@ -725,11 +726,12 @@ _DETAIL = (
     .where(Order.order_id == bindparam("order_id"))
     .order_by(Product.product_name, OrderDetail.product_id)
 )
+_DETAIL_PLANS: dict = {}  # how the driver reads it (db/rows.py), kept as long as _DETAIL
 
 
 def get_order(session: Session, order_id: int, today: dt.date | None = None) -> OrderDetailView:
     today = today or dt.date.today()
-    rows = session.connection().execute(_DETAIL, {"order_id": order_id}).all()  # Core: plain rows
+    rows = fetch_rows(session, _DETAIL, {"order_id": order_id}, _DETAIL_PLANS, as_json=False)
     if not rows:
         raise NotFound(f"Order {order_id} does not exist.")
     o = rows[0]
