@@ -215,8 +215,7 @@ class _Plan:
 
     def one(self, connection: Connection, params: Mapping[str, Any] | None) -> Any:
         """The JSON statement's one row (count, rows' JSON[, scalar])."""
-        row = None if self.driver is None else self.driver.one(connection, params)
-        return connection.execute(self.stmt, params).one() if row is None else row
+        return _one_row(connection, self.stmt, self.driver, params)
 
     def rows(self, count: int, text: str | bytes | None, *_scalar: Any) -> list:
         if count == 0:
@@ -255,20 +254,34 @@ def _row_type(names: tuple[str, ...]) -> type:
     return JsonRow
 
 
-def _plan(plans: dict | None, stmt: Select, dialect: Dialect,
-          scalar: Select | None = None) -> _Plan | None:
-    """`stmt`'s plan (with `scalar` read beside it) kept in `plans`; None when there is no
-    `plans` (a statement made for one request), off MySQL/MariaDB, or when it cannot be read
-    as JSON. The caller owns `plans` and its lifetime: a plan refers to its statements."""
+def _kept(plans: dict | None, dialect: Dialect, key: tuple, build: Callable[[], Any]) -> Any:
+    """The plan under `key` in `plans`, built by `build` on first use (None, and kept as
+    None, when the statement has no such form); None without `plans` (a statement made for
+    one request) or off MySQL/MariaDB. The caller owns `plans` and its lifetime: a plan
+    refers to its statements. (The dialect's type is in the key: a kept view may serve
+    several databases.)"""
     if plans is None or dialect.name != "mysql":
         return None
-    key = ("rows", stmt, scalar, type(dialect))  # a kept view may serve several databases
+    key = (*key, type(dialect))
     if key not in plans:
         try:
-            plans[key] = _Plan(stmt, dialect, scalar)
+            plans[key] = build()
         except _Unsupported:
             plans[key] = None
     return plans[key]
+
+
+def _plan(plans: dict | None, stmt: Select, dialect: Dialect,
+          scalar: Select | None = None) -> _Plan | None:
+    """`stmt`'s JSON plan (with `scalar` read beside it), kept as `_kept` keeps plans."""
+    return _kept(plans, dialect, ("rows", stmt, scalar), lambda: _Plan(stmt, dialect, scalar))
+
+
+def _one_row(connection: Connection, stmt: Select, driver: _DriverStatement | None,
+             params: Mapping[str, Any] | None) -> Any:
+    """`stmt`'s one row, sent by `driver` when it can, otherwise by SQLAlchemy."""
+    row = None if driver is None else driver.one(connection, params)
+    return connection.execute(stmt, params).one() if row is None else row
 
 
 def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None = None,
@@ -289,35 +302,23 @@ def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None 
 
 
 def _plain_plan(plans: dict | None, stmt: Select, dialect: Dialect) -> _PlainPlan | None:
-    """`stmt`'s plain plan kept in `plans` (None as for `_plan`)."""
-    if plans is None or dialect.name != "mysql":
-        return None
-    key = ("plain", stmt, type(dialect))
-    if key not in plans:
-        try:
-            plans[key] = _PlainPlan(stmt, dialect)
-        except _Unsupported:
-            plans[key] = None
-    return plans[key]
+    """`stmt`'s plain plan, kept as `_kept` keeps plans."""
+    return _kept(plans, dialect, ("plain", stmt), lambda: _PlainPlan(stmt, dialect))
 
 
 def _values_plan(plans: dict | None, stmt: Select, dialect: Dialect
                  ) -> tuple[Select, Callable | None, _DriverStatement | None] | None:
-    """The JSON form of `stmt`'s one column and its values' converter, kept in `plans` (None:
-    read rows, as for `_plan`)."""
-    if plans is None or dialect.name != "mysql":
-        return None
-    key = ("values", stmt, type(dialect))
-    if key not in plans:
-        try:
-            (column,) = stmt.selected_columns
-            convert = _converter(column.type, dialect)
-            inner = stmt.subquery()
-            json_stmt = select(func.count(), func.json_arrayagg(inner.c[0]))
-            plans[key] = (json_stmt, convert, _driver_statement(json_stmt, dialect))
-        except (_Unsupported, ValueError):
-            plans[key] = None
-    return plans[key]
+    """The JSON form of `stmt`'s one column, its values' converter and how the driver sends
+    it, kept as `_kept` keeps plans."""
+
+    def build() -> tuple[Select, Callable | None, _DriverStatement | None]:
+        if len(stmt.selected_columns) != 1:
+            raise _Unsupported("not one column")
+        convert = _converter(stmt.selected_columns[0].type, dialect)
+        json_stmt = select(func.count(), func.json_arrayagg(stmt.subquery().c[0]))
+        return json_stmt, convert, _driver_statement(json_stmt, dialect)
+
+    return _kept(plans, dialect, ("values", stmt), build)
 
 
 def fetch_values(session: Session, stmt: Select, params: Mapping[str, Any] | None = None,
@@ -331,8 +332,7 @@ def fetch_values(session: Session, stmt: Select, params: Mapping[str, Any] | Non
     if plan is None:
         return list(connection.execute(stmt, params).scalars())
     json_stmt, convert, driver = plan
-    row = None if driver is None else driver.one(connection, params)
-    count, text = connection.execute(json_stmt, params).one() if row is None else row
+    count, text = _one_row(connection, json_stmt, driver, params)
     if count == 0:
         return []
     if text is None:
