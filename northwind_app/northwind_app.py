@@ -6,7 +6,7 @@ import asyncio
 
 import reflex as rx
 
-from northwind_app.api.app import create_api
+from northwind_app.api.app import create_api, in_front_of_reflex
 from northwind_app.pages import catalog as cat
 from northwind_app.pages import users as usr
 from northwind_app.pages.account import AccountState, account_page
@@ -26,7 +26,7 @@ async def _first_run():
 
 
 app = rx.App(
-    api_transformer=create_api(),
+    api_transformer=in_front_of_reflex(create_api()),
     stylesheets=["/print.css"],
 )
 app.register_lifespan_task(_first_run)

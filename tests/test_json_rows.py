@@ -214,6 +214,13 @@ def test_kept_statements_are_run_by_the_driver(classic_db_ro):
         plan = json_rows._plan(plans, view.query.rows, dialect, view.query.count)
         assert plan.driver is not None and "page_keys" in plan.driver.expanding
         assert plan.driver.one(session.connection(), {"page_keys": []}) is None
+        driver = session.connection().connection.dbapi_connection
+        for values in ({"page_keys": tuple(keys)}, {"page_keys": (1, True, 2.5, "x'; --")},
+                       {"page_keys": (), "limit": 5, "text": "O'Brien \\ %", "on": None,
+                        "day": dt.date(1998, 5, 1), "price": Decimal("1.50")}):
+            values = {**plan.driver.defaults, **values}
+            assert plan.driver.written(driver, values) == \
+                driver.cursor().mogrify(plan.driver.text, values)
         got = fetch_values(session, view.query.page, {"page_limit": 50, "page_offset": 0}, plans)
         assert sorted(got) == sorted(keys)
         assert json_rows._values_plan(plans, view.query.page, dialect)[2] is not None

@@ -1,12 +1,13 @@
-"""FastAPI application for /api, handed to Reflex as its `api_transformer`."""
+"""FastAPI application for /api, put in front of Reflex's app by its `api_transformer`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from northwind_app.api import account, audit, customers, orders, products, reference, users
 from northwind_app.api.deps import DbSession
@@ -52,12 +53,9 @@ class Health(BaseModel):
     database: DatabaseHealth
 
 
-def create_api(database_url: str | None = None,
-               allowed_origins: Sequence[str] | None = None) -> FastAPI:
+def create_api(database_url: str | None = None) -> FastAPI:
     """The API on `database_url` (default: the configured database, `settings.database_url`).
-
-    `allowed_origins` (default: NORTHWIND_CORS_ORIGINS) are the foreign origins whose pages may
-    open the app's websocket besides its own (see origins.py; HTTP CORS is Reflex's)."""
+    HTTP CORS is Reflex's (it adds the middleware in front of everything)."""
     api = FastAPI(
         title="Northwind Orders API",
         version="1.0.0",
@@ -72,8 +70,6 @@ def create_api(database_url: str | None = None,
     # endpoint in a worker thread that begins and ends its database session.
     api.router.route_class = SessionRoute
     install_error_handlers(api)
-    api.add_middleware(SameOriginWebSockets, allowed_origins=(
-        settings.cors_origins if allowed_origins is None else allowed_origins))
 
     @api.get("/api/health", tags=["health"], response_model=Health,
              summary="Check the service and its database")
@@ -84,8 +80,7 @@ def create_api(database_url: str | None = None,
     for router in ROUTERS:
         api.include_router(router)
 
-    # Reflex mounts its own app behind this one (at ""), so without this an unknown /api path
-    # would reach the frontend; answer it here in the standard error body (404, or 405 with
+    # Every /api path comes here (see ApiFirst), so an unknown one is answered here too in the standard error body (404, or 405 with
     # Allow when the path exists). Only the API's own routes, registered above, are probed.
     api_routes = list(api.router.routes)
 
@@ -105,3 +100,43 @@ def create_api(database_url: str | None = None,
         return error_response(404, "not_found", f"There is no API endpoint at {request.url.path}.")
 
     return api
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class ApiFirst:
+    """ASGI app sending /api and /api/... to the API and everything else (the pages, Reflex's
+    event websocket, uploads and own endpoints) to Reflex's app. Mounting Reflex's app behind
+    the API instead would make every page, asset and websocket request try each API route
+    first (FastAPI's routing tries them one by one), and every API request go through the
+    middleware of both apps."""
+
+    def __init__(self, api: ASGIApp, app: ASGIApp):
+        self.api = api
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and is_api_path(_route_path(scope)):
+            await self.api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def in_front_of_reflex(api: ASGIApp, allowed_origins: Sequence[str] | None = None,
+                       ) -> Callable[[ASGIApp], ASGIApp]:
+    """Reflex's `api_transformer`: Reflex's app behind `api` (see ApiFirst), its event
+    websocket open only to the app's own pages and `allowed_origins` (default:
+    NORTHWIND_CORS_ORIGINS; see origins.py)."""
+    allowed = settings.cors_origins if allowed_origins is None else allowed_origins
+
+    def transform(reflex_app: ASGIApp) -> ASGIApp:
+        return ApiFirst(api, SameOriginWebSockets(reflex_app, allowed_origins=allowed))
+
+    return transform

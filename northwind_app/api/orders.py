@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from northwind_app.api.deps import DbSession, database_url
 from northwind_app.api.errors import error_responses, json_error_responses
-from northwind_app.api.routing import add_history_route, resource_router
+from northwind_app.api.routing import add_history_route, query_model, resource_router
 from northwind_app.api.schemas import (
     BODY_CONFIG, DateIn, DecimalIn, FractionOut, MoneyOut, PageOut, RowIdFilter, RowIdPath,
     list_query, partial_model,
@@ -324,7 +324,7 @@ OrderWriter = actor_with(Permission.WRITE_ORDERS)
 
 @router.get("", response_model=PageOut[OrderItem], name="list_orders", summary="List orders",
             responses=error_responses(422))
-def list_orders(params: Annotated[OrderListQuery, Query()], session: DbSession):
+def list_orders(params: query_model(OrderListQuery), session: DbSession):
     return svc.list_orders(session, params.list_params())
 
 
@@ -335,7 +335,7 @@ def list_orders(params: Annotated[OrderListQuery, Query()], session: DbSession):
                      "content": {"text/csv": {"schema": {"type": "string"}}}},
                **json_error_responses(401, 422, 500, 503)},
 )
-def export_orders_csv(params: Annotated[OrderExportQuery, Query()], request: Request):
+def export_orders_csv(params: query_model(OrderExportQuery), request: Request):
     checked = svc.checked_params(params.list_params())  # a 422 now, not a broken download
     chunks = csv_chunks(database_url(request), checked)
     first = next(chunks)  # runs the query here: an unreachable database is still a 503
@@ -347,7 +347,7 @@ def export_orders_csv(params: Annotated[OrderExportQuery, Query()], request: Req
             name="list_customer_orders", summary="List one customer's orders",
             responses=error_responses(404, 422))
 def list_customer_orders(customer_id: CustomerIdPath,
-                         params: Annotated[CustomerOrderListQuery, Query()], session: DbSession):
+                         params: query_model(CustomerOrderListQuery), session: DbSession):
     found = svc.existing_customer_id(session, customer_id)
     return svc.list_orders(session, _with_filter(params.list_params(), "customer_id", found))
 
@@ -356,7 +356,7 @@ def list_customer_orders(customer_id: CustomerIdPath,
             name="list_employee_orders", summary="List the orders one employee took",
             responses=error_responses(404, 422))
 def list_employee_orders(employee_id: RowIdPath,
-                         params: Annotated[EmployeeOrderListQuery, Query()], session: DbSession):
+                         params: query_model(EmployeeOrderListQuery), session: DbSession):
     svc.require_employee(session, employee_id)
     return svc.list_orders(session, _with_filter(params.list_params(), "employee_id",
                                                  employee_id))

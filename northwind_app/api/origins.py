@@ -9,8 +9,8 @@ is refused, so only the app's own pages can call /api from a browser.
 The event websocket is different. Browsers do not apply CORS to websockets, and Reflex hands
 the same list to python-engineio, which reads an empty list as "CORS handling disabled" and
 then accepts a websocket from any Origin (engineio/async_server.py: the origin is only checked
-when `cors_allowed_origins != []`). This middleware, installed on the API app that Reflex
-mounts in front of everything (`api_transformer`), closes that door: a websocket handshake whose
+when `cors_allowed_origins != []`). This middleware, put in front of Reflex's app by the
+`api_transformer` (`api.app.in_front_of_reflex`), closes that door: a websocket handshake whose
 Origin is neither the server's own (its Host, or X-Forwarded-Host behind a proxy) nor one of the
 configured origins is refused with 403 before it reaches Reflex. Requests without an Origin
 (non-browser clients) are not a cross-site risk and pass.

@@ -14,12 +14,16 @@ import json
 import weakref
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from starlette._utils import get_route_path
+from starlette.routing import Match
+from starlette.types import Scope
 from sqlmodel import Session
 
 from northwind_app.api.deps import DbSession, WriteSession, run_with_sessions
@@ -84,6 +88,66 @@ def _in_worker_thread(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+class QueryModel:
+    """Dependency: the request's query parameters read into `model` (a list's limit, offset,
+    sort, search and filters) by one validation, answered like FastAPI's own query models:
+    422 naming each bad parameter (`query.<name>`), unknown parameters ignored, the last
+    value of a repeated one taken. FastAPI's `Annotated[model, Query()]` walks the model's
+    fields in Python on every request (for the orders list, 0.1 ms of the request's 1.2).
+    The parameters are documented as FastAPI documents a query model (`parameters`, which
+    `SessionRoute` adds to the operation). Use `query_model(model)` as the annotation."""
+
+    def __init__(self, model: type[BaseModel]):
+        for name, field in model.model_fields.items():
+            if field.alias or field.validation_alias or _is_sequence(field.annotation):
+                raise TypeError(f"{model.__name__}.{name}: aliases and lists are not read")
+        self.model = model
+
+    async def __call__(self, request: Request) -> BaseModel:
+        try:
+            return self.model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise RequestValidationError([
+                {**error, "loc": ("query", *error["loc"])}
+                for error in exc.errors(include_url=False)]) from None
+
+    @functools.cached_property
+    def parameters(self) -> list[dict[str, Any]]:
+        """The OpenAPI parameters of the model's fields, as FastAPI writes them."""
+        schema = self.model.model_json_schema()
+        assert "$defs" not in schema, "query fields must have inline schemas"
+        parameters = []
+        for name, field in self.model.model_fields.items():
+            parameter = {"name": name, "in": "query", "required": field.is_required(),
+                         "schema": schema["properties"][name]}
+            if field.description:
+                parameter["description"] = field.description
+            parameters.append(parameter)
+        return parameters
+
+    def __repr__(self) -> str:
+        return f"QueryModel({self.model.__name__})"
+
+
+def _is_sequence(annotation: Any) -> bool:
+    return any(get_origin(arg) in (list, set, tuple, frozenset)
+               for arg in (annotation, *get_args(annotation)))
+
+
+def query_model(model: type[BaseModel]) -> Any:
+    """The endpoint parameter annotation for the query parameters read into `model`."""
+    return Annotated[model, Depends(QueryModel(model))]
+
+
+def _query_models(dependant: Any) -> list[QueryModel]:
+    found = []
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, QueryModel):
+            found.append(dependency.call)
+        found.extend(_query_models(dependency))
+    return found
+
+
 class SessionRoute(APIRoute):
     """A route whose synchronous endpoint runs in a worker thread, where its database
     sessions are begun and ended (see deps.py). It is handed to FastAPI as a coroutine that
@@ -95,6 +159,12 @@ class SessionRoute(APIRoute):
         if self.finishes_sessions:
             endpoint = _in_worker_thread(run_with_sessions(endpoint))
         super().__init__(path, endpoint, **kwargs)
+        documented = [parameter for query in _query_models(self.dependant)
+                      for parameter in query.parameters]
+        if documented:
+            extra = dict(self.openapi_extra or {})
+            extra["parameters"] = [*extra.get("parameters", ()), *documented]
+            self.openapi_extra = extra
 
 
 class ExactJSONRoute(SessionRoute):
@@ -117,10 +187,24 @@ class ExactJSONRoute(SessionRoute):
         return exact_json_handler
 
 
+class PrefixRouter(APIRouter):
+    """An APIRouter that a request outside its prefix passes at once. FastAPI (0.16x) matches
+    a request against an included router by trying each of its routes in turn (each try
+    setting and restoring keys of the request's scope), so a request paid for trying every
+    route of every router included before the one that serves it. Include it without a further
+    prefix (`create_api` does)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = get_route_path(scope)
+        if path != self.prefix and not path.startswith(self.prefix + "/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def resource_router(prefix: str, tag: str) -> APIRouter:
     """A router whose every route needs an API token (documented as the bearer scheme, and
     with the 401 answer, on each operation)."""
-    return APIRouter(prefix=prefix, tags=[tag], route_class=ExactJSONRoute,
+    return PrefixRouter(prefix=prefix, tags=[tag], route_class=ExactJSONRoute,
                      dependencies=[Depends(current_actor)], responses=error_responses(401))
 
 
@@ -140,7 +224,7 @@ def add_list_route(
 
     @router.get("", response_model=PageOut[item], name=f"list_{plural.replace(' ', '_')}",
                 summary=summary or f"List {plural}", responses=error_responses(*statuses))
-    def list_items(actor: actor_with(permission), params: Annotated[query, Query()],
+    def list_items(actor: actor_with(permission), params: query_model(query),
                    session: DbSession):
         return page(session, actor, params.list_params())
 

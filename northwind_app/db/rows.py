@@ -132,6 +132,15 @@ class _DriverStatement:
         """The statement's rows as the driver returns them; None as for `one`."""
         return self._run(connection, params, one=False)
 
+    def written(self, driver: Any, values: Mapping[str, Any]) -> str:
+        """The SQL with `values` written in, as the driver's `execute(text, values)` writes
+        it, but a tuple of ints (a page's ids) joined at once: the driver escapes each item
+        in Python (~25 µs for 50)."""
+        return self.text % {
+            name: _int_list(value) if type(value) is tuple and all(
+                type(item) is int for item in value) else driver.literal(value)
+            for name, value in values.items()}
+
     def _run(self, connection: Connection, params: Mapping[str, Any] | None, *,
              one: bool) -> Any:
         values = {**self.defaults, **(params or {})}
@@ -143,15 +152,20 @@ class _DriverStatement:
         for name, process in self.processors.items():
             if name in values:
                 values[name] = process(values[name])
-        cursor = connection.connection.dbapi_connection.cursor()
+        driver = connection.connection.dbapi_connection
+        cursor = driver.cursor()
         try:
-            cursor.execute(self.text, values)
+            cursor.execute(self.written(driver, values))
             result = cursor.fetchone() if one else cursor.fetchall()
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy wraps and re-raises it
             connection._handle_dbapi_exception(exc, self.text, values, cursor, None)
         finally:
             cursor.close()
         return result
+
+
+def _int_list(items: tuple[int, ...]) -> str:
+    return "(" + ",".join(map(str, items)) + ")"
 
 
 def _labels(stmt: Select) -> list[str]:

@@ -1,6 +1,7 @@
 """Cross-origin access: by default only the app's own pages may call the API or open the
-websocket; NORTHWIND_CORS_ORIGINS adds origins. HTTP CORS is Reflex's (its CORSMiddleware on the
-API app, fed by rxconfig.py), websockets are guarded by the API app itself (api/origins.py)."""
+websocket; NORTHWIND_CORS_ORIGINS adds origins. HTTP CORS is Reflex's (its CORSMiddleware in
+front of everything, fed by rxconfig.py), websockets are guarded by our `api_transformer`
+(api/app.py `in_front_of_reflex`, api/origins.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from northwind_app.api.app import create_api
+from northwind_app.api.app import create_api, in_front_of_reflex
 from northwind_app.settings import PROJECT_ROOT, settings
 from tests.api.server import UNREACHABLE_DB, serve
 
@@ -34,14 +35,22 @@ def _preflight(client: httpx.Client, origin: str) -> httpx.Response:
         "Access-Control-Request-Headers": "authorization, content-type"})
 
 
+def _as_reflex_builds_it(reflex_app: Starlette, **options) -> Starlette:
+    """The ASGI app Reflex serves (reflex/app.py `App.__call__`): our `api_transformer` around
+    its own app, mounted in an app with its CORS middleware (configured from rxconfig.py)."""
+    top = Starlette()
+    top.mount("", in_front_of_reflex(create_api(database_url=UNREACHABLE_DB), **options)(
+        reflex_app))
+    App._add_cors(top)
+    return top
+
+
 @contextmanager
 def _with_reflex_cors(origins: list[str], monkeypatch) -> Iterator[httpx.Client]:
-    """A client of the API with the CORS middleware Reflex adds to it as its api_transformer
-    (reflex/app.py `App._add_cors`, configured from rxconfig.py)."""
+    """A client of the API as Reflex serves it, with `origins` configured."""
     monkeypatch.setattr(get_config(), "cors_allowed_origins", origins)
-    api = create_api(database_url=UNREACHABLE_DB)
-    App._add_cors(api)
-    with serve(api) as base_url, httpx.Client(base_url=base_url) as client:
+    with serve(_as_reflex_builds_it(Starlette())) as base_url, \
+            httpx.Client(base_url=base_url) as client:
         yield client
 
 
@@ -84,11 +93,11 @@ async def _hello(websocket: WebSocket) -> None:
 
 @pytest.fixture(scope="module")
 def event_socket() -> Iterator[tuple[str, int]]:
-    """(host, port) of the API in front of an app with a websocket at /_event, as Reflex
-    mounts its event socket behind the api_transformer; one extra origin configured."""
-    api = create_api(database_url=UNREACHABLE_DB, allowed_origins=["https://erp.example/"])
-    api.mount("", Starlette(routes=[WebSocketRoute("/_event", _hello)]))
-    with serve(api) as base_url:
+    """(host, port) of the app as Reflex serves it, its own app having a websocket at /_event;
+    one extra origin configured."""
+    app = _as_reflex_builds_it(Starlette(routes=[WebSocketRoute("/_event", _hello)]),
+                               allowed_origins=["https://erp.example/"])
+    with serve(app) as base_url:
         host, port = base_url.removeprefix("http://").split(":")
         yield host, int(port)
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from northwind_app.api.app import create_api
+from northwind_app.api.app import ApiFirst, create_api, in_front_of_reflex
 from northwind_app.api.deps import get_session
 from northwind_app.api.errors import field_path
 from tests.api.server import api_client, assert_error
@@ -91,18 +93,38 @@ def test_body_validation_names_each_field(api_ro):
 
 
 def test_api_in_front_of_a_mounted_frontend(classic_db_ro):
-    # Reflex mounts its app at "" behind this one (api_transformer): /api stays the API's.
-    app = create_api(database_url=classic_db_ro)
-    app.mount("", Starlette(routes=[
+    # Our api_transformer puts the API in front of Reflex's app: /api stays the API's.
+    app = in_front_of_reflex(create_api(database_url=classic_db_ro))(Starlette(routes=[
         Route("/{path:path}", lambda request: PlainTextResponse("frontend"), methods=["GET"]),
     ]))
     with api_client(classic_db_ro, app) as client:
         assert client.get("/orders/new").text == "frontend"
+        assert client.get("/apis").text == "frontend"
         assert client.get("/api/customers/ALFKI").json()["customer_id"] == "ALFKI"
         assert_error(client.get("/api/nope"), 404, "not_found", set())
         response = client.delete("/api/categories/1")
         assert_error(response, 405, "method_not_allowed", set())
         assert response.headers["allow"] == "GET"
+
+
+def test_only_api_paths_reach_the_api():
+    seen = []
+
+    def app(name):
+        async def asgi(scope, receive, send):
+            seen.append((name, scope["type"], scope["path"]))
+        return asgi
+
+    first = ApiFirst(app("api"), app("reflex"))
+    for kind, path, root in (("http", "/api", ""), ("http", "/api/orders", ""),
+                             ("http", "/nw/api/orders", "/nw"), ("http", "/apiary", ""),
+                             ("http", "/", ""), ("http", "/_upload/x", ""),
+                             ("websocket", "/_event/", ""), ("lifespan", "", "")):
+        asyncio.run(first({"type": kind, "path": path, "root_path": root}, None, None))
+    assert seen == [("api", "http", "/api"), ("api", "http", "/api/orders"),
+                    ("api", "http", "/nw/api/orders"), ("reflex", "http", "/apiary"),
+                    ("reflex", "http", "/"), ("reflex", "http", "/_upload/x"),
+                    ("reflex", "websocket", "/_event/"), ("reflex", "lifespan", "")]
 
 
 def test_database_unreachable_is_503(api_down):
