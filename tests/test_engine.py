@@ -3,12 +3,14 @@ every transaction, refuse writes on the read-only engine and replace a dead conn
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 import pymysql
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import make_url, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from northwind_app.db import engine as db_engine
@@ -109,3 +111,41 @@ def test_an_idle_dead_connection_is_pinged_and_replaced(mariadb_url, monkeypatch
         assert commands[:2] == ["PING", "SET"]  # the failed ping, then a new connection's set-up
     finally:
         engine.dispose()
+
+
+def test_a_column_definition_is_parsed_once(mariadb_url, monkeypatch):
+    """Each result's column definitions come from the parsed ones kept by their bytes; what
+    the driver makes of them (descriptions, values) is unchanged."""
+    parsed: list[bytes] = []
+    original = pymysql.protocol.FieldDescriptorPacket._parse_field_descriptor
+
+    def parse(packet, encoding):
+        parsed.append(packet.get_all_data())
+        return original(packet, encoding)
+
+    monkeypatch.setattr(pymysql.protocol.FieldDescriptorPacket, "_parse_field_descriptor", parse)
+    monkeypatch.setattr(db_engine._Connection, "_fields", {})
+    sql = ("SELECT customer_id, company_name, CAST(12.5 AS DECIMAL(6,2)) AS amount, "
+           "DATE '1998-05-01' AS day, NULL AS nothing FROM customers WHERE customer_id = 'TRIPS'")
+    with get_engine(mariadb_url).connect() as conn:
+        results = []
+        for _ in range(3):
+            cursor = conn.connection.dbapi_connection.cursor()
+            cursor.execute(sql)
+            results.append((cursor.description, cursor.fetchall(), cursor._result.fields))
+    url = make_url(mariadb_url)
+    plain = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                            password=url.password or "", database=url.database,
+                            charset="utf8mb4")
+    assert len(parsed) == 5  # once per column, not per result
+    assert results[0][2][1] is results[2][2][1]
+    with plain, plain.cursor() as cursor:  # PyMySQL's own connection parses every time
+        cursor.execute(sql)
+        assert (cursor.description, cursor.fetchall()) == results[2][:2]
+    (row,) = results[0][1]  # (the company name is another test's to change)
+    assert row[0] == "TRIPS" and row[2:] == (Decimal("12.50"), dt.date(1998, 5, 1), None)
+    monkeypatch.setattr(db_engine, "FIELDS_KEPT", 5)
+    with get_engine(mariadb_url).connect() as conn:  # a full store starts again
+        cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute("SELECT 1 AS one")
+    assert [data for data, _encoding in db_engine._Connection._fields] == [parsed[-1]]

@@ -18,10 +18,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import pymysql
 from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
+from pymysql.protocol import FieldDescriptorPacket, MysqlPacket
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -42,6 +43,7 @@ POOL_OVERFLOW = 40
 # errors.py), the pool drops every connection it holds, and the next request reconnects.
 PING_AFTER_IDLE = 1.0
 GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024
+FIELDS_KEPT = 4096  # parsed column definitions kept per process (_Connection._read_packet)
 _USED = "nw_used"  # connection record info: when it was last checked in (monotonic)
 
 
@@ -55,6 +57,8 @@ class _Connection(pymysql.connections.Connection):
     trust, so those always end with the command."""
 
     _statements = True  # sent since the last COMMIT/ROLLBACK (unknown: assume so)
+    # Column definitions already parsed, by their packet's bytes (see _read_packet).
+    _fields: ClassVar[dict[tuple[bytes, str], FieldDescriptorPacket]] = {}
     _unsure = True  # the server status may be stale
 
     def query(self, sql, unbuffered=False):
@@ -62,6 +66,22 @@ class _Connection(pymysql.connections.Connection):
         result = super().query(sql, unbuffered)
         self._unsure = unbuffered
         return result
+
+    def _read_packet(self, packet_type=MysqlPacket):
+        """A result's column definition is parsed once per distinct definition: PyMySQL
+        parses each one in Python for every result (the order detail's 27 columns cost
+        more than its rows), yet a statement's definitions are the same bytes each time.
+        The parsed packets are only read (MySQLResult._get_descriptions)."""
+        if packet_type is not FieldDescriptorPacket:
+            return super()._read_packet(packet_type)
+        data = super()._read_packet(MysqlPacket).get_all_data()
+        key = (data, self.encoding)
+        field = self._fields.get(key)
+        if field is None:
+            if len(self._fields) >= FIELDS_KEPT:
+                self._fields.clear()
+            field = self._fields[key] = FieldDescriptorPacket(data, self.encoding)
+        return field
 
     def _may_be_in_transaction(self) -> bool:
         if self.autocommit_mode:
