@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from northwind_app.data.__main__ import main as cli
 from northwind_app.data.classic import load_classic
+from northwind_app.data import demo
 from northwind_app.data.demo import load_demo
-from northwind_app.data.loading import NotEmptyError
+from northwind_app.data.loading import NotEmptyError, insert_written
 from northwind_app.db.engine import get_engine, session_scope
 from northwind_app.db.models import LOAD_ORDER, Customer, Employee, Order, OrderDetail, Product
 from northwind_app.db.types import line_value
@@ -113,3 +114,25 @@ def test_first_run_seeds_only_an_empty_database(empty_db, capsys):
     assert "Database ready" in capsys.readouterr().out
     with session_scope(empty_db) as s:
         assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 120
+
+
+def test_written_inserts_store_what_executemany_stores(empty_db, monkeypatch):
+    """The demo's orders and lines, written into the SQL by `insert_written` on MariaDB, are
+    stored exactly as SQLAlchemy's executemany stores them; so are awkward strings."""
+    _demo(empty_db, seed=5, orders=600)
+    written = _digest(empty_db)
+    monkeypatch.setattr(demo, "insert_written",
+                        lambda conn, model, rows: conn.execute(model.__table__.insert(), rows))
+    _demo(empty_db, seed=5, orders=600)
+    assert _digest(empty_db) == written
+    names = ["O'Brien \\ Sons", "100% \"quoted\" %s %(x)s", "日本 Ñandú —\n\ttab", "", None]
+    rows = [{"customer_id": f"ZZ{i}", "company_name": name or "x", "contact_name": name,
+             "city": "Köln" if i % 2 else None} for i, name in enumerate(names)]
+    with get_engine(empty_db).begin() as conn:
+        insert_written(conn, Customer, rows)
+        insert_written(conn, Customer, [])
+        stored = conn.execute(select(Customer.customer_id, Customer.company_name,
+                                     Customer.contact_name, Customer.city)
+                              .where(Customer.customer_id.like("ZZ%"))
+                              .order_by(Customer.customer_id)).all()
+    assert [tuple(row) for row in stored] == [tuple(row.values()) for row in rows]

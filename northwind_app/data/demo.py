@@ -19,7 +19,7 @@ from faker import Faker
 from sqlalchemy import Connection
 
 from northwind_app.data.loading import (
-    analyze, ensure_empty_or_replace, insert_rows, search_values_paused,
+    analyze, ensure_empty_or_replace, insert_rows, insert_written, search_values_paused,
 )
 from northwind_app.db import models
 from northwind_app.money import line_value
@@ -310,15 +310,14 @@ def _insert_orders(conn: Connection, gen: DemoGenerator, batch_size: int,
                    progress: Callable[[int], None] | None,
                    add_values: Callable[[type, list[dict]], None]) -> dict[str, int]:
     """Insert the generated orders and their lines in batches; returns their counts."""
-    order_table, line_table = models.Order.__table__, models.OrderDetail.__table__
     order_batch: list[dict] = []
     line_batch: list[dict] = []
     counts = {"orders": 0, "order_details": 0}
 
     def flush() -> None:
         if order_batch:
-            conn.execute(order_table.insert(), order_batch)
-            conn.execute(line_table.insert(), line_batch)
+            insert_written(conn, models.Order, order_batch)
+            insert_written(conn, models.OrderDetail, line_batch)
             add_values(models.Order, order_batch)
             counts["orders"] += len(order_batch)
             counts["order_details"] += len(line_batch)

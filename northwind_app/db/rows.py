@@ -138,7 +138,7 @@ class _DriverStatement:
         in Python (~25 µs for 50)."""
         return self.text % {
             name: _int_list(value) if type(value) is tuple and all(
-                type(item) is int for item in value) else driver.literal(value)
+                type(item) is int for item in value) else driver.escape(value)
             for name, value in values.items()}
 
     def _run(self, connection: Connection, params: Mapping[str, Any] | None, *,
