@@ -21,8 +21,8 @@ from pathlib import Path
 
 from bench import data, memory, report, rest, ui
 from bench.common import (
-    BENCH_DIR, RAW_DIR, RESULTS_DIR, Server, create_database, drop_database, log, machine_info,
-    sign_in,
+    BENCH_DIR, RAW_DIR, RESULTS_DIR, Server, cpu_check, create_database, drop_database, log,
+    machine_info, sign_in,
 )
 
 STAGES = ("data", "start", "memory", "rest", "ui", "write")
@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             "stages": sorted(args.stages), "wrk_seconds": args.duration,
             "wrk_connections": args.connections_list, "clicks": args.clicks,
             "clients": args.clients_list, "machine": machine_info(),
+            "cpu_check_start": cpu_check(),
         },
         "scales": {},
     }
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             results["scales"][scale] = {"errors": {"scale": f"{type(exc).__name__}: {exc}"[:2000]}}
     results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
+    results["meta"]["cpu_check_end"] = cpu_check()
     results["targets"] = report.evaluate_targets(results)
 
     out_dir.mkdir(parents=True, exist_ok=True)

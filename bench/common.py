@@ -94,6 +94,22 @@ def machine_info() -> dict:
     }
 
 
+CPU_CHECK_LOOP = "import time\nt = time.process_time()\nfor i in range({n}): pass\nprint(time.process_time() - t)"
+
+
+def cpu_check(n: int = 10_000_000) -> dict:
+    """How fast this machine runs Python just now: CPU seconds of a fixed loop in one process
+    alone, and in each of two running at once (on 2 vCPUs that share a core, or a busy host,
+    two take much longer than one). Taken at the start and the end of a run, it tells runs
+    on a slower (or meanwhile slowed) machine apart."""
+    def run(count: int) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", CPU_CHECK_LOOP.format(n=n)],
+                                  stdout=subprocess.PIPE, text=True) for _ in range(count)]
+        return [float(proc.communicate()[0]) for proc in procs]
+
+    return {"loop": n, "one_s": round(min(run(1) + run(1)), 3), "two_s": round(max(run(2)), 3)}
+
+
 # -- databases ----------------------------------------------------------------------------------
 
 def scale_label(scale: str) -> str:

@@ -126,6 +126,19 @@ def _note(res: dict, endpoint: str) -> str:
     return ep.get("note", "")
 
 
+def _cpu_check_lines(meta: dict) -> list[str]:
+    """The machine's speed at the start and the end of the run (common.cpu_check)."""
+    checks = [(when, meta[key]) for when, key in (("start", "cpu_check_start"),
+                                                   ("end", "cpu_check_end")) if meta.get(key)]
+    if not checks:
+        return []
+    loop = checks[0][1]["loop"]
+    said = "; ".join(f"{when} {check['one_s']:.2f} s alone, {check['two_s']:.2f} s each with two "
+                     f"at once" for when, check in checks)
+    return ["", f"CPU check (CPU time of a {loop:,}-step Python loop; lower is faster): {said}. "
+                "Runs are comparable only on a machine of the same speed."]
+
+
 def markdown(results: dict) -> str:
     meta = results["meta"]
     m = meta["machine"]
@@ -137,6 +150,7 @@ def markdown(results: dict) -> str:
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, {m['os']}, "
         f"Python {m['python']}. Database: **{meta['db']}**. wrk: {meta['wrk_seconds']} s per "
         f"run, threads ≤ 2.",
+        *_cpu_check_lines(meta),
         "",
         "### Targets",
         "",

@@ -52,7 +52,8 @@ def _bench(tmp_path: Path, *args: str, timeout: int = 400) -> dict:
     files = sorted(out.glob("*.json"))
     assert proc.returncode == 0 and files, f"bench failed:\n{output[-8000:]}"
     results = json.loads(files[-1].read_text())
-    assert "### Targets" in report.markdown(results)
+    rendered = report.markdown(results)
+    assert "### Targets" in rendered and "CPU check (CPU time of a 10,000,000-step" in rendered
     return results
 
 
@@ -103,6 +104,8 @@ def test_quick_run_of_every_benchmark(tmp_path):
                      "--clicks", "10", "--cold-loads", "2", "--clients", "2,5")
     meta = results["meta"]
     assert meta["machine"]["nproc"] >= 1 and meta["machine"]["ram_gb"] > 0
+    for check in (meta["cpu_check_start"], meta["cpu_check_end"]):
+        assert check["one_s"] > 0 and check["two_s"] > 0 and check["loop"] == 10_000_000
     res = results["scales"]["300"]
     assert res["errors"] == {}
 

@@ -80,8 +80,9 @@ def create_api(database_url: str | None = None) -> FastAPI:
     for router in ROUTERS:
         api.include_router(router)
 
-    # Every /api path comes here (see ApiFirst), so an unknown one is answered here too in the standard error body (404, or 405 with
-    # Allow when the path exists). Only the API's own routes, registered above, are probed.
+    # Every /api path comes here (see ApiFirst): an unknown one is answered in the standard
+    # error body (404, or 405 with Allow when the path exists). Only the API's own routes,
+    # registered above, are probed.
     api_routes = list(api.router.routes)
 
     @api.api_route("/api", methods=ALL_METHODS, include_in_schema=False)
