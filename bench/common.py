@@ -94,7 +94,8 @@ def machine_info() -> dict:
     }
 
 
-CPU_CHECK_LOOP = "import time\nt = time.process_time()\nfor i in range({n}): pass\nprint(time.process_time() - t)"
+CPU_CHECK_LOOP = ("import time\nt = time.process_time()\nfor i in range({n}): pass\n"
+                  "print(time.process_time() - t)")
 
 
 def cpu_check(n: int = 10_000_000) -> dict:

@@ -13,7 +13,7 @@ from northwind_app.api import account, audit, customers, orders, products, refer
 from northwind_app.api.deps import DbSession
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
 from northwind_app.api.origins import SameOriginWebSockets
-from northwind_app.api.routing import SessionRoute
+from northwind_app.api.routing import SessionRoute, is_under
 from northwind_app.services import stats
 from northwind_app.settings import settings
 
@@ -103,10 +103,6 @@ def create_api(database_url: str | None = None) -> FastAPI:
     return api
 
 
-def is_api_path(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
-
-
 class ApiFirst:
     """ASGI app sending /api and /api/... to the API and everything else (the pages, Reflex's
     event websocket, uploads and own endpoints) to Reflex's app. Mounting Reflex's app behind
@@ -119,7 +115,7 @@ class ApiFirst:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan" and is_api_path(_route_path(scope)):
+        if scope["type"] != "lifespan" and is_under(_route_path(scope), "/api"):
             await self.api(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -197,10 +197,15 @@ class PrefixRouter(APIRouter):
     prefix (`create_api` does)."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        path = get_route_path(scope)
-        if path != self.prefix and not path.startswith(self.prefix + "/"):
+        if not is_under(get_route_path(scope), self.prefix):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+def is_under(path: str, prefix: str) -> bool:
+    """Whether `path` is `prefix` or below it ("/api/orders/1" is under "/api/orders",
+    "/api/ordersx" is not)."""
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def resource_router(prefix: str, tag: str) -> APIRouter:

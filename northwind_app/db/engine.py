@@ -57,9 +57,9 @@ class _Connection(pymysql.connections.Connection):
     trust, so those always end with the command."""
 
     _statements = True  # sent since the last COMMIT/ROLLBACK (unknown: assume so)
+    _unsure = True  # the server status may be stale
     # Column definitions already parsed, by their packet's bytes (see _read_packet).
     _fields: ClassVar[dict[tuple[bytes, str], FieldDescriptorPacket]] = {}
-    _unsure = True  # the server status may be stale
 
     def query(self, sql, unbuffered=False):
         self._statements = self._unsure = True
