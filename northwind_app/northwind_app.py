@@ -35,7 +35,7 @@ app.add_middleware(AuthMiddleware())
 app.add_page(login_page, route="/login", title="Sign in · Northwind Orders", on_load=LoginState.load)
 app.add_page(home, route="/", title="Dashboard · Northwind Orders", on_load=HomeState.load)
 app.add_page(orders_page, route="/orders", title="Orders · Northwind Orders",
-             on_load=[OrdersState.load, OrdersState.load_options])
+             on_load=OrdersState.load)
 app.add_page(order_form_page, route="/orders/new", title="New order · Northwind Orders",
              on_load=OrderFormState.load)
 app.add_page(order_detail_page, route="/orders/[order_id]", title="Order · Northwind Orders",

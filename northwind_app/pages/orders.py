@@ -87,8 +87,8 @@ class OrdersState(ListState, rx.State):
             result = svc.list_orders(session, params)
         return [order_row(row) for row in result.items], result.total
 
-    @rx.event
-    async def load_options(self):
+    async def load_extras(self) -> None:
+        """The filters' options, once per session."""
         if self.employee_options:
             return
         options = await asyncio.to_thread(_options)
@@ -102,7 +102,7 @@ def customer_filter() -> rx.Component:
         rx.text("Customer ID", size="1", color=rx.color("gray", 11)),
         rx.debounce_input(
             rx.input(placeholder="e.g. ALFKI", value=OrdersState.filters["customer_id"],
-                     on_change=lambda v: set_query_param("customer_id", v, ".trim().toUpperCase()"),
+                     on_change=lambda v: set_query_param(OrdersState, "customer_id", v, ".trim().toUpperCase()"),
                      width="8em", data_testid="filter-customer_id", aria_label="Customer ID"),
             debounce_timeout=400,
         ),

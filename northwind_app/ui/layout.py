@@ -5,6 +5,9 @@ auth middleware sends everyone else to the login page)."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex_base.constants.compiler import MemoizationDisposition, MemoizationMode
+from reflex_components_core.base.fragment import Fragment
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.ui.auth import AuthState
 
@@ -26,27 +29,54 @@ ADMIN_NAV_ITEMS: list[tuple[str, str, str]] = [
 ]
 
 
+class NavLink(ReactRouterLink):
+    """React Router's NavLink: a link that marks itself `aria-current="page"` while the
+    browser shows its route or a page below it (only "/" itself for "/"). The sidebar reads
+    the address in the browser, so a navigation re-renders just the links, not every
+    component that reads the server's router state (each page change updates that state
+    several times)."""
+
+    tag = "NavLink"
+    alias = "ReactRouterNavLink"
+
+
+class Frozen(Fragment):
+    """A subtree compiled into one memo component of its own, with no props: a navigation
+    (which renders the page again from the top) leaves it alone, and only a change of the
+    state it reads renders it again. For the shell's nearly static parts (sidebar, header);
+    a subtree that reads often-changing state is better left to Reflex's per-component
+    memos."""
+
+    _memoization_mode = MemoizationMode(disposition=MemoizationDisposition.ALWAYS,
+                                        recursive=False)
+
+
 def nav_link(label: str, route: str, icon: str) -> rx.Component:
-    active = rx.State.router.url.path == route
-    if route != "/":
-        active = active | rx.State.router.url.path.startswith(route + "/")
+    current = {"color": rx.color("accent", 11), "background": rx.color("accent", 3)}
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center", spacing="3"),
-        href=route,
+        NavLink.create(
+            rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), align="center",
+                      spacing="3"),
+            to=route,
+        ),
+        href=route,  # rx.link would add href="#" to the <a> without one
+        as_child=True,
         underline="none",
         padding_x="0.75em",
         padding_y="0.5em",
         border_radius="var(--radius-3)",
         width="100%",
-        color=rx.cond(active, rx.color("accent", 11), rx.color("gray", 11)),
-        background=rx.cond(active, rx.color("accent", 3), "transparent"),
+        color=rx.color("gray", 11),
+        background="transparent",
         _hover={"background": rx.color("accent", 4)},
+        style={"&[aria-current='page']": current,
+               "&[aria-current='page']:hover": {"background": rx.color("accent", 4)}},
         data_testid=f"nav-{label.lower()}",
     )
 
 
 def sidebar() -> rx.Component:
-    return rx.vstack(
+    return Frozen.create(rx.vstack(
         rx.hstack(
             rx.icon("ship", size=24, color=rx.color("accent", 10)),
             rx.heading("Northwind", size="5"),
@@ -74,7 +104,7 @@ def sidebar() -> rx.Component:
         background=rx.color("gray", 2),
         spacing="1",
         class_name="no-print",
-    )
+    ))
 
 
 def user_menu() -> rx.Component:
@@ -103,7 +133,7 @@ def forbidden(message: str = "Your role may not open this page.") -> rx.Componen
 
 
 def header(title: str) -> rx.Component:
-    return rx.hstack(
+    return Frozen.create(rx.hstack(
         rx.heading(title, size="6", data_testid="page-title"),
         rx.spacer(),
         user_menu(),
@@ -114,7 +144,7 @@ def header(title: str) -> rx.Component:
         border_bottom=f"1px solid {rx.color('gray', 4)}",
         margin_bottom="1.25em",
         class_name="no-print",
-    )
+    ))
 
 
 def page(title: str, *children: rx.Component) -> rx.Component:

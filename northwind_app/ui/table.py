@@ -5,12 +5,11 @@ implements `fetch_rows(params) -> (rows, total)` by calling a service (run in a 
 so the event loop never waits on the database). A list whose service checks the caller's
 permission itself (users, audit trail) sets `needs_actor`: `fetch_rows(params, actor)` then
 gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page
-size live in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`): every change
-navigates to the new URL and `load` (the page's on_load) reads it back, so links, reload and the
-back button restore the same view. Every control (sort headers, pager, search, filters, page
-size, "Clear filters") builds its target from the address the browser shows
-(`_location_href`) and navigates at once, so a change costs one trip to the server (the new
-page's `load`), not two. The state holds one page of display-ready strings.
+size live in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`), so links,
+reload and the back button restore the same view. Every control (sort headers, pager, search,
+filters, page size, "Clear filters") edits the address the browser shows and sends `load`,
+which reads it back (`show`); `load` is also the page's on_load. A change costs one server
+event and one render of the table. The state holds one page of display-ready strings.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
-from reflex.vars.function import FunctionStringVar
+from reflex.vars.function import ArgsFunctionOperation, FunctionStringVar
 
 from northwind_app.money import format_number
 from northwind_app.services.errors import PermissionDenied, ValidationFailed
@@ -32,6 +31,10 @@ from northwind_app.services.listing import PAGE_SIZES, ListParams
 from northwind_app.ui.auth import actor_of
 
 log = logging.getLogger(__name__)
+
+# Seconds a list's rows may take before the table shows it is loading (a quicker answer
+# replaces the rows without the extra render).
+SHOW_LOADING_AFTER = 0.15
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class ListState(rx.State, mixin=True):
     sort: str = ""
     search: str = ""
     filters: dict[str, str] = {}
-    loading: bool = True
+    loading: bool = True  # before the first rows, and while a slow load runs
     error: str = ""
     field_errors: dict[str, str] = {}
 
@@ -101,11 +104,6 @@ class ListState(rx.State, mixin=True):
         """The current view as a query string (for exports and links)."""
         return urlencode(self._query())
 
-    @rx.var
-    def last_page_href(self) -> str:
-        """The URL of the last page (the pager's last button)."""
-        return self._url(page=self.page_count)
-
     # -- URL <-> state ----------------------------------------------------------------------
     def _query(self, **changes: Any) -> dict[str, str]:
         values: dict[str, Any] = {
@@ -147,20 +145,36 @@ class ListState(rx.State, mixin=True):
         self.filters = {key: params.get(key, "") for key in self.filter_keys}
 
     # -- events -----------------------------------------------------------------------------
-    @rx.event
+    async def load_extras(self) -> None:
+        """Anything else the screen needs (e.g. a filter's options), loaded in `load`'s event
+        before the rows: one server event per navigation, not one more per extra."""
+
+    @rx.event(supersedes=True)  # a newer view of the list cancels an unfinished older one
     async def load(self):
+        """The rows of the view the address names: the page's on_load, and the event every
+        control of the list sends after changing the address (`show`). The table dims while
+        the server works on it: from the moment a navigation starts (`data_table` reads the
+        router's `is_hydrated`, which the browser clears at once and the server sets again
+        after the page's on_load events), and for a control's change once the rows take
+        longer than SHOW_LOADING_AFTER (a delta before the rows would only make the browser
+        render the table once more for every quick change)."""
         self._read_url()
-        self.loading = True
         self.error = ""
         self.field_errors = {}
-        yield
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
                             search=self.search or None,
                             filters={key: value for key, value in
                                      {**self.filters, **self.fixed_filters()}.items() if value})
+        fetching = None
         try:
+            await self.load_extras()
             actor = (await actor_of(self),) if self.needs_actor else ()
-            rows, total = await asyncio.to_thread(self.fetch_rows, params, *actor)
+            fetching = asyncio.ensure_future(asyncio.to_thread(self.fetch_rows, params, *actor))
+            done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
+            if not done:
+                self.loading = True
+                yield
+            rows, total = await fetching
             if not rows and total and self.offset:
                 # The page is past the end (rows were deleted): show the last page instead.
                 last = -(-total // self.page_size)
@@ -181,43 +195,63 @@ class ListState(rx.State, mixin=True):
             self.error = "The list could not be loaded. Check the connection and try again."
         finally:
             self.loading = False
+            if fetching is not None and not fetching.done():  # superseded by a newer view
+                fetching.cancel()
 
 
 # -- components ---------------------------------------------------------------------------------
 
-def _location_href(edit: str, *args: rx.Var) -> rx.Var:
-    """The address the browser shows when the event happens, with its query string edited by
-    `edit` (JavaScript statements on `p`, its URLSearchParams, and on `a0`, `a1`, … the values
-    of `args`, e.g. a select's new value). Every control of a list (sort headers, pager,
-    search, filters, page size) navigates in the browser with it: no trip to the server
-    first, so a change costs one trip (the new page's `load`), not two; and reading the
-    address at that moment (not the state, which learns of a navigation one server trip
-    later) makes a quick second change build on the first instead of repeating it. (The
-    static server may show a page's path with a trailing slash; the app's routes have none.)"""
+# Pushes an address the way React Router does (its history entries carry a key and an index).
+_PUSH = ("window.history.pushState({usr: window.history.state?.usr ?? null, "
+         "key: Math.random().toString(36).slice(2, 10), "
+         "idx: (window.history.state?.idx ?? 0) + 1}, '', h)")
+_REPLACE = "window.history.replaceState(window.history.state, '', h)"
+
+
+def show(state: type[ListState], edit: str, *args: rx.Var,
+         replace: bool = False) -> list[rx.EventSpec]:
+    """Show the list at the address the browser shows when the event happens, with its query
+    string edited by `edit` (JavaScript statements on `p`, its URLSearchParams, and on `a0`,
+    `a1`, … the values of `args`, e.g. a select's new value).
+
+    Every control of a list (sort headers, pager, search, filters, page size) uses it. The
+    browser's address changes at once (`replace`: without a new history entry, for typing in
+    a search box), then `load` reads it: Reflex sends the live address with every event.
+    It is not a React Router navigation, which would render the whole page again and cost
+    three more server events (client storage, on_load dispatch, hydrated flag) before the
+    rows. Back, forward, reload and links are still navigations, and `load` is the page's
+    on_load. Reading the address at the moment of the event (not the state, which learns of
+    a change one server trip later) makes a quick second change build on the first instead
+    of repeating it. (The static server may show a page's path with a trailing slash; the
+    app's routes have none.)"""
     names = ", ".join(f"a{i}" for i in range(len(args)))
-    return FunctionStringVar.create(
+    move = FunctionStringVar.create(
         f"(({names}) => {{ const p = new URLSearchParams(window.location.search); " + edit
-        + " const q = p.toString(); const path = window.location.pathname.replace(/\\/+$/, '');"
-        " return (path || '/') + (q ? '?' + q : ''); })"
-    ).call(*args).to(str)
+        + " const q = p.toString();"
+        " const path = window.location.pathname.replace(/\\/+$/, '') || '/';"
+        " const h = path + (q ? '?' + q : '');"
+        " if (h !== window.location.pathname + window.location.search) "
+        + (_REPLACE if replace else _PUSH) + "; })")
+    go = ArgsFunctionOperation.create((), move.call(*args))
+    return [rx.call_function(go), state.load]
 
 
-def set_query_param(name: str, value: rx.Var, clean: str = "", none: str = "",
-                    replace: bool = False) -> rx.EventSpec:
-    """Navigate to the list's first page with query parameter `name` set to `value` (its
+def set_query_param(state: type[ListState], name: str, value: rx.Var, clean: str = "",
+                    none: str = "", replace: bool = False) -> list[rx.EventSpec]:
+    """Show the list's first page with query parameter `name` set to `value` (its
     JavaScript string method calls `clean` applied, e.g. ".trim()"), or removed when the
     value is empty or equals `none` (a select's "All"); `replace`: without a new history
     entry (typing in a search box)."""
-    return rx.redirect(_location_href(
-        f"const v = String(a0 ?? ''){clean}; p.delete('page'); "
-        f"(v === '' || v === {json.dumps(none)}) ? p.delete({json.dumps(name)}) "
-        f": p.set({json.dumps(name)}, v);", value), replace=replace)
+    return show(state,
+                f"const v = String(a0 ?? ''){clean}; p.delete('page'); "
+                f"(v === '' || v === {json.dumps(none)}) ? p.delete({json.dumps(name)}) "
+                f": p.set({json.dumps(name)}, v);", value, replace=replace)
 
 
-def _clear_filters() -> rx.EventSpec:
+def _clear_filters(state: type[ListState]) -> list[rx.EventSpec]:
     """The same list without search or filters (sort and page size kept)."""
-    return rx.redirect(_location_href(
-        "for (const k of [...p.keys()]) { if (k !== 'sort' && k !== 'size') p.delete(k); }"))
+    return show(state,
+                "for (const k of [...p.keys()]) { if (k !== 'sort' && k !== 'size') p.delete(k); }")
 
 
 def _sort_icon(state: type[ListState], key: str) -> rx.Component:
@@ -236,10 +270,11 @@ def _header(state: type[ListState], col: Column) -> rx.Component:
         rx.hstack(rx.text(col.label), _sort_icon(state, col.sort), spacing="1", align="center",
                   justify="end" if col.align == "right" else "start"),
         # Ascending first; a second click on the sorted column turns it around.
-        on_click=rx.redirect(_location_href(
+        on_click=show(
+            state,
             f"const s = p.get('sort') || {json.dumps(state.default_sort)}; "
             f"p.set('sort', s === {json.dumps(col.sort)} ? {json.dumps('-' + col.sort)} "
-            f": {json.dumps(col.sort)}); p.delete('page');")),
+            f": {json.dumps(col.sort)}); p.delete('page');"),
         cursor="pointer",
         user_select="none",
         white_space="nowrap",
@@ -269,7 +304,7 @@ def search_box(state: type[ListState], placeholder: str) -> rx.Component:
             rx.input.slot(rx.icon("search", size=16)),
             placeholder=placeholder,
             value=state.search,
-            on_change=lambda v: set_query_param("q", v, ".trim()", replace=True),
+            on_change=lambda v: set_query_param(state, "q", v, ".trim()", replace=True),
             width="22em",
             data_testid="list-search",
             aria_label="Search",
@@ -291,7 +326,7 @@ def filter_select(state: type[ListState], name: str, label: str,
             rx.select.trigger(placeholder="All", width=width, data_testid=f"filter-{name}"),
             rx.select.content(rx.select.item("All", value="all"), items),
             value=rx.cond(state.filters[name] != "", state.filters[name], "all"),
-            on_change=lambda v: set_query_param(name, v, none="all"),
+            on_change=lambda v: set_query_param(state, name, v, none="all"),
         ),
         spacing="1",
     )
@@ -304,7 +339,7 @@ def filter_text(state: type[ListState], name: str, label: str, placeholder: str 
         rx.text(label, size="1", color=rx.color("gray", 11)),
         rx.debounce_input(
             rx.input(placeholder=placeholder, value=state.filters[name],
-                     on_change=lambda v: set_query_param(name, v, ".trim()"), width=width,
+                     on_change=lambda v: set_query_param(state, name, v, ".trim()"), width=width,
                      data_testid=f"filter-{name}", aria_label=label),
             debounce_timeout=400,
         ),
@@ -316,7 +351,7 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="1", color=rx.color("gray", 11)),
         rx.input(type="date", value=state.filters[name],
-                 on_change=lambda v: set_query_param(name, v), data_testid=f"filter-{name}",
+                 on_change=lambda v: set_query_param(state, name, v), data_testid=f"filter-{name}",
                  aria_label=label),
         rx.cond(state.field_errors.contains(name),
                 rx.text(state.field_errors[name], color="red", size="1")),
@@ -325,21 +360,21 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
 
 
 # The pager's moves, as edits of the query string (a page past the end is turned into the last
-# page by `load`).
+# page by `load`); "last" gets the page count as a0.
 _PAGE_MOVES = {
     "first": "p.delete('page');",
     "prev": "const n = (parseInt(p.get('page')) || 1) - 1; "
             "n > 1 ? p.set('page', n) : p.delete('page');",
     "next": "p.set('page', Math.max(1, parseInt(p.get('page')) || 1) + 1);",
+    "last": "a0 > 1 ? p.set('page', a0) : p.delete('page');",
 }
 
 
 def _page_button(state: type[ListState], where: str, icon: str, label: str,
                  disabled: rx.Var) -> rx.Component:
-    """A pager button: navigates in the browser (first/previous/next from the address it
-    shows now, see `_location_href`; last to `state.last_page_href`)."""
-    href = state.last_page_href if where == "last" else _location_href(_PAGE_MOVES[where])
-    return rx.icon_button(rx.icon(icon), on_click=rx.redirect(href),
+    """A pager button (moves from the address the browser shows now, see `show`)."""
+    args = (state.page_count,) if where == "last" else ()
+    return rx.icon_button(rx.icon(icon), on_click=show(state, _PAGE_MOVES[where], *args),
                           variant="soft", disabled=disabled, aria_label=label, size="1")
 
 
@@ -353,7 +388,7 @@ def pager(state: type[ListState]) -> rx.Component:
             rx.select.content(*[rx.select.item(str(size), value=str(size))
                                 for size in PAGE_SIZES]),
             value=state.page_size.to_string(),
-            on_change=lambda v: set_query_param("size", v, none=str(PAGE_SIZES[0])),
+            on_change=lambda v: set_query_param(state, "size", v, none=str(PAGE_SIZES[0])),
             size="1",
         ),
         _page_button(state, "first", "chevrons-left", "First page", state.page_number <= 1),
@@ -386,7 +421,7 @@ def data_table(
                   search_box(state, search_placeholder), spacing="1"),
         *(filters or []),
         rx.cond(state.has_filters,
-                rx.button("Clear filters", variant="ghost", on_click=_clear_filters(),
+                rx.button("Clear filters", variant="ghost", on_click=_clear_filters(state),
                           data_testid="clear-filters", align_self="end")),
         rx.spacer(),
         *(actions or []),
@@ -396,6 +431,9 @@ def data_table(
         width="100%",
         padding_bottom="0.75em",
     )
+    # Dim while the rows are not those of the address: before the first load, and from the
+    # moment the address changes until the server has run the new page's on_load.
+    busy = state.loading | ~rx.State.is_hydrated
     table = rx.table.root(
         rx.table.header(rx.table.row(*[_header(state, col) for col in columns])),
         rx.table.body(
@@ -407,10 +445,10 @@ def data_table(
         variant="surface",
         size="2",
         width="100%",
-        opacity=rx.cond(state.loading, "0.55", "1"),
+        opacity=rx.cond(busy, "0.55", "1"),
         transition="opacity 0.15s",
         data_testid="list-table",
-        data_loading=rx.cond(state.loading, "true", "false"),
+        data_loading=rx.cond(busy, "true", "false"),
     )
     return rx.vstack(
         toolbar,
@@ -419,18 +457,18 @@ def data_table(
                            data_testid="list-error")),
         rx.box(table, width="100%", overflow_x="auto"),
         rx.cond(
-            state.loading & (state.rows.length() == 0),
+            busy & (state.rows.length() == 0),
             rx.center(rx.spinner(size="3"), rx.text("Loading…", margin_left="0.5em"), width="100%",
                       padding="2em", data_testid="list-loading"),
         ),
         rx.cond(
-            ~state.loading & (state.rows.length() == 0) & (state.error == ""),
+            ~busy & (state.rows.length() == 0) & (state.error == ""),
             rx.center(
                 rx.vstack(rx.icon("inbox", size=32, color=rx.color("gray", 9)),
                           rx.text(empty_text, color=rx.color("gray", 11)),
                           rx.cond(state.has_filters,
                                   rx.button("Clear filters", variant="soft",
-                                            on_click=_clear_filters())),
+                                            on_click=_clear_filters(state))),
                           align="center"),
                 width="100%", padding="2em", data_testid="list-empty",
             ),

@@ -258,6 +258,57 @@ def test_quick_second_clicks_build_on_the_first(page):
     assert "sort=-total" in page.url
 
 
+def test_list_changes_are_history_entries_and_navigations_dim_the_table(page):
+    """The list's controls change the address without a router navigation: each change is a
+    history entry that back and forward restore; the sidebar link and an order's link still
+    navigate. A navigation dims the table at once, before the server has answered (here:
+    its messages held back), and the rows come with the answer."""
+    held: list = []
+    socket: dict = {}
+
+    def relay(ws):
+        server = ws.connect_to_server()
+        socket["page"] = ws
+        server.on_message(lambda message: held.append(message) if socket.get("hold")
+                          else ws.send(message))
+
+    page.route_web_socket(re.compile(r"/_event"), relay)
+    page.goto("/orders?sort=order_id")
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 1–25")
+    table = page.get_by_test_id("list-table")
+    expect(table).to_have_attribute("data-loading", "false")
+    expect(page.get_by_test_id("nav-orders")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_test_id("nav-customers")).not_to_have_attribute("aria-current", "page")
+    for rows in ("Rows 26–50", "Rows 51–75"):
+        page.get_by_label("Next page").click()
+        expect(page.get_by_test_id("list-range")).to_contain_text(rows)
+    expect(page.get_by_test_id("list-row").first).to_contain_text("10298")
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"sort=order_id&page=2$"))
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 26–50")
+    expect(page.get_by_test_id("list-row").first).to_contain_text("10273")
+    page.go_forward()
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")
+
+    socket["hold"] = True
+    page.go_back()
+    expect(table).to_have_attribute("data-loading", "true")
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")  # not yet
+    socket["hold"] = False
+    for message in held:
+        socket["page"].send(message)
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 26–50")
+    expect(table).to_have_attribute("data-loading", "false")
+
+    page.get_by_test_id("list-row").first.get_by_role("link").first.click()
+    expect(page.get_by_test_id("order-heading")).to_contain_text("10273")
+    expect(page.get_by_test_id("nav-orders")).to_have_attribute("aria-current", "page")
+    page.get_by_test_id("nav-orders").click()
+    expect(page).to_have_url(re.compile(r"/orders$"))
+    expect(page.get_by_test_id("list-range")).to_contain_text("Rows 1–25")
+
+
 def test_page_size_and_last_page(page):
     page.goto("/orders?sort=order_id&size=100")
     expect(page.get_by_test_id("list-row")).to_have_count(100)
