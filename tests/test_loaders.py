@@ -6,13 +6,13 @@ import datetime as dt
 import hashlib
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from northwind_app.data.__main__ import main as cli
 from northwind_app.data.classic import load_classic
 from northwind_app.data import demo
 from northwind_app.data.demo import load_demo
-from northwind_app.data.loading import NotEmptyError, insert_written
+from northwind_app.data.loading import NotEmptyError, insert_written, references_unchecked
 from northwind_app.db.engine import get_engine, session_scope
 from northwind_app.db.models import LOAD_ORDER, Customer, Employee, Order, OrderDetail, Product
 from northwind_app.db.types import line_value
@@ -45,9 +45,31 @@ def test_demo_is_deterministic(empty_db):
     assert _digest(empty_db) != first
 
 
+def _orphans(url: str) -> dict[str, int]:
+    """Rows whose foreign key names no row, for every foreign key of every table."""
+    found = {}
+    with get_engine(url).connect() as conn:
+        for model in LOAD_ORDER:
+            child = model.__table__
+            for fk in child.foreign_key_constraints:
+                parent = fk.referred_table.alias()
+                pairs = [(column, parent.c[element.column.name])
+                         for column, element in zip(fk.columns, fk.elements)]
+                count = conn.execute(
+                    select(func.count()).select_from(child.outerjoin(
+                        parent, and_(*[c == p for c, p in pairs])))
+                    .where(*[c.is_not(None) for c, _ in pairs],
+                           pairs[0][1].is_(None))).scalar_one()
+                found[f"{child.name}.{fk.name or fk.column_keys}"] = count
+    return found
+
+
 def test_demo_integrity_and_shape(empty_db):
     counts = _demo(empty_db, seed=3, orders=1500)
     assert counts["orders"] == 1500 and counts["customers"] >= 91 and counts["products"] == 77
+    # The load does not have MariaDB check them (loading.references_unchecked).
+    orphans = _orphans(empty_db)
+    assert len(orphans) >= 10 and set(orphans.values()) == {0}, orphans
     line = line_value(OrderDetail.unit_price, OrderDetail.quantity, OrderDetail.discount)
     with session_scope(empty_db) as s:
         orphans = s.execute(
@@ -79,6 +101,38 @@ def test_demo_integrity_and_shape(empty_db):
         assert unshipped > 0 and late > 0 and shipped_late > 0
         assert s.execute(select(func.max(Order.order_date))).scalar_one() <= END
         assert s.execute(select(func.count()).where(Product.discontinued)).scalar_one() == 8
+
+
+def test_orphans_are_found(empty_db):
+    _demo(empty_db, seed=3, orders=50)
+    engine = get_engine(empty_db)
+    orphan = ("UPDATE order_details SET product_id = 999 WHERE order_id = 10251 AND product_id = "
+              "(SELECT MIN(product_id) FROM order_details WHERE order_id = 10251)")
+    if engine.dialect.name == "sqlite":  # the app's connections check them: not this one
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            raw.driver_connection.execute(orphan)
+            raw.driver_connection.commit()
+        finally:
+            raw.driver_connection.execute("PRAGMA foreign_keys = ON")
+            raw.close()
+    else:
+        with engine.begin() as conn, references_unchecked(conn):
+            conn.exec_driver_sql(orphan)
+    found = {name: count for name, count in _orphans(empty_db).items() if count}
+    assert len(found) == 1 and "order_details" in next(iter(found)), found
+
+
+def test_references_unchecked_restores_the_session(empty_db):
+    with get_engine(empty_db).connect() as conn:
+        if conn.dialect.name == "sqlite":
+            pytest.skip("SQLite has no session setting to restore")
+        checks = "SELECT @@SESSION.foreign_key_checks"
+        with pytest.raises(RuntimeError), references_unchecked(conn):
+            assert conn.exec_driver_sql(checks).scalar_one() == 0
+            raise RuntimeError("the load failed")
+        assert conn.exec_driver_sql(checks).scalar_one() == 1
 
 
 def test_loaders_refuse_non_empty_database(classic_db):

@@ -19,7 +19,8 @@ from faker import Faker
 from sqlalchemy import Connection
 
 from northwind_app.data.loading import (
-    analyze, ensure_empty_or_replace, insert_rows, insert_written, search_values_paused,
+    analyze, ensure_empty_or_replace, insert_rows, insert_written, references_unchecked,
+    search_values_paused,
 )
 from northwind_app.db import models
 from northwind_app.money import line_value
@@ -360,7 +361,8 @@ def load_demo(
         (models.EmployeeTerritory, gen.employee_territories(territories)),
         (models.Product, gen.products()),
     ]
-    with search_values_paused(conn) as add_values:  # the search's values: added after
+    with references_unchecked(conn), search_values_paused(conn) as add_values:
+        # (the search's values are added at the end of the block)
         counts = {}
         for model, rows in reference:
             counts[model.__tablename__] = insert_rows(conn, model, rows)

@@ -132,6 +132,25 @@ def insert_written(conn: Connection, model, rows: list[dict]) -> None:
 
 
 @contextmanager
+def references_unchecked(conn: Connection) -> Iterator[None]:
+    """Inserts inside without MariaDB/MySQL checking each row's foreign keys (the session's
+    foreign_key_checks, as mysqldump's output does), for rows whose references are right by
+    construction: the demo generator's (tests/test_loaders.py checks every foreign key of a
+    generated database). The 1M-order generation spends ~5% less time. The session's setting
+    is restored however the block ends, so it never outlives the load in a pooled connection.
+    SQLite checks nothing here (its foreign-key pragma cannot change inside a transaction)."""
+    if conn.dialect.name == "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("SELECT @@SESSION.foreign_key_checks").scalar_one()
+    conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"SET SESSION foreign_key_checks = {int(before)}")
+
+
+@contextmanager
 def search_values_paused(conn: Connection) -> Iterator[Callable[[Any, list[dict]], None]]:
     """Bulk inserts inside, each batch of rows also given to the function it yields
     (`add(model, rows)`): the values the search keeps (order_search_values) are inserted at
