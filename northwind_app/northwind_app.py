@@ -27,7 +27,7 @@ async def _first_run():
 
 app = rx.App(
     api_transformer=in_front_of_reflex(create_api()),
-    stylesheets=["/print.css"],
+    stylesheets=["/print.css", "/table.css"],
 )
 app.register_lifespan_task(_first_run)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink
 from reflex.vars.function import ArgsFunctionOperation, FunctionStringVar
 
 from northwind_app.money import format_number
@@ -286,16 +287,22 @@ def _header(state: type[ListState], col: Column) -> rx.Component:
 
 
 def _cell(col: Column, row) -> rx.Component:
+    """A row's cell. Its styles are class names (assets/table.css) and its links React
+    Router's own with Radix's link classes: a page of rows is hundreds of elements, and an
+    Emotion style on each would be work on every render of the rows."""
     value = row[col.key]
     if col.render:
         content = col.render(row)
     elif col.link:
-        content = rx.link(value, href=row[col.link])
+        content = ReactRouterLink.create(
+            value, to=row[col.link], class_name="rt-Text rt-reset rt-Link rt-underline-auto nw-link",
+            custom_attrs={"data-accent-color": ""})
     elif col.badge:
         content = rx.badge(value, color_scheme=row[col.badge], variant="soft")
     else:
         content = value
-    return rx.table.cell(content, text_align=col.align, white_space="nowrap")
+    return rx.table.cell(content, class_name="nw-cell-right" if col.align == "right"
+                         else "nw-cell")
 
 
 def search_box(state: type[ListState], placeholder: str) -> rx.Component:
