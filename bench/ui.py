@@ -7,10 +7,12 @@ has signed in before; the sign-in itself is not measured).
   performance.now() (milliseconds since navigation start) when the table first shows rows
   with data-loading="false".
 - clicks: a capture-phase `pointerup` listener stamps the click; a MutationObserver resolves
-  when the table shows the new rows: data-loading is "false" and either the rows' text
-  changed or the table went through data-loading="true" since the click. "open" waits for
-  the order page's heading to name the clicked order; "back" (history.back()) waits for the
-  list to have reloaded.
+  when the table shows the new rows: data-loading is "false", its data-view (the query
+  string the rows were loaded for) is the address's, and the view or the rows' text changed
+  or the table went through data-loading="true" since the click (a filter can leave the
+  rows the same: the view tells they are the new view's). "open" waits for the order page's
+  heading to name the clicked order; "back" (history.back()) waits for the list to have
+  reloaded.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ INIT_JS = r"""
   B.arm = (kind, arg) => {
     B.kind = kind; B.arg = arg; B.t0 = null; B.armed = true; B.sawLoading = false;
     B.before = rowsText();
+    B.viewBefore = table() && table().getAttribute('data-view');
     B.done = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         observer.disconnect(); clearInterval(poll); B.armed = false;
@@ -56,7 +59,10 @@ INIT_JS = r"""
         } else if (t && t.getAttribute('data-loading') === 'false' &&
                    location.pathname === '/orders') {
           const rows = document.querySelectorAll('[data-testid="list-row"]').length;
-          ok = rows > 0 && (B.sawLoading || (B.kind !== 'back' && rowsText() !== B.before));
+          const view = t.getAttribute('data-view');
+          ok = rows > 0 && view === location.search.replace(/^\?/, '') &&
+               (B.sawLoading || (B.kind !== 'back' &&
+                                 (view !== B.viewBefore || rowsText() !== B.before)));
         }
         if (ok && B.t0 !== null) {
           const t1 = performance.now();

@@ -284,9 +284,11 @@ def test_list_changes_are_history_entries_and_navigations_dim_the_table(page):
         expect(page.get_by_test_id("list-range")).to_contain_text(rows)
     expect(page.get_by_test_id("list-row").first).to_contain_text("10298")
 
+    expect(table).to_have_attribute("data-view", "sort=order_id&page=3")  # the rows' view
     page.go_back()
     expect(page).to_have_url(re.compile(r"sort=order_id&page=2$"))
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 26–50")
+    expect(table).to_have_attribute("data-view", "sort=order_id&page=2")
     expect(page.get_by_test_id("list-row").first).to_contain_text("10273")
     page.go_forward()
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")
