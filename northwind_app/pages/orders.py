@@ -102,7 +102,8 @@ def customer_filter() -> rx.Component:
         rx.text("Customer ID", size="1", color=rx.color("gray", 11)),
         rx.debounce_input(
             rx.input(placeholder="e.g. ALFKI", value=OrdersState.filters["customer_id"],
-                     on_change=lambda v: set_query_param(OrdersState, "customer_id", v, ".trim().toUpperCase()"),
+                     on_change=lambda v: set_query_param(OrdersState, "customer_id", v,
+                                                         ".trim().toUpperCase()"),
                      width="8em", data_testid="filter-customer_id", aria_label="Customer ID"),
             debounce_timeout=400,
         ),

@@ -300,8 +300,8 @@ def _cell(col: Column, row) -> rx.Component:
         content = col.render(row)
     elif col.link:
         content = ReactRouterLink.create(
-            value, to=row[col.link], class_name="rt-Text rt-reset rt-Link rt-underline-auto nw-link",
-            custom_attrs={"data-accent-color": ""})
+            value, to=row[col.link], custom_attrs={"data-accent-color": ""},
+            class_name="rt-Text rt-reset rt-Link rt-underline-auto nw-link")
     elif col.badge:
         content = rx.badge(value, color_scheme=row[col.badge], variant="soft")
     else:
