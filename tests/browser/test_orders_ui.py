@@ -40,6 +40,32 @@ def _choose(page: Page, testid: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+class HeldSocket:
+    """The page's event websocket through a relay that can hold the server's messages back
+    (as a slow server would) and then deliver them in order."""
+
+    def __init__(self, page: Page):
+        self.held: list = []
+        self.holding = False
+        self.page_side = None
+        page.route_web_socket(re.compile(r"/_event"), self._relay)
+
+    def _relay(self, ws) -> None:
+        server = ws.connect_to_server()
+        self.page_side = ws
+        server.on_message(lambda message: self.held.append(message) if self.holding
+                          else ws.send(message))
+
+    def hold(self) -> None:
+        self.holding = True
+
+    def release(self) -> None:
+        self.holding = False
+        for message in self.held:
+            self.page_side.send(message)
+        self.held.clear()
+
+
 def _new_order(page: Page, customer: str, customer_id: str, lines: list[tuple[str, str]]) -> None:
     page.goto("/orders/new")
     expect(page.get_by_test_id("form-heading")).to_have_text("New order")
@@ -226,20 +252,11 @@ def test_quick_second_clicks_build_on_the_first(page):
     """A second click before the server has answered the first (here: its messages held
     back): the header and the pager read the address the first click went to, not the state,
     which has not heard of it yet."""
-    held: list = []
-    socket: dict = {}
-
-    def relay(ws):
-        server = ws.connect_to_server()
-        socket["page"] = ws
-        server.on_message(lambda message: held.append(message) if socket.get("hold")
-                          else ws.send(message))
-
-    page.route_web_socket(re.compile(r"/_event"), relay)
+    socket = HeldSocket(page)
     page.goto("/orders")
     expect(page.get_by_test_id("list-row")).to_have_count(25)
 
-    socket["hold"] = True
+    socket.hold()
     header = page.get_by_test_id("sort-total")
     header.click()
     expect(page).to_have_url(re.compile(r"sort=total"))
@@ -250,9 +267,7 @@ def test_quick_second_clicks_build_on_the_first(page):
     expect(page).to_have_url(re.compile(r"page=2"))
     next_page.click()
     expect(page).to_have_url(re.compile(r"page=3"))
-    socket["hold"] = False
-    for message in held:
-        socket["page"].send(message)
+    socket.release()
 
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")
     assert "sort=-total" in page.url
@@ -263,16 +278,7 @@ def test_list_changes_are_history_entries_and_navigations_dim_the_table(page):
     history entry that back and forward restore; the sidebar link and an order's link still
     navigate. A navigation dims the table at once, before the server has answered (here:
     its messages held back), and the rows come with the answer."""
-    held: list = []
-    socket: dict = {}
-
-    def relay(ws):
-        server = ws.connect_to_server()
-        socket["page"] = ws
-        server.on_message(lambda message: held.append(message) if socket.get("hold")
-                          else ws.send(message))
-
-    page.route_web_socket(re.compile(r"/_event"), relay)
+    socket = HeldSocket(page)
     page.goto("/orders?sort=order_id")
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 1–25")
     table = page.get_by_test_id("list-table")
@@ -293,13 +299,11 @@ def test_list_changes_are_history_entries_and_navigations_dim_the_table(page):
     page.go_forward()
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")
 
-    socket["hold"] = True
+    socket.hold()
     page.go_back()
     expect(table).to_have_attribute("data-loading", "true")
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 51–75")  # not yet
-    socket["hold"] = False
-    for message in held:
-        socket["page"].send(message)
+    socket.release()
     expect(page.get_by_test_id("list-range")).to_contain_text("Rows 26–50")
     expect(table).to_have_attribute("data-loading", "false")
 
