@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
-from reflex_components_core.react_router.dom import ReactRouterLink
 from reflex.vars.function import ArgsFunctionOperation, FunctionStringVar
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.money import format_number
 from northwind_app.services.errors import PermissionDenied, ValidationFailed
