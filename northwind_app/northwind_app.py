@@ -18,7 +18,7 @@ from northwind_app.pages.order_form import OrderFormState, order_form_page
 from northwind_app.pages.orders import OrdersState, orders_page
 from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
 from northwind_app.startup import prepare_embedded_database
-from northwind_app.ui.auth import AuthMiddleware
+from northwind_app.ui.auth import AuthMiddleware, session_sync
 
 
 async def _first_run():
@@ -28,6 +28,8 @@ async def _first_run():
 app = rx.App(
     api_transformer=in_front_of_reflex(create_api()),
     stylesheets=["/print.css", "/table.css"],
+    # Every tab hears another tab of the browser signing in or out.
+    extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync()},
 )
 app.register_lifespan_task(_first_run)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).

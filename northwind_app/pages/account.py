@@ -197,12 +197,13 @@ class CredentialsState(rx.State, mixin=True):
             self.password_error = SERVER_PROBLEM
             self.busy = False
             return
+        events = [rx.set_value(name, "") for name in PASSWORD_FIELDS]
         if token is not None:  # your own: this browser continues on a new session
-            (await self.get_state(AuthState)).sign_in(actor, token)
+            events.append((await self.get_state(AuthState)).sign_in(actor, token))
         self.password_done = ("Password changed. Every browser signed in as this user has been "
                               "signed out" + (", except this one." if token else "."))
         self.busy = False
-        yield [rx.set_value(name, "") for name in PASSWORD_FIELDS]
+        yield events
 
 
 # -- components ---------------------------------------------------------------------------------

@@ -56,9 +56,8 @@ class LoginState(rx.State):
             self.busy = False
             return
         auth_state = await self.get_state(AuthState)
-        auth_state.sign_in(actor, token)
         self.busy = False
-        yield rx.redirect(self._next())
+        yield [auth_state.sign_in(actor, token), rx.redirect(self._next())]
 
 
 def _field(label: str, name: str, error, **props) -> rx.Component:

@@ -1,9 +1,9 @@
 """Signing in on the screens: the session cookie, the signed-in user's state, and the event
 middleware that refuses every event of a protected state without a valid session.
 
-- `AuthState` holds the session cookie (only an HMAC of it is stored server-side, see
-  services/auth.py) and what the screens need to know about the user: name, role and the
-  permission flags that hide actions the role may not take.
+- `AuthState` holds the tab's session token, from the session cookie (only an HMAC of it is
+  stored server-side, see services/auth.py), and what the screens need to know about the
+  user: name, role and the permission flags that hide actions the role may not take.
 - `AuthMiddleware` runs before every event. Events of the app's states need a signed-in user
   (checked against the database at most every RECHECK_SECONDS, so a sign-out elsewhere, a
   deactivation or a password reset takes effect within that time); events of a state that
@@ -17,15 +17,18 @@ middleware that refuses every event of a protected state without a valid session
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import reflex as rx
 from reflex.middleware import Middleware
-from reflex.state import BaseState, StateUpdate
-from reflex_base.event import Event
+from reflex.state import BaseState, OnLoadInternalState, StateUpdate
+from reflex.vars.function import FunctionStringVar
+from reflex_base.event import Event, EventSpec
 
 from northwind_app.db.engine import session_scope
 from northwind_app.services import auth
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 RECHECK_SECONDS = 15
 COOKIE_NAME = auth.SESSION_COOKIE
 LOGIN_ROUTE = "/login"
+SYNC_KEY = "nw-session"  # localStorage key written when a tab signs in or out
 
 S = TypeVar("S", bound=type)
 
@@ -68,11 +72,16 @@ def _session_actor(token: str) -> Actor | None:
 
 
 class AuthState(rx.State):
-    """The signed-in user, as far as the screens need to know."""
+    """The signed-in user, as far as the screens need to know.
 
-    session_token: str = rx.Cookie(
-        "", name=COOKIE_NAME, path="/", same_site="strict",
-        max_age=int(settings.session_max_days * 86400))
+    The session token never goes to the browser as state. The server reads the browser's
+    session cookie from the request that opened the tab's websocket (a reload or a new tab
+    opens a new one) and keeps the token for the tab; signing in or out on the screens
+    writes the cookie in the browser (`_write_cookie`) and tells the browser's other tabs,
+    which send the new cookie (`cookie_changed`, from `session_sync`). An `rx.Cookie` would
+    do the same by sending the cookie with every navigation: one more server event before
+    each page's own."""
+
     signed_in: bool = False
     username: str = ""
     display_name: str = ""
@@ -85,14 +94,25 @@ class AuthState(rx.State):
     # Shown on the login page after a session ended on its own.
     notice: str = ""
 
+    _token: str = ""
+    # The cookie last taken from the browser: a connection bringing another value (a reload
+    # after this tab or another signed in or out) replaces the tab's token with it.
+    _cookie: str | None = None
     _actor: Actor | None = None
     _checked_at: float = 0.0
     _checked_token: str = ""
 
-    def _apply(self, actor: Actor | None) -> None:
+    def session_token(self) -> str:
+        """The tab's session token ("" when signed out)."""
+        cookie = cookie_token(self.router.headers.cookie)
+        if cookie != self._cookie:
+            self._cookie = self._token = cookie
+        return self._token
+
+    def _apply(self, actor: Actor | None, token: str) -> None:
         self._actor = actor
         self._checked_at = time.time()
-        self._checked_token = self.session_token
+        self._checked_token = token
         self.signed_in = actor is not None
         self.username = actor.username if actor else ""
         self.display_name = actor.display_name if actor else ""
@@ -105,35 +125,96 @@ class AuthState(rx.State):
 
     async def current_actor(self) -> Actor | None:
         """The signed-in user, re-checked against the database every RECHECK_SECONDS."""
-        token = self.session_token
+        token = self.session_token()
         if not token:
             if self._actor is not None:
-                self._apply(None)
+                self._apply(None, token)
             return None
         fresh = (token == self._checked_token
                  and time.time() - self._checked_at < RECHECK_SECONDS)
         if not fresh:
             had = self._actor is not None
             actor = await asyncio.to_thread(_session_actor, token)
-            self._apply(actor)
+            self._apply(actor, token)
             if actor is None and had:
                 self.notice = "Your session has ended. Please sign in again."
         return self._actor
 
-    def sign_in(self, actor: Actor, token: str) -> None:
-        self.session_token = token
+    def sign_in(self, actor: Actor, token: str) -> EventSpec:
+        """Sign this tab in; the returned event (to be sent to the browser) writes the
+        cookie and tells the browser's other tabs."""
+        self.session_token()  # adopt the connection's cookie first, so it cannot undo this
+        self._token = token
         self.notice = ""
-        self._apply(actor)
+        self._apply(actor, token)
+        return _write_cookie(token, int(settings.session_max_days * 86400))
 
     @rx.event
     async def logout(self):
-        token = self.session_token
+        token = self.session_token()
         if token:
             await asyncio.to_thread(_end_session, token)
-        self.session_token = ""
-        self._apply(None)
+        self._token = ""
+        self._apply(None, "")
         self.notice = "You have signed out."
-        return rx.redirect(LOGIN_ROUTE)
+        return [_write_cookie("", 0), rx.redirect(LOGIN_ROUTE)]
+
+    @rx.event
+    def cookie_changed(self, cookies: str | None):
+        """Another tab of this browser signed in or out (`session_sync` sends the cookies it
+        wrote; None for another storage key): take the session cookie. This tab's next event
+        checks the session (`current_actor`); the login page checks it at once, and goes on
+        if it is now signed in. Other pages are not loaded again, which would throw away a
+        form being filled in."""
+        if cookies is None:
+            return None
+        self.session_token()
+        self._token = cookie_token(cookies)
+        if self.router.url.path == LOGIN_ROUTE:
+            return OnLoadInternalState.on_load_internal
+        return None
+
+
+def cookie_token(header: str) -> str:
+    """The session token in a `Cookie` header (or `document.cookie`), or ""."""
+    jar = SimpleCookie()
+    try:
+        jar.load(header or "")
+    except CookieError:
+        return ""
+    morsel = jar.get(COOKIE_NAME)
+    return morsel.value if morsel else ""
+
+
+def _write_cookie(token: str, max_age: int) -> EventSpec:
+    """Set (or, with max_age 0, remove) the browser's session cookie, then tell the browser's
+    other tabs (a `storage` event there). Through the Cookie Store API where the browser has
+    it (its promise resolves once the cookie is stored, so another tab reading it then finds
+    it; `document.cookie` written in one tab can reach another's after the storage event)."""
+    name, value = json.dumps(COOKIE_NAME), json.dumps(token)
+    store = (f"cookieStore.set({{name: {name}, value: {value}, path: '/', sameSite: 'strict', "
+             f"expires: Date.now() + {max_age * 1000}}})" if max_age else
+             f"cookieStore.delete({{name: {name}, path: '/'}})")
+    cookie = json.dumps(f"{COOKIE_NAME}={token}; path=/; max-age={max_age}; samesite=strict")
+    return rx.call_script(
+        f"(window.cookieStore ? {store} : Promise.resolve(document.cookie = {cookie}))"
+        f".then(() => localStorage.setItem({json.dumps(SYNC_KEY)}, "
+        "String(Date.now()) + Math.random()))")
+
+
+def session_sync() -> rx.Component:
+    """Listens, in every tab, for another tab signing in or out (an app-wide wrap) and sends
+    `AuthState.cookie_changed` the session cookie it wrote."""
+    name = json.dumps(COOKIE_NAME)
+
+    def read_cookie(key: rx.Var, *_: rx.Var) -> EventSpec:
+        read = FunctionStringVar.create(
+            f"(() => {key} !== {json.dumps(SYNC_KEY)} ? null : window.cookieStore ? "
+            f"cookieStore.get({name}).then((c) => c ? {name} + '=' + c.value : '') "
+            ": document.cookie)")
+        return rx.call_function(read, callback=AuthState.cookie_changed)
+
+    return rx.fragment(rx.window_event_listener(on_storage=read_cookie))
 
 
 def _end_session(token: str) -> None:

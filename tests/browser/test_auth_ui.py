@@ -1,6 +1,6 @@
 """Signing in and roles on the screens: the login form for each demo role, what each role can
-and cannot do, typed URLs of pages a role may not use, signing out, and an order edit showing
-up in the order's history."""
+and cannot do, typed URLs of pages a role may not use, signing out, signing in and out across
+a browser's tabs, and an order edit showing up in the order's history."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from northwind_app.db.engine import session_scope
 from northwind_app.services import auth
 from northwind_app.services.users import find_user
+from northwind_app.ui.auth import COOKIE_NAME, cookie_token
 from northwind_app.ui.format import date_text
 
 DEMO_PASSWORDS = {"admin": "northwind-admin", "sales": "northwind-sales",
@@ -130,3 +131,37 @@ def test_ended_session_sends_the_user_to_login(page_as, app_db_url):
     page.wait_for_timeout(16_000)  # the screens re-check a session at most every 15 s
     page.get_by_test_id("sort-country").click()
     page.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_signing_in_or_out_in_one_tab_carries_to_the_browsers_other_tabs(anonymous_page):
+    """A tab takes the session cookie when its websocket opens; signing in or out writes the
+    cookie and tells the browser's other tabs, which take it at once, without a reload."""
+    first = anonymous_page
+    first.goto("/orders?status=shipped")
+    first.wait_for_url(re.compile(r"/login\?next="))
+    second = first.context.new_page()
+    second.goto("/customers")
+    second.wait_for_url(re.compile(r"/login\?next="))
+
+    _login(first, "sales", DEMO_PASSWORDS["sales"])
+    first.wait_for_url(re.compile(r"/orders/?\?status=shipped$"))
+    expect(first.get_by_test_id("list-row").first).to_be_visible()
+    # The other tab, waiting on the login page, goes on to where it was headed.
+    second.wait_for_url(re.compile(r"/customers/?$"))
+    expect(second.get_by_test_id("user-role")).to_have_text("sales")
+    expect(second.get_by_test_id("list-row").first).to_be_visible()
+
+    second.get_by_test_id("user-menu").click()
+    second.get_by_test_id("menu-logout").click()
+    second.wait_for_url(re.compile(r"/login"))
+    # The first tab's next action, even one that is no navigation, finds it signed out.
+    first.get_by_test_id("sort-total").click()
+    first.wait_for_url(re.compile(r"/login\?next="))
+    assert not [c for c in first.context.cookies() if c["name"] == COOKIE_NAME]
+
+
+def test_cookie_token_reads_the_session_cookie():
+    assert cookie_token(f"a=1; {COOKIE_NAME}=tok-_9; b=2") == "tok-_9"
+    assert cookie_token("") == ""
+    assert cookie_token("a=1") == ""
+    assert cookie_token(f'{COOKIE_NAME}="unclosed') == ""
