@@ -138,15 +138,23 @@ class ListState(rx.State, mixin=True):
             size = int(params.get("size", PAGE_SIZES[0]))
         except ValueError:
             size = PAGE_SIZES[0]
-        self.page_size = size if size in PAGE_SIZES else PAGE_SIZES[0]
+        size = size if size in PAGE_SIZES else PAGE_SIZES[0]
         try:
             page = max(1, int(params.get("page", 1)))
         except ValueError:
             page = 1
-        self.offset = (page - 1) * self.page_size
-        self.sort = params.get("sort", "") or self.default_sort
-        self.search = params.get("q", "")
-        self.filters = {key: params.get(key, "") for key in self.filter_keys}
+        self._change(page_size=size, offset=(page - 1) * size,
+                     sort=params.get("sort", "") or self.default_sort,
+                     search=params.get("q", ""),
+                     filters={key: params.get(key, "") for key in self.filter_keys})
+
+    def _change(self, **values: Any) -> None:
+        """Assign the vars whose values differ. Reflex sends every assigned var, and each
+        state it sends renders every component that reads it: back to a view whose rows are
+        unchanged then renders nothing again."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     # -- events -----------------------------------------------------------------------------
     async def load_extras(self) -> None:
@@ -158,14 +166,12 @@ class ListState(rx.State, mixin=True):
         """The rows of the view the address names: the page's on_load, and the event every
         control of the list sends after changing the address (`show`). The table dims while
         the server works on it: from the moment a navigation starts (`data_table` reads the
-        router's `is_hydrated`, which the browser clears at once and the server sets again
-        after the page's on_load events), and for a control's change once the rows take
+        router's `is_hydrated`, which the browser clears at once and `load` sets again with
+        the rows), and for a control's change once the rows take
         longer than SHOW_LOADING_AFTER (a delta before the rows would only make the browser
         render the table once more for every quick change)."""
         self._read_url()
         view = self.router.url.query
-        self.error = ""
-        self.field_errors = {}
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
                             search=self.search or None,
                             filters={key: value for key, value in
@@ -183,26 +189,29 @@ class ListState(rx.State, mixin=True):
             if not rows and total and self.offset:
                 # The page is past the end (rows were deleted): show the last page instead.
                 last = -(-total // self.page_size)
-                self.loading = False
+                self._change(loading=False)
                 yield rx.redirect(self._url(page=last), replace=True)
                 return
-            self.rows, self.total, self.rows_offset = rows, total, self.offset
-            self.rows_view = view
+            self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
+                         error="", field_errors={})
         except ValidationFailed as exc:
-            self.rows, self.total, self.rows_view = [], 0, view
-            self.field_errors = exc.fields
-            self.error = "This view's address has invalid values: " + exc.message
+            self._change(rows=[], total=0, rows_view=view, field_errors=exc.fields,
+                         error="This view's address has invalid values: " + exc.message)
         except PermissionDenied as exc:
-            self.rows, self.total, self.rows_view = [], 0, view
-            self.error = exc.message
+            self._change(rows=[], total=0, rows_view=view, field_errors={}, error=exc.message)
         except Exception:  # noqa: BLE001 - show a clear message, log the cause
             log.exception("loading %s failed", self.base_path())
-            self.rows, self.total, self.rows_view = [], 0, view
-            self.error = "The list could not be loaded. Check the connection and try again."
+            self._change(rows=[], total=0, rows_view=view, field_errors={},
+                         error="The list could not be loaded. Check the connection and try "
+                               "again.")
         finally:
-            self.loading = False
+            self._change(loading=False)
             if fetching is not None and not fetching.done():  # superseded by a newer view
                 fetching.cancel()
+        if not self.is_hydrated:
+            # The page's rows are here: the table stops dimming with them, not one server
+            # event later with Reflex's own `set_is_hydrated`, which follows the on_load.
+            self.is_hydrated = True
 
 
 # -- components ---------------------------------------------------------------------------------

@@ -366,3 +366,35 @@ def test_csv_export_of_filtered_sorted_list(page):
     rows = list(csv.DictReader(io.StringIO(content)))
     assert [r["order_id"] for r in rows] == ["10248", "10274", "10295", "10737", "10739"]
     assert rows[0]["customer_id"] == "VINET" and Decimal(rows[0]["total"]) == Decimal("472.38")
+
+
+def test_back_to_a_list_costs_no_client_storage_event_and_no_unchanged_rows(page):
+    """The session cookie is read from the websocket's handshake, not kept in Reflex's
+    client storage, so a navigation costs no extra server event to send it; and back to a
+    list whose rows have not changed gets no rows from the server (nothing to render)."""
+    sent: list[str] = []
+    received: list[str] = []
+
+    def text(payload) -> str:
+        return payload if isinstance(payload, str) else payload.decode(errors="replace")
+
+    def watch(ws) -> None:
+        ws.on("framesent", lambda payload: sent.append(text(payload)))
+        ws.on("framereceived", lambda payload: received.append(text(payload)))
+
+    page.on("websocket", watch)
+    page.goto("/orders")
+    expect(page.get_by_test_id("list-row").first).to_be_visible()
+    assert any('"rows_rx_state_"' in frame for frame in received)
+    page.get_by_test_id("list-row").first.get_by_role("link").first.click()
+    expect(page.get_by_test_id("order-heading")).to_be_visible()
+    sent.clear()
+    received.clear()
+    page.go_back()
+    expect(page.get_by_test_id("list-table")).to_have_attribute("data-loading", "false")
+    expect(page.get_by_test_id("list-row")).to_have_count(25)
+    page.wait_for_timeout(500)  # let the navigation's last server event finish
+    events = [frame for frame in sent if "event" in frame]
+    assert any("on_load_internal" in frame for frame in events), events
+    assert not [frame for frame in events if "update_vars_internal" in frame], events
+    assert received and not [frame for frame in received if '"rows_rx_state_"' in frame]
