@@ -89,8 +89,11 @@ def login_page() -> rx.Component:
                            auto_complete="username", auto_focus=True),
                     _field("Password", "password", LoginState.password_error,
                            type="password", auto_complete="current-password"),
+                    # Until the page's state has come, its load (which clears the errors)
+                    # must not follow a submission.
                     rx.button("Sign in", type="submit", size="3", width="100%",
-                              loading=LoginState.busy, data_testid="login-submit"),
+                              loading=LoginState.busy, disabled=~rx.State.is_hydrated,
+                              data_testid="login-submit"),
                     spacing="4",
                     width="100%",
                 ),
