@@ -31,6 +31,9 @@ CLASSIC_DIR = Path(os.environ.get("NORTHWIND_CLASSIC_DIR")
 MARIADB_SERVER_URL = os.environ.get(
     "NORTHWIND_BENCH_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/?charset=utf8mb4")
 WEB_WORKDIR = os.environ.get("NORTHWIND_BENCH_WEB_WORKDIR", ".web-bench")
+# The screens' session cookie (northwind_app/ui/auth.py COOKIE_NAME), which the browser
+# contexts and the memory stage's websocket clients carry.
+SESSION_COOKIE = "nw_session"
 
 
 def log(message: str) -> None:

@@ -5,8 +5,8 @@ A client here does what a browser tab of /orders does on the Reflex event websoc
 websocket `/_event/?EIO=4&transport=websocket&token=<its own uuid>` with the Reflex version as
 subprotocol, and sends the socket.io CONNECT packet for namespace `/_event` carrying the
 hydrate event (`reflex___state____state.hydrate_and_load`) with the router data of /orders in
-its auth, and the signed-in session's cookie among the client storage values the hydrate event
-carries (as the page sends the cookies it tracks). The backend creates the tab's state for that
+its auth, and the signed-in session's cookie on the websocket's request (where the screens'
+server reads it, northwind_app/ui/auth.py). The backend creates the tab's state for that
 token, hydrates it and runs the page's on_load (OrdersState.load), and the client waits until
 the orders state's rows arrive, so each client holds a real, loaded server-side state.
 Engine.IO pings are answered.
@@ -30,14 +30,11 @@ from urllib.parse import urlencode
 import wsproto
 from wsproto import events as ws
 
-from bench.common import log
+from bench.common import SESSION_COOKIE, log
 
 NAMESPACE = "/_event"
 HYDRATE = "reflex___state____state.hydrate_and_load"
 ORDERS_STATE = "reflex___state____state.northwind_app___pages___orders____orders_state"
-# The session cookie's state var (northwind_app/ui/auth.py AuthState.session_token).
-SESSION_VAR = ("reflex___state____state.northwind_app___ui___auth____auth_state"
-               ".session_token_rx_state_")
 
 
 def _reflex_version() -> str:
@@ -75,7 +72,8 @@ class EventClient:
         target = "/_event/?" + urlencode({"EIO": "4", "transport": "websocket", "token": self.token})
         self.writer.write(self.conn.send(ws.Request(
             host=f"{self.host}:{self.port}", target=target, subprotocols=[_reflex_version()],
-            extra_headers=[(b"origin", f"http://{self.host}:{self.port}".encode())])))
+            extra_headers=[(b"origin", f"http://{self.host}:{self.port}".encode()),
+                           (b"cookie", f"{SESSION_COOKIE}={self.session_token}".encode())])))
         await self.writer.drain()
         self._task = asyncio.create_task(self._read_loop())
 
@@ -85,8 +83,7 @@ class EventClient:
         if self.query:
             from urllib.parse import parse_qsl
             router_data["query"] = dict(parse_qsl(self.query))
-        event = {"name": HYDRATE, "payload": {"vars": {SESSION_VAR: self.session_token}},
-                 "router_data": router_data}
+        event = {"name": HYDRATE, "router_data": router_data}
         return {"event": event}
 
     async def _on_text(self, data: str) -> None:

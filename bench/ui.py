@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 
-from bench.common import log, summary_ms
+from bench.common import SESSION_COOKIE, log, summary_ms
 
 CHROMIUM = os.environ.get("NORTHWIND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -98,9 +98,6 @@ SORT_KEYS = ["total", "order_id", "customer", "order_date", "ship_country", "emp
              "required_date", "status", "shipped_date", "shipper"]
 # Only statuses every dataset has (classic has no "new" orders), alternating with "All".
 STATUS_CYCLE = ["Shipped", "All"]
-
-
-SESSION_COOKIE = "nw_session"  # northwind_app/ui/auth.py COOKIE_NAME
 
 
 def _context(browser, base: str, session_token: str):

@@ -86,6 +86,13 @@ def test_order_body_follows_the_request_schema():
     assert body is None and "mystery" in note
 
 
+def test_the_benchmark_signs_in_with_the_screens_cookie():
+    from bench.common import SESSION_COOKIE
+    from northwind_app.ui.auth import COOKIE_NAME
+
+    assert SESSION_COOKIE == COOKIE_NAME
+
+
 def test_data_benchmark_classic_import(tmp_path):
     if not CLASSIC_DIR.is_dir():
         pytest.skip(f"classic CSVs not found at {CLASSIC_DIR}")
