@@ -167,9 +167,10 @@ class ListState(rx.State, mixin=True):
         control of the list sends after changing the address (`show`). The table dims while
         the server works on it: from the moment a navigation starts (`data_table` reads the
         router's `is_hydrated`, which the browser clears at once and `load` sets again with
-        the rows), and for a control's change once the rows take
-        longer than SHOW_LOADING_AFTER (a delta before the rows would only make the browser
-        render the table once more for every quick change)."""
+        the rows), and for a control's change once the rows take longer than
+        SHOW_LOADING_AFTER (a delta before the rows would only make the browser render the
+        table once more for every quick change). Values are assigned only when they change
+        (`_change`)."""
         self._read_url()
         view = self.router.url.query
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
