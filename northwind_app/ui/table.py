@@ -234,8 +234,8 @@ def show(state: type[ListState], edit: str, *args: rx.Var,
     browser's address changes at once (`replace`: without a new history entry, for typing in
     a search box), then `load` reads it: Reflex sends the live address with every event.
     It is not a React Router navigation, which would render the whole page again and cost
-    three more server events (client storage, on_load dispatch, hydrated flag) before the
-    rows. Back, forward, reload and links are still navigations, and `load` is the page's
+    two more server events (Reflex's on_load dispatch before the rows, the hydrated flag
+    after them). Back, forward, reload and links are still navigations, and `load` is the page's
     on_load. Reading the address at the moment of the event (not the state, which learns of
     a change one server trip later) makes a quick second change build on the first instead
     of repeating it. (The static server may show a page's path with a trailing slash; the
@@ -454,7 +454,7 @@ def data_table(
         padding_bottom="0.75em",
     )
     # Dim while the rows are not those of the address: before the first load, and from the
-    # moment the address changes until the server has run the new page's on_load.
+    # moment a navigation starts until `load` has brought the new page's rows.
     busy = state.loading | ~rx.State.is_hydrated
     table = rx.table.root(
         rx.table.header(rx.table.row(*[_header(state, col) for col in columns])),
