@@ -20,7 +20,6 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -29,6 +28,7 @@ from reflex.middleware import Middleware
 from reflex.state import BaseState, OnLoadInternalState, StateUpdate
 from reflex.vars.function import FunctionStringVar
 from reflex_base.event import Event, EventSpec
+from starlette.requests import cookie_parser
 
 from northwind_app.db.engine import session_scope
 from northwind_app.services import auth
@@ -176,14 +176,10 @@ class AuthState(rx.State):
 
 
 def cookie_token(header: str) -> str:
-    """The session token in a `Cookie` header (or `document.cookie`), or ""."""
-    jar = SimpleCookie()
-    try:
-        jar.load(header or "")
-    except CookieError:
-        return ""
-    morsel = jar.get(COOKIE_NAME)
-    return morsel.value if morsel else ""
+    """The session token in a `Cookie` header (or `document.cookie`), or "": read by the
+    parser the API reads it with (Starlette's `request.cookies`), which, unlike
+    `http.cookies`, does not give up on the whole header for another cookie's odd value."""
+    return cookie_parser(header or "").get(COOKIE_NAME, "")
 
 
 def _write_cookie(token: str, max_age: int) -> EventSpec:
