@@ -22,7 +22,7 @@ from pathlib import Path
 from bench import data, memory, report, rest, ui
 from bench.common import (
     BENCH_DIR, RAW_DIR, RESULTS_DIR, Server, cpu_check, create_database, drop_database, log,
-    machine_info, sign_in,
+    group_pids, machine_info, sign_in,
 )
 
 STAGES = ("data", "start", "memory", "rest", "ui", "write")
@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the data stage is then not measured)")
     p.add_argument("--redis", default=None, metavar="URL",
                    help="run the app with this Redis (e.g. redis://127.0.0.1:6379): Reflex then "
-                        "starts 2×cores+1 workers; without it one worker (memory figures then "
+                        "starts 2×cores+1 workers (GRANIAN_WORKERS to change); without it one "
+                        "worker (memory figures then "
                         "include server-side state only in the server's RSS)")
     p.add_argument("--drop", action="store_true", help="drop the benchmark databases at the end")
     p.add_argument("--out", type=Path, default=None, help="folder for the JSON results")
@@ -95,21 +96,21 @@ def run_scale(args, scale: str) -> dict:
             started = server.start()
             log(f"start: second start → /api/health 200: {started:.2f} s")
             result["start"] = {"first_start_s": round(first, 2), "start_s": round(started, 2),
-                               "port": server.port}
+                               "port": server.port, "processes": len(group_pids(server.pgid))}
             for stage, fn in (
                 ("memory", lambda: memory.run(server, args.clients_list,
                                               session_token=login.session_token)),
                 ("rest", lambda: rest.run(server.base, url, credentials=login,
                                           connections=args.connections_list,
                                           seconds=args.duration, warmup=args.warmup,
-                                          only=GET_ENDPOINTS)),
+                                          only=GET_ENDPOINTS, server_pgid=server.pgid)),
                 ("ui", lambda: ui.run(server.base, clicks_count=args.clicks,
                                       cold_count=args.cold_loads,
                                       session_token=login.session_token)),
                 ("write", lambda: rest.run(server.base, url, credentials=login,
                                            connections=args.connections_list,
                                            seconds=args.duration, warmup=args.warmup,
-                                           only={"order_create"})),
+                                           only={"order_create"}, server_pgid=server.pgid)),
             ):
                 if stage not in stages:
                     continue

@@ -210,20 +210,23 @@ def sign_in(url: str) -> Credentials:
     return Credentials(api_token=token, session_token=session_token)
 
 
-# -- process-group memory -----------------------------------------------------------------------
+# -- processes (/proc): process-group memory ---------------------------------------------------
+
+def _proc_stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """(command name, fields after it) of /proc/<pid>/stat; None when the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+
 
 def group_pids(pgid: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
+        stat = _proc_stat(entry) if entry.isdigit() else None
         # Fields after the parenthesised command: state ppid pgrp ...
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid:
+        if stat is not None and int(stat[1][2]) == pgid:
             pids.append(int(entry))
     return pids
 
@@ -240,6 +243,65 @@ def group_rss_kb(pgid: int) -> int:
         except OSError:
             continue
     return total
+
+
+# -- CPU per request ------------------------------------------------------------------------------
+
+DATABASE_COMMANDS = ("mariadbd", "mysqld")  # the database server's process, by its name
+
+
+def process_cpu_s(pids: list[int]) -> float:
+    """CPU time (user + system) the live processes `pids` have used, in seconds."""
+    ticks = 0
+    for pid in pids:
+        stat = _proc_stat(pid)
+        if stat is not None:
+            ticks += int(stat[1][11]) + int(stat[1][12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def database_pids() -> list[int]:
+    """The processes of a MariaDB/MySQL server running on this machine."""
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()
+            and (_proc_stat(entry) or ("",))[0] in DATABASE_COMMANDS]
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds used so far by the app server's process group, by the database server
+    (None: not measured, e.g. SQLite, which runs inside the app) and by the whole machine."""
+
+    server_s: float
+    database_s: float | None
+    machine_busy_s: float
+    machine_total_s: float
+
+    @classmethod
+    def take(cls, server_pgid: int, database: list[int] | None) -> CpuSample:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, iowait
+        tick = os.sysconf("SC_CLK_TCK")
+        return cls(process_cpu_s(group_pids(server_pgid)),
+                   None if database is None else process_cpu_s(database),
+                   (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick)
+
+
+def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> dict:
+    """What a run cost the CPUs: the app server's and the database's CPU microseconds per
+    request, how busy the machine was, and the most requests per second its CPUs could serve
+    at that cost (every CPU doing only the server's and the database's work)."""
+    if requests <= 0:
+        return {}
+    server = (after.server_s - before.server_s) / requests * 1e6
+    database = None if before.database_s is None or after.database_s is None \
+        else (after.database_s - before.database_s) / requests * 1e6
+    total = after.machine_total_s - before.machine_total_s
+    busy = (after.machine_busy_s - before.machine_busy_s) / total * 100 if total > 0 else None
+    per_request = server + (database or 0)
+    return {"server_us": _r(server, 0), "database_us": _r(database, 0),
+            "machine_busy_pct": _r(busy, 0),
+            "cpu_bound_rps": _r((os.cpu_count() or 1) * 1e6 / per_request, 0)
+            if per_request > 0 else None}
 
 
 # -- the app server -----------------------------------------------------------------------------

@@ -60,13 +60,13 @@ def evaluate_targets(results: dict) -> list[dict]:
             add("GET /api/orders?limit=50 ≥ 1,000 req/s, p99 ≤ 50 ms at 16 connections", name,
                 f"{_fmt(r['rps'])} req/s, p99 {_fmt(r['latency_ms']['p99'])} ms" if r else "—",
                 None if r is None else (r["rps"] >= 1000 and r["latency_ms"]["p99"] <= 50),
-                "" if r else _note(res, "orders_first_page"))
+                _cpu_note(r) if r else _note(res, "orders_first_page"))
             runs = ((res["rest"]["endpoints"].get("order_by_id") or {}).get("runs") or {})
             best = max(runs.values(), key=lambda x: x["rps"]) if runs else None
             add("GET /api/orders/{id} ≥ 2,000 req/s (best connection count)", name,
                 f"{_fmt(best['rps'])} req/s at {best['connections']} conn." if best else "—",
                 None if best is None else best["rps"] >= 2000,
-                "" if best else _note(res, "order_by_id"))
+                _cpu_note(best) if best else _note(res, "order_by_id"))
         ui = res.get("ui")
         if ui and (scale == "classic" or int(scale) >= 1_000_000):
             limit = 100 if scale == "classic" else 150
@@ -119,6 +119,28 @@ def _errors(run: dict) -> str:
     if (run.get("recovery_s") or 0) > 1:
         parts.append(f"server stuck {run['recovery_s']:.0f} s after the run")
     return ", ".join(parts) or "0"
+
+
+def _cpu(run: dict) -> str:
+    """The app server's (+ the database server's) CPU microseconds per request of a run."""
+    cpu = run.get("cpu") or {}
+    if cpu.get("server_us") is None:
+        return "—"
+    if cpu.get("database_us") is None:
+        return _fmt(cpu["server_us"], 0)
+    return f"{_fmt(cpu['server_us'], 0)} + {_fmt(cpu['database_us'], 0)}"
+
+
+def _cpu_bound(run: dict | None) -> float | None:
+    return ((run or {}).get("cpu") or {}).get("cpu_bound_rps")
+
+
+def _cpu_note(run: dict | None) -> str:
+    """Why a throughput is what it is: the CPU a request costs, and what the CPUs allow."""
+    if _cpu_bound(run) is None:
+        return ""
+    return (f"CPU per request {_cpu(run)} µs (app + DB): these CPUs allow at most "
+            f"{_fmt(_cpu_bound(run), 0)} req/s")
 
 
 def _note(res: dict, endpoint: str) -> str:
@@ -181,20 +203,21 @@ def markdown(results: dict) -> str:
             f"| {_fmt(s.get('start_s'), 2)} s |")
 
     lines += ["", "### REST (wrk)", "",
-              "| scale | endpoint | conn. | req/s | p50 ms | p95 ms | p99 ms | errors |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| scale | endpoint | conn. | req/s | p50 ms | p95 ms | p99 ms | errors "
+              "| CPU µs/req: app + DB | CPU-bound req/s |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for scale, res in scales.items():
         for name, ep in ((res.get("rest") or {}).get("endpoints") or {}).items():
             label = ENDPOINT_LABELS.get(name, name)
             if not ep.get("runs"):
                 lines.append(f"| {_scale_name(scale)} | {label} | — | — | — | — | — | "
-                             f"{ep.get('note') or 'not measured'} |")
+                             f"{ep.get('note') or 'not measured'} | — | — |")
                 continue
             for conns, r in ep["runs"].items():
                 lat = r["latency_ms"]
                 lines.append(f"| {_scale_name(scale)} | {label} | {conns} | {_fmt(r['rps'])} | "
                              f"{_fmt(lat['p50'])} | {_fmt(lat['p95'])} | {_fmt(lat['p99'])} | "
-                             f"{_errors(r)} |")
+                             f"{_errors(r)} | {_cpu(r)} | {_fmt(_cpu_bound(r), 0)} |")
     info = [f"{_scale_name(s)}: search `q={(r.get('rest') or {}).get('info', {}).get('search')}`, "
             f"deep offset {(r.get('rest') or {}).get('info', {}).get('deep_offset')}, "
             f"order id {(r.get('rest') or {}).get('info', {}).get('order_id')}"

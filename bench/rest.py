@@ -21,7 +21,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-from bench.common import BENCH_DIR, Credentials, log, query
+from bench.common import (
+    BENCH_DIR, Credentials, CpuSample, cpu_per_request, database_pids, log, query,
+)
 
 LUA = BENCH_DIR / "lua" / "report.lua"
 
@@ -222,6 +224,10 @@ def _recovery(base: str, limit: float = 90) -> float:
     return time.perf_counter() - t0
 
 
+def _is_local(db_url: str) -> bool:
+    return urllib.parse.urlsplit(db_url).hostname in ("127.0.0.1", "localhost", "::1", None)
+
+
 def _raise_stock(db_url: str, product_id: int) -> None:
     query(db_url, "UPDATE products SET units_in_stock = 100000000 WHERE product_id = :p",
           p=product_id)
@@ -229,9 +235,15 @@ def _raise_stock(db_url: str, product_id: int) -> None:
 
 def run(base: str, db_url: str, *, credentials: Credentials, connections: list[int],
         seconds: int, warmup: int = 1, include_writes: bool = True,
-        only: set[str] | None = None) -> dict:
-    """wrk at each connection count on each endpoint; returns {endpoint: {...}}."""
+        only: set[str] | None = None, server_pgid: int | None = None) -> dict:
+    """wrk at each connection count on each endpoint; returns {endpoint: {...}}. With the
+    server's process group, each run also records its CPU per request (`cpu_per_request`):
+    the server's, and the database server's when the database is MariaDB/MySQL on this
+    machine."""
     headers = credentials.api_headers
+    # None (not counted) when the database runs inside the server (SQLite) or elsewhere.
+    database = (database_pids() or None) if db_url.startswith("mysql") and _is_local(db_url) \
+        else None
     endpoints, info = plan(base, db_url, headers)
     results: dict = {"info": info, "endpoints": {}}
     for ep in endpoints:
@@ -267,7 +279,11 @@ def run(base: str, db_url: str, *, credentials: Credentials, connections: list[i
         if warmup:
             wrk(base + ep.path, 16, warmup, ep.method, ep.body, headers)
         for c in connections:
+            before = CpuSample.take(server_pgid, database) if server_pgid else None
             r = wrk(base + ep.path, c, seconds, ep.method, ep.body, headers)
+            if before is not None:
+                r["cpu"] = cpu_per_request(before, CpuSample.take(server_pgid, database),
+                                           r["requests"])
             r["recovery_s"] = round(_recovery(base), 2)
             entry["runs"][str(c)] = r
             lat = r["latency_ms"]

@@ -13,11 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bench import report, rest
+from bench import common, report, rest
 from northwind_app.settings import PROJECT_ROOT
 from tests.dbutil import CLASSIC_DIR
 
@@ -93,6 +94,27 @@ def test_the_benchmark_signs_in_with_the_screens_cookie():
     assert SESSION_COOKIE == COOKIE_NAME
 
 
+def test_cpu_per_request_counts_the_servers_and_the_machine():
+    before = common.CpuSample(server_s=10.0, database_s=4.0, machine_busy_s=50.0,
+                              machine_total_s=100.0)
+    after = common.CpuSample(server_s=13.0, database_s=5.0, machine_busy_s=54.0,
+                             machine_total_s=104.0)
+    cpu = common.cpu_per_request(before, after, 2000)
+    assert cpu == {"server_us": 1500, "database_us": 500, "machine_busy_pct": 100,
+                   "cpu_bound_rps": (os.cpu_count() or 1) * 500}
+    sqlite = common.cpu_per_request(replace(before, database_s=None),
+                                    replace(after, database_s=None), 3000)
+    assert sqlite["server_us"] == 1000 and sqlite["database_us"] is None
+    assert sqlite["cpu_bound_rps"] == (os.cpu_count() or 1) * 1000
+    assert common.cpu_per_request(before, after, 0) == {}
+
+
+def test_cpu_sample_reads_this_process_group():
+    sample = common.CpuSample.take(os.getpgrp(), common.database_pids() or None)
+    assert sample.server_s > 0 and 0 < sample.machine_busy_s < sample.machine_total_s
+    assert sample.database_s is None or sample.database_s > 0
+
+
 def test_data_benchmark_classic_import(tmp_path):
     if not CLASSIC_DIR.is_dir():
         pytest.skip(f"classic CSVs not found at {CLASSIC_DIR}")
@@ -143,6 +165,16 @@ def test_quick_run_of_every_benchmark(tmp_path):
             lat = run["latency_ms"]
             assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"], (name, lat)
             assert run["non_2xx"] == 0, (name, run["first_non_2xx"])
+            # What the run cost: the server's CPU per request (SQLite runs inside it, so
+            # there is no database server to count) and what the CPUs allow at that cost.
+            cpu = run["cpu"]
+            assert cpu["server_us"] > 0 and cpu["database_us"] is None, (name, cpu)
+            assert 0 < cpu["machine_busy_pct"] <= 100, (name, cpu)
+            # Both figures are rounded: the rate to a whole request per second, the cost to a
+            # whole microsecond (which moves the rate by up to half a microsecond's share).
+            expected = (os.cpu_count() or 1) * 1e6 / cpu["server_us"]
+            assert cpu["cpu_bound_rps"] == pytest.approx(
+                expected, abs=0.5 + expected * 0.5 / cpu["server_us"] + 1e-9), (name, cpu)
 
     ui = res["ui"]
     assert ui["cold_load_ms"]["n"] == 2 and 0 < ui["cold_load_ms"]["p50_ms"] < 60_000
