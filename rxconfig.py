@@ -27,7 +27,11 @@ config = rx.Config(
     show_built_with_reflex=False,
     cors_allowed_origins=settings.cors_origins,
     plugins=[
-        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium")),
+        # Solid panels: a translucent one (Radix's default) blurs what is behind it, which a
+        # browser without a GPU redrew in ~45 ms per frame of the orders screen, on the CPU
+        # the server needs (bench/OPTIMISATIONS.md, session 11).
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium",
+                                                     panel_background="solid")),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

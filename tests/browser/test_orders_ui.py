@@ -350,6 +350,31 @@ def test_order_to_its_customer_and_back(page):
     expect(page.get_by_test_id("order-total")).to_have_text("$472.38")
 
 
+# Every element's backdrop filter, pseudo-elements included (Radix Themes draws a card's panel
+# in its ::before).
+_BACKDROP_FILTERS = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('*')) {
+    for (const pseudo of [null, '::before', '::after']) {
+      const filter = getComputedStyle(el, pseudo).backdropFilter;
+      if (filter && filter !== 'none') found.push(`${el.className}${pseudo || ''}: ${filter}`);
+    }
+  }
+  return found;
+}"""
+
+
+def test_panels_blur_nothing_behind_them(page):
+    # A translucent panel blurs what is behind it on every frame: without a GPU the browser
+    # took ~45 ms to draw each frame of the orders screen (bench/OPTIMISATIONS.md, session 11).
+    page.goto("/orders")
+    expect(page.get_by_test_id("list-row")).to_have_count(25)
+    assert page.evaluate(_BACKDROP_FILTERS) == []
+    page.goto("/orders/10248")
+    expect(page.get_by_test_id("order-total")).to_have_text("$472.38")
+    assert page.evaluate(_BACKDROP_FILTERS) == []
+
+
 def test_unknown_order_is_not_found(page):
     page.goto("/orders/99999999")
     expect(page.get_by_test_id("order-not-found")).to_be_visible()
