@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", default=None, metavar="URL",
                    help="run the app with this Redis (e.g. redis://127.0.0.1:6379): Reflex then "
                         "starts 2×cores+1 workers (GRANIAN_WORKERS to change); without it one "
-                        "worker (memory figures then "
-                        "include server-side state only in the server's RSS)")
+                        "worker (memory figures then include server-side state only in the "
+                        "server's RSS)")
     p.add_argument("--drop", action="store_true", help="drop the benchmark databases at the end")
     p.add_argument("--out", type=Path, default=None, help="folder for the JSON results")
     p.add_argument("--readme", dest="readme", action="store_true", default=None,
