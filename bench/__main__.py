@@ -27,7 +27,8 @@ from bench.common import (
 
 STAGES = ("data", "start", "memory", "rest", "ui", "write")
 GET_ENDPOINTS = {"orders_first_page", "orders_deep_page", "orders_deep_cursor", "orders_search",
-                 "order_by_id", "customers_first_page", "customer_by_id"}
+                 "order_by_id", "customers_first_page", "customer_by_id",
+                 *(floor.name for floor in rest.FLOORS)}
 
 
 def _ints(text: str) -> list[int]:

@@ -5,6 +5,11 @@ the schema has them and reported as "not available" otherwise; the customers lis
 are always measured (they exist since the first API release and check the wrk machinery).
 Every request sends the benchmark admin's API token (`common.sign_in`), as any API client
 must, so the figures include checking it.
+
+Two floors are measured beside them, so that a missed throughput target can be read against
+what this machine allows at all: `/ping` (Reflex's own endpoint: the server, Granian and
+Reflex's app, no API) and `/api/health` (the API's cheapest endpoint: FastAPI, one worker
+thread and one `SELECT 1`, no token). No endpoint of the API can be faster than the second.
 """
 
 from __future__ import annotations
@@ -185,8 +190,13 @@ def plan(base: str, db_url: str,
     endpoints += [
         Endpoint("customers_first_page", "GET", "/api/customers?limit=50"),
         Endpoint("customer_by_id", "GET", f"/api/customers/{cust}"),
+        *FLOORS,
     ]
     return endpoints, info
+
+
+# The floors (see the module's docstring): measured like the endpoints, token sent and all.
+FLOORS = (Endpoint("server_ping", "GET", "/ping"), Endpoint("api_health", "GET", "/api/health"))
 
 
 def wrk(url: str, connections: int, seconds: int, method: str = "GET",

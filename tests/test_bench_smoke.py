@@ -153,7 +153,7 @@ def test_quick_run_of_every_benchmark(tmp_path):
     endpoints = res["rest"]["endpoints"]
     assert set(endpoints) >= {"orders_first_page", "orders_deep_page", "orders_search",
                               "order_by_id", "order_create", "customers_first_page",
-                              "customer_by_id"}
+                              "customer_by_id", "server_ping", "api_health"}
     for name, ep in endpoints.items():
         if not ep["available"]:
             assert ep["note"] and not ep["runs"], name
@@ -185,3 +185,10 @@ def test_quick_run_of_every_benchmark(tmp_path):
 
     assert results["targets"]
     assert {t["status"] for t in results["targets"]} <= {"met", "missed", "not measured"}
+    # GET by id is read against the API's floor (/api/health), measured in the same run at the
+    # connection count of its best run.
+    by_id = next(t for t in results["targets"] if t["target"].startswith("GET /api/orders/{id}"))
+    best = max(endpoints["order_by_id"]["runs"].values(), key=lambda run: run["rps"])
+    floor = endpoints["api_health"]["runs"][str(best["connections"])]
+    assert (f"/api/health (one SELECT 1, no token), {report._fmt(floor['rps'])} req/s at "
+            f"{best['connections']} conn.") in by_id["note"], by_id
