@@ -62,15 +62,13 @@ def evaluate_targets(results: dict) -> list[dict]:
             add("GET /api/orders?limit=50 ≥ 1,000 req/s, p99 ≤ 50 ms at 16 connections", name,
                 f"{_fmt(r['rps'])} req/s, p99 {_fmt(r['latency_ms']['p99'])} ms" if r else "—",
                 None if r is None else (r["rps"] >= 1000 and r["latency_ms"]["p99"] <= 50),
-                _floor_note(_cpu_note(r), _run(res, "api_health", 16)) if r
-                else _note(res, "orders_first_page"))
+                _throughput_note(res, r, "orders_first_page"))
             runs = ((res["rest"]["endpoints"].get("order_by_id") or {}).get("runs") or {})
             best = max(runs.values(), key=lambda x: x["rps"]) if runs else None
             add("GET /api/orders/{id} ≥ 2,000 req/s (best connection count)", name,
                 f"{_fmt(best['rps'])} req/s at {best['connections']} conn." if best else "—",
                 None if best is None else best["rps"] >= 2000,
-                _floor_note(_cpu_note(best), _run(res, "api_health", best["connections"]))
-                if best else _note(res, "order_by_id"))
+                _throughput_note(res, best, "order_by_id"))
         ui = res.get("ui")
         if ui and (scale == "classic" or int(scale) >= 1_000_000):
             limit = 100 if scale == "classic" else 150
@@ -147,8 +145,14 @@ def _cpu_note(run: dict | None) -> str:
             f"{_fmt(_cpu_bound(run), 0)} req/s")
 
 
-def _floor_note(note: str, floor: dict | None) -> str:
-    """`note`, and what the API's cheapest endpoint reached at the same connection count."""
+def _throughput_note(res: dict, run: dict | None, endpoint: str) -> str:
+    """Why a throughput target's run measured what it did: the CPU a request costs and what
+    the CPUs allow, and what the API's cheapest endpoint reached at the same connection
+    count; without a run, why `endpoint` was not measured."""
+    if run is None:
+        return _note(res, endpoint)
+    note = _cpu_note(run)
+    floor = _run(res, "api_health", run["connections"])
     if floor is None:
         return note
     extra = (f"the API's floor, /api/health (one SELECT 1, no token), {_fmt(floor['rps'])} req/s "

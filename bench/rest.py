@@ -44,6 +44,10 @@ class Endpoint:
     extra: dict = field(default_factory=dict)
 
 
+# The floors (see the module's docstring): measured like the endpoints, token sent and all.
+FLOORS = (Endpoint("server_ping", "GET", "/ping"), Endpoint("api_health", "GET", "/api/health"))
+
+
 def _get_json(url: str, timeout: float = 30):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
@@ -194,9 +198,6 @@ def plan(base: str, db_url: str,
     ]
     return endpoints, info
 
-
-# The floors (see the module's docstring): measured like the endpoints, token sent and all.
-FLOORS = (Endpoint("server_ping", "GET", "/ping"), Endpoint("api_health", "GET", "/api/health"))
 
 
 def wrk(url: str, connections: int, seconds: int, method: str = "GET",
