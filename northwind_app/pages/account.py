@@ -199,7 +199,7 @@ class CredentialsState(rx.State, mixin=True):
             return
         events = [rx.set_value(name, "") for name in PASSWORD_FIELDS]
         if token is not None:  # your own: this browser continues on a new session
-            events.append((await self.get_state(AuthState)).sign_in(actor, token))
+            events.append((await self.get_state(AuthState))._sign_in(actor, token))
         self.password_done = ("Password changed. Every browser signed in as this user has been "
                               "signed out" + (", except this one." if token else "."))
         self.busy = False

@@ -17,6 +17,7 @@ from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
 from northwind_app.services.errors import ValidationFailed
 from northwind_app.services.stats import entity_counts
+from northwind_app.ui.auth import safe_next
 from northwind_app.ui.layout import page
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,9 @@ class HomeState(rx.State):
 
     @rx.event
     def open_link(self, href: str):
-        if href:
+        """A chart's bar or slice was clicked: go to the list it stands for (a path on this
+        site only; the event's payload is the browser's to choose)."""
+        if isinstance(href, str) and safe_next(href) == href:
             return rx.redirect(href)
 
 

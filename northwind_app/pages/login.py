@@ -37,7 +37,7 @@ class LoginState(rx.State):
         self.username_error = self.password_error = ""
         self.busy = False
         auth_state = await self.get_state(AuthState)
-        if await auth_state.current_actor() is not None:
+        if await auth_state._current_actor() is not None:
             return rx.redirect(self._next())
 
     @rx.event
@@ -57,7 +57,7 @@ class LoginState(rx.State):
             return
         auth_state = await self.get_state(AuthState)
         self.busy = False
-        yield [auth_state.sign_in(actor, token), rx.redirect(self._next())]
+        yield [auth_state._sign_in(actor, token), rx.redirect(self._next())]
 
 
 def _field(label: str, name: str, error, **props) -> rx.Component:

@@ -82,12 +82,12 @@ class OrdersState(ListState, rx.State):
     shipper_options: list[list[str]] = []
     country_options: list[list[str]] = []
 
-    def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+    def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
         with session_scope() as session:
             result = svc.list_orders(session, params)
         return [order_row(row) for row in result.items], result.total
 
-    async def load_extras(self) -> None:
+    async def _load_extras(self) -> None:
         """The filters' options, once per session."""
         if self.employee_options:
             return

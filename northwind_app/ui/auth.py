@@ -1,17 +1,39 @@
 """Signing in on the screens: the session cookie, the signed-in user's state, and the event
 middleware that refuses every event of a protected state without a valid session.
 
-- `AuthState` holds the tab's session token, from the session cookie (only an HMAC of it is
-  stored server-side, see services/auth.py), and what the screens need to know about the
-  user: name, role and the permission flags that hide actions the role may not take.
-- `AuthMiddleware` runs before every event. Events of the app's states need a signed-in user
-  (checked against the database at most every RECHECK_SECONDS, so a sign-out elsewhere, a
-  deactivation or a password reset takes effect within that time); events of a state that
-  `requires(...)` a permission also need that permission. Refused events never reach their
-  handler: the browser is sent to /login (or told it may not). Reflex's own internal events
-  and the states marked `public` (the login page) pass.
-- The services check permissions again on every change, so the screens are a convenience,
-  never the guard.
+What the screens' server trusts, and why (README, "Accounts and security"):
+
+- **Only the session token, checked against the database.** A tab's identity is the session
+  token of its own websocket connection: the `nw_session` cookie of the request that opened
+  the socket (Reflex records the connection's headers and socket id server-side and overrides
+  whatever an event claims), or a token this server itself obtained on that same connection
+  (signing in, changing one's password, another tab's sign-in read by `cookie_changed`). Only
+  the token's HMAC is stored, and the user it belongs to comes from the database
+  (`services.auth.session_actor`). Nothing else an event carries — its payload, the client
+  token, router data, state the browser sends — names a user or a role.
+- **No identity survives a new connection without its cookie.** A token obtained in-band is
+  tied to the socket id that obtained it; another connection presenting the same client token
+  (a stolen `sessionStorage.token`, a reconnect after signing out) is judged by its own cookie
+  alone.
+- **Data follows its owner.** The states that hold data were filled for one user. When the
+  identity behind a tab changes (signed out, session ended, another user), every app state
+  except this one is reset before the event runs, so no row loaded for one identity reaches
+  another, the initial state of a reconnect included.
+- **No helper is an event.** Reflex makes every public method of a state an event handler that
+  any socket may call with any payload; the helpers here are private (`_sign_in`,
+  `_current_actor`, …) and `tests/security/test_websocket_attack.py` calls every handler of
+  every state as an outsider would.
+- **One database check per tab every RECHECK_SECONDS.** The verified actor is kept server-side
+  (a private var, never sent to the browser) with the token it was verified for and when; each
+  event compares the connection's token with it (no round trip), and the database is asked
+  again when the token changes or the check is older than RECHECK_SECONDS, so a sign-out
+  elsewhere, a deactivation or a password reset takes effect within that time.
+
+`AuthMiddleware` runs before every event: events of a state that is not `public` need a
+signed-in user, and events of a state that `requires(...)` a permission also need that
+permission; refused events never reach their handler (the browser is sent to /login, or told it
+may not). The services check permissions again on every change, so the screens are a
+convenience, never the guard.
 """
 
 from __future__ import annotations
@@ -50,6 +72,8 @@ S = TypeVar("S", bound=type)
 # other state classes need beyond being signed in (edit forms, admin pages).
 _PUBLIC: set[type] = set()
 _REQUIRED: dict[type, Permission] = {}
+# The only events of AuthState a browser may send (anyone may: they need no session).
+_AUTH_EVENTS = frozenset({"logout", "cookie_changed"})
 
 
 def public(cls: S) -> S:
@@ -72,15 +96,11 @@ def _session_actor(token: str) -> Actor | None:
 
 
 class AuthState(rx.State):
-    """The signed-in user, as far as the screens need to know.
+    """The signed-in user, as far as the screens need to know (see the module docstring).
 
-    The session token never goes to the browser as state. The server reads the browser's
-    session cookie from the request that opened the tab's websocket (a reload or a new tab
-    opens a new one) and keeps the token for the tab; signing in or out on the screens
+    The session token never goes to the browser as state. Signing in or out on the screens
     writes the cookie in the browser (`_write_cookie`) and tells the browser's other tabs,
-    which send the new cookie (`cookie_changed`, from `session_sync`). An `rx.Cookie` would
-    do the same by sending the cookie with every navigation: one more server event before
-    each page's own."""
+    which send the new cookie (`cookie_changed`, from `session_sync`)."""
 
     signed_in: bool = False
     username: str = ""
@@ -94,20 +114,31 @@ class AuthState(rx.State):
     # Shown on the login page after a session ended on its own.
     notice: str = ""
 
+    # The token obtained on the connection `_token_sid` (sign-in, password change, another
+    # tab's sign-in); any other connection uses its own cookie.
     _token: str = ""
-    # The cookie last taken from the browser: a connection bringing another value (a reload
-    # after this tab or another signed in or out) replaces the tab's token with it.
-    _cookie: str | None = None
+    _token_sid: str = ""
     _actor: Actor | None = None
     _checked_at: float = 0.0
     _checked_token: str = ""
+    # The user whose data the app's states hold (None: nobody's).
+    _data_user: int | None = None
 
-    def session_token(self) -> str:
-        """The tab's session token ("" when signed out)."""
-        cookie = cookie_token(self.router.headers.cookie)
-        if cookie != self._cookie:
-            self._cookie = self._token = cookie
+    def _connection_token(self) -> str:
+        """The tab's session token ("" when signed out) for the connection this event came
+        on: the token obtained in-band on this very connection, else the connection's
+        cookie."""
+        sid = self.router.session.session_id
+        if not (self._token_sid and self._token_sid == sid):
+            self._token_sid = ""
+            self._token = cookie_token(self.router.headers.cookie)
         return self._token
+
+    def _adopt(self, token: str) -> None:
+        """Use `token` for this connection (obtained by this server, or a cookie the browser
+        holds); it is verified like any other before it counts."""
+        self._token = token
+        self._token_sid = self.router.session.session_id
 
     def _apply(self, actor: Actor | None, token: str) -> None:
         self._actor = actor
@@ -123,12 +154,13 @@ class AuthState(rx.State):
         self.can_manage_users = bool(actor and actor.can(Permission.MANAGE_USERS))
         self.can_view_audit = bool(actor and actor.can(Permission.VIEW_AUDIT))
 
-    async def current_actor(self) -> Actor | None:
-        """The signed-in user, re-checked against the database every RECHECK_SECONDS."""
-        token = self.session_token()
+    async def _current_actor(self) -> Actor | None:
+        """The signed-in user of this connection, re-checked against the database when the
+        token changes and every RECHECK_SECONDS."""
+        token = self._connection_token()
         if not token:
-            if self._actor is not None:
-                self._apply(None, token)
+            if self._actor is not None or self._checked_token:
+                self._apply(None, "")
             return None
         fresh = (token == self._checked_token
                  and time.time() - self._checked_at < RECHECK_SECONDS)
@@ -140,22 +172,22 @@ class AuthState(rx.State):
                 self.notice = "Your session has ended. Please sign in again."
         return self._actor
 
-    def sign_in(self, actor: Actor, token: str) -> EventSpec:
-        """Sign this tab in; the returned event (to be sent to the browser) writes the
-        cookie and tells the browser's other tabs."""
-        self.session_token()  # adopt the connection's cookie first, so it cannot undo this
-        self._token = token
+    def _sign_in(self, actor: Actor, token: str) -> EventSpec:
+        """Sign this tab in with a session this server has just started; the returned event
+        (to be sent to the browser) writes the cookie and tells the browser's other tabs."""
+        self._adopt(token)
         self.notice = ""
         self._apply(actor, token)
         return _write_cookie(token, int(settings.session_max_days * 86400))
 
     @rx.event
     async def logout(self):
-        token = self.session_token()
+        token = self._connection_token()
         if token:
             await asyncio.to_thread(_end_session, token)
-        self._token = ""
+        self._adopt("")
         self._apply(None, "")
+        await _forget_data(self)
         self.notice = "You have signed out."
         return [_write_cookie("", 0), rx.redirect(LOGIN_ROUTE)]
 
@@ -163,16 +195,37 @@ class AuthState(rx.State):
     def cookie_changed(self, cookies: str | None):
         """Another tab of this browser signed in or out (`session_sync` sends the cookies it
         wrote; None for another storage key): take the session cookie. This tab's next event
-        checks the session (`current_actor`); the login page checks it at once, and goes on
-        if it is now signed in. Other pages are not loaded again, which would throw away a
-        form being filled in."""
-        if cookies is None:
+        checks the session (`_current_actor`: a token it has not verified counts for nothing
+        until the database knows it); the login page checks it at once, and goes on if it is
+        now signed in. Other pages are not loaded again, which would throw away a form being
+        filled in."""
+        if not isinstance(cookies, str):
             return None
-        self.session_token()
-        self._token = cookie_token(cookies)
+        self._adopt(cookie_token(cookies))
         if self.router.url.path == LOGIN_ROUTE:
             return OnLoadInternalState.on_load_internal
         return None
+
+
+def _app_states(root: type[BaseState]) -> list[type[BaseState]]:
+    """Every state class of this app below `root`, but AuthState (the ones that hold data)."""
+    found, stack = [], list(root.get_substates())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.get_substates())
+        if cls.__module__.startswith("northwind_app.") and cls is not AuthState:
+            found.append(cls)
+    return found
+
+
+async def _forget_data(auth_state: AuthState) -> None:
+    """Reset every app state of the tab (what the previous identity loaded) to its defaults."""
+    for cls in _app_states(type(auth_state._get_root_state())):
+        substate = await auth_state.get_state(cls)
+        for name, field in cls.__fields__.items():
+            if field._owner is cls and not name.startswith("rx_router"):
+                setattr(substate, name, field.default_value())
+    auth_state._data_user = None
 
 
 def cookie_token(header: str) -> str:
@@ -220,7 +273,7 @@ def _end_session(token: str) -> None:
 
 async def actor_of(state: BaseState) -> Actor:
     """The signed-in user for a handler of any state (the middleware has checked it)."""
-    actor = await (await state.get_state(AuthState)).current_actor()
+    actor = await (await state.get_state(AuthState))._current_actor()
     if actor is None:
         raise PermissionDenied("Your session has ended. Please sign in again.")
     return actor
@@ -270,11 +323,19 @@ class AuthMiddleware(Middleware):
         cls = _state_class(state, event)
         if cls is None:
             return None  # not a state event; Reflex handles it
+        # Every event, Reflex's own (hydrate) included: whose tab is this now? Data loaded
+        # for another identity is dropped before anything is sent.
+        auth_state = await state.get_state(AuthState)
+        actor = await auth_state._current_actor()
+        user_id = actor.user_id if actor else None
+        if auth_state._data_user is not None and auth_state._data_user != user_id:
+            await _forget_data(auth_state)
+        auth_state._data_user = user_id
+        if cls is AuthState and event.name.rpartition(".")[2] not in _AUTH_EVENTS:
+            return await _refused(state)  # its generic `setvar`: nothing here is the browser's to set
         signed_in_needed, permission = _needed(cls)
         if not signed_in_needed:
             return None
-        auth_state = await state.get_state(AuthState)
-        actor = await auth_state.current_actor()
         if actor is not None and (permission is None or actor.can(permission)):
             return None
         if actor is None:
@@ -283,6 +344,11 @@ class AuthMiddleware(Middleware):
         else:
             follow_up = rx.toast.error(
                 f"Your role ({actor.role}) may not {auth.PERMISSION_TEXT[permission]}.")
-        delta = await state._get_resolved_delta()
-        state._clean()
-        return StateUpdate(delta=delta, events=Event.from_event_type([follow_up]))
+        return await _refused(state, follow_up)
+
+
+async def _refused(state: BaseState, follow_up: EventSpec | None = None) -> StateUpdate:
+    """The update for a refused event: what the check itself changed, and `follow_up`."""
+    delta = await state._get_resolved_delta()
+    state._clean()
+    return StateUpdate(delta=delta, events=Event.from_event_type([follow_up] if follow_up else []))

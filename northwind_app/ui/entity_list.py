@@ -63,9 +63,9 @@ def list_state(spec: EntityList) -> type[ListState]:
         "default_sort": spec.default_sort or spec.listing.default_sort,
         "filter_keys": spec.filter_keys,
         "needs_actor": spec.fetch is not None,
-        "fetch_rows": fetch_rows,
-        "base_path": base_path,
-        "fixed_filters": fixed_filters,
+        "_fetch_rows": fetch_rows,
+        "_base_path": base_path,
+        "_fixed_filters": fixed_filters,
     }
     name = f"{spec.name.title().replace('_', '')}ListState"
     namespace["__qualname__"] = name

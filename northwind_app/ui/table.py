@@ -1,15 +1,17 @@
 """The one paginated, sortable, searchable table every list screen uses.
 
 A screen subclasses `ListState` (a state mixin), declares its route, columns and filters, and
-implements `fetch_rows(params) -> (rows, total)` by calling a service (run in a worker thread,
+implements `_fetch_rows(params) -> (rows, total)` by calling a service (run in a worker thread,
 so the event loop never waits on the database). A list whose service checks the caller's
-permission itself (users, audit trail) sets `needs_actor`: `fetch_rows(params, actor)` then
+permission itself (users, audit trail) sets `needs_actor`: `_fetch_rows(params, actor)` then
 gets the signed-in user, looked up before the thread hop. Sort, search, filters, page and page
 size live in the URL query (`?q=…&sort=-order_date&page=3&size=50&status=late`), so links,
 reload and the back button restore the same view. Every control (sort headers, pager, search,
 filters, page size, "Clear filters") edits the address the browser shows and sends `load`,
 which reads it back (`show`); `load` is also the page's on_load. A change costs one server
-event and one render of the table. The state holds one page of display-ready strings.
+event and one render of the table. The state holds one page of display-ready strings. Its
+helpers are private (`_fetch_rows`, …): every public method of a state is an event handler that
+any websocket client may call with any payload.
 """
 
 from __future__ import annotations
@@ -68,17 +70,17 @@ class ListState(rx.State, mixin=True):
     route: ClassVar[str] = "/"
     default_sort: ClassVar[str] = ""
     filter_keys: ClassVar[tuple[str, ...]] = ()
-    needs_actor: ClassVar[bool] = False  # fetch_rows(params, actor): the service checks it
+    needs_actor: ClassVar[bool] = False  # _fetch_rows(params, actor): the service checks it
 
     # -- to implement ---------------------------------------------------------------------
-    def fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+    def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
         raise NotImplementedError
 
-    def base_path(self) -> str:
+    def _base_path(self) -> str:
         """Where the list lives; a list embedded in a detail page returns that page's path."""
         return self.route
 
-    def fixed_filters(self) -> dict[str, str]:
+    def _fixed_filters(self) -> dict[str, str]:
         """Filters the page imposes (e.g. the customer of a customer's detail page)."""
         return {}
 
@@ -130,7 +132,7 @@ class ListState(rx.State, mixin=True):
 
     def _url(self, **changes: Any) -> str:
         query = self._query(**changes)
-        return self.base_path() + ("?" + urlencode(query) if query else "")
+        return self._base_path() + ("?" + urlencode(query) if query else "")
 
     def _read_url(self) -> None:
         params = self.router.url.query_parameters
@@ -157,7 +159,7 @@ class ListState(rx.State, mixin=True):
                 setattr(self, name, value)
 
     # -- events -----------------------------------------------------------------------------
-    async def load_extras(self) -> None:
+    async def _load_extras(self) -> None:
         """Anything else the screen needs (e.g. a filter's options), loaded in `load`'s event
         before the rows: one server event per navigation, not one more per extra."""
 
@@ -176,12 +178,12 @@ class ListState(rx.State, mixin=True):
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
                             search=self.search or None,
                             filters={key: value for key, value in
-                                     {**self.filters, **self.fixed_filters()}.items() if value})
+                                     {**self.filters, **self._fixed_filters()}.items() if value})
         fetching = None
         try:
-            await self.load_extras()
+            await self._load_extras()
             actor = (await actor_of(self),) if self.needs_actor else ()
-            fetching = asyncio.ensure_future(asyncio.to_thread(self.fetch_rows, params, *actor))
+            fetching = asyncio.ensure_future(asyncio.to_thread(self._fetch_rows, params, *actor))
             done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
             if not done:
                 self.loading = True
@@ -201,7 +203,7 @@ class ListState(rx.State, mixin=True):
         except PermissionDenied as exc:
             self._change(rows=[], total=0, rows_view=view, field_errors={}, error=exc.message)
         except Exception:  # noqa: BLE001 - show a clear message, log the cause
-            log.exception("loading %s failed", self.base_path())
+            log.exception("loading %s failed", self._base_path())
             self._change(rows=[], total=0, rows_view=view, field_errors={},
                          error="The list could not be loaded. Check the connection and try "
                                "again.")
