@@ -110,6 +110,13 @@ def test_throttled_sign_in_shows_why_and_the_user_elsewhere_still_signs_in(page_
         assert sorted(action for _, action, _ in entries) == (
             ["lockout"] + ["sign_in_failed"] * throttle.PAIR_FREE)
         assert {key for _, _, key in entries} == {"127.0.0.1"}  # the server-side address
+        admin = page_as("admin")  # admins see them at /audit
+        admin.goto("/audit?entity=sign_in&action=lockout&key=127.0.0.1")
+        row = admin.get_by_test_id("list-row")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("viewer")
+        expect(row.get_by_test_id("audit-record")).to_have_text("127.0.0.1")
+        expect(row).to_contain_text("sign-ins as viewer from 127.0.0.1 refused for 30 s")
     finally:
         with session_scope(app_db_url, write=True) as session:
             session.execute(delete(SignInThrottle))  # leave the shared app as it was
