@@ -184,8 +184,9 @@ def authenticate(session: Session, username: Any, password: Any,
     if wait:
         message = THROTTLED.format(seconds=wait)
         raise AuthenticationFailed(message, {"password": message})
-    user = session.execute(
-        select(User).where(User.username == name).with_for_update()).scalar_one_or_none()
+    # No row lock: the counts are the throttle's upserts, and a lock held through the argon2
+    # check would make concurrent attempts at an existing name queue where unknown ones do not.
+    user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
     if user is None or not user.active:
         verify_password(_dummy_hash(), password)
         user = None
