@@ -1,5 +1,6 @@
 """Accounts, tokens and the audit rules on their own (services/auth.py, users.py, audit.py):
-password hashing, token digests and lookups, sign-in lockout, browser sessions, what each role
+password hashing, token digests and lookups, sign-in (its throttling: test_throttle.py),
+browser sessions, what each role
 may do, password changes, the last-admin rule and audit diffs. Database tests run on both
 backends (the `empty_db` fixture)."""
 
@@ -16,8 +17,7 @@ from northwind_app.db.engine import session_scope
 from northwind_app.db.models import ApiToken, User, UserSession
 from northwind_app.services import audit, auth, users
 from northwind_app.services.auth import (
-    FREE_FAILURES, LOCK_SECONDS, MAX_LOCK_SECONDS, ROLES, SYSTEM, TOUCH_EVERY, Actor,
-    AuthenticationFailed, Permission,
+    ROLES, SYSTEM, TOUCH_EVERY, Actor, AuthenticationFailed, Permission,
 )
 from northwind_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from northwind_app.services.listing import ListParams
@@ -65,7 +65,8 @@ def test_a_weaker_hash_is_replaced_at_sign_in(empty_db):
         session.execute(update(User).where(User.user_id == actor.user_id)
                         .values(password_hash=weak.hash("a long password")))
     with session_scope(empty_db, write=True) as session:
-        assert auth.authenticate(session, "Margaret ", "a long password").username == "margaret"
+        assert auth.authenticate(session, "Margaret ", "a long password",
+                                 address="192.0.2.1").username == "margaret"
     with session_scope(empty_db) as session:
         stored = session.get(User, actor.user_id).password_hash
     assert stored.startswith("$argon2id$") and "m=1024" not in stored
@@ -73,40 +74,12 @@ def test_a_weaker_hash_is_replaced_at_sign_in(empty_db):
     assert auth.verify_password(stored, "a long password")
 
 
-# --- sign-in and lockout --------------------------------------------------------------------
-
-
-def test_lock_seconds_grow_then_stop():
-    assert [auth.lock_seconds(n) for n in range(FREE_FAILURES)] == [0] * FREE_FAILURES
-    assert auth.lock_seconds(FREE_FAILURES) == LOCK_SECONDS
-    assert auth.lock_seconds(FREE_FAILURES + 1) == 2 * LOCK_SECONDS
-    assert auth.lock_seconds(FREE_FAILURES + 3) == 8 * LOCK_SECONDS
-    assert auth.lock_seconds(FREE_FAILURES + 50) == MAX_LOCK_SECONDS
+# --- sign-in -------------------------------------------------------------------------------
 
 
 def _sign_in(url: str, username: str, password: str, now: dt.datetime) -> Actor:
     with session_scope(url, write=True) as session:
-        return auth.authenticate(session, username, password, now)
-
-
-def test_failed_sign_ins_lock_the_account_for_a_while(empty_db):
-    with session_scope(empty_db, write=True) as session:
-        _user(session, "margaret")
-    for attempt in range(1, FREE_FAILURES + 1):
-        with pytest.raises(AuthenticationFailed) as failed:
-            _sign_in(empty_db, "margaret", "wrong password", NOW)
-        assert ("try again in" in failed.value.message) == (attempt == FREE_FAILURES)
-    # Locked: even the right password is refused, and the failures were kept (committed).
-    with pytest.raises(AuthenticationFailed) as locked:
-        _sign_in(empty_db, "margaret", "a long password", NOW + dt.timedelta(seconds=10))
-    assert "Try again in 21 seconds" in locked.value.message
-    with session_scope(empty_db) as session:
-        assert session.execute(select(User.failed_logins)).scalar_one() == FREE_FAILURES
-    later = NOW + dt.timedelta(seconds=LOCK_SECONDS + 1)
-    assert _sign_in(empty_db, "margaret", "a long password", later).username == "margaret"
-    with session_scope(empty_db) as session:
-        user = session.execute(select(User)).scalar_one()
-        assert (user.failed_logins, user.locked_until, user.last_login_at) == (0, None, later)
+        return auth.authenticate(session, username, password, now, address="192.0.2.1")
 
 
 def test_sign_in_never_says_whether_the_username_exists(empty_db):

@@ -105,9 +105,11 @@ class AuditEntryOut(BaseModel):
     at: dt.datetime = Field(description="When (UTC).", examples=["2026-07-04T09:30:12Z"])
     username: str = Field(description="Who, as their username was then ('system': the command "
                                       "line).", examples=["sales"])
-    action: str = Field(description="create, update, ship, delete, password or revoke.",
-                        examples=["update"])
-    entity: str = Field(description="order, customer, product, user or api_token.",
+    action: str = Field(description="create, update, ship, delete, password, revoke, "
+                                    "sign_in_failed or lockout.", examples=["update"])
+    entity: str = Field(description="order, customer, product, user, api_token or sign_in "
+                                    "(a failed sign-in or the throttling it started: `username` "
+                                    "is the submitted name, `entity_key` the client address).",
                         examples=["order"])
     entity_key: str = Field(description="The record's id.", examples=["10248"])
     summary: str = Field(examples=["order 10248"])

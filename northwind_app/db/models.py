@@ -297,8 +297,6 @@ class User(SQLModel, table=True):
     created_at: dt.datetime
     password_changed_at: dt.datetime
     last_login_at: dt.datetime | None = None
-    failed_logins: int = Field(default=0)
-    locked_until: dt.datetime | None = None
 
 
 class UserSession(SQLModel, table=True):
@@ -355,6 +353,23 @@ class AuditEntry(SQLModel, table=True):
     entity_key: str = Field(max_length=32)
     summary: str = Field(default="", max_length=200)
     changes: dict = Field(default_factory=dict, sa_type=JSON, nullable=False)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins of one throttling bucket (services/throttle.py), counted for any
+    submitted username, existing or not: `scope` "pair" is one username from one client
+    address, "address" one address whatever the username (`username` ""), "name" one username
+    from every address (`address` ""). `failures` counts those since `window_start`; while
+    `locked_until` is ahead, the bucket's sign-ins are refused without a password check."""
+
+    __tablename__ = "sign_in_throttle"
+
+    scope: str = Field(primary_key=True, max_length=8)
+    username: str = Field(primary_key=True, max_length=64)
+    address: str = Field(primary_key=True, max_length=64)
+    failures: int
+    window_start: dt.datetime = Field(index=True)
+    locked_until: dt.datetime | None = None
 
 
 # The eleven Northwind tables, in an order that respects foreign keys (parents first).

@@ -1,7 +1,12 @@
 """The login page: username and password, errors next to the field, back to where you were.
 
-Failed attempts are counted by the auth service, which locks an account for a growing time
-after repeated failures; the message never says whether the username exists.
+Failed attempts are counted by the auth service per username and client address (see
+services/throttle.py): too many refuse that name from that address, or that address, for a
+growing time, while the same user from elsewhere still signs in; the message never says whether
+the username exists. The client address is the one Reflex takes from the websocket's
+connection (`router.session.client_ip`; behind reverse proxies, rxconfig's
+`trusted_proxy_hops` makes it the X-Forwarded-For entry the nearest trusted proxy added), never
+one from the event's payload.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from northwind_app.services.auth import Actor
 from northwind_app.ui.auth import AuthState, public, safe_next
 
 
-def _sign_in(username: str, password: str) -> tuple[Actor, str]:
+def _sign_in(username: str, password: str, address: str) -> tuple[Actor, str]:
     with session_scope(write=True) as session:
-        actor = auth.authenticate(session, username, password)
+        actor = auth.authenticate(session, username, password, address=address)
         return actor, auth.start_session(session, actor)
 
 
@@ -47,7 +52,8 @@ class LoginState(rx.State):
         yield
         try:
             actor, token = await asyncio.to_thread(
-                _sign_in, form.get("username", ""), form.get("password", ""))
+                _sign_in, form.get("username", ""), form.get("password", ""),
+                self.router.session.client_ip)
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")

@@ -145,20 +145,11 @@ def password_problem(password: Any, username: str = "") -> str | None:
     return None
 
 
-# --- sign-in and lockout --------------------------------------------------------------------
+# --- sign-in --------------------------------------------------------------------------------
 
-FREE_FAILURES = 5  # failed sign-ins allowed before the account is locked for a while
-LOCK_SECONDS = 30  # first lock; doubles with every further failure …
-MAX_LOCK_SECONDS = 15 * 60  # … up to this
 WRONG_CREDENTIALS = "Wrong username or password."
+THROTTLED = "Too many failed sign-ins. Try again in {seconds} seconds."
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
-
-
-def lock_seconds(failures: int) -> int:
-    """How long an account stays locked after its `failures`-th failure in a row (0: not)."""
-    if failures < FREE_FAILURES:
-        return 0
-    return min(LOCK_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS)
 
 
 def normalize_username(username: Any) -> str:
@@ -166,14 +157,20 @@ def normalize_username(username: Any) -> str:
 
 
 def authenticate(session: Session, username: Any, password: Any,
-                 now: dt.datetime | None = None) -> Actor:
-    """Check a username and password, in a write session.
+                 now: dt.datetime | None = None, *, address: str | None) -> Actor:
+    """Check a username and password sent from client `address`, in a write session.
 
-    A failure is counted and committed before AuthenticationFailed is raised (so the
-    caller's rollback cannot undo it); success leaves the caller to commit. Raises AuthenticationFailed with a message for the password field; the message never
-    says whether the username exists. After FREE_FAILURES failures in a row the account is
-    locked for an exponentially growing time, even for the right password.
+    Failed sign-ins are throttled per username and address, per address and per username
+    (services/throttle.py): a refused attempt is not checked at all, so too many failures
+    from one address never lock the user out from another. A failure is counted, audited and
+    committed before AuthenticationFailed is raised (so the caller's rollback cannot undo it);
+    success leaves the caller to commit. Raises AuthenticationFailed with a message for the
+    password field; neither the message, the time taken nor the throttling says whether the
+    username exists. `address`: the client's, as the server sees it (never from the request's
+    payload); None only where there is none (counted as "unknown").
     """
+    from northwind_app.services import throttle  # it imports audit, which imports this module
+
     now = now or utcnow()
     name = normalize_username(username)
     if not name or not isinstance(password, str) or not password:
@@ -183,30 +180,25 @@ def authenticate(session: Session, username: Any, password: Any,
         if not isinstance(password, str) or not password:
             fields["password"] = "is required"
         raise AuthenticationFailed("Enter your username and password.", fields)
-    user = session.execute(
-        select(User).where(User.username == name).with_for_update()).scalar_one_or_none()
+    wait = throttle.wait_seconds(session, name, address, now)
+    if wait:
+        message = THROTTLED.format(seconds=wait)
+        raise AuthenticationFailed(message, {"password": message})
+    # No row lock: the counts are the throttle's upserts, and a lock held through the argon2
+    # check would make concurrent attempts at an existing name queue where unknown ones do not.
+    user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
     if user is None or not user.active:
         verify_password(_dummy_hash(), password)
-        raise AuthenticationFailed(WRONG_CREDENTIALS, {"password": WRONG_CREDENTIALS})
-    if user.locked_until is not None and user.locked_until > now:
-        wait = int((user.locked_until - now).total_seconds()) + 1
-        message = f"Too many failed sign-ins. Try again in {wait} seconds."
-        raise AuthenticationFailed(message, {"password": message})
-    if not verify_password(user.password_hash, password):
-        failures = user.failed_logins + 1
-        seconds = lock_seconds(failures)
-        session.execute(update(User).where(User.user_id == user.user_id).values(
-            failed_logins=User.failed_logins + 1,
-            locked_until=now + dt.timedelta(seconds=seconds) if seconds else None))
-        session.commit()
+        user = None
+    if user is None or not verify_password(user.password_hash, password):
+        seconds = throttle.record_failure(session, name, address, now)
         message = WRONG_CREDENTIALS
         if seconds:
             message += f" Too many failed sign-ins: try again in {seconds} seconds."
         raise AuthenticationFailed(message, {"password": message})
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear_pair(session, name, address)
     user.last_login_at = now
     session.flush()
     return actor_of(user)

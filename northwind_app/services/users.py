@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from northwind_app.db.models import ApiToken, Employee, User
-from northwind_app.services import audit
+from northwind_app.services import audit, throttle
 from northwind_app.services.orders import EMPLOYEE_NAME
 from northwind_app.services.auth import (
     API_TOKEN_PREFIX, ROLES, USERNAME_PATTERN, Actor, Permission, end_user_sessions,
@@ -229,8 +229,7 @@ def set_password(session: Session, actor: Actor, user_id: int, new_password: Any
         raise ValidationFailed(errors)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
-    user.failed_logins = 0
-    user.locked_until = None
+    throttle.clear_username(session, user.username)  # old guesses say nothing about it
     end_user_sessions(session, user.user_id)
     session.flush()
     audit.record(session, actor, "password", "user", user.user_id, None, None,

@@ -10,7 +10,8 @@ import reflex as rx
 from northwind_app.services.audit import AuditView
 
 ACTION_COLORS = {"create": "green", "update": "blue", "ship": "cyan", "delete": "red",
-                 "password": "orange", "revoke": "orange"}
+                 "password": "orange", "revoke": "orange", "sign_in_failed": "amber",
+                 "lockout": "red"}
 EMPTY = "—"
 
 

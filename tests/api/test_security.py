@@ -386,7 +386,7 @@ def test_admins_manage_accounts(api, classic_db):
 def _signs_in(url: str, username: str, password: str) -> bool:
     with session_scope(url, write=True) as session:
         try:
-            auth.authenticate(session, username, password)
+            auth.authenticate(session, username, password, address="192.0.2.1")
         except auth.AuthenticationFailed:
             return False
     return True

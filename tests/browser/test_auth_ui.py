@@ -1,17 +1,21 @@
-"""Signing in and roles on the screens: the login form for each demo role, what each role can
-and cannot do, typed URLs of pages a role may not use, signing out, signing in and out across
-a browser's tabs, and an order edit showing up in the order's history."""
+"""Signing in and roles on the screens: the login form for each demo role, its refusals and
+throttling, what each role can and cannot do, typed URLs of pages a role may not use, signing
+out, signing in and out across a browser's tabs, and an order edit showing up in the order's
+history."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import delete, func, select
 
 from northwind_app.db.engine import session_scope
-from northwind_app.services import auth
+from northwind_app.db.models import AuditEntry, SignInThrottle
+from northwind_app.services import auth, throttle
 from northwind_app.services.users import find_user
 from northwind_app.ui.auth import COOKIE_NAME, cookie_token
 from northwind_app.ui.format import date_text
@@ -53,10 +57,69 @@ def test_wrong_password_is_refused_next_to_the_field(anonymous_page, app_db_url)
     # An unknown user gets exactly the same answer.
     _login(page, "nobody-here", "not-the-password")
     expect(page.get_by_test_id("password-error")).to_have_text("Wrong username or password.")
+    # Counted for the address the server saw (the test browser's), whatever the name.
+    expected = [("nobody-here", "127.0.0.1", 1), ("viewer", "127.0.0.1", 1)]
+    deadline = time.monotonic() + 10  # the second answer looks like the first: wait for it
+    while (counted := _pair_counts(app_db_url)) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert counted == expected
     with session_scope(app_db_url, write=True) as session:
-        user = find_user(session, "viewer")
-        assert user.failed_logins == 1
-        user.failed_logins = 0  # leave the shared demo account as it was
+        session.execute(delete(SignInThrottle))  # leave the shared app as it was
+
+
+def _pair_counts(url: str) -> list[tuple[str, str, int]]:
+    with session_scope(url) as session:
+        return sorted(tuple(row) for row in session.execute(
+            select(SignInThrottle.username, SignInThrottle.address, SignInThrottle.failures)
+            .where(SignInThrottle.scope == "pair")))
+
+
+def test_throttled_sign_in_shows_why_and_the_user_elsewhere_still_signs_in(page_as, app_db_url):
+    """Failures for a name from another address lock nobody out here; too many from this
+    browser's address and the form says to wait, even for the right password."""
+    with session_scope(app_db_url) as session:
+        last_entry = session.execute(select(func.max(AuditEntry.audit_id))).scalar() or 0
+    try:
+        with session_scope(app_db_url, write=True) as session:  # an attacker elsewhere
+            for _ in range(throttle.PAIR_FREE + 1):
+                with pytest.raises(auth.AuthenticationFailed):
+                    auth.authenticate(session, "sales", "a guess", address="203.0.113.7")
+        user = page_as(None)
+        user.goto("/login")
+        _login(user, "sales", DEMO_PASSWORDS["sales"])
+        user.wait_for_url(lambda url: "/login" not in url)
+        expect(user.get_by_test_id("user-role")).to_have_text("sales")
+
+        page = page_as(None)
+        page.goto("/login")
+        for _ in range(throttle.PAIR_FREE - 1):
+            _login(page, "viewer", "not-the-password")
+            expect(page.get_by_test_id("password-error")).to_have_text(auth.WRONG_CREDENTIALS)
+        _login(page, "viewer", "not-the-password")
+        expect(page.get_by_test_id("password-error")).to_have_text(re.compile(
+            r"^Wrong username or password\. Too many failed sign-ins: try again in \d+ seconds"))
+        _login(page, "viewer", DEMO_PASSWORDS["viewer"])
+        expect(page.get_by_test_id("password-error")).to_have_text(re.compile(
+            r"^Too many failed sign-ins\. Try again in \d+ seconds\.$"))
+        expect(page).to_have_url(re.compile(r"/login"))
+        with session_scope(app_db_url) as session:
+            entries = session.execute(
+                select(AuditEntry.username, AuditEntry.action, AuditEntry.entity_key)
+                .where(AuditEntry.entity == "sign_in", AuditEntry.audit_id > last_entry,
+                       AuditEntry.username == "viewer")).all()
+        assert sorted(action for _, action, _ in entries) == (
+            ["lockout"] + ["sign_in_failed"] * throttle.PAIR_FREE)
+        assert {key for _, _, key in entries} == {"127.0.0.1"}  # the server-side address
+        admin = page_as("admin")  # admins see them at /audit
+        admin.goto("/audit?entity=sign_in&action=lockout&key=127.0.0.1")
+        row = admin.get_by_test_id("list-row")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("viewer")
+        expect(row.get_by_test_id("audit-record")).to_have_text("127.0.0.1")
+        expect(row).to_contain_text("sign-ins as viewer from 127.0.0.1 refused for 30 s")
+    finally:
+        with session_scope(app_db_url, write=True) as session:
+            session.execute(delete(SignInThrottle))  # leave the shared app as it was
 
 
 def test_viewer_reads_but_cannot_change_anything(page_as):
