@@ -16,7 +16,7 @@ from northwind_app.pages.order_detail import OrderDetailState, invoice_page, ord
 from northwind_app.pages.order_form import OrderFormState, order_form_page
 from northwind_app.pages.orders import OrdersState, orders_page
 from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
-from northwind_app.security_headers import App, swagger_ui_csp
+from northwind_app.security_headers import App, api_csp
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
 
@@ -29,7 +29,7 @@ api = create_api()
 # Every response gets the security headers and Content-Security-Policy (security_headers.py).
 app = App(
     api_transformer=in_front_of_reflex(api),
-    csp_by_path={api.docs_url: swagger_ui_csp(api)},
+    csp_by_path=api_csp(api),
     stylesheets=["/print.css", "/table.css"],
     # Every tab hears another tab of the browser signing in or out.
     extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync()},

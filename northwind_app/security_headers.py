@@ -18,8 +18,10 @@ wrapped in `SecurityHeaders`, outside Reflex's CORS middleware, so nothing leave
   - `connect-src 'self'`: the event websocket is on the page's own host and port (`'self'`
     covers ws:/wss: there); `img-src`/`font-src 'self' data:`; no plugins, no `<base>`,
     forms submit only here, `frame-ancestors 'none'`.
-- The API's Swagger UI (`/api/docs`, FastAPI's page loading Swagger UI from jsDelivr) gets its
-  own policy (`swagger_ui_csp`): those scripts and styles, and its inline bootstrap by hash.
+- The API (`api_csp`) answers JSON and CSV, which load nothing: its policy allows nothing
+  (`default-src 'none'`), which also keeps its responses a couple of kilobytes shorter. Its
+  Swagger UI (`/api/docs`, FastAPI's page loading Swagger UI from jsDelivr) gets a policy of
+  its own (`swagger_ui_csp`): those scripts and styles, and its inline bootstrap by hash.
 
 A response that already sets one of these headers keeps its own value.
 """
@@ -125,6 +127,18 @@ def swagger_ui_csp(api: FastAPI) -> str:
     })
 
 
+API_CSP = policy({"default-src": ["'none'"], "base-uri": ["'none'"], "form-action": ["'none'"],
+                  "frame-ancestors": ["'none'"]})
+
+
+def api_csp(api: FastAPI, prefix: str = "/api") -> dict[str, str]:
+    """`App.csp_by_path` for `api` served under `prefix`: its Swagger UI and the rest."""
+    policies = {prefix: API_CSP}
+    if api.docs_url:
+        policies[api.docs_url] = swagger_ui_csp(api)
+    return policies
+
+
 def _compiled_frontend_dir() -> Path | None:
     from reflex.utils import prerequisites
     from reflex_base import constants
@@ -135,24 +149,34 @@ def _compiled_frontend_dir() -> Path | None:
         return None
 
 
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
 class SecurityHeaders:
-    """ASGI middleware adding `HEADERS` and a Content-Security-Policy (`csp`, or the one of
-    `csp_by_path` for that exact path) to every HTTP response and websocket handshake answer,
-    unless the response sets them itself."""
+    """ASGI middleware adding `HEADERS` and a Content-Security-Policy to every HTTP response
+    and websocket handshake answer, unless the response sets them itself. The policy is `csp`,
+    or that of the longest path of `csp_by_path` the request's path is (or is under)."""
 
     def __init__(self, app: ASGIApp, csp: str, csp_by_path: Mapping[str, str] | None = None):
         self.app = app
-        self.headers = [(name.lower().encode(), value.encode()) for name, value in
-                        {**HEADERS, "Content-Security-Policy": csp}.items()]
-        self.by_path = {
-            path: [*self.headers[:-1], (b"content-security-policy", value.encode())]
-            for path, value in (csp_by_path or {}).items()}
+        self.headers = self._with(csp)
+        self.by_path = sorted(((path, self._with(value))
+                               for path, value in (csp_by_path or {}).items()),
+                              key=lambda item: len(item[0]), reverse=True)
+
+    @staticmethod
+    def _with(csp: str) -> list[tuple[bytes, bytes]]:
+        return [(name.lower().encode(), value.encode()) for name, value in
+                {**HEADERS, "Content-Security-Policy": csp}.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        extra = self.by_path.get(scope.get("path", ""), self.headers)
+        path = scope.get("path", "")
+        extra = next((headers for prefix, headers in self.by_path if _under(path, prefix)),
+                     self.headers)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] in ("http.response.start", "websocket.accept",
@@ -171,7 +195,8 @@ class App(rx.App):
     """`rx.App` serving everything through `SecurityHeaders` (see the module docstring).
 
     Attributes:
-        csp_by_path: Pages with a policy of their own (path → Content-Security-Policy).
+        csp_by_path: Paths (and what is under them) with a policy of their own, e.g.
+            `api_csp(api)`.
     """
 
     csp_by_path: dict[str, str] = dataclasses.field(default_factory=dict)

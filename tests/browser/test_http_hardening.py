@@ -19,6 +19,8 @@ from northwind_app.security_headers import inline_script_hashes
 from northwind_app.settings import settings
 from tests.api.server import demo_tokens
 
+API_CSP = {"default-src": ["'none'"], "base-uri": ["'none'"], "form-action": ["'none'"],
+           "frame-ancestors": ["'none'"]}
 ALWAYS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
           "referrer-policy": "same-origin"}
 
@@ -163,18 +165,21 @@ def test_every_kind_of_response_carries_the_security_headers(app_url, app_db_url
         script = re.search(r'src="(/assets/[^"]+\.js)"', page.text) or \
             re.search(r'href="(/assets/[^"]+\.js)"', page.text)
         style = re.search(r'href="(/assets/[^"]+\.css)"', page.text)
-        responses = {
+        pages = {
             "script": client.get(script[1]), "stylesheet": client.get(style[1]),
             "gzip page": client.get("/customers/", headers={"Accept-Encoding": "gzip"}),
             "page 404": client.get("/no/such/page"),
             "asset 404": client.get("/assets/nope.js"),
+            "event socket over http": client.get("/_event/", params={"EIO": 4,
+                                                                      "transport": "polling"}),
+            "reflex ping": client.get("/ping"),
+        }
+        # The API's JSON loads nothing: its policy allows nothing.
+        api = {
             "api": client.get("/api/health"),
             "api 401": client.get("/api/orders"),
             "api 404": client.get("/api/nope", headers={"Authorization": f"Bearer {token}"}),
             "openapi": client.get("/api/openapi.json"),
-            "event socket over http": client.get("/_event/", params={"EIO": 4,
-                                                                      "transport": "polling"}),
-            "reflex ping": client.get("/ping"),
             "cors preflight refused": client.options("/api/orders", headers={
                 "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}),
         }
@@ -182,10 +187,11 @@ def test_every_kind_of_response_carries_the_security_headers(app_url, app_db_url
                     "asset 404": 404, "api": 200, "api 401": 401, "api 404": 404,
                     "openapi": 200, "event socket over http": 400,
                     "reflex ping": 200, "cors preflight refused": 400}
-        for what, response in responses.items():
-            assert response.status_code == expected[what], (what, response.text[:300])
-            assert _directives(response.headers["content-security-policy"]) == csp, what
-            _assert_hardened(response, what)
+        for policy, responses in ((csp, pages), (API_CSP, api)):
+            for what, response in responses.items():
+                assert response.status_code == expected[what], (what, response.text[:300])
+                assert _directives(response.headers["content-security-policy"]) == policy, what
+                _assert_hardened(response, what)
 
         # The API's Swagger UI has its own policy: its scripts from jsDelivr, its inline
         # bootstrap by hash.
@@ -200,6 +206,7 @@ def test_every_kind_of_response_carries_the_security_headers(app_url, app_db_url
                             f"Content-Length: {settings.max_body_bytes + 1}\r\n\r\n")
     assert refused.startswith("http/1.1 413"), refused
     _assert_hardened_head(refused, "api 413")
+    assert "content-security-policy: default-src 'none';" in refused
     # A websocket handshake from a foreign origin is refused with an HTTP answer: hardened.
     refused = _handshake(app_url, "https://evil.example")
     assert refused.startswith("http/1.1 403"), refused
