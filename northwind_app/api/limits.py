@@ -1,7 +1,8 @@
 """The request-body size limit of the API (NORTHWIND_MAX_BODY_BYTES, 1 MiB by default).
 
 A body announced larger than the limit (Content-Length) is refused with 413 before a byte of
-it is read. A body without Content-Length (chunked) is counted while it streams in: the API
+it is read (one announced within it cannot be longer: the server reads no further). A body
+without Content-Length (chunked, or HTTP/2) is counted while it streams in: the API
 is handed at most `max_bytes` bytes, and the chunk that would pass the limit ends the request
 with the same 413 instead. Either way the answer is the API's standard error body naming the
 field, `{"error": {"code": "payload_too_large", ..., "fields": {"body": ...}}}`.
@@ -55,8 +56,11 @@ class BodySizeLimit:
             return
         limit = self.max_bytes
         declared = _declared_length(scope)
-        if declared is not None and declared > limit:
-            await too_large(limit)(scope, receive, send)
+        if declared is not None:
+            if declared > limit:
+                await too_large(limit)(scope, receive, send)
+            else:  # the server delivers no more than the Content-Length it has read
+                await self.app(scope, receive, send)
             return
 
         received = 0
