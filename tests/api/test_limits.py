@@ -164,15 +164,18 @@ def test_the_api_is_handed_at_most_the_limit():
     assert sent[0]["status"] == 200 and sum(seen) == 2500
 
 
-def _config_of(env: dict[str, str]) -> list[str]:
-    script = ("import rxconfig; from reflex_base.environment import environment; "
-              "print(rxconfig.config.backend_host, "
-              "environment.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get())")
+CONFIG = ("import rxconfig; from reflex_base.environment import environment as env; "
+          "print(rxconfig.config.backend_host, env.REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE.get())")
+
+
+def _config_of(env: dict[str, str], script: str = CONFIG) -> list[str]:
+    """What `script` prints in a fresh process with only `env` of the relevant settings (this
+    one has REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE set by rxconfig.py)."""
     clean = {k: v for k, v in os.environ.items()
              if k not in ("NORTHWIND_BIND", "NORTHWIND_MAX_BODY_BYTES", "REFLEX_BACKEND_HOST",
                           "REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE")}
     out = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, env={**clean, **env},
-                         capture_output=True, text=True, timeout=120, check=True)
+                         capture_output=True, text=True, timeout=300, check=True)
     return out.stdout.strip().splitlines()[-1].split()
 
 
@@ -181,6 +184,10 @@ def test_bind_address_and_websocket_message_limit_follow_the_configuration():
     assert _config_of({}) == ["127.0.0.1", str(1 << 20)]
     assert _config_of({"NORTHWIND_BIND": "0.0.0.0", "NORTHWIND_MAX_BODY_BYTES": "65536"}) == \
         ["0.0.0.0", "65536"]
+    # ... as the app's socket.io server has it.
+    assert _config_of({"NORTHWIND_MAX_BODY_BYTES": "65536"}, script=(
+        "from reflex.utils import prerequisites; "
+        "print(prerequisites.get_app().app.sio.eio.max_http_buffer_size)")) == ["65536"]
     # Reflex's own settings still win.
     assert _config_of({"NORTHWIND_BIND": "0.0.0.0", "REFLEX_BACKEND_HOST": "::1",
                        "REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE": "5000"}) == ["::1", "5000"]
