@@ -20,10 +20,17 @@ import reflex as rx  # noqa: E402
 
 from northwind_app.settings import settings  # noqa: E402
 
+# The largest websocket message (a UI event) python-engineio accepts: NORTHWIND_MAX_BODY_BYTES,
+# like API bodies, unless REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE says otherwise.
+os.environ.setdefault("REFLEX_SOCKET_MAX_HTTP_BUFFER_SIZE", str(settings.max_body_bytes))
+
 config = rx.Config(
     app_name="northwind_app",
     db_url=settings.database_url,
     telemetry_enabled=False,
+    # Where the server listens: NORTHWIND_BIND (default 127.0.0.1, this machine only).
+    # REFLEX_BACKEND_HOST or `reflex run --backend-host` override it.
+    backend_host=settings.bind_host,
     show_built_with_reflex=False,
     cors_allowed_origins=settings.cors_origins,
     plugins=[

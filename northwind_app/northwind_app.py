@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import reflex as rx
 
 from northwind_app.api.app import create_api, in_front_of_reflex
 from northwind_app.pages import catalog as cat
@@ -17,6 +16,7 @@ from northwind_app.pages.order_detail import OrderDetailState, invoice_page, ord
 from northwind_app.pages.order_form import OrderFormState, order_form_page
 from northwind_app.pages.orders import OrdersState, orders_page
 from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
+from northwind_app.security_headers import App, api_csp
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
 
@@ -25,8 +25,11 @@ async def _first_run():
     await asyncio.to_thread(prepare_embedded_database)
 
 
-app = rx.App(
-    api_transformer=in_front_of_reflex(create_api()),
+api = create_api()
+# Every response gets the security headers and Content-Security-Policy (security_headers.py).
+app = App(
+    api_transformer=in_front_of_reflex(api),
+    csp_by_path=api_csp(api),
     stylesheets=["/print.css", "/table.css"],
     # Every tab hears another tab of the browser signing in or out.
     extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync()},

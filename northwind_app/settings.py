@@ -10,6 +10,8 @@
 | NORTHWIND_SESSION_HOURS | a signed-in browser is signed out after this many idle hours | 8 |
 | NORTHWIND_SESSION_MAX_DAYS | ... and after this many days whatever its activity | 7 |
 | NORTHWIND_API_THREADS | API requests a worker process runs at once (more wait their turn) | 4 |
+| NORTHWIND_MAX_BODY_BYTES | largest API request body (413 above) and websocket message accepted | 1048576 (1 MiB) |
+| NORTHWIND_BIND | address the server listens on (`0.0.0.0`: every interface) | 127.0.0.1 |
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class Settings:
     )
     api_threads: int = field(
         default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_API_THREADS", "4")))
+    )
+    max_body_bytes: int = field(
+        default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_MAX_BODY_BYTES", "1048576")))
+    )
+    bind_host: str = field(
+        default_factory=lambda: os.environ.get("NORTHWIND_BIND", "").strip() or "127.0.0.1"
     )
     secret_file: Path = field(
         default_factory=lambda: Path(os.environ.get("NORTHWIND_SECRET_FILE") or DEFAULT_SECRET_FILE)

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from northwind_app.api import account, audit, customers, orders, products, reference, users
 from northwind_app.api.deps import DbSession
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
+from northwind_app.api.limits import BodySizeLimit
 from northwind_app.api.origins import SameOriginWebSockets
 from northwind_app.api.routing import SessionRoute, is_under
 from northwind_app.services import stats
@@ -70,6 +71,7 @@ def create_api(database_url: str | None = None) -> FastAPI:
     # endpoint in a worker thread that begins and ends its database session.
     api.router.route_class = SessionRoute
     install_error_handlers(api)
+    api.add_middleware(BodySizeLimit)  # NORTHWIND_MAX_BODY_BYTES; 413 above (see limits.py)
 
     @api.get("/api/health", tags=["health"], response_model=Health,
              summary="Check the service and its database")

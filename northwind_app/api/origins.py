@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from northwind_app.api.errors import error_response
+
 
 def _normalized(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
@@ -57,7 +59,14 @@ class SameOriginWebSockets:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and not self.allows(scope):
             message = await receive()
-            if message["type"] == "websocket.connect":
+            if message["type"] != "websocket.connect":
+                return
+            if "websocket.http.response" in (scope.get("extensions") or {}):
+                # An HTTP answer (granian and uvicorn offer it): the standard error body, and
+                # the security headers (security_headers.py) apply to it.
+                await error_response(403, "forbidden", "This origin may not open the app's "
+                                     "websocket.")(scope, receive, send)
+            else:
                 await send({"type": "websocket.close", "code": 1008})  # before accept: 403
             return
         await self.app(scope, receive, send)
