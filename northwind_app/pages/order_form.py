@@ -124,9 +124,23 @@ class OrderFormState(rx.State):
     freight_text: str = "$0.00"
     total: str = "$0.00"
 
+    # The form (user and page) this tab was given and the websocket it was given on: a tab
+    # coming back to it on a new websocket (its server worker died, the network dropped, a
+    # reload) keeps what was typed instead of getting a fresh form.
+    _draft_key: str = ""
+    _draft_sid: str = ""
+
     # -- loading ----------------------------------------------------------------------------
     @rx.event
     async def load(self):
+        draft_key = f"{(await actor_of(self)).user_id}:{self.router.url.path}"
+        sid = self.router.session.session_id
+        if draft_key == self._draft_key and sid != self._draft_sid:
+            # A save still running holds the tab's state until it ends, so one marked as
+            # running here died with its worker.
+            self._draft_sid, self.saving = sid, False
+            return
+        self._draft_key, self._draft_sid = "", sid
         self.loading = True
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
@@ -150,6 +164,7 @@ class OrderFormState(rx.State):
                 actor = await actor_of(self)
                 if actor.employee_id is not None:  # a sales user's orders are their own
                     self.values = {**self.values, "employee_id": str(actor.employee_id)}
+            self._draft_key = draft_key
         except NotFound:
             self.not_found = True
         except Exception:  # noqa: BLE001
@@ -330,7 +345,7 @@ class OrderFormState(rx.State):
             self.form_error = "The order could not be saved because of a server problem; nothing was saved."
             self.saving = False
             return
-        self.saving = False
+        self.saving, self._draft_key = False, ""
         yield rx.toast.success(f"Order {saved_id} saved.")
         yield rx.redirect(f"/orders/{saved_id}")
 
