@@ -91,7 +91,7 @@ def api_server(tmp_path):
     upgrade_to_head(db_url)
     with own_redis_db() as redis_url:
         server = AppServer(
-            ["-m", "reflex", "run", "--env", "prod", "--backend-only"],
+            ["-m", "northwind_app.serve", "run", "--env", "prod", "--backend-only"],
             {"NORTHWIND_DATABASE_URL": db_url, "REFLEX_REDIS_URL": redis_url,
              "GRANIAN_WORKERS": "2", "REFLEX_WEB_WORKDIR": str(tmp_path / "web"),
              "REFLEX_STATES_WORKDIR": str(tmp_path / "states")},
