@@ -23,6 +23,7 @@ from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.services.auth import Permission
 from northwind_app.ui.auth import AuthState, actor_of, requires
+from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.picker import search_picker
 from northwind_app.ui.widgets import line_header
@@ -124,23 +125,23 @@ class OrderFormState(rx.State):
     freight_text: str = "$0.00"
     total: str = "$0.00"
 
-    # The form (user and page) this tab was given and the websocket it was given on: a tab
-    # coming back to it on a new websocket (its server worker died, the network dropped, a
-    # reload) keeps what was typed instead of getting a fresh form.
+    # What was typed survives the tab's reconnection (ui/drafts.py).
     _draft_key: str = ""
     _draft_sid: str = ""
 
     # -- loading ----------------------------------------------------------------------------
     @rx.event
+    def leave_form(self):
+        """The tab left the form through the app (it unmounted): coming back starts afresh."""
+        drop_draft(self)
+
+    @rx.event
     async def load(self):
-        draft_key = f"{(await actor_of(self)).user_id}:{self.router.url.path}"
-        sid = self.router.session.session_id
-        if draft_key == self._draft_key and sid != self._draft_sid:
+        if await resumes_draft(self):
             # A save still running holds the tab's state until it ends, so one marked as
             # running here died with its worker.
-            self._draft_sid, self.saving = sid, False
+            self.saving = False
             return
-        self._draft_key, self._draft_sid = "", sid
         self.loading = True
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
@@ -164,7 +165,7 @@ class OrderFormState(rx.State):
                 actor = await actor_of(self)
                 if actor.employee_id is not None:  # a sales user's orders are their own
                     self.values = {**self.values, "employee_id": str(actor.employee_id)}
-            self._draft_key = draft_key
+            await keep_draft(self)
         except NotFound:
             self.not_found = True
         except Exception:  # noqa: BLE001
@@ -345,7 +346,8 @@ class OrderFormState(rx.State):
             self.form_error = "The order could not be saved because of a server problem; nothing was saved."
             self.saving = False
             return
-        self.saving, self._draft_key = False, ""
+        self.saving = False
+        drop_draft(self)
         yield rx.toast.success(f"Order {saved_id} saved.")
         yield rx.redirect(f"/orders/{saved_id}")
 
@@ -493,7 +495,7 @@ def form_body() -> rx.Component:
 
 
 def order_form_page() -> rx.Component:
-    return page(
+    return rx.fragment(page(
         "Order",
         rx.cond(
             AuthState.can_write_orders,
@@ -509,4 +511,4 @@ def order_form_page() -> rx.Component:
             ),
             forbidden("Your role may not create or edit orders."),
         ),
-    )
+    ), on_unmount=S.leave_form)
