@@ -27,7 +27,7 @@ import pytest
 import redis.asyncio as aioredis
 from reflex.app import EventNamespace
 from reflex.utils import exec as reflex_exec
-from reflex.utils.token_manager import RedisTokenManager, SocketRecord, TokenManager
+from reflex.utils.token_manager import RedisTokenManager, TokenManager
 from reflex_base.constants import LogLevel
 
 from northwind_app import serve
@@ -169,18 +169,19 @@ async def _manager(cls, redis_url: str) -> RedisTokenManager:
     return cls(aioredis.Redis.from_url(redis_url))
 
 
-async def _dead_workers_record(manager: RedisTokenManager, token: str) -> None:
-    """A record as a worker that was SIGKILLed leaves it: its instance is gone."""
-    await manager.redis.set(manager._get_redis_key(token),
-                            pickle.dumps(SocketRecord(instance_id="dead-instance", sid="old")),
-                            ex=3600)
+async def _dead_workers_record(redis_url: str, token: str) -> None:
+    """The record a worker that was SIGKILLed leaves: written by Reflex's own manager (which
+    has no presence channel, like a dead worker), never deleted."""
+    dead = await _manager(RedisTokenManager, redis_url)
+    assert await dead.link_token_to_sid(token, "old-sid") is None
+    await dead.close()  # its connections close; no disconnect cleanup, as with SIGKILL
 
 
 def test_reflex_alone_gives_a_dead_workers_tab_a_new_token(redis_url):
     async def scenario():
+        await _dead_workers_record(redis_url, "tab-1")
         manager = await _manager(RedisTokenManager, redis_url)
         try:
-            await _dead_workers_record(manager, "tab-1")
             return await manager.link_token_to_sid("tab-1", "new-sid")
         finally:
             await manager.close()
@@ -191,9 +192,9 @@ def test_reflex_alone_gives_a_dead_workers_tab_a_new_token(redis_url):
 
 def test_a_dead_workers_tab_keeps_its_token(redis_url):
     async def scenario():
+        await _dead_workers_record(redis_url, "tab-1")
         manager = await _manager(WorkerAwareTokenManager, redis_url)
         try:
-            await _dead_workers_record(manager, "tab-1")
             new_token = await manager.link_token_to_sid("tab-1", "new-sid")
             record = pickle.loads(await manager.redis.get(manager._get_redis_key("tab-1")))
             return new_token, record

@@ -31,12 +31,13 @@ import contextlib
 import logging
 import os
 import pickle
+
 from reflex.utils.token_manager import RedisTokenManager
 
 log = logging.getLogger(__name__)
 
 PRESENCE_PREFIX = "northwind:worker:"
-PRESENCE_WAIT_SECONDS = 5.0  # the first connection waits at most this for the subscription
+PRESENCE_WAIT_SECONDS = 5.0  # a worker's first connection waits at most this for it
 _RETRY_SECONDS = 1.0
 
 # Delete the key only if it still holds the record found dead (another worker may have
@@ -58,6 +59,7 @@ class WorkerAwareTokenManager(RedisTokenManager):
     # Set before __init__ runs: Reflex's __init__ calls _reset_instance_id.
     _presence_task: asyncio.Task | None = None
     _presence_ready: asyncio.Event | None = None
+    _presence_waited = False
 
     def _reset_instance_id(self) -> None:
         super()._reset_instance_id()
@@ -89,7 +91,10 @@ class WorkerAwareTokenManager(RedisTokenManager):
             self._presence_task = asyncio.create_task(
                 self._hold_presence(self._presence_ready), name="northwind_worker_presence")
         assert self._presence_ready is not None
-        if not self._presence_ready.is_set():
+        # Wait for it once: if Redis refuses it, later tabs are linked without the delay (a
+        # worker without presence only risks a duplicated tab sharing its token).
+        if not self._presence_ready.is_set() and not self._presence_waited:
+            self._presence_waited = True
             try:
                 await asyncio.wait_for(self._presence_ready.wait(), PRESENCE_WAIT_SECONDS)
             except TimeoutError:
@@ -99,6 +104,7 @@ class WorkerAwareTokenManager(RedisTokenManager):
         if self._presence_task is not None and not self._presence_task.done():
             self._presence_task.cancel()
         self._presence_task = self._presence_ready = None
+        self._presence_waited = False
 
     async def _worker_alive(self, instance_id: str) -> bool:
         return bool(await self.redis.pubsub_channels(presence_pattern(instance_id)))
