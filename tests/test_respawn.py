@@ -31,7 +31,6 @@ from reflex.utils.token_manager import RedisTokenManager, TokenManager
 from reflex_base.constants import LogLevel
 
 from northwind_app import serve
-from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.settings import PROJECT_ROOT
 from northwind_app.ui import workers
 from northwind_app.ui.workers import WorkerAwareTokenManager, worker_aware_tabs
@@ -84,15 +83,13 @@ def test_run_script_uses_the_launcher():
 # -- a real server --------------------------------------------------------------------------
 
 @pytest.fixture
-def api_server(tmp_path):
+def api_server(empty_db, tmp_path):
     """The backend (API and websocket; no frontend build) in the production shape: the
-    launcher, Redis, 2 workers, on a migrated SQLite database."""
-    db_url = f"sqlite:///{tmp_path / 'respawn.db'}"
-    upgrade_to_head(db_url)
+    launcher, Redis, 2 workers, on a migrated database (SQLite, MariaDB)."""
     with own_redis_db() as redis_url:
         server = AppServer(
             ["-m", "northwind_app.serve", "run", "--env", "prod", "--backend-only"],
-            {"NORTHWIND_DATABASE_URL": db_url, "REFLEX_REDIS_URL": redis_url,
+            {"NORTHWIND_DATABASE_URL": empty_db, "REFLEX_REDIS_URL": redis_url,
              "GRANIAN_WORKERS": "2", "REFLEX_WEB_WORKDIR": str(tmp_path / "web"),
              "REFLEX_STATES_WORKDIR": str(tmp_path / "states")},
             tmp_path / "server.log")
