@@ -20,8 +20,10 @@ Reflex internals this relies on (tests/test_respawn.py fails when an upgrade cha
   from there on every use, so replacing it in a lifespan task, before the worker serves
   its first connection, takes effect;
 - `RedisTokenManager` keeps each record, a pickled `SocketRecord` with the owner's
-  `instance_id`, under `_get_redis_key(token)`, and `link_token_to_sid` hands a new token to
-  a tab whose record exists.
+  `instance_id`, under `_get_redis_key(token)`, its own sockets in `token_to_socket`, its
+  client in `redis`, and `link_token_to_sid` hands a new token to a tab whose record exists;
+- it calls `_reset_instance_id` as the worker starts (overridden to drop a presence started
+  under the old identity; none is started that early, so it would not matter if it went).
 """
 
 from __future__ import annotations
