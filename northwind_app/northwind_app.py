@@ -19,6 +19,7 @@ from northwind_app.pages.record_form import RecordFormState, customer_form_page,
 from northwind_app.security_headers import App, api_csp
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
+from northwind_app.ui.workers import worker_aware_tabs
 
 
 async def _first_run():
@@ -35,6 +36,8 @@ app = App(
     extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync()},
 )
 app.register_lifespan_task(_first_run)
+# With Redis: a tab of a worker that died keeps its state on another (see ui/workers.py).
+app.register_lifespan_task(worker_aware_tabs)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).
 app.add_middleware(AuthMiddleware())
 app.add_page(login_page, route="/login", title="Sign in · Northwind Orders", on_load=LoginState.load)

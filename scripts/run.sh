@@ -3,4 +3,5 @@
 # (production build; embedded SQLite unless NORTHWIND_DATABASE_URL is set).
 source "$(dirname "$0")/_env.sh"
 python -m northwind_app.data first-run
-exec reflex run --env prod --single-port --frontend-port "${PORT:-3000}" --backend-port "${PORT:-3000}"
+# `reflex run`, but a worker process that dies is replaced (northwind_app/serve.py).
+exec python -m northwind_app.serve run --env prod --single-port --frontend-port "${PORT:-3000}" --backend-port "${PORT:-3000}"

@@ -23,6 +23,7 @@ from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.services.auth import Permission
 from northwind_app.ui.auth import AuthState, actor_of, requires
+from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.picker import search_picker
 from northwind_app.ui.widgets import line_header
@@ -124,9 +125,23 @@ class OrderFormState(rx.State):
     freight_text: str = "$0.00"
     total: str = "$0.00"
 
+    # What was typed survives the tab's reconnection (ui/drafts.py).
+    _draft_key: str = ""
+    _draft_sid: str = ""
+
     # -- loading ----------------------------------------------------------------------------
     @rx.event
+    def leave_form(self):
+        """The tab left the form through the app (it unmounted): coming back starts afresh."""
+        drop_draft(self)
+
+    @rx.event
     async def load(self):
+        if await resumes_draft(self):
+            # A save still running holds the tab's state until it ends, so one marked as
+            # running here died with its worker.
+            self.saving = False
+            return
         self.loading = True
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
@@ -150,6 +165,7 @@ class OrderFormState(rx.State):
                 actor = await actor_of(self)
                 if actor.employee_id is not None:  # a sales user's orders are their own
                     self.values = {**self.values, "employee_id": str(actor.employee_id)}
+            await keep_draft(self)
         except NotFound:
             self.not_found = True
         except Exception:  # noqa: BLE001
@@ -331,6 +347,7 @@ class OrderFormState(rx.State):
             self.saving = False
             return
         self.saving = False
+        drop_draft(self)
         yield rx.toast.success(f"Order {saved_id} saved.")
         yield rx.redirect(f"/orders/{saved_id}")
 
@@ -478,7 +495,7 @@ def form_body() -> rx.Component:
 
 
 def order_form_page() -> rx.Component:
-    return page(
+    return rx.fragment(page(
         "Order",
         rx.cond(
             AuthState.can_write_orders,
@@ -494,4 +511,4 @@ def order_form_page() -> rx.Component:
             ),
             forbidden("Your role may not create or edit orders."),
         ),
-    )
+    ), on_unmount=S.leave_form)

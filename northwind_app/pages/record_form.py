@@ -20,6 +20,7 @@ from northwind_app.services import customers, products
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui.auth import AuthState, actor_of, requires
+from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import forbidden, page
 
@@ -96,9 +97,20 @@ class RecordFormState(rx.State):
     not_found: bool = False
     loading: bool = True
     saving: bool = False
+    # What was typed survives the tab's reconnection (ui/drafts.py).
+    _draft_key: str = ""
+    _draft_sid: str = ""
+
+    @rx.event
+    def leave_form(self):
+        """The tab left the form through the app (it unmounted): coming back starts afresh."""
+        drop_draft(self)
 
     @rx.event
     async def load(self):
+        if await resumes_draft(self):
+            self.saving = False  # a save still running would hold the tab's state
+            return
         path = self.router.url.path
         self.entity = path_part(path, 0)
         editing = path.rstrip("/").endswith("/edit")
@@ -115,6 +127,7 @@ class RecordFormState(rx.State):
                                for f in FIELDS[self.entity]}
                 if self.entity == "products":
                     self.values.update(units_in_stock="0", units_on_order="0", reorder_level="0")
+            await keep_draft(self)
         except NotFound:
             self.not_found = True
         except Exception:  # noqa: BLE001
@@ -154,6 +167,7 @@ class RecordFormState(rx.State):
             self.saving = False
             return
         self.saving = False
+        drop_draft(self)
         yield rx.toast.success(f"{NOUN[self.entity].title()} {saved} saved.")
         yield rx.redirect(f"/{self.entity}/{saved}")
 
@@ -199,7 +213,7 @@ def record_form(entity: str) -> rx.Component:
                       loading=S.saving, data_testid="save-record"),
             justify="end", width="100%", spacing="3"),
         width="100%", spacing="4")
-    return page(entity.title(), rx.cond(
+    return rx.fragment(page(entity.title(), rx.cond(
         ~AuthState.can_write_records,
         forbidden(f"Your role may not create or edit {entity}."),
         rx.cond(
@@ -208,7 +222,7 @@ def record_form(entity: str) -> rx.Component:
                       rx.link("Back to the list", href=f"/{entity}"),
                       data_testid="record-not-found"),
             rx.cond(S.loading, rx.center(rx.spinner(size="3"), padding="3em", width="100%"),
-                    body))))
+                    body)))), on_unmount=S.leave_form)
 
 
 def customer_form_page() -> rx.Component:
