@@ -19,6 +19,7 @@ from northwind_app.pages.orders import OrdersState, orders_page
 from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
+from northwind_app.ui.outage import backend_exception_handler, outage_wrap
 
 
 async def _first_run():
@@ -29,7 +30,10 @@ app = rx.App(
     api_transformer=in_front_of_reflex(create_api()),
     stylesheets=["/print.css", "/table.css"],
     # Every tab hears another tab of the browser signing in or out.
-    extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync()},
+    extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync(),
+                     # Every page shows the outage banner (ui/outage.py).
+                     (2, "Outage"): lambda stateful: outage_wrap()},
+    backend_exception_handler=backend_exception_handler,
 )
 app.register_lifespan_task(_first_run)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).

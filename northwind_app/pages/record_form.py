@@ -19,6 +19,7 @@ from northwind_app.pages.catalog import CatalogOptions
 from northwind_app.services import customers, products
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import forbidden, page
@@ -117,8 +118,8 @@ class RecordFormState(rx.State):
                     self.values.update(units_in_stock="0", units_on_order="0", reorder_level="0")
         except NotFound:
             self.not_found = True
-        except Exception:  # noqa: BLE001
-            log.exception("loading the %s form failed", self.entity)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading the %s form failed", self.entity)
             self.form_error = "The form could not be loaded. Try again."
         finally:
             self.loading = False
@@ -148,8 +149,8 @@ class RecordFormState(rx.State):
                                else "Some fields need attention; nothing was saved.")
             self.saving = False
             return
-        except Exception:  # noqa: BLE001
-            log.exception("saving a %s failed", self.entity)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "saving a %s failed", self.entity, reload=False)
             self.form_error = "A server problem stopped the save; nothing was saved."
             self.saving = False
             return

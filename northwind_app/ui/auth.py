@@ -274,7 +274,13 @@ class AuthMiddleware(Middleware):
         if not signed_in_needed:
             return None
         auth_state = await state.get_state(AuthState)
-        actor = await auth_state.current_actor()
+        try:
+            actor = await auth_state.current_actor()
+        except Exception as exc:
+            from northwind_app.ui import outage  # (it imports this module)
+            if outage.is_unavailable(exc):
+                return await outage.outage_update(state, event)
+            raise
         if actor is not None and (permission is None or actor.can(permission)):
             return None
         if actor is None:
