@@ -276,7 +276,8 @@ def ship_dialog() -> rx.Component:
                         rx.text(s.ship_errors["ship_via"], color="red", size="1")),
                 rx.hstack(
                     rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                    rx.button("Mark shipped", on_click=s.confirm_ship, data_testid="confirm-ship"),
+                    rx.button("Mark shipped", on_click=s.confirm_ship,
+                              disabled=outage.OutageState.db_down, data_testid="confirm-ship"),
                     justify="end", width="100%", padding_top="1em",
                 ),
                 spacing="2",
