@@ -490,7 +490,8 @@ def data_table(
         padding_bottom="0.75em",
     )
     # Dim while the rows are not those of the address: before the first load, and from the
-    # moment a navigation starts until `load` has brought the new page's rows.
+    # moment a navigation starts until `load` has brought the new page's rows. Also while
+    # the database is unreachable (rows shown then may be out of date).
     busy = state.loading | ~rx.State.is_hydrated
     table = rx.table.root(
         rx.table.header(rx.table.row(*[_header(state, col) for col in columns])),
@@ -504,7 +505,7 @@ def data_table(
         variant="surface",
         size="2",
         width="100%",
-        opacity=rx.cond(busy, "0.55", "1"),
+        opacity=rx.cond(busy | outage.OutageState.db_down, "0.55", "1"),
         transition="opacity 0.15s",
         data_testid="list-table",
         data_loading=rx.cond(busy, "true", "false"),
