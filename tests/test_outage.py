@@ -136,6 +136,32 @@ def test_the_session_check_meeting_an_outage_raises_the_banner_not_an_exception(
         "db_down_rx_state_": True}
 
 
+@pytest.mark.parametrize("handler, reload", [("load", True), ("confirm_delete", False)])
+def test_only_a_page_load_stopped_by_the_outage_runs_again_on_recovery(app_states, handler,
+                                                                       reload):
+    """A page's load is repeated when the database is back; a click (here: confirming a
+    delete) is not: its buttons were disabled meanwhile, and the user sees what to redo."""
+    from reflex_base.event import Event
+
+    from northwind_app.pages.order_detail import OrderDetailState
+    from northwind_app.ui.auth import AuthMiddleware, AuthState
+    from northwind_app.ui.outage import OutageState
+    app, root = app_states
+    root.router_data = root._update_router_vars(
+        {"pathname": "/orders/[order_id]", "asPath": "/orders/10250", "query": {},
+         "headers": {"origin": "http://127.0.0.1"}}, {})
+    event = Event(name=f"{OrderDetailState.get_full_name()}.{handler}", payload={})
+
+    async def check():
+        with mock.patch.object(AuthState, "current_actor", side_effect=_unreachable,
+                               autospec=True):
+            await AuthMiddleware().preprocess(app, root, event)
+        return await root.get_state(OutageState)
+
+    outage_state = _run(check())
+    assert outage_state.db_down is True and outage_state._reload is reload
+
+
 def test_other_session_check_failures_still_raise(app_states):
     from reflex_base.event import Event
 
