@@ -19,7 +19,7 @@ from northwind_app.pages.orders import OrdersState, orders_page
 from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
-from northwind_app.ui.outage import backend_exception_handler, outage_wrap
+from northwind_app.ui.outage import OutageMiddleware, backend_exception_handler, outage_wrap
 
 
 async def _first_run():
@@ -38,6 +38,7 @@ app = rx.App(
 app.register_lifespan_task(_first_run)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).
 app.add_middleware(AuthMiddleware())
+app.add_middleware(OutageMiddleware())  # which events are page loads (ui/outage.py)
 app.add_page(login_page, route="/login", title="Sign in · Northwind Orders", on_load=LoginState.load)
 app.add_page(home, route="/", title="Dashboard · Northwind Orders", on_load=HomeState.load)
 app.add_page(orders_page, route="/orders", title="Orders · Northwind Orders",

@@ -147,9 +147,7 @@ def test_only_a_page_load_stopped_by_the_outage_runs_again_on_recovery(app_state
     from northwind_app.ui.auth import AuthMiddleware, AuthState
     from northwind_app.ui.outage import OutageState
     app, root = app_states
-    root.router_data = root._update_router_vars(
-        {"pathname": "/orders/[order_id]", "asPath": "/orders/10250", "query": {},
-         "headers": {"origin": "http://127.0.0.1"}}, {})
+    _at_order_10250(root)
     event = Event(name=f"{OrderDetailState.get_full_name()}.{handler}", payload={})
 
     async def check():
@@ -160,6 +158,36 @@ def test_only_a_page_load_stopped_by_the_outage_runs_again_on_recovery(app_state
 
     outage_state = _run(check())
     assert outage_state.db_down is True and outage_state._reload is reload
+
+
+def _at_order_10250(root) -> None:
+    root.router_data = root._update_router_vars(
+        {"pathname": "/orders/[order_id]", "asPath": "/orders/10250", "query": {},
+         "headers": {"origin": "http://127.0.0.1"}}, {})
+
+
+@pytest.mark.parametrize("handler, reload", [("load", True), ("confirm_delete", False)])
+def test_an_uncaught_outage_raises_the_banner_and_reloads_only_a_page_load(app_states, handler,
+                                                                           reload):
+    """What no handler caught (e.g. the login page's session check): the banner instead of
+    Reflex's traceback toast; the page loads again on recovery only if a load failed."""
+    from types import SimpleNamespace
+
+    from reflex_base.event import Event
+
+    from northwind_app.pages.order_detail import OrderDetailState
+    from northwind_app.ui import outage
+    app, root = app_states
+    _at_order_10250(root)
+    event = Event(name=f"{OrderDetailState.get_full_name()}.{handler}", payload={})
+    with mock.patch.object(outage.EventContext, "get",
+                           return_value=SimpleNamespace(txid=f"tx-{handler}")):
+        assert _run(outage.OutageMiddleware().preprocess(app, root, event)) is None
+        spec = outage.backend_exception_handler(_driver_error(OperationalError))
+    assert spec.handler.fn is outage.OutageState.lost.fn
+    (name, value), = spec.args
+    assert str(name) == "reload" and str(value) == str(reload).lower()
+    assert f"tx-{handler}" not in outage._page_loads
 
 
 def test_other_session_check_failures_still_raise(app_states):
@@ -189,8 +217,7 @@ def test_an_outage_is_logged_once_in_one_line(app_states, caplog):
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and warnings[0].exc_info is None
     assert "\n" not in warnings[0].getMessage()
-    assert outage.backend_exception_handler(_driver_error(OperationalError)).handler.fn \
-        is outage.OutageState.lost.fn  # the unhandled ones: the banner, no toast
+    outage.backend_exception_handler(_driver_error(OperationalError))  # logs no more
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1
     outage._note_up()
     assert "reachable again" in caplog.records[-1].getMessage()

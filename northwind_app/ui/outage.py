@@ -17,7 +17,7 @@ When an event finds the database unreachable (`is_unavailable`, the API's 503 ru
 Where it is raised from: the auth middleware, whose session check is the first database trip
 of most events (`outage_update`); the pages' handlers, which report what they caught
 (`failed`); and the app's backend exception handler for whatever no handler caught
-(`backend_exception_handler`).
+(`backend_exception_handler`, told by `OutageMiddleware` whether the event was a page load).
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ import asyncio
 import logging
 import sys
 import time
+from collections import OrderedDict
 from typing import Any
 
 import reflex as rx
 from reflex.app import default_backend_exception_handler
+from reflex.middleware import Middleware
 from reflex.state import BaseState, OnLoadInternalState, StateUpdate
 from reflex_base.event import Event, EventSpec
+from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 
 from northwind_app.db.engine import session_scope
@@ -103,9 +106,10 @@ class OutageState(rx.State):
         self._reload = self._reload or reload
 
     @rx.event
-    def lost(self):
-        """The backend exception handler's follow-up: something failed on the database."""
-        self._mark(reload=True)
+    def lost(self, reload: bool):
+        """The backend exception handler's follow-up: an event failed on the database
+        (`reload`: it was one of the page's loads)."""
+        self._mark(reload=bool(reload))
 
     @rx.event(background=True)
     async def retry(self):
@@ -177,13 +181,39 @@ async def failed(state: BaseState, exc: BaseException, logger: logging.Logger, w
     return True
 
 
+# The events now running that are page loads (by transaction id, as OutageMiddleware saw
+# them): the backend exception handler, which is not told the event, looks its own up. The
+# oldest are forgotten first (an event that ended without an error leaves its id here).
+_page_loads: OrderedDict[str, None] = OrderedDict()
+_PAGE_LOADS_KEPT = 1024
+
+
+class OutageMiddleware(Middleware):
+    """Notes which events are page loads, for `backend_exception_handler`."""
+
+    async def preprocess(self, app: Any, state: BaseState, event: Event) -> StateUpdate | None:
+        if _page_load(state, event):
+            _page_loads[EventContext.get().txid] = None
+            while len(_page_loads) > _PAGE_LOADS_KEPT:
+                _page_loads.popitem(last=False)
+        return None
+
+
 def backend_exception_handler(exception: Exception) -> EventSpec | None:
     """The app's last resort for an exception no handler caught: an unreachable database
-    raises the banner (one log line, no traceback); anything else gets Reflex's default
-    (logged with its traceback, a generic toast)."""
+    raises the banner (one log line, no traceback), and the page loads again on recovery if
+    the event was one of its loads; anything else gets Reflex's default (logged with its
+    traceback, a generic toast)."""
     if is_unavailable(exception):
         _note_down(exception)
-        return OutageState.lost()
+        try:
+            txid = EventContext.get().txid
+        except Exception:  # noqa: BLE001 - no event context: reload, to be safe
+            reload = True
+        else:
+            reload = txid in _page_loads
+            _page_loads.pop(txid, None)
+        return OutageState.lost(reload)
     return default_backend_exception_handler(exception)
 
 
