@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from unittest import mock
 
 import pytest
@@ -301,3 +302,66 @@ def test_a_huge_offset_never_reaches_the_database(classic_db_ro, page):
         with pytest.raises(ValidationFailed) as raised:
             page(session, ListParams(offset=2_499_999_999_999_999_999_950))
     assert set(raised.value.fields) == {"offset"}
+
+
+# -- the retry task -----------------------------------------------------------------------------
+
+class _Tab:
+    """Stands in for a background task's state proxy: attributes plus `async with`."""
+
+    def __init__(self, reload: bool):
+        self.db_down, self._reload, self._probing_since = True, reload, 0.0
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *_exc):
+        return False
+
+
+def _retry(tab) -> list:
+    from northwind_app.ui.outage import OutageState
+
+    async def collect():
+        return [event async for event in OutageState.event_handlers["retry"].fn(tab)]
+
+    return _run(collect())
+
+
+@pytest.mark.parametrize("reload", [True, False])
+def test_the_retry_probes_until_the_database_answers_then_reloads_a_failed_load(
+        monkeypatch, reload):
+    from reflex.state import OnLoadInternalState
+
+    from northwind_app.ui import outage
+    answers = iter([False, False, True])
+    probes = []
+    monkeypatch.setattr(outage, "PROBE_SECONDS", 0.01)
+    monkeypatch.setattr(outage, "_probe", lambda: probes.append(1) or next(answers))
+    tab = _Tab(reload)
+    events = _retry(tab)
+    assert len(probes) == 3 and tab.db_down is False and tab._probing_since == 0.0
+    assert events == ([OnLoadInternalState.on_load_internal] if reload else [])
+
+
+def test_a_retry_gives_up_after_its_window_and_asks_the_browser_for_another(monkeypatch):
+    from northwind_app.ui import outage
+    monkeypatch.setattr(outage, "PROBE_SECONDS", 0.01)
+    monkeypatch.setattr(outage, "RETRY_WINDOW", 0.05)
+    monkeypatch.setattr(outage, "_probe", lambda: False)
+    tab = _Tab(True)
+    (event,) = _retry(tab)
+    assert event.handler.fn.__qualname__ == "_call_script"  # its callback: retry
+    assert "outage_state.retry" in str(dict((str(k), v) for k, v in event.args)["callback"])
+    assert tab.db_down is True and tab._probing_since == 0.0
+
+
+def test_one_retry_per_tab_and_none_once_the_database_is_back(monkeypatch):
+    from northwind_app.ui import outage
+    monkeypatch.setattr(outage, "_probe", lambda: pytest.fail("probed"))
+    running = _Tab(True)
+    running._probing_since = time.time()
+    assert _retry(running) == []
+    recovered = _Tab(True)
+    recovered.db_down = False
+    assert _retry(recovered) == []

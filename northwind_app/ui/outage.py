@@ -99,7 +99,9 @@ class OutageState(rx.State):
 
     db_down: bool = False
     _reload: bool = False  # run the page's on_load again once the database is back
-    _probing: bool = False
+    # When this tab's retry task started (wall clock, 0: none runs). One that has run longer
+    # than its window is taken as gone (its worker stopped) and another may start.
+    _probing_since: float = 0.0
 
     def _mark(self, reload: bool) -> None:
         self.db_down = True
@@ -115,9 +117,9 @@ class OutageState(rx.State):
     async def retry(self):
         """Probe until the database answers (started by the banner when it appears)."""
         async with self:
-            if self._probing or not self.db_down:
+            if not self.db_down or time.time() - self._probing_since < RETRY_WINDOW + 5:
                 return
-            self._probing = True
+            self._probing_since = time.time()
         up = False
         try:
             deadline = time.monotonic() + RETRY_WINDOW
@@ -128,7 +130,7 @@ class OutageState(rx.State):
                     break
         finally:
             async with self:
-                self._probing = False
+                self._probing_since = 0.0
                 reload = False
                 if up:
                     _note_up()
