@@ -19,6 +19,7 @@ from northwind_app.pages.record_form import RecordFormState, customer_form_page,
 from northwind_app.security_headers import App, api_csp
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
+from northwind_app.ui.outage import OutageMiddleware, backend_exception_handler, outage_wrap
 from northwind_app.ui.workers import worker_aware_tabs
 
 
@@ -33,13 +34,17 @@ app = App(
     csp_by_path=api_csp(api),
     stylesheets=["/print.css", "/table.css"],
     # Every tab hears another tab of the browser signing in or out.
-    extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync()},
+    extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync(),
+                     # Every page shows the outage banner (ui/outage.py).
+                     (2, "Outage"): lambda stateful: outage_wrap()},
+    backend_exception_handler=backend_exception_handler,
 )
 app.register_lifespan_task(_first_run)
 # With Redis: a tab of a worker that died keeps its state on another (see ui/workers.py).
 app.register_lifespan_task(worker_aware_tabs)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).
 app.add_middleware(AuthMiddleware())
+app.add_middleware(OutageMiddleware())  # which events are page loads (ui/outage.py)
 app.add_page(login_page, route="/login", title="Sign in · Northwind Orders", on_load=LoginState.load)
 app.add_page(home, route="/", title="Dashboard · Northwind Orders", on_load=HomeState.load)
 app.add_page(orders_page, route="/orders", title="Orders · Northwind Orders",

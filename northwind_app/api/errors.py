@@ -16,11 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from northwind_app.services.errors import ServiceError, ValidationFailed
+from northwind_app.services.errors import ServiceError, ValidationFailed, database_unavailable
 
 log = logging.getLogger("northwind_app.api")
 
@@ -142,7 +142,7 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-    if isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated:
+    if database_unavailable(exc):
         log.warning("Database unavailable in %s %s: %s", request.method, request.url.path,
                     str(exc.orig).splitlines()[0] if exc.orig else exc)
         return error_response(503, "database_unavailable",

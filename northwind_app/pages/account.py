@@ -28,6 +28,7 @@ from northwind_app.services import auth, users
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, Actor
 from northwind_app.services.errors import ServiceError
 from northwind_app.services.users import TokenView
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.history import when
 from northwind_app.ui.layout import page
@@ -139,8 +140,8 @@ class CredentialsState(rx.State, mixin=True):
             unplaced = not exc.fields or exc.fields.keys() - TOKEN_FIELDS.keys()
             self.token_error = exc.message if unplaced else ""
             return
-        except Exception:  # noqa: BLE001
-            log.exception("creating an API token failed")
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "creating an API token failed", reload=False)
             self.token_error = SERVER_PROBLEM
             return
         self.new_token, self.new_token_name = token, name.strip()
@@ -192,8 +193,8 @@ class CredentialsState(rx.State, mixin=True):
             self.password_error = "" if exc.fields else exc.message
             self.busy = False
             return
-        except Exception:  # noqa: BLE001
-            log.exception("setting a password failed")
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "setting a password failed", reload=False)
             self.password_error = SERVER_PROBLEM
             self.busy = False
             return
@@ -410,8 +411,8 @@ class AccountState(CredentialsState, rx.State):
             actor = await actor_of(self)
             self._reset_credentials(str(actor.user_id))
             self.profile, self.tokens = await asyncio.to_thread(_load_account, actor)
-        except Exception:  # noqa: BLE001
-            log.exception("loading the account page failed")
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading the account page failed")
             self.error = "Your account could not be loaded. Try again."
         finally:
             self.loading = False

@@ -21,6 +21,7 @@ from northwind_app.pages.orders import OrdersListing
 from northwind_app.services import audit, catalog, customers, products
 from northwind_app.services import dashboard as figures
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.format import date_text
@@ -355,8 +356,8 @@ class DetailState(rx.State):
             data = await asyncio.to_thread(loader, self.key)
         except NotFound:
             self.not_found = True
-        except Exception:  # noqa: BLE001
-            log.exception("loading %s %s failed", self.entity, self.key)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading %s %s failed", self.entity, self.key)
             self.error = "This record could not be loaded. Try again."
         else:
             for name, value in data.items():

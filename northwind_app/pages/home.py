@@ -17,6 +17,7 @@ from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
 from northwind_app.services.errors import ValidationFailed
 from northwind_app.services.stats import entity_counts
+from northwind_app.ui import outage
 from northwind_app.ui.auth import safe_next
 from northwind_app.ui.layout import page
 
@@ -98,8 +99,8 @@ class HomeState(rx.State):
                 int(quarter) if quarter.isdigit() else None)
         except ValidationFailed as exc:
             self.error = "This period is not valid: " + exc.message
-        except Exception:  # noqa: BLE001
-            log.exception("dashboard failed")
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "dashboard failed")
             self.error = "The figures could not be loaded. Check the database and try again."
         else:
             for name, value in data.items():

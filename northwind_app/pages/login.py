@@ -18,6 +18,7 @@ import reflex as rx
 from northwind_app.db.engine import session_scope
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, public, safe_next
 
 
@@ -59,6 +60,14 @@ class LoginState(rx.State):
             self.password_error = exc.fields.get("password", "")
             if not (self.username_error or self.password_error):
                 self.password_error = exc.message
+            self.busy = False
+            return
+        except Exception as exc:
+            if not outage.is_unavailable(exc):
+                raise
+            await outage.failed(self, exc, outage.log, "signing in", reload=False)
+            self.password_error = "Not signed in: the database is not reachable. Try again " \
+                                  "when the banner has gone."
             self.busy = False
             return
         auth_state = await self.get_state(AuthState)

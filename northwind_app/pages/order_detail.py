@@ -13,6 +13,7 @@ from northwind_app.money import format_money, format_percent
 from northwind_app.services import audit
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
@@ -118,8 +119,8 @@ class OrderDetailState(rx.State):
         except NotFound:
             self.not_found = True
             self.order, self.lines = {}, []
-        except Exception:  # noqa: BLE001
-            log.exception("loading order %s failed", order_id)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading order %s failed", order_id)
             self.error = "The order could not be loaded. Try again."
         else:
             self.order = order_view_dict(order)
@@ -275,7 +276,8 @@ def ship_dialog() -> rx.Component:
                         rx.text(s.ship_errors["ship_via"], color="red", size="1")),
                 rx.hstack(
                     rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                    rx.button("Mark shipped", on_click=s.confirm_ship, data_testid="confirm-ship"),
+                    rx.button("Mark shipped", on_click=s.confirm_ship,
+                              disabled=outage.OutageState.db_down, data_testid="confirm-ship"),
                     justify="end", width="100%", padding_top="1em",
                 ),
                 spacing="2",

@@ -22,6 +22,7 @@ from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.services.auth import Permission
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page
@@ -168,8 +169,8 @@ class OrderFormState(rx.State):
             await keep_draft(self)
         except NotFound:
             self.not_found = True
-        except Exception:  # noqa: BLE001
-            log.exception("loading the order form failed")
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading the order form failed")
             self.form_error = "The form could not be loaded. Try again."
         finally:
             self.loading = False
@@ -341,8 +342,8 @@ class OrderFormState(rx.State):
             self._show_errors(exc)
             self.saving = False
             return
-        except Exception:  # noqa: BLE001
-            log.exception("saving an order failed")
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "saving an order failed", reload=False)
             self.form_error = "The order could not be saved because of a server problem; nothing was saved."
             self.saving = False
             return

@@ -19,6 +19,7 @@ from northwind_app.pages.catalog import CatalogOptions
 from northwind_app.services import customers, products
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
@@ -130,8 +131,8 @@ class RecordFormState(rx.State):
             await keep_draft(self)
         except NotFound:
             self.not_found = True
-        except Exception:  # noqa: BLE001
-            log.exception("loading the %s form failed", self.entity)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading the %s form failed", self.entity)
             self.form_error = "The form could not be loaded. Try again."
         finally:
             self.loading = False
@@ -161,8 +162,8 @@ class RecordFormState(rx.State):
                                else "Some fields need attention; nothing was saved.")
             self.saving = False
             return
-        except Exception:  # noqa: BLE001
-            log.exception("saving a %s failed", self.entity)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "saving a %s failed", self.entity, reload=False)
             self.form_error = "A server problem stopped the save; nothing was saved."
             self.saving = False
             return

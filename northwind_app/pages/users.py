@@ -26,6 +26,7 @@ from northwind_app.services import audit, users
 from northwind_app.services import orders as order_service
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, ROLES, Actor, Permission
 from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
@@ -122,8 +123,8 @@ class UserFieldsState(rx.State, mixin=True):
             self.errors = exc.fields
             self.form_error = (exc.message if not exc.fields or exc.status == 409
                                else "Some fields need attention; nothing was saved.")
-        except Exception:  # noqa: BLE001 - say so, log the cause
-            log.exception("%s failed", what)
+        except Exception as exc:  # noqa: BLE001 - say so, log the cause
+            await outage.failed(self, exc, log, "%s failed", what, reload=False)
             self.form_error = SERVER_PROBLEM
         finally:
             self.saving = False
@@ -262,8 +263,8 @@ class UserDetailState(CredentialsState, UserFieldsState, rx.State):
             data = await asyncio.to_thread(_load_user, actor, int(self.requested_id))
         except NotFound:
             self.not_found, self.record = True, {}
-        except Exception:  # noqa: BLE001
-            log.exception("loading user %s failed", self.requested_id)
+        except Exception as exc:  # noqa: BLE001
+            await outage.failed(self, exc, log, "loading user %s failed", self.requested_id)
             self.error = "This user could not be loaded. Try again."
         else:
             user = data["user"]

@@ -18,6 +18,7 @@ from northwind_app.db.models import (
 )
 from northwind_app.services.listing import Listing
 from northwind_app.services.records import fetch_one
+from northwind_app.services.validation import row_id
 
 # --- employees ---------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ EMPLOYEES = Listing(
     tie_breaker=Employee.employee_id,
     search=[Employee.first_name, Employee.last_name, Employee.title],
     filters={"country": lambda value: Employee.country == value,
-             "reports_to": lambda value: Employee.reports_to == value},
+             "reports_to": lambda value: Employee.reports_to == row_id(value)},
 )
 
 _EMPLOYEE_DETAIL_COLUMNS = [c for c in Employee.__table__.c if c.name != "photo_path"]

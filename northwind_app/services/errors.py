@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 
 class ServiceError(Exception):
     code = "error"
@@ -42,3 +45,21 @@ class Conflict(ServiceError):
 class PermissionDenied(ServiceError):
     code = "forbidden"
     status = 403
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached right now (the API answers 503, the
+    screens show their outage banner): a driver error SQLAlchemy classes as operational or
+    interface (connection refused or lost, server gone, lock timeouts), a connection the pool
+    invalidated, a full pool's wait timing out, or a socket timeout; also when one of those
+    is what `exc` was raised from (`raise ... from`, or during its handling)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DBAPIError):
+            return isinstance(exc, (OperationalError, InterfaceError)) \
+                or bool(exc.connection_invalidated)
+        if isinstance(exc, (PoolTimeout, TimeoutError, ConnectionError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -19,10 +19,15 @@ from sqlmodel import Session
 
 from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
 from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.validation import MAX_INT
 
 T = TypeVar("T")
 MAX_LIMIT = 500
 PAGE_SIZES = (25, 50, 100)
+# The largest offset and the longest search text a list takes (the API's `offset` and `q`
+# bounds; the screens' page numbers and search boxes are held to the same).
+MAX_OFFSET = MAX_INT
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,10 @@ class ListParams:
         errors = {}
         if not 1 <= self.limit <= MAX_LIMIT:
             errors["limit"] = f"must be between 1 and {MAX_LIMIT}"
-        if self.offset < 0:
-            errors["offset"] = "must be 0 or more"
+        if not 0 <= self.offset <= MAX_OFFSET:
+            errors["offset"] = f"must be between 0 and {MAX_OFFSET}"
+        if self.search is not None and len(self.search) > MAX_SEARCH:
+            errors["q"] = f"must be at most {MAX_SEARCH} characters"
         if self.after and self.offset:
             errors["offset"] = "cannot be combined with after (a cursor already says where)"
         if errors:

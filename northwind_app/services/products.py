@@ -18,7 +18,7 @@ from northwind_app.services.errors import Conflict, NotFound
 from northwind_app.services.listing import Listing
 from northwind_app.services.records import fetch_one, plural
 from northwind_app.services.validation import (
-    Amount, Flag, Reference, Rule, Text, WholeNumber, check_references, clean_fields,
+    Amount, Flag, Reference, Rule, Text, WholeNumber, check_references, clean_fields, row_id,
 )
 
 COLUMNS = Product.__table__.c
@@ -57,8 +57,8 @@ PRODUCTS = Listing(
     default_sort="product_name",
     tie_breaker=Product.product_id,
     search=[Product.product_name],
-    filters={"category_id": lambda value: Product.category_id == value,
-             "supplier_id": lambda value: Product.supplier_id == value,
+    filters={"category_id": lambda value: Product.category_id == row_id(value),
+             "supplier_id": lambda value: Product.supplier_id == row_id(value),
              "stock": _stock_filter,
              "discontinued": lambda value: Product.discontinued == Flag().convert(value)},
 )

@@ -171,3 +171,9 @@ def check_references(session: Session, rules: Mapping[str, Rule],
     }
     if errors:
         raise ValidationFailed(errors)
+
+
+def row_id(value: Any) -> int:
+    """A row id given as a filter's value (e.g. `?category_id=3` on a list screen): a whole
+    number from 1 to MAX_INT, like the API's id parameters; ValueError(message) else."""
+    return WholeNumber(minimum=1).convert(value)

@@ -326,7 +326,13 @@ class AuthMiddleware(Middleware):
         # Every event, Reflex's own (hydrate) included: whose tab is this now? Data loaded
         # for another identity is dropped before anything is sent.
         auth_state = await state.get_state(AuthState)
-        actor = await auth_state._current_actor()
+        try:
+            actor = await auth_state._current_actor()
+        except Exception as exc:
+            from northwind_app.ui import outage  # (it imports this module)
+            if outage.is_unavailable(exc):
+                return await outage.outage_update(state, event)
+            raise
         user_id = actor.user_id if actor else None
         if auth_state._data_user is not None and auth_state._data_user != user_id:
             await _forget_data(auth_state)

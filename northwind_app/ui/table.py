@@ -30,7 +30,9 @@ from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.money import format_number
 from northwind_app.services.errors import PermissionDenied, ValidationFailed
-from northwind_app.services.listing import PAGE_SIZES, ListParams
+from northwind_app.services.listing import MAX_OFFSET, MAX_SEARCH, PAGE_SIZES, ListParams
+from northwind_app.services.validation import WholeNumber
+from northwind_app.ui import outage
 from northwind_app.ui.auth import actor_of
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 # Seconds a list's rows may take before the table shows it is loading (a quicker answer
 # replaces the rows without the extra render).
 SHOW_LOADING_AFTER = 0.15
+# A list's own message while the database is unreachable (the banner says so too).
+OUTAGE_TEXT = "The database is not reachable; the list loads again when it is back."
 
 
 @dataclass(frozen=True)
@@ -134,21 +138,18 @@ class ListState(rx.State, mixin=True):
         query = self._query(**changes)
         return self._base_path() + ("?" + urlencode(query) if query else "")
 
-    def _read_url(self) -> None:
+    def _read_url(self) -> dict[str, str]:
+        """Take the view from the address; returns what is wrong with its page size, page
+        number or search (by query parameter; the view is then the first page). The
+        services check the sort and the filters by the rules the API uses."""
         params = self.router.url.query_parameters
-        try:
-            size = int(params.get("size", PAGE_SIZES[0]))
-        except ValueError:
-            size = PAGE_SIZES[0]
-        size = size if size in PAGE_SIZES else PAGE_SIZES[0]
-        try:
-            page = max(1, int(params.get("page", 1)))
-        except ValueError:
-            page = 1
+        errors, size, page = url_errors(params.get("size", ""), params.get("page", ""),
+                                        params.get("q", ""))
         self._change(page_size=size, offset=(page - 1) * size,
                      sort=params.get("sort", "") or self.default_sort,
                      search=params.get("q", ""),
                      filters={key: params.get(key, "") for key in self.filter_keys})
+        return errors
 
     def _change(self, **values: Any) -> None:
         """Assign the vars whose values differ. Reflex sends every assigned var, and each
@@ -173,7 +174,7 @@ class ListState(rx.State, mixin=True):
         SHOW_LOADING_AFTER (a delta before the rows would only make the browser render the
         table once more for every quick change). Values are assigned only when they change
         (`_change`)."""
-        self._read_url()
+        url_problems = self._read_url()
         view = self.router.url.query
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
                             search=self.search or None,
@@ -181,6 +182,8 @@ class ListState(rx.State, mixin=True):
                                      {**self.filters, **self._fixed_filters()}.items() if value})
         fetching = None
         try:
+            if url_problems:
+                raise ValidationFailed(url_problems)
             await self._load_extras()
             actor = (await actor_of(self),) if self.needs_actor else ()
             fetching = asyncio.ensure_future(asyncio.to_thread(self._fetch_rows, params, *actor))
@@ -202,11 +205,11 @@ class ListState(rx.State, mixin=True):
                          error="This view's address has invalid values: " + exc.message)
         except PermissionDenied as exc:
             self._change(rows=[], total=0, rows_view=view, field_errors={}, error=exc.message)
-        except Exception:  # noqa: BLE001 - show a clear message, log the cause
-            log.exception("loading %s failed", self._base_path())
+        except Exception as exc:  # noqa: BLE001 - show a clear message, log the cause
+            down = await outage.failed(self, exc, log, "loading %s failed", self._base_path())
             self._change(rows=[], total=0, rows_view=view, field_errors={},
-                         error="The list could not be loaded. Check the connection and try "
-                               "again.")
+                         error=OUTAGE_TEXT if down else "The list could not be loaded. Check "
+                                                        "the connection and try again.")
         finally:
             self._change(loading=False)
             if fetching is not None and not fetching.done():  # superseded by a newer view
@@ -215,6 +218,31 @@ class ListState(rx.State, mixin=True):
             # The page's rows are here: the table stops dimming with them, not one server
             # event later with Reflex's own `set_is_hydrated`, which follows the on_load.
             self.is_hydrated = True
+
+
+def url_errors(size_text: str, page_text: str, search: str) -> tuple[dict[str, str], int, int]:
+    """(what is wrong, page size, page number) for a list address's `size`, `page` and `q`.
+    The size is one of PAGE_SIZES; the page a whole number whose rows start within the
+    API's largest offset (MAX_OFFSET); the search at most MAX_SEARCH characters, as in the
+    API. A wrong size or page gives the first page of 25 rows."""
+    errors: dict[str, str] = {}
+    size = PAGE_SIZES[0]
+    if size_text.strip():
+        if size_text.strip() in {str(choice) for choice in PAGE_SIZES}:
+            size = int(size_text)
+        else:
+            errors["size"] = f"must be one of {', '.join(str(c) for c in PAGE_SIZES)}"
+    page = 1
+    if page_text.strip():
+        try:
+            page = WholeNumber(minimum=1, maximum=MAX_OFFSET // size + 1).convert(page_text)
+        except ValueError as exc:
+            errors["page"] = str(exc)
+    if len(search) > MAX_SEARCH:
+        errors["q"] = f"must be at most {MAX_SEARCH} characters"
+    if errors:
+        page = 1
+    return errors, size, page
 
 
 # -- components ---------------------------------------------------------------------------------
@@ -408,6 +436,11 @@ def _page_button(state: type[ListState], where: str, icon: str, label: str,
 def pager(state: type[ListState]) -> rx.Component:
     return rx.hstack(
         rx.text(state.range_text, size="2", data_testid="list-range"),
+        # A page number or size in the address that no page has (e.g. ?page=0).
+        *[rx.cond(state.field_errors.contains(name),
+                  rx.text(f"{label} ", state.field_errors[name], color="red", size="2",
+                          data_testid=f"pager-error-{name}"))
+          for name, label in (("page", "Page"), ("size", "Rows per page"))],
         rx.spacer(),
         rx.text("Rows per page", size="2"),
         rx.select.root(
@@ -459,7 +492,8 @@ def data_table(
         padding_bottom="0.75em",
     )
     # Dim while the rows are not those of the address: before the first load, and from the
-    # moment a navigation starts until `load` has brought the new page's rows.
+    # moment a navigation starts until `load` has brought the new page's rows. Also while
+    # the database is unreachable (rows shown then may be out of date).
     busy = state.loading | ~rx.State.is_hydrated
     table = rx.table.root(
         rx.table.header(rx.table.row(*[_header(state, col) for col in columns])),
@@ -473,7 +507,7 @@ def data_table(
         variant="surface",
         size="2",
         width="100%",
-        opacity=rx.cond(busy, "0.55", "1"),
+        opacity=rx.cond(busy | outage.OutageState.db_down, "0.55", "1"),
         transition="opacity 0.15s",
         data_testid="list-table",
         data_loading=rx.cond(busy, "true", "false"),

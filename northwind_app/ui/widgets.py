@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from northwind_app.ui.outage import OutageState
+
 
 def confirm_delete_dialog(*, title, description: str, open_, on_open_change, on_confirm,
                           error, confirm_label: str) -> rx.Component:
@@ -16,8 +18,9 @@ def confirm_delete_dialog(*, title, description: str, open_, on_open_change, on_
                                             data_testid="delete-error")),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                # (A dialog is outside the page's outage fieldset: disabled here.)
                 rx.button(confirm_label, color_scheme="red", on_click=on_confirm,
-                          data_testid="confirm-delete"),
+                          disabled=OutageState.db_down, data_testid="confirm-delete"),
                 justify="end", spacing="3", padding_top="1em",
             ),
         ),
