@@ -7,19 +7,25 @@ after repeated failures; the message never says whether the username exists.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import reflex as rx
 
-from northwind_app.db.engine import session_scope
+from northwind_app.db.engine import write_transaction
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor
+from northwind_app.services.errors import ServiceError
 from northwind_app.ui.auth import AuthState, public, safe_next
+
+log = logging.getLogger(__name__)
+UNAVAILABLE = "Signing in failed because of a server problem. Try again shortly."
 
 
 def _sign_in(username: str, password: str) -> tuple[Actor, str]:
-    with session_scope(write=True) as session:
+    def write(session) -> tuple[Actor, str]:
         actor = auth.authenticate(session, username, password)
         return actor, auth.start_session(session, actor)
+    return write_transaction(write)
 
 
 @public
@@ -53,6 +59,15 @@ class LoginState(rx.State):
             self.password_error = exc.fields.get("password", "")
             if not (self.username_error or self.password_error):
                 self.password_error = exc.message
+            self.busy = False
+            return
+        except ServiceError as exc:  # WriteConflict: other sign-ins kept colliding
+            self.password_error = exc.message
+            self.busy = False
+            return
+        except Exception:  # noqa: BLE001 - say so (the database may be down), log the cause
+            log.exception("signing in failed")
+            self.password_error = UNAVAILABLE
             self.busy = False
             return
         auth_state = await self.get_state(AuthState)

@@ -42,3 +42,14 @@ class Conflict(ServiceError):
 class PermissionDenied(ServiceError):
     code = "forbidden"
     status = 403
+
+
+class WriteConflict(Conflict):
+    """Concurrent changes to the same rows kept colliding (deadlocks, lock-wait timeouts) after
+    every retry of the write transaction (db/engine.py write_transaction); nothing was saved."""
+
+    MESSAGE = ("Another change to the same data kept conflicting with this one; nothing was "
+               "saved. Try again.")
+
+    def __init__(self, message: str = MESSAGE):
+        super().__init__(message)
