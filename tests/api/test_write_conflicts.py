@@ -7,6 +7,7 @@ exactly once (one audit entry per change) and stock ends exact."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import time
@@ -14,12 +15,17 @@ from collections import Counter
 
 import httpx
 from sqlalchemy import func, select, update
+from starlette.requests import Request
 
-from northwind_app.api import routing
+from northwind_app.api import errors, routing
+from northwind_app.db import engine as db_engine
 from northwind_app.db.engine import session_scope
 from northwind_app.db.models import AuditEntry, OrderDetail, Product
+from northwind_app.services import audit
+from northwind_app.services.errors import WriteConflict
 from northwind_app.settings import settings
-from tests.api.server import api_client, bearer, demo_tokens
+from tests.api.server import api_client, assert_error, bearer, demo_tokens
+from tests.test_transactions import driver_error
 
 SECONDS = 8.0
 CREATORS, EDITORS = 6, 4
@@ -124,3 +130,39 @@ def test_concurrent_creates_and_line_edits_all_succeed_with_exact_stock(classic_
     assert {pid: lines_now[pid] - existing_lines.get(pid, 0) for pid in NEW_LINES} == dict(taken)
     # Each change is written once: one audit entry per successful request, none for retries.
     assert audited == {"create": len(created) + EDITORS, "update": statuses[200]}
+
+
+def test_a_conflict_that_persists_is_a_409_and_nothing_is_saved(api, classic_db, monkeypatch):
+    """Writes of every kind (the shared create/update routes, orders, tokens) go through the
+    runner: a deadlock on every try is answered 409 after the configured tries, never 503."""
+    monkeypatch.setattr(db_engine, "settings",
+                        dataclasses.replace(db_engine.settings, write_attempts=3))
+    monkeypatch.setattr(db_engine, "RETRY_FIRST_WAIT", 0.001)
+    tries = []
+
+    def deadlocked(*_args, **_kwargs):
+        tries.append(1)
+        raise driver_error(1213, "Deadlock found when trying to get lock")
+
+    monkeypatch.setattr(audit, "record", deadlocked)  # every audited write, at its end
+    stock = api.get("/api/products/11").json()["units_in_stock"]
+    for method, path, body in (
+            ("POST", "/api/customers", {"customer_id": "NWTRD", "company_name": "Northwind"}),
+            ("PATCH", "/api/products/11", {"units_in_stock": 1}),
+            ("POST", "/api/orders", _order(NEW_LINES)),
+            ("POST", "/api/tokens", {"name": "x"})):
+        tries.clear()
+        error = assert_error(api.request(method, path, json=body), 409, "conflict", set())
+        assert error["message"] == WriteConflict.MESSAGE
+        assert len(tries) == 3, path
+    assert_error(api.get("/api/customers/NWTRD"), 404, "not_found")
+    assert api.get("/api/products/11").json()["units_in_stock"] == stock
+    assert api.get("/api/orders", params={"customer_id": "VINET"}).json()["total"] == 5
+
+
+def test_a_deadlock_outside_the_runner_is_a_409_not_a_503():
+    request = Request({"type": "http", "method": "GET", "path": "/api/orders", "headers": []})
+    response = errors._database_error(request, driver_error(1213))
+    assert response.status_code == 409
+    assert json.loads(response.body)["error"]["code"] == "conflict"
+    assert errors._database_error(request, driver_error(2013)).status_code == 503
