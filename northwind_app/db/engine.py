@@ -282,9 +282,10 @@ def _other_engine(url: str, kind: str) -> Engine:
     if key not in _other_engines:
         if kind == "bulk":
             _other_engines[key] = make_engine(url, timeouts=Timeouts.bulk())
-        else:  # a few connections that give up after the health check's deadline
+        else:  # connections that give up after the health check's deadline, as many as
+            # checks run at once (api/app.py)
             _other_engines[key] = make_engine(url, read_only=True, timeouts=Timeouts.health(),
-                                              pool_size=1)
+                                              pool_size=settings.api_threads)
     return _other_engines[key]
 
 
