@@ -15,7 +15,7 @@
 | NORTHWIND_DB_WRITE_TIMEOUT | MySQL/MariaDB: seconds to wait for the server to take a request (not for bulk loads) | 30 |
 | NORTHWIND_DB_LOCK_WAIT_TIMEOUT | MySQL/MariaDB: seconds a statement waits for a row lock (kept below the read timeout) | 10 |
 | NORTHWIND_HEALTH_TIMEOUT | seconds /api/health waits for the database before answering 503 | 2 |
-| NORTHWIND_WRITE_ATTEMPTS | tries of a write transaction that deadlocks or times out on a lock | 10 |
+| NORTHWIND_WRITE_ATTEMPTS | tries of a write transaction that deadlocks or times out on a lock | 20 |
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class Settings:
         default_factory=lambda: _seconds("NORTHWIND_HEALTH_TIMEOUT", 2))
     # Tries of a write transaction that conflicted (db/engine.py write_transaction).
     write_attempts: int = field(
-        default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_WRITE_ATTEMPTS", "10"))))
+        default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_WRITE_ATTEMPTS", "20"))))
     secret_file: Path = field(
         default_factory=lambda: Path(os.environ.get("NORTHWIND_SECRET_FILE") or DEFAULT_SECRET_FILE)
     )
