@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from northwind_app.db import models  # noqa: F401 - registers every table
-from northwind_app.db.engine import make_engine
+from northwind_app.db.engine import Timeouts, make_engine
 from northwind_app.db.migrations import configure_kwargs
 from northwind_app.settings import settings
 
@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(_url())
+    engine = make_engine(_url(), timeouts=Timeouts.bulk())  # a migration may run for minutes
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **configure_kwargs(target_metadata))

@@ -12,6 +12,12 @@
 | NORTHWIND_API_THREADS | API requests a worker process runs at once (more wait their turn) | 4 |
 | NORTHWIND_MAX_BODY_BYTES | largest API request body (413 above) and websocket message accepted | 1048576 (1 MiB) |
 | NORTHWIND_BIND | address the server listens on (`0.0.0.0`: every interface) | 127.0.0.1 |
+| NORTHWIND_DB_CONNECT_TIMEOUT | MySQL/MariaDB: seconds to connect (and be greeted) before the database counts as down | 5 |
+| NORTHWIND_DB_READ_TIMEOUT | MySQL/MariaDB: seconds to wait for any answer of the server (not for bulk loads) | 30 |
+| NORTHWIND_DB_WRITE_TIMEOUT | MySQL/MariaDB: seconds to wait for the server to take a request (not for bulk loads) | 30 |
+| NORTHWIND_DB_LOCK_WAIT_TIMEOUT | MySQL/MariaDB: seconds a statement waits for a row lock (kept below the read timeout) | 10 |
+| NORTHWIND_HEALTH_TIMEOUT | seconds /api/health waits for the database before answering 503 | 2 |
+| NORTHWIND_WRITE_ATTEMPTS | tries of a write transaction that deadlocks or times out on a lock | 20 |
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ log = logging.getLogger(__name__)
 
 def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _seconds(name: str, default: float) -> float:
+    value = float(os.environ.get(name) or default)
+    if not 0 < value <= 31536000:  # PyMySQL's own bounds
+        raise ValueError(f"{name} must be a number of seconds above 0, not {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,20 @@ class Settings:
     bind_host: str = field(
         default_factory=lambda: os.environ.get("NORTHWIND_BIND", "").strip() or "127.0.0.1"
     )
+    # Fail fast on a dead or hung database (db/engine.py): MySQL/MariaDB socket timeouts.
+    db_connect_timeout: float = field(
+        default_factory=lambda: _seconds("NORTHWIND_DB_CONNECT_TIMEOUT", 5))
+    db_read_timeout: float = field(
+        default_factory=lambda: _seconds("NORTHWIND_DB_READ_TIMEOUT", 30))
+    db_write_timeout: float = field(
+        default_factory=lambda: _seconds("NORTHWIND_DB_WRITE_TIMEOUT", 30))
+    db_lock_wait_timeout: int = field(
+        default_factory=lambda: max(1, int(_seconds("NORTHWIND_DB_LOCK_WAIT_TIMEOUT", 10))))
+    health_timeout: float = field(
+        default_factory=lambda: _seconds("NORTHWIND_HEALTH_TIMEOUT", 2))
+    # Tries of a write transaction that conflicted (db/engine.py write_transaction).
+    write_attempts: int = field(
+        default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_WRITE_ATTEMPTS", "20"))))
     secret_file: Path = field(
         default_factory=lambda: Path(os.environ.get("NORTHWIND_SECRET_FILE") or DEFAULT_SECRET_FILE)
     )

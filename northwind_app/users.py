@@ -20,7 +20,7 @@ import argparse
 import getpass
 import sys
 
-from northwind_app.db.engine import session_scope
+from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.services import users
 from northwind_app.services.auth import ROLES, SYSTEM
@@ -47,25 +47,24 @@ def _user_id(session, username: str) -> int:
 def cmd_create(args) -> int:
     role = "admin" if args.command == "create-admin" else args.role
     password = _password(args)
-    with session_scope(args.database_url, write=True) as session:
-        user = users.create_user(session, SYSTEM, {
-            "username": args.username, "password": password, "role": role,
-            "full_name": args.name or "", "employee_id": args.employee_id})
+    user = write_transaction(lambda session: users.create_user(session, SYSTEM, {
+        "username": args.username, "password": password, "role": role,
+        "full_name": args.name or "", "employee_id": args.employee_id}), args.database_url)
     print(f"Created {user['role']} {user['username']} (user {user['user_id']}).")
     return 0
 
 
 def cmd_reset_password(args) -> int:
     password = _password(args)
-    with session_scope(args.database_url, write=True) as session:
-        users.set_password(session, SYSTEM, _user_id(session, args.username), password)
+    write_transaction(lambda session: users.set_password(
+        session, SYSTEM, _user_id(session, args.username), password), args.database_url)
     print(f"Password of {args.username} set; their browser sessions were signed out.")
     return 0
 
 
 def _update(args, changes: dict, done: str) -> int:
-    with session_scope(args.database_url, write=True) as session:
-        users.update_user(session, SYSTEM, _user_id(session, args.username), changes)
+    write_transaction(lambda session: users.update_user(
+        session, SYSTEM, _user_id(session, args.username), changes), args.database_url)
     print(f"{args.username}: {done}.")
     return 0
 
@@ -94,9 +93,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_create_token(args) -> int:
-    with session_scope(args.database_url, write=True) as session:
-        token, view = users.create_api_token(session, SYSTEM, _user_id(session, args.username),
-                                             args.name, args.days)
+    token, view = write_transaction(lambda session: users.create_api_token(
+        session, SYSTEM, _user_id(session, args.username), args.name, args.days),
+        args.database_url)
     print(f"Token {view.token_id} ({view.name}) for {view.username}; it is shown only now:",
           file=sys.stderr)
     print(token)
@@ -104,8 +103,8 @@ def cmd_create_token(args) -> int:
 
 
 def cmd_revoke_token(args) -> int:
-    with session_scope(args.database_url, write=True) as session:
-        view = users.revoke_api_token(session, SYSTEM, args.token_id)
+    view = write_transaction(lambda session: users.revoke_api_token(session, SYSTEM, args.token_id),
+                             args.database_url)
     print(f"Token {view.token_id} ({view.name}) of {view.username} is revoked.")
     return 0
 

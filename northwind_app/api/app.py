@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
 from collections.abc import Callable, Sequence
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from northwind_app.api import account, audit, customers, orders, products, reference, users
-from northwind_app.api.deps import DbSession
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
 from northwind_app.api.limits import BodySizeLimit
 from northwind_app.api.origins import SameOriginWebSockets
 from northwind_app.api.routing import SessionRoute, is_under
-from northwind_app.services import stats
+from northwind_app.db.engine import health_check
 from northwind_app.settings import settings
+
+log = logging.getLogger("northwind_app.api")
 
 API_DESCRIPTION = """
 The Northwind Orders REST API. Money is sent as decimal strings with two places
@@ -54,6 +60,37 @@ class Health(BaseModel):
     database: DatabaseHealth
 
 
+# Health checks run in threads of their own (as many at once as API requests), so a hung
+# database that holds every request thread does not also hold the health check.
+_health_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = \
+    weakref.WeakKeyDictionary()
+
+
+def _health_limiter() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    if loop not in _health_limiters:
+        _health_limiters[loop] = anyio.CapacityLimiter(settings.api_threads)
+    return _health_limiters[loop]
+
+
+async def check_health(database_url: str | None) -> str | None:
+    """The database's dialect when it answers within NORTHWIND_HEALTH_TIMEOUT seconds, else
+    None (why is logged). The connections of the check time out after that long too, so an
+    abandoned check's thread ends soon after."""
+    deadline = settings.health_timeout
+    try:
+        with anyio.fail_after(deadline):
+            return await anyio.to_thread.run_sync(health_check, database_url,
+                                                  limiter=_health_limiter(),
+                                                  abandon_on_cancel=True)
+    except TimeoutError:
+        log.warning("Health check: the database did not answer within %s s", deadline)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        log.warning("Health check: the database is unavailable: %s",
+                    str(getattr(exc, "orig", None) or exc).splitlines()[0])
+    return None
+
+
 def create_api(database_url: str | None = None) -> FastAPI:
     """The API on `database_url` (default: the configured database, `settings.database_url`).
     HTTP CORS is Reflex's (it adds the middleware in front of everything)."""
@@ -74,10 +111,15 @@ def create_api(database_url: str | None = None) -> FastAPI:
     api.add_middleware(BodySizeLimit)  # NORTHWIND_MAX_BODY_BYTES; 413 above (see limits.py)
 
     @api.get("/api/health", tags=["health"], response_model=Health,
-             summary="Check the service and its database")
-    def health(session: DbSession):
-        stats.database_ping(session)  # an unreachable database answers 503 (see errors.py)
-        return {"status": "ok", "database": {"status": "ok", "dialect": session.bind.dialect.name}}
+             summary="Check the service and its database",
+             description="503 when the database does not answer within "
+                         "NORTHWIND_HEALTH_TIMEOUT seconds (default 2).")
+    async def health():
+        dialect = await check_health(database_url)
+        if dialect is None:
+            return error_response(503, "database_unavailable",
+                                  "The database is not reachable or did not answer in time.")
+        return {"status": "ok", "database": {"status": "ok", "dialect": dialect}}
 
     for router in ROUTERS:
         api.include_router(router)

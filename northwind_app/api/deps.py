@@ -12,6 +12,10 @@ and the route (`routing.SessionRoute`, which every route with a session is: the 
 routes' `ExactJSONRoute` is one) begins, commits or rolls back and closes it in the endpoint's
 own worker thread (`run_with_sessions`): one trip per request. A session that is made and
 never begun (the request was refused before its endpoint ran) holds no connection.
+
+An endpoint with a write session runs in `write_transaction`, like every write: after a
+deadlock it runs again, with a new session, so it must do nothing outside its transaction
+that is not harmless to repeat (setting a response header is).
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from northwind_app.db.engine import begin, finish, new_session
+from northwind_app.db.engine import begin, finish, new_session, write_transaction
 
 T = TypeVar("T")
 WRITE = "nw_write"  # session.info: the transaction will write
+URL = "nw_url"  # session.info: the database URL it was made for
 
 
 def database_url(request: Request) -> str | None:
@@ -41,8 +46,10 @@ def _session_dependency(write: bool, doc: str) -> Callable[[Request], Coroutine[
         if not getattr(request.scope.get("route"), "finishes_sessions", False):
             raise RuntimeError(f"{request.url.path}: a database session needs a route that "
                                "begins and ends it (routing.SessionRoute, synchronous endpoint)")
-        session = new_session(database_url(request), read_only=not write)
+        url = database_url(request)
+        session = new_session(url, read_only=not write)
         session.info[WRITE] = write
+        session.info[URL] = url
         return session
 
     dependency.__doc__ = doc
@@ -58,24 +65,40 @@ get_write_session = _session_dependency(
 def run_with_sessions(endpoint: Callable[..., T]) -> Callable[..., T]:
     """`endpoint` (synchronous, run in a worker thread) wrapped to begin the request's sessions
     before it and end them after it — commit, or roll back when it raises — in the same
-    thread. The wrapper keeps the endpoint's signature for FastAPI."""
+    thread; with a write session, in `write_transaction` (retried after a deadlock). The
+    wrapper keeps the endpoint's signature for FastAPI."""
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> T:
-        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
-        try:
-            for session in sessions:
-                begin(session, write=session.info.get(WRITE, False))
-            result = endpoint(*args, **kwargs)
-        except BaseException as exc:
-            for session in sessions:
-                finish(session, exc)
-            raise
-        for session in sessions:
-            finish(session)
-        return result
+        writes = [name for name, value in kwargs.items()
+                  if isinstance(value, Session) and value.info.get(WRITE, False)]
+        if writes:
+            (name,) = writes  # one write transaction per request
+            unused = kwargs[name]  # made without I/O: each try has a session of its own
+            unused.close()
+            return write_transaction(lambda session: _run(endpoint, args,
+                                                          {**kwargs, name: session}),
+                                     unused.info[URL])
+        return _run(endpoint, args, kwargs)
 
     return run
+
+
+def _run(endpoint: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
+    """`endpoint`, with its sessions that are not begun yet begun before and ended after."""
+    sessions = [value for value in kwargs.values()
+                if isinstance(value, Session) and not value.in_transaction()]
+    try:
+        for session in sessions:
+            begin(session, write=session.info.get(WRITE, False))
+        result = endpoint(*args, **kwargs)
+    except BaseException as exc:
+        for session in sessions:
+            finish(session, exc)
+        raise
+    for session in sessions:
+        finish(session)
+    return result
 
 
 DbSession = Annotated[Session, Depends(get_session)]

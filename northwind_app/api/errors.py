@@ -2,8 +2,10 @@
 
 Service errors keep their own status and code; request validation becomes 422 naming each
 field by a readable path (``lines[1].quantity``, ``limit``); a body that is not JSON is 400
-``malformed_json``; an unreachable database is 503 ``database_unavailable``; anything else
-is a 500 with a generic message (details go to the server log only).
+``malformed_json``; an unreachable (or hung) database is 503 ``database_unavailable``; a
+change that kept conflicting with concurrent ones (``WriteConflict``, or a deadlock outside
+the transaction runner) is 409 ``conflict``, never a 503; anything else is a 500 with a
+generic message (details go to the server log only).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from northwind_app.services.errors import ServiceError, ValidationFailed, database_unavailable
+from northwind_app.db.engine import is_retryable
+from northwind_app.services.errors import (
+    ServiceError, ValidationFailed, WriteConflict, database_unavailable)
 
 log = logging.getLogger("northwind_app.api")
 
@@ -49,7 +53,8 @@ _DESCRIPTIONS = {
          "deactivated); the answer has a `WWW-Authenticate: Bearer` header.",
     403: "Your role may not do this.",
     404: "No such resource.",
-    409: "Conflicts with the current data.",
+    409: "Conflicts with the current data, or with concurrent changes that kept colliding "
+         "(nothing was saved; try again).",
     422: "Invalid parameters or body; `fields` names each problem.",
     500: "Unexpected server error (details are logged, not sent).",
     503: "The database is unavailable.",
@@ -142,6 +147,9 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if is_retryable(exc):  # a deadlock is not an outage (writes retry it: db/engine.py)
+        log.warning("Conflict in %s %s: %s", request.method, request.url.path, exc.orig)
+        return _service_error(request, WriteConflict())
     if database_unavailable(exc):
         log.warning("Database unavailable in %s %s: %s", request.method, request.url.path,
                     str(exc.orig).splitlines()[0] if exc.orig else exc)

@@ -24,7 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from northwind_app.api.deps import database_url
-from northwind_app.db.engine import session_scope
+from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor, AuthenticationFailed, Permission
 
@@ -75,8 +75,7 @@ def _touch(url: str | None, token_id: int) -> None:
     """Record that a token was used, in its own small transaction. Best effort: a busy or
     failing database must not fail the request the token was valid for."""
     try:
-        with session_scope(url, write=True) as session:
-            auth.touch_api_token(session, token_id)
+        write_transaction(lambda session: auth.touch_api_token(session, token_id), url)
     except Exception:  # noqa: BLE001 - only a timestamp; logged, never raised
         log.warning("Could not record the use of API token %s", token_id, exc_info=True)
 
@@ -91,8 +90,8 @@ def _lookup(url: str | None, token: str) -> Actor | None:
 
 
 def _session_lookup(url: str | None, token: str) -> Actor | None:
-    with session_scope(url, write=True) as session:  # may extend the idle expiry
-        return auth.session_actor(session, token)
+    # A write: it may extend the idle expiry.
+    return write_transaction(lambda session: auth.session_actor(session, token), url)
 
 
 # Read-only requests may instead carry the screens' session cookie, so a signed-in browser

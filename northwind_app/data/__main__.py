@@ -44,7 +44,7 @@ def cmd_migrate(args) -> int:
 def cmd_classic(args) -> int:
     upgrade_to_head(args.database_url)
     start = time.perf_counter()
-    with get_engine(args.database_url).begin() as conn:
+    with get_engine(args.database_url, bulk=True).begin() as conn:
         counts = load_classic(conn, Path(args.directory), replace=args.replace)
         _demo_users(conn, args.demo_users)
     _print_counts(counts, time.perf_counter() - start)
@@ -55,7 +55,7 @@ def cmd_demo(args) -> int:
     upgrade_to_head(args.database_url)
     start = time.perf_counter()
     with tqdm(total=args.orders, unit="orders", unit_scale=True, disable=args.quiet) as bar:
-        with get_engine(args.database_url).begin() as conn:
+        with get_engine(args.database_url, bulk=True).begin() as conn:
             counts = load_demo(
                 conn, orders=args.orders, seed=args.seed, end_date=args.end_date,
                 replace=args.replace, progress=bar.update,
@@ -74,7 +74,7 @@ def _demo_users(conn, wanted: bool) -> None:
 
 def cmd_demo_users(args) -> int:
     upgrade_to_head(args.database_url)
-    with get_engine(args.database_url).begin() as conn:
+    with get_engine(args.database_url, bulk=True).begin() as conn:
         _demo_users(conn, True)
     return 0
 
@@ -82,7 +82,7 @@ def cmd_demo_users(args) -> int:
 def cmd_first_run(args) -> int:
     """Migrate; when the database has no data yet, load the demo dataset."""
     upgrade_to_head(args.database_url)
-    engine = get_engine(args.database_url)
+    engine = get_engine(args.database_url, bulk=True)
     with engine.connect() as conn:
         empty = is_empty(conn)
     if not empty:
@@ -106,7 +106,7 @@ def cmd_first_run(args) -> int:
 
 
 def cmd_status(args) -> int:
-    engine = get_engine(args.database_url)
+    engine = get_engine(args.database_url, bulk=True)
     with engine.connect() as conn:
         counts = data_counts(conn)
     print(", ".join(f"{n:,} {t}" for t, n in counts.items()))

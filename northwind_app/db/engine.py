@@ -11,25 +11,41 @@ COMMIT; and the server refuses any write made through them.
 
 Sessions are synchronous: async callers (Reflex event handlers) run service functions
 through `asyncio.to_thread`.
+
+Every write goes through `write_transaction`, which runs it again after a deadlock or a
+lock-wait timeout (`RETRYABLE_CODES`) and, when the conflict persists, raises
+services.errors.WriteConflict (409): never a 503, which means the database is unreachable.
+A dead or hung MySQL/MariaDB server fails requests fast: connections have connect, read and
+write timeouts (settings; bulk loads and migrations have no read/write timeout, see
+`get_engine(bulk=True)`), and `health_check` has its own short deadline.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 import pymysql
 from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
 from pymysql.protocol import FieldDescriptorPacket, MysqlPacket
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
+from tenacity import (
+    RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt,
+    stop_before_delay, wait_random_exponential,
+)
 
+from northwind_app.services.errors import WriteConflict
 from northwind_app.settings import settings
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Per engine and worker process (MySQL has two engines, read-only and read-write). A pool keeps
 # POOL_SIZE connections and opens up to POOL_OVERFLOW more for a burst (API endpoints run in up
@@ -60,6 +76,31 @@ class _Connection(pymysql.connections.Connection):
     _unsure = True  # the server status may be stale
     # Column definitions already parsed, by their packet's bytes (see _read_packet).
     _fields: ClassVar[dict[tuple[bytes, str], FieldDescriptorPacket]] = {}
+
+    def connect(self, sock=None):
+        """Connect within `connect_timeout`, greeting and sign-in included: PyMySQL waits for
+        the server's handshake as long as for any answer (read_timeout), and the kernel of a
+        hung server still accepts the TCP connection."""
+        with self._timeouts(self.connect_timeout):
+            super().connect(sock)
+
+    def ping_within(self, seconds: float | None) -> None:
+        """A ping that waits at most `seconds` for the server (None: the usual timeouts)."""
+        with self._timeouts(seconds):
+            self.ping(reconnect=False)
+
+    @contextmanager
+    def _timeouts(self, seconds: float | None) -> Iterator[None]:
+        # PyMySQL sets the socket's timeout from these before each read or write.
+        if seconds is None:
+            yield
+            return
+        kept = self._read_timeout, self._write_timeout
+        self._read_timeout = self._write_timeout = seconds
+        try:
+            yield
+        finally:
+            self._read_timeout, self._write_timeout = kept
 
     def query(self, sql, unbuffered=False):
         self._statements = self._unsure = True
@@ -99,7 +140,39 @@ class _Connection(pymysql.connections.Connection):
             self._statements = self._unsure = False
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds a MySQL/MariaDB connection waits: to connect (and for a ping), for any answer
+    (read), for the server to take a request (write), and, in the server, for a row lock
+    (None: no limit / the server's default)."""
+
+    connect: float
+    read: float | None
+    write: float | None
+    lock_wait: int | None
+
+    @classmethod
+    def configured(cls) -> Timeouts:
+        read = settings.db_read_timeout
+        # A lock wait must end (1205, retried by write_transaction) before the read times
+        # out (the connection is then dropped and the request answered 503).
+        lock_wait = max(1, min(settings.db_lock_wait_timeout, math.ceil(read) - 1))
+        return cls(settings.db_connect_timeout, read, settings.db_write_timeout, lock_wait)
+
+    @classmethod
+    def bulk(cls) -> Timeouts:
+        """Loads and migrations: one statement may rightly run for minutes."""
+        return cls(settings.db_connect_timeout, None, None, None)
+
+    @classmethod
+    def health(cls) -> Timeouts:
+        seconds = settings.health_timeout
+        return cls(seconds, seconds, seconds, None)
+
+
+def make_engine(url: str, *, read_only: bool = False, timeouts: Timeouts | None = None,
+                pool_size: int = POOL_SIZE) -> Engine:
+    """An engine for `url`; on MySQL/MariaDB with `timeouts` (default: the configured ones)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -130,14 +203,16 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
+    timeouts = timeouts or Timeouts.configured()
     pymysql_driver = make_url(url).get_driver_name() == "pymysql"
     engine = create_engine(
         url,
         pool_pre_ping=not pymysql_driver,  # another driver: the pool's own ping, every time
         pool_recycle=1800,
-        pool_size=POOL_SIZE,
+        pool_size=pool_size,
         max_overflow=POOL_OVERFLOW,
         isolation_level="AUTOCOMMIT" if read_only else "READ COMMITTED",
+        connect_args=_timeout_args(timeouts) if pymysql_driver else {},
     )
 
     @event.listens_for(engine, "connect")
@@ -145,7 +220,9 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         cursor = dbapi_connection.cursor()
         # Room for a page of rows read as one JSON value (db/rows.py): MariaDB's
         # JSON_ARRAYAGG is cut at this length (1 MB by default; MySQL has no such limit).
-        cursor.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}")
+        lock_wait = ("" if timeouts.lock_wait is None
+                     else f", innodb_lock_wait_timeout = {int(timeouts.lock_wait)}")
+        cursor.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}{lock_wait}")
         if read_only:
             cursor.execute("SET SESSION TRANSACTION READ ONLY")
         cursor.close()
@@ -160,8 +237,8 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     @event.listens_for(engine, "checkout")
     def _ping_if_idle(dbapi_connection, record, _proxy):
         if time.monotonic() - record.info.get(_USED, 0.0) > PING_AFTER_IDLE:
-            try:
-                dbapi_connection.ping(reconnect=False)
+            try:  # a live server answers a ping at once, however busy
+                dbapi_connection.ping_within(timeouts.connect)
             except pymysql.Error as exc:  # the pool replaces it and tries again
                 raise DisconnectionError(str(exc)) from exc
 
@@ -173,18 +250,55 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
+def _timeout_args(timeouts: Timeouts) -> dict[str, float]:
+    args = {"connect_timeout": timeouts.connect}
+    if timeouts.read is not None:
+        args["read_timeout"] = timeouts.read
+    if timeouts.write is not None:
+        args["write_timeout"] = timeouts.write
+    return args
+
+
 _engines: dict[tuple[str, bool], Engine] = {}
 _factories: dict[tuple[str, bool], sessionmaker[Session]] = {}
+_other_engines: dict[tuple[str, str], Engine] = {}  # (url, "bulk" or "health")
 
 
-def get_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+def get_engine(url: str | None = None, *, read_only: bool = False, bulk: bool = False) -> Engine:
     """The shared engine of a URL (default: the configured database); `read_only`: its
-    read-only engine (MySQL/MariaDB; SQLite has one engine for both)."""
+    read-only engine (MySQL/MariaDB; SQLite has one engine for both); `bulk`: the engine of
+    loads and migrations, whose statements have no read/write timeout."""
     url = url or settings.database_url
+    if bulk and not url.startswith("sqlite"):
+        return _other_engine(url, "bulk")
     key = (url, read_only and not url.startswith("sqlite"))
     if key not in _engines:
         _engines[key] = make_engine(url, read_only=key[1])
     return _engines[key]
+
+
+def _other_engine(url: str, kind: str) -> Engine:
+    key = (url, kind)
+    if key not in _other_engines:
+        if kind == "bulk":
+            _other_engines[key] = make_engine(url, timeouts=Timeouts.bulk())
+        else:  # connections that give up after the health check's deadline, as many as
+            # checks run at once (api/app.py)
+            _other_engines[key] = make_engine(url, read_only=True, timeouts=Timeouts.health(),
+                                              pool_size=settings.api_threads)
+    return _other_engines[key]
+
+
+def health_check(url: str | None = None) -> str:
+    """Ask the database for `SELECT 1`; on MySQL/MariaDB through connections that wait at most
+    `settings.health_timeout` seconds for it (a down or hung server raises DBAPIError within
+    that, or twice that when a stale connection must be replaced first: callers should also
+    stop waiting after their deadline). Returns the dialect's name."""
+    url = url or settings.database_url
+    engine = get_engine(url) if url.startswith("sqlite") else _other_engine(url, "health")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1").scalar_one()
+    return engine.dialect.name
 
 
 def _factory(url: str, read_only: bool) -> sessionmaker[Session]:
@@ -195,27 +309,71 @@ def _factory(url: str, read_only: bool) -> sessionmaker[Session]:
     return _factories[key]
 
 
-DEADLOCK_CODES = {1205, 1213}  # MySQL/MariaDB: lock wait timeout, deadlock
+# MySQL/MariaDB errors after which the whole transaction can simply run again: 1213 deadlock
+# (the server rolled the transaction back; Galera also reports a certification failure so,
+# at COMMIT) and 1205 lock wait timeout (only the statement was undone; the runner rolls
+# back the rest).
+RETRYABLE_CODES = frozenset({1205, 1213})
+# Back-off before try n+1: random (full jitter) between 0 and RETRY_FIRST_WAIT × 2^(n-1),
+# at most RETRY_MAX_WAIT; no new try once RETRY_BUDGET seconds have passed since the first.
+RETRY_FIRST_WAIT = 0.05
+RETRY_MAX_WAIT = 2.0
+RETRY_BUDGET = 30.0
 
 
-def write_transaction(fn: Callable[[Session], T], url: str | None = None, retries: int = 3) -> T:
-    """Run `fn(session)` in one write transaction, retrying it after a deadlock."""
-    for attempt in range(retries + 1):
-        try:
-            with session_scope(url, write=True) as session:
-                return fn(session)
-        except OperationalError as exc:
-            code = getattr(exc.orig, "args", [None])[0]
-            if code not in DEADLOCK_CODES or attempt == retries:
-                raise
-    raise AssertionError("unreachable")
+def is_retryable(exc: BaseException) -> bool:
+    """Whether `exc` is a transient conflict with concurrent transactions (RETRYABLE_CODES)."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    args = getattr(exc.orig, "args", None) or (None,)
+    return args[0] in RETRYABLE_CODES
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.info("Write transaction conflicted (try %d, %s); trying again in %.3f s",
+             state.attempt_number, getattr(exc, "orig", exc), state.upcoming_sleep)
+
+
+def write_transaction(fn: Callable[[Session], T], url: str | None = None, *,
+                      attempts: int | None = None) -> T:
+    """Run `fn(session)` in one write transaction (committed when it returns) and return its
+    result: THE way to write. After a deadlock or a lock-wait timeout the transaction is
+    rolled back and `fn` runs again in a new one, after a jittered exponential back-off, up to
+    `attempts` tries (default: settings.write_attempts) within RETRY_BUDGET seconds; then
+    WriteConflict (409: nothing was saved, try again). Any other error is raised at once.
+
+    So `fn` may run more than once: everything it does must be in the transaction (audit
+    entries included), or be harmless to repeat (forgetting cached tokens)."""
+    retrying = Retrying(
+        retry=retry_if_exception(is_retryable),
+        stop=stop_after_attempt(attempts or settings.write_attempts)
+        | stop_before_delay(RETRY_BUDGET),
+        wait=wait_random_exponential(multiplier=RETRY_FIRST_WAIT, max=RETRY_MAX_WAIT),
+        before_sleep=_log_retry,
+    )
+
+    def attempt() -> T:
+        with session_scope(url, write=True) as session:
+            return fn(session)
+
+    try:
+        return retrying(attempt)
+    except RetryError as exc:
+        cause = exc.last_attempt.exception()
+        log.warning("Write transaction given up after %d conflicting tries: %s",
+                    exc.last_attempt.attempt_number, getattr(cause, "orig", cause))
+        raise WriteConflict() from cause
 
 
 def dispose_engine(url: str) -> None:
     """Close and forget one URL's engines (tests do this before dropping a database)."""
+    engines = []
     for read_only in (False, True):
         _factories.pop((url, read_only), None)
-        engine = _engines.pop((url, read_only), None)
+        engines.append(_engines.pop((url, read_only), None))
+    engines += [_other_engines.pop((url, kind), None) for kind in ("bulk", "health")]
+    for engine in engines:
         if engine is not None:
             engine.dispose()
 

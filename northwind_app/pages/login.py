@@ -12,20 +12,26 @@ one from the event's payload.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import reflex as rx
 
-from northwind_app.db.engine import session_scope
+from northwind_app.db.engine import write_transaction
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor
+from northwind_app.services.errors import ServiceError
 from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, public, safe_next
 
+log = logging.getLogger(__name__)
+UNAVAILABLE = "Signing in failed because of a server problem. Try again shortly."
+
 
 def _sign_in(username: str, password: str, address: str) -> tuple[Actor, str]:
-    with session_scope(write=True) as session:
+    def write(session) -> tuple[Actor, str]:
         actor = auth.authenticate(session, username, password, address=address)
         return actor, auth.start_session(session, actor)
+    return write_transaction(write)
 
 
 @public
@@ -62,12 +68,18 @@ class LoginState(rx.State):
                 self.password_error = exc.message
             self.busy = False
             return
-        except Exception as exc:
-            if not outage.is_unavailable(exc):
-                raise
-            await outage.failed(self, exc, outage.log, "signing in", reload=False)
-            self.password_error = "Not signed in: the database is not reachable. Try again " \
-                                  "when the banner has gone."
+        except ServiceError as exc:  # WriteConflict: other sign-ins kept colliding
+            self.password_error = exc.message
+            self.busy = False
+            return
+        except Exception as exc:  # noqa: BLE001 - say why; the database may be down
+            if outage.is_unavailable(exc):
+                await outage.failed(self, exc, outage.log, "signing in", reload=False)
+                self.password_error = "Not signed in: the database is not reachable. Try " \
+                                      "again when the banner has gone."
+            else:
+                log.exception("signing in failed")
+                self.password_error = UNAVAILABLE
             self.busy = False
             return
         auth_state = await self.get_state(AuthState)

@@ -1,6 +1,6 @@
 """Customers: list, detail with order statistics, and create/replace/update/delete.
 
-Writers pass a session opened with ``session_scope(url, write=True)``: each function does
+Writers run them in ``write_transaction`` (db/engine.py): each function does
 its checks and its change inside that one transaction and flushes, so a failure leaves
 nothing behind.
 """

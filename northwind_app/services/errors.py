@@ -47,16 +47,32 @@ class PermissionDenied(ServiceError):
     status = 403
 
 
+class WriteConflict(Conflict):
+    """Concurrent changes to the same rows kept colliding (deadlocks, lock-wait timeouts) after
+    every retry of the write transaction (db/engine.py write_transaction); nothing was saved."""
+
+    MESSAGE = ("Another change to the same data kept conflicting with this one; nothing was "
+               "saved. Try again.")
+
+    def __init__(self, message: str = MESSAGE):
+        super().__init__(message)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether `exc` means the database cannot be reached right now (the API answers 503, the
     screens show their outage banner): a driver error SQLAlchemy classes as operational or
-    interface (connection refused or lost, server gone, lock timeouts), a connection the pool
-    invalidated, a full pool's wait timing out, or a socket timeout; also when one of those
-    is what `exc` was raised from (`raise ... from`, or during its handling)."""
+    interface (connection refused or lost, server gone), a connection the pool invalidated, a
+    full pool's wait timing out, or a socket timeout; also when one of those is what `exc` was
+    raised from (`raise ... from`, or during its handling). A deadlock or lock-wait timeout is
+    a conflict with another change, not an outage (db/engine.py `is_retryable`)."""
+    from northwind_app.db.engine import is_retryable  # (it imports this module)
+
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, DBAPIError):
+            if is_retryable(exc):
+                return False
             return isinstance(exc, (OperationalError, InterfaceError)) \
                 or bool(exc.connection_invalidated)
         if isinstance(exc, (PoolTimeout, TimeoutError, ConnectionError)):

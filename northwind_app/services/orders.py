@@ -979,14 +979,18 @@ def _apply_stock(session: Session, deltas: dict[int, int], line_fields: dict[int
     """Take (delta > 0) or return (delta < 0) stock, in product-id order to avoid deadlocks.
 
     A take only succeeds while enough stock remains (one atomic conditional UPDATE), so
-    concurrent saves can never drive stock negative.
+    concurrent saves can never drive stock negative. A line whose quantity stays has its
+    product locked too, in the same order: inserting the line would share-lock it later
+    (the foreign key), and another save holding it while it waits for one of ours deadlocks.
     """
     shortages: dict[str, str] = {}
+    table = Product.__table__
     for product_id in sorted(deltas):
         delta = deltas[product_id]
         if delta == 0:
+            session.execute(select(table.c.product_id)
+                            .where(table.c.product_id == product_id).with_for_update())
             continue
-        table = Product.__table__
         if delta > 0:
             result = session.execute(
                 update(table)

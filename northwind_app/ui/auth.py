@@ -52,7 +52,7 @@ from reflex.vars.function import FunctionStringVar
 from reflex_base.event import Event, EventSpec
 from starlette.requests import cookie_parser
 
-from northwind_app.db.engine import session_scope
+from northwind_app.db.engine import write_transaction
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import PermissionDenied
@@ -91,8 +91,7 @@ def requires(permission: Permission) -> Callable[[S], S]:
 
 
 def _session_actor(token: str) -> Actor | None:
-    with session_scope(write=True) as session:
-        return auth.session_actor(session, token)
+    return write_transaction(lambda session: auth.session_actor(session, token))
 
 
 class AuthState(rx.State):
@@ -267,8 +266,7 @@ def session_sync() -> rx.Component:
 
 
 def _end_session(token: str) -> None:
-    with session_scope(write=True) as session:
-        auth.end_session(session, token)
+    write_transaction(lambda session: auth.end_session(session, token))
 
 
 async def actor_of(state: BaseState) -> Actor:
