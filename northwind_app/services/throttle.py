@@ -46,7 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from northwind_app.db.engine import DEADLOCK_CODES
+from northwind_app.db.engine import RETRYABLE_CODES
 from northwind_app.db.models import SignInThrottle
 from northwind_app.services import audit
 from northwind_app.services.auth import Actor
@@ -144,7 +144,7 @@ def record_failure(session: Session, username: str, address: str | None,
             break
         except OperationalError as exc:
             session.rollback()
-            if getattr(exc.orig, "args", [None])[0] not in DEADLOCK_CODES or attempt == RETRIES:
+            if getattr(exc.orig, "args", [None])[0] not in RETRYABLE_CODES or attempt == RETRIES:
                 raise
     _purge(session, now)
     return max((lock.seconds for lock in locks), default=0)
