@@ -126,7 +126,7 @@ def test_the_session_check_meeting_an_outage_raises_the_banner_not_an_exception(
     event = Event(name=f"{OrdersState.get_full_name()}.load", payload={})
 
     async def check():
-        with mock.patch.object(AuthState, "current_actor", side_effect=_unreachable,
+        with mock.patch.object(AuthState, "_current_actor", side_effect=_unreachable,
                                autospec=True):
             update = await AuthMiddleware().preprocess(app, root, event)
         return update, (await root.get_state(OutageState)).db_down
@@ -152,7 +152,7 @@ def test_only_a_page_load_stopped_by_the_outage_runs_again_on_recovery(app_state
     event = Event(name=f"{OrderDetailState.get_full_name()}.{handler}", payload={})
 
     async def check():
-        with mock.patch.object(AuthState, "current_actor", side_effect=_unreachable,
+        with mock.patch.object(AuthState, "_current_actor", side_effect=_unreachable,
                                autospec=True):
             await AuthMiddleware().preprocess(app, root, event)
         return await root.get_state(OutageState)
@@ -198,7 +198,7 @@ def test_other_session_check_failures_still_raise(app_states):
     from northwind_app.ui.auth import AuthMiddleware, AuthState
     app, root = app_states
     event = Event(name=f"{OrdersState.get_full_name()}.load", payload={})
-    with mock.patch.object(AuthState, "current_actor", side_effect=ValueError("bug"),
+    with mock.patch.object(AuthState, "_current_actor", side_effect=ValueError("bug"),
                            autospec=True):
         with pytest.raises(ValueError):
             _run(AuthMiddleware().preprocess(app, root, event))
