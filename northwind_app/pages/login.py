@@ -16,14 +16,16 @@ import asyncio
 import reflex as rx
 
 from northwind_app.db.engine import session_scope
-from northwind_app.services import auth
+from northwind_app.services import auth, users
 from northwind_app.services.auth import Actor
 from northwind_app.ui.auth import AuthState, public, safe_next
 
 
-def _sign_in(username: str, password: str, address: str) -> tuple[Actor, str]:
+def _sign_in(username: str, password: str, address: str,
+             accept_language: str) -> tuple[Actor, str]:
     with session_scope(write=True) as session:
         actor = auth.authenticate(session, username, password, address=address)
+        actor = users.default_number_format(session, actor, accept_language)
         return actor, auth.start_session(session, actor)
 
 
@@ -53,7 +55,7 @@ class LoginState(rx.State):
         try:
             actor, token = await asyncio.to_thread(
                 _sign_in, form.get("username", ""), form.get("password", ""),
-                self.router.session.client_ip)
+                self.router.session.client_ip, self.router.headers.accept_language)
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")
