@@ -9,7 +9,9 @@ refused, never guessed, when it does not fit it or could mean another amount:
   space) and at most one decimal separator followed by digits; groups of three where grouped;
 - *ambiguous*: the same text, read in another supported format, is a different amount that the
   field would also accept (``1,234`` for a price is 1234 in English but 1.234 in German and
-  French) — refused, saying both readings and how to write the one meant;
+  French) — refused, saying both readings and how to write the one meant. For whole numbers
+  (quantities) a reading with decimals is no alternative: ``1,000`` units is 1000 in English;
+  ``1,5`` units is refused as not whole;
 - the refusal says how the text was read and suggests what the user probably meant
   ("12,50 is not a number in the 1,234.56 format; did you mean 12.50?").
 
@@ -139,6 +141,13 @@ def plain(value: Decimal, fmt: NumberFormat, places: int = 4, *, decimals: int =
     return whole + (fmt.decimal + fraction if fraction else "")
 
 
+def _alternative(text: str, other: NumberFormat, places: int) -> bool:
+    """Whether `other`'s reading of `text` counts as another meaning for a field with
+    `places` decimals: for a whole number, a reading with decimals does not (nobody types a
+    quantity "1,000" meaning 1, so an English "1,000" is 1000)."""
+    return places > 0 or other.decimal not in text
+
+
 def parse_number(text: Any, fmt: NumberFormat | str | None = None, *, places: int) -> Decimal:
     """What a person typed, as an exact Decimal with at most `places` decimals (0: a whole
     number), read in their format. ValueError with a message for the field otherwise."""
@@ -159,6 +168,7 @@ def parse_number(text: Any, fmt: NumberFormat | str | None = None, *, places: in
         raise ValueError(f"{text} is not a whole number" if places == 0 else
                          f"{text} has more than {places} decimal places")
     others = {v for code, other in FORMATS.items() if code != fmt.code
+              and _alternative(text, other, places)
               and (v := read(text, other)) is not None and v != value and _fits(v, places)}
     if others:
         meant = " or ".join(sorted(plain(v, fmt, places, decimals=2) for v in {value, *others}))
