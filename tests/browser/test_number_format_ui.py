@@ -39,7 +39,7 @@ def _signed_in(browser, app_url: str, username: str, locale: str) -> Page:
     page.locator("#username").fill(username)
     page.locator("#password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
-    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_url(lambda url: "/login" not in url)  # the login page's URL ends in "/"
     return page
 
 
