@@ -20,10 +20,8 @@ ORDER = {"customer_id": "VINET", "employee_id": 5, "order_date": "2026-07-04",
 
 
 @pytest.mark.parametrize("text", ["12,50", "1,234.50", "1.234,50", "1 234.50", "1e3", ".5",
-                                  "12.50 ", "+12.50", "١٢"])
+                                  "+12.50", "١٢"])
 def test_product_prices_with_separators_are_refused(api_ro, text):
-    if text == "12.50 ":  # surrounding blanks are fine: only the number's own form matters
-        return
     refused = api_ro.post("/api/products", json={"product_name": "Tea", "unit_price": text})
     assert assert_error(refused, 422, "validation_failed", {"unit_price"})["fields"] == {
         "unit_price": REFUSED}
