@@ -57,6 +57,8 @@ FORMATS: dict[str, NumberFormat] = {
 DEFAULT = "en"
 CODES = tuple(FORMATS)
 
+MAX_LANGUAGES = 20  # of an Accept-Language header, the ones looked at
+
 current: ContextVar[str] = ContextVar("number_format", default=DEFAULT)
 
 
@@ -75,7 +77,7 @@ def from_accept_language(header: str | None) -> str:
     the first language, by preference, whose decimal separator (and, for a comma, group
     separator: a point or a space) babel knows; English when none."""
     tags = []
-    for position, part in enumerate((header or "").split(",")):
+    for position, part in enumerate((header or "").split(",")[:MAX_LANGUAGES]):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
         if params.strip().startswith("q="):
