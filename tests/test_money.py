@@ -96,14 +96,19 @@ def test_rounding_and_formatting():
     assert format_percent(Decimal("0")) == "0%"
 
 
-@pytest.mark.parametrize("text_in,expected", [("9.80", "9.80"), (" 1,007.64 ", "1007.64"), (3, "3"),
-                                               (0.1, "0.1")])
+@pytest.mark.parametrize("text_in,expected", [("9.80", "9.80"), (" 1007.64 ", "1007.64"), (3, "3"),
+                                               (0.1, "0.1"), (Decimal("12.50"), "12.50")])
 def test_parse_decimal_accepts(text_in, expected):
     assert parse_decimal(text_in, places=4) == Decimal(expected)
 
 
 @pytest.mark.parametrize("text_in,message", [("", "required"), ("abc", "number"),
-                                             ("1.00001", "decimal places"), ("inf", "finite")])
+                                             ("1.00001", "decimal places"), ("inf", "finite"),
+                                             # API text is locale-free: a comma is never read
+                                             ("12,50", "no grouping"), ("1,007.64", "no grouping"),
+                                             ("1.234,56", "no grouping"), ("1 234", "no grouping"),
+                                             ("1e3", "no grouping"), (".5", "no grouping"),
+                                             (True, "number")])
 def test_parse_decimal_refuses(text_in, message):
     with pytest.raises(ValueError, match=message):
         parse_decimal(text_in, places=4)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from northwind_app.money import PLAIN_DECIMAL_TEXT
 from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Product
@@ -83,7 +84,15 @@ def test_customer_and_employee_lookups(classic_db_ro):
     ({"employee_id": 2**70}, "employee_id", "must be at most 2,147,483,647"),
     ({"employee_id": "1e999999999"}, "employee_id", "must be at most 2,147,483,647"),
     ({"ship_via": "NaN"}, "ship_via", "must be a whole number"),
-    ({"freight": "1e30"}, "freight", "must be at most 999999999"),
+    ({"freight": Decimal("1e30")}, "freight", "must be at most 999999999"),
+    ({"freight": "1e30"}, "freight", f"must be {PLAIN_DECIMAL_TEXT}"),
+    ({"freight": "25,50"}, "freight", f"must be {PLAIN_DECIMAL_TEXT}"),  # never 2,550
+    ({"lines": [{"product_id": 1, "quantity": 1, "unit_price": "23,79"}]},
+     "lines[0].unit_price", f"must be {PLAIN_DECIMAL_TEXT}"),  # never 2,379
+    ({"lines": [{"product_id": 1, "quantity": 1, "discount": "0,025"}]},
+     "lines[0].discount", f"must be {PLAIN_DECIMAL_TEXT}"),
+    ({"lines": [{"product_id": 1, "quantity": "1,000"}]}, "lines[0].quantity",
+     "must be a whole number"),
     ({"ship_name": "A\x00B"}, "ship_name", "contains characters that cannot be stored"),
     ({"ship_city": "\ud800"}, "ship_city", "contains characters that cannot be stored"),
     ({"lines": [{"product_id": 2**63, "quantity": 1}]}, "lines[0].product_id",

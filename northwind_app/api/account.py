@@ -19,11 +19,16 @@ from northwind_app.api.errors import error_responses
 from northwind_app.api.routing import resource_router
 from northwind_app.api.schemas import BODY_CONFIG, RowIdPath
 from northwind_app.api.security import CurrentActor
+from northwind_app import formats
 from northwind_app.services import users
 from northwind_app.services.auth import ROLES, Permission
 
 
 PermissionName = Literal[tuple(p.value for p in Permission)]  # type: ignore[valid-type]
+NumberFormatName = Literal[formats.CODES]  # type: ignore[valid-type]
+NUMBER_FORMAT_HELP = ("How the screens show and read numbers and dates for you: "
+                      + ", ".join(f"{code} ({f.example})" for code, f in formats.FORMATS.items())
+                      + ".")
 
 
 class MeOut(BaseModel):
@@ -37,6 +42,16 @@ class MeOut(BaseModel):
         description="What the role allows: orders.write, records.write (customers and "
                     "products), users.manage, audit.view.",
         examples=[["orders.write", "records.write"]])
+    number_format: NumberFormatName = Field(
+        description=NUMBER_FORMAT_HELP + " The API itself is not affected: it always sends and "
+                    "takes plain decimals (\"1234.50\").", examples=["en"])
+
+
+class MeChanges(BaseModel):
+    model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
+        {"number_format": "de"}]})
+
+    number_format: NumberFormatName = Field(description=NUMBER_FORMAT_HELP)
 
 
 class TokenOut(BaseModel):
@@ -81,9 +96,21 @@ router = resource_router("/api", "account")
 @router.get("/me", response_model=MeOut, name="get_me",
             summary="Who you are: your account, role and permissions")
 async def get_me(actor: CurrentActor):
+    return _me(actor)
+
+
+def _me(actor) -> MeOut:
     return MeOut(user_id=actor.user_id, username=actor.username, full_name=actor.full_name,
                  role=actor.role, employee_id=actor.employee_id,
-                 permissions=sorted(permission.value for permission in actor.permissions))
+                 permissions=sorted(permission.value for permission in actor.permissions),
+                 number_format=actor.number_format)
+
+
+@router.patch("/me", response_model=MeOut, name="update_me",
+              summary="Change your own settings: the number and date format of the screens",
+              responses=error_responses(400, 422))
+def update_me(actor: CurrentActor, body: MeChanges, session: WriteSession):
+    return _me(users.set_number_format(session, actor, actor.user_id, body.number_format))
 
 
 @router.get("/tokens", response_model=list[TokenOut], name="list_my_tokens",

@@ -297,6 +297,9 @@ class User(SQLModel, table=True):
     created_at: dt.datetime
     password_changed_at: dt.datetime
     last_login_at: dt.datetime | None = None
+    # How numbers and dates are read and shown on the screens (formats.FORMATS: en, de, fr);
+    # NULL until the first sign-in sets it from the browser's language.
+    number_format: str | None = Field(default=None, max_length=8)
 
 
 class UserSession(SQLModel, table=True):

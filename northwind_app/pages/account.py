@@ -23,6 +23,7 @@ from typing import Any
 
 import reflex as rx
 
+from northwind_app import formats
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.services import auth, users
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, Actor
@@ -396,12 +397,19 @@ def _load_account(actor: Actor) -> tuple[dict[str, str], list[dict[str, str]]]:
         return profile_dict(user), token_rows(users.list_api_tokens(session, actor, actor.user_id))
 
 
+def _set_number_format(actor: Actor, value: str) -> Actor:
+    return write_transaction(
+        lambda s: users.set_number_format(s, actor, actor.user_id, value))
+
+
 class AccountState(CredentialsState, rx.State):
     """The signed-in user's own account (any role)."""
 
     profile: dict[str, str] = {}
     loading: bool = True
     error: str = ""
+    number_format: str = ""
+    format_error: str = ""
 
     @rx.event
     async def load(self):
@@ -410,12 +418,55 @@ class AccountState(CredentialsState, rx.State):
         try:
             actor = await actor_of(self)
             self._reset_credentials(str(actor.user_id))
+            self.number_format, self.format_error = actor.number_format, ""
             self.profile, self.tokens = await asyncio.to_thread(_load_account, actor)
         except Exception as exc:  # noqa: BLE001
             await outage.failed(self, exc, log, "loading the account page failed")
             self.error = "Your account could not be loaded. Try again."
         finally:
             self.loading = False
+
+    @rx.event
+    async def set_number_format(self, value: str):
+        """Your own format (the service checks it is one of formats.FORMATS); the screens
+        use it from the next event on."""
+        self.format_error = ""
+        try:
+            actor = await actor_of(self)
+            actor = await asyncio.to_thread(_set_number_format, actor, value)
+        except ServiceError as exc:
+            self.format_error = exc.fields.get("number_format", exc.message)
+            return
+        except Exception:  # noqa: BLE001
+            log.exception("setting the number format failed")
+            self.format_error = SERVER_PROBLEM
+            return
+        auth_state = await self.get_state(AuthState)
+        auth_state._apply(actor, auth_state._checked_token)
+        formats.use(actor.number_format)
+        self.number_format = actor.number_format
+        yield rx.toast.success(f"Numbers and dates now look like "
+                               f"{formats.get(actor.number_format).example}.")
+
+
+def format_section(s: type[AccountState]) -> rx.Component:
+    return section(
+        "Number and date format",
+        rx.text("How this app shows amounts, quantities and dates to you, and how it reads the "
+                "numbers you type.", size="2", color=rx.color("gray", 11)),
+        rx.select.root(
+            rx.select.trigger(width="20em", data_testid="input-number_format",
+                              aria_label="Number and date format"),
+            rx.select.content(*[rx.select.item(f"{f.label} · {formats.date_text(SAMPLE_DATE, f)}",
+                                               value=code)
+                                for code, f in formats.FORMATS.items()]),
+            value=s.number_format, on_change=s.set_number_format),
+        rx.cond(s.format_error != "", rx.text(s.format_error, color="red", size="1",
+                                              data_testid="error-number_format")),
+        testid="number-format")
+
+
+SAMPLE_DATE = dt.date(2026, 7, 4)
 
 
 def section(title: str, *children: rx.Component, testid: str) -> rx.Component:
@@ -433,6 +484,7 @@ def account_page() -> rx.Component:
                         color=rx.color("gray", 11)),
                 password_form(s, ask_current=True, submit_label="Change password"),
                 testid="change-password"),
+        format_section(s),
         tokens_card(s, "Personal API tokens"),
         width="100%", spacing="4",
     )

@@ -17,7 +17,7 @@ import logging
 import reflex as rx
 
 from northwind_app.db.engine import write_transaction
-from northwind_app.services import auth
+from northwind_app.services import auth, users
 from northwind_app.services.auth import Actor
 from northwind_app.services.errors import ServiceError
 from northwind_app.ui import outage
@@ -27,9 +27,11 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = "Signing in failed because of a server problem. Try again shortly."
 
 
-def _sign_in(username: str, password: str, address: str) -> tuple[Actor, str]:
+def _sign_in(username: str, password: str, address: str,
+             accept_language: str) -> tuple[Actor, str]:
     def write(session) -> tuple[Actor, str]:
         actor = auth.authenticate(session, username, password, address=address)
+        actor = users.default_number_format(session, actor, accept_language)
         return actor, auth.start_session(session, actor)
     return write_transaction(write)
 
@@ -60,7 +62,7 @@ class LoginState(rx.State):
         try:
             actor, token = await asyncio.to_thread(
                 _sign_in, form.get("username", ""), form.get("password", ""),
-                self.router.session.client_ip)
+                self.router.session.client_ip, self.router.headers.accept_language)
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")

@@ -1,9 +1,13 @@
 """Create (/orders/new) and edit (/orders/[order_id]/edit) an order with its line items.
 
-The form keeps strings; totals are recomputed on every change with the service's money rule;
-saving sends everything to the order service, which validates again and writes the order, its
-lines and the stock changes in one transaction. Errors come back keyed by field and are shown
-next to that field.
+The form keeps strings, written and read in the user's number format (formats.py: the format
+of the verified user when the form was filled, never one an event names); totals are
+recomputed on every change with the service's money rule. Saving first reads every number in
+that format — text that does not fit it, or could mean another amount, is refused next to its
+field with how it was read, and nothing is sent — then sends exact values to the order
+service, which validates again and writes the order, its lines and the stock changes in one
+transaction. Errors come back keyed by field and are shown next to that field. Discounts are
+typed as a percentage (15 = 15 %); the service stores the fraction.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from typing import Any
 
 import reflex as rx
 
+from northwind_app import formats
 from northwind_app.db.engine import session_scope, write_transaction
-from northwind_app.money import format_money, line_value, parse_decimal, plain_amount
+from northwind_app.money import format_money, line_value
 from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.services import orders as svc
-from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.services.errors import NotFound, ServiceError, ValidationFailed
 from northwind_app.services.auth import Permission
 from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
@@ -35,26 +40,36 @@ HEADER_FIELDS = ("order_date", "required_date", "freight", "employee_id", "ship_
                  *svc.SHIP_FIELDS)
 LINE_FIELDS = ("product_id", "unit_price", "quantity", "discount")
 DEFAULT_REQUIRED_DAYS = 28
+FORM_READING = "Numbers must be typed in your format"
 
 
-def percent_to_fraction(text: str) -> Decimal | str:
-    """"15" -> 0.15. Text that is not a percentage is passed on for the service to reject."""
+# Decimals each number field takes as typed (the discount is a percentage: 2 decimals of a
+# percent are the 4 of the stored fraction).
+PLACES = {"freight": 4, "unit_price": 4, "quantity": 0, "discount": 2}
+
+
+def read_number(text: str, name: str, fmt: str) -> Decimal:
+    """A form number typed in format `fmt`; ValueError saying how it was read. A blank
+    discount or freight is 0."""
+    if name in ("discount", "freight") and not (text or "").strip():
+        return Decimal(0)
+    return formats.parse_number(text, fmt, places=PLACES[name])
+
+
+def percent_to_fraction(text: str, fmt: str = formats.DEFAULT) -> Decimal:
+    """"15" -> 0.15, "2,5" -> 0.025 in a format with a decimal comma."""
+    return read_number(text, "discount", fmt) / 100
+
+
+def fraction_to_percent(value: Decimal, fmt: str = formats.DEFAULT) -> str:
+    return formats.plain(value * 100, formats.get(fmt), 2)
+
+
+def line_total_text(line: dict[str, str], fmt: str = formats.DEFAULT) -> tuple[str, Decimal | None]:
     try:
-        percent = parse_decimal(text or "0", places=2)
-    except ValueError:
-        return text
-    return percent / 100
-
-
-def fraction_to_percent(value: Decimal) -> str:
-    return f"{(value * 100).normalize():f}"
-
-
-def line_total_text(line: dict[str, str]) -> tuple[str, Decimal | None]:
-    try:
-        price = parse_decimal(line["unit_price"], places=4)
-        quantity = int(line["quantity"])
-        discount = parse_decimal(line["discount"] or "0", places=2) / 100
+        price = read_number(line["unit_price"], "unit_price", fmt)
+        quantity = int(read_number(line["quantity"], "quantity", fmt))
+        discount = percent_to_fraction(line["discount"], fmt)
     except (ValueError, KeyError):
         return "—", None
     if quantity < 1 or not Decimal(0) <= discount <= 1 or price < 0:
@@ -92,7 +107,7 @@ def _product_results(text: str) -> list[dict[str, str]]:
     with session_scope() as session:
         return [{"value": str(p.product_id), "label": p.product_name,
                  "detail": f"{format_money(p.unit_price)} · {p.units_in_stock} in stock",
-                 "price": plain_amount(p.unit_price),
+                 "price": formats.edit_text(p.unit_price),
                  "stock": str(p.units_in_stock)}
                 for p in svc.product_choices(session, text, limit=12)]
 
@@ -122,6 +137,8 @@ class OrderFormState(rx.State):
     errors: dict[str, str] = {}
     form_error: str = ""
     conflict: bool = False
+    # The number format the form's texts are written in (the verified user's, at load).
+    _fmt: str = formats.DEFAULT
     subtotal: str = "$0.00"
     freight_text: str = "$0.00"
     total: str = "$0.00"
@@ -153,6 +170,7 @@ class OrderFormState(rx.State):
         self.mode = "edit" if path.rstrip("/").endswith("/edit") else "new"
         yield
         try:
+            self._fmt = (await actor_of(self)).number_format
             options = await asyncio.to_thread(_options)
             self.employee_options = options["employees"]
             self.shipper_options = options["shippers"]
@@ -180,7 +198,7 @@ class OrderFormState(rx.State):
         self.order_id, self.version = "", 0
         self.customer_id, self.customer_label = "", ""
         self.values = {name: "" for name in HEADER_FIELDS}
-        self.values.update(order_date=today.isoformat(), freight="0.00",
+        self.values.update(order_date=today.isoformat(), freight=formats.edit_text(Decimal(0), self._fmt),
                            required_date=(today + dt.timedelta(days=DEFAULT_REQUIRED_DAYS)).isoformat())
         self.lines = []
         self._recompute()
@@ -192,13 +210,14 @@ class OrderFormState(rx.State):
         self.values = {
             "order_date": order.order_date.isoformat() if order.order_date else "",
             "required_date": order.required_date.isoformat() if order.required_date else "",
-            "freight": plain_amount(order.freight),
+            "freight": formats.edit_text(order.freight, self._fmt),
             "employee_id": str(order.employee_id or ""),
             "ship_via": str(order.ship_via or ""),
             **{name: getattr(order, name) or "" for name in svc.SHIP_FIELDS},
         }
-        self.lines = [self._line(str(l.product_id), l.product_name, plain_amount(l.unit_price),
-                                 str(l.quantity), fraction_to_percent(l.discount),
+        self.lines = [self._line(str(l.product_id), l.product_name,
+                                 formats.edit_text(l.unit_price, self._fmt), str(l.quantity),
+                                 fraction_to_percent(l.discount, self._fmt),
                                  str(l.units_in_stock), existing=True)
                       for l in order.lines]
         self._recompute()
@@ -215,7 +234,7 @@ class OrderFormState(rx.State):
         valid = True
         lines = []
         for line in self.lines:
-            text, value = line_total_text(line)
+            text, value = line_total_text(line, self._fmt)
             lines.append({**line, "line_total": text})
             if value is None:
                 valid = False
@@ -223,7 +242,7 @@ class OrderFormState(rx.State):
                 subtotal += value
         self.lines = lines
         try:
-            freight = parse_decimal(self.values.get("freight") or "0", places=4)
+            freight = read_number(self.values.get("freight", ""), "freight", self._fmt)
         except ValueError:
             freight, valid = None, False
         self.freight_text = format_money(freight) if freight is not None else "—"
@@ -294,12 +313,27 @@ class OrderFormState(rx.State):
 
     # -- save -------------------------------------------------------------------------------
     def _raw_input(self) -> dict[str, Any]:
+        """The form as service input, its numbers read in the form's format; ValidationFailed
+        (keyed like the service's errors) naming every number that does not read."""
+        errors: dict[str, str] = {}
+
+        def number(text: str, name: str, key: str) -> Decimal | None:
+            try:
+                value = read_number(text, name, self._fmt)
+            except ValueError as exc:
+                errors[key] = str(exc)
+                return None
+            return value / 100 if name == "discount" else value
+
         raw: dict[str, Any] = {name: self.values.get(name, "") for name in HEADER_FIELDS}
         raw["customer_id"] = self.customer_id
-        raw["lines"] = [{"product_id": line["product_id"], "quantity": line["quantity"],
-                         "unit_price": line["unit_price"],
-                         "discount": percent_to_fraction(line["discount"])}
-                        for line in self.lines]
+        raw["freight"] = number(raw["freight"], "freight", "freight")
+        raw["lines"] = [{"product_id": line["product_id"],
+                         **{name: number(line[name], name, f"lines[{index}].{name}")
+                            for name in ("quantity", "unit_price", "discount")}}
+                        for index, line in enumerate(self.lines)]
+        if errors:
+            raise ValidationFailed(errors, f"{FORM_READING} ({formats.get(self._fmt).example}).")
         return raw
 
     def _show_errors(self, exc: ServiceError):
@@ -309,7 +343,8 @@ class OrderFormState(rx.State):
                 index, name = key[6:].split("].", 1)
                 per_line.setdefault(int(index), {})[f"err_{name}"] = (
                     "must be a percentage from 0 to 100 with at most 2 decimals"
-                    if name == "discount" else message)
+                    if name == "discount" and not exc.message.startswith(FORM_READING)
+                    else message)
             else:
                 header[key] = message
         self.lines = [{**line, **per_line.get(i, {})} for i, line in enumerate(self.lines)]
@@ -326,7 +361,13 @@ class OrderFormState(rx.State):
         self.errors, self.form_error, self.conflict = {}, "", False
         self.lines = [{**line, **{f"err_{f}": "" for f in LINE_FIELDS}} for line in self.lines]
         yield
-        mode, order_id, version, raw = self.mode, self.order_id, self.version, self._raw_input()
+        try:
+            raw = self._raw_input()
+        except ValidationFailed as exc:  # typed numbers that do not read: nothing is sent
+            self._show_errors(exc)
+            self.saving = False
+            return
+        mode, order_id, version = self.mode, self.order_id, self.version
 
         def write(session):
             if mode == "edit":  # the form has no shipped date: revise_order keeps it
@@ -384,11 +425,11 @@ def select_input(label: str, key: str, options, placeholder: str) -> rx.Componen
 
 
 def line_row(line, index) -> rx.Component:
-    def cell_input(name, width):
+    def cell_input(name, width, label=None):
         return rx.vstack(
             rx.input(value=line[name], on_change=lambda v: S.set_line(index, name, v),
                      width=width, text_align="right", data_testid=f"line-{name}",
-                     aria_label=name.replace("_", " "),
+                     aria_label=label or name.replace("_", " "),
                      color_scheme=rx.cond(line[f"err_{name}"] != "", "red", "gray")),
             rx.cond(line[f"err_{name}"] != "",
                     rx.text(line[f"err_{name}"], color="red", size="1", max_width="16em",
@@ -405,8 +446,8 @@ def line_row(line, index) -> rx.Component:
             spacing="0")),
         rx.table.cell(cell_input("unit_price", "7em")),
         rx.table.cell(cell_input("quantity", "5em")),
-        rx.table.cell(rx.hstack(cell_input("discount", "4.5em"), rx.text("%"), align="start",
-                                spacing="1")),
+        rx.table.cell(rx.hstack(cell_input("discount", "4.5em", "discount in percent"),
+                                rx.text("%"), align="start", spacing="1")),
         rx.table.cell(rx.text(line["line_total"], data_testid="line-total"), text_align="right"),
         rx.table.cell(rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="red",
                                      on_click=S.remove_line(index), aria_label="Remove line",

@@ -1,7 +1,10 @@
 """Create and edit customers and products: one form, driven by a list of fields per entity.
 
-Values stay strings in the state; the entity's service validates and converts them and names
-every bad field, which is shown next to it. Nothing is written unless everything is valid.
+Values stay strings in the state; numbers are written and read in the user's number format
+(formats.py; the verified user's at load) and refused next to their field, saying how they
+were read, when they do not fit it or could mean another amount. The entity's service
+validates and converts the rest and names every bad field, which is shown next to it. Nothing
+is written unless everything is valid.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Any
 
 import reflex as rx
 
+from northwind_app import formats
 from northwind_app.db.engine import session_scope, write_transaction
-from northwind_app.money import plain_amount
 from northwind_app.pages.catalog import CatalogOptions
 from northwind_app.services import customers, products
 from northwind_app.services.auth import Actor, Permission
@@ -35,6 +38,7 @@ class Field:
     kind: str = "text"  # text | select | checkbox
     options: str = ""  # CatalogOptions var name, for selects
     new_only: bool = False  # e.g. the customer id, chosen once
+    places: int | None = None  # a number typed in the user's format, with at most these decimals
 
 
 FIELDS: dict[str, list[Field]] = {
@@ -49,30 +53,32 @@ FIELDS: dict[str, list[Field]] = {
         Field("product_name", "Product name"),
         Field("category_id", "Category", "select", "categories"),
         Field("supplier_id", "Supplier", "select", "suppliers"),
-        Field("quantity_per_unit", "Quantity per unit"), Field("unit_price", "Unit price"),
-        Field("units_in_stock", "Units in stock"), Field("units_on_order", "Units on order"),
-        Field("reorder_level", "Reorder level"),
+        Field("quantity_per_unit", "Quantity per unit"),
+        Field("unit_price", "Unit price", places=4),
+        Field("units_in_stock", "Units in stock", places=0),
+        Field("units_on_order", "Units on order", places=0),
+        Field("reorder_level", "Reorder level", places=0),
         Field("discontinued", "Discontinued", "checkbox"),
     ],
 }
 NOUN = {"customers": "customer", "products": "product"}
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: Any, fmt: str = formats.DEFAULT) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if hasattr(value, "quantize"):
-        return plain_amount(value)
+        return formats.edit_text(value, fmt)
     return str(value)
 
 
-def _load(entity: str, key: str) -> dict[str, str]:
+def _load(entity: str, key: str, fmt: str) -> dict[str, str]:
     with session_scope() as session:
         record = (customers.get_customer(session, key) if entity == "customers"
                   else products.get_product(session, int(key)))
-    return {f.key: _as_text(record.get(f.key)) for f in FIELDS[entity]}
+    return {f.key: _as_text(record.get(f.key), fmt) for f in FIELDS[entity]}
 
 
 def _save(entity: str, key: str, values: dict[str, Any], actor: Actor) -> str:
@@ -98,6 +104,8 @@ class RecordFormState(rx.State):
     not_found: bool = False
     loading: bool = True
     saving: bool = False
+    # The number format the form's texts are written in (the verified user's, at load).
+    _fmt: str = formats.DEFAULT
     # What was typed survives the tab's reconnection (ui/drafts.py).
     _draft_key: str = ""
     _draft_sid: str = ""
@@ -119,10 +127,11 @@ class RecordFormState(rx.State):
         self.errors, self.form_error, self.not_found, self.loading = {}, "", False, True
         yield
         try:
+            self._fmt = (await actor_of(self)).number_format
             if self.key:
                 if self.entity == "products" and not self.key.isdigit():
                     raise NotFound("no such product")
-                self.values = await asyncio.to_thread(_load, self.entity, self.key)
+                self.values = await asyncio.to_thread(_load, self.entity, self.key, self._fmt)
             else:
                 self.values = {f.key: ("false" if f.kind == "checkbox" else "")
                                for f in FIELDS[self.entity]}
@@ -139,7 +148,7 @@ class RecordFormState(rx.State):
 
     @rx.event
     def set_value(self, key: str, value: str | bool):
-        self.values = {**self.values, key: _as_text(value)}
+        self.values = {**self.values, key: value if isinstance(value, str) else _as_text(value)}
         self.errors = {k: v for k, v in self.errors.items() if k != key}
 
     @rx.event
@@ -150,9 +159,20 @@ class RecordFormState(rx.State):
         yield
         fields = [f for f in FIELDS[self.entity] if not (f.new_only and self.key)]
         values: dict[str, Any] = {}
+        unread: dict[str, str] = {}
         for f in fields:
             text = self.values.get(f.key, "")
             values[f.key] = (text == "true") if f.kind == "checkbox" else (text if text.strip() else None)
+            if f.places is not None and values[f.key] is not None:
+                try:
+                    values[f.key] = formats.parse_number(text, self._fmt, places=f.places)
+                except ValueError as exc:
+                    unread[f.key] = str(exc)
+        if unread:  # typed numbers that do not read in the user's format: nothing is sent
+            self.errors = unread
+            self.form_error = "Some fields need attention; nothing was saved."
+            self.saving = False
+            return
         try:
             actor = await actor_of(self)
             saved = await asyncio.to_thread(_save, self.entity, self.key, values, actor)

@@ -72,6 +72,7 @@ class Actor:
     role: str
     employee_id: int | None = None
     full_name: str = ""
+    number_format: str = "en"  # formats.FORMATS: how the screens read and show numbers
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -96,7 +97,8 @@ SYSTEM = Actor(user_id=None, username="system", role="admin")
 
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.user_id, username=user.username, role=user.role,
-                 employee_id=user.employee_id, full_name=user.full_name)
+                 employee_id=user.employee_id, full_name=user.full_name,
+                 number_format=user.number_format or "en")
 
 
 class AuthenticationFailed(ServiceError):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from northwind_app import formats
 from northwind_app.db.models import ApiToken, Employee, User
 from northwind_app.services import audit, throttle
 from northwind_app.services.orders import EMPLOYEE_NAME
@@ -234,6 +235,41 @@ def set_password(session: Session, actor: Actor, user_id: int, new_password: Any
     session.flush()
     audit.record(session, actor, "password", "user", user.user_id, None, None,
                  summary=f"password of {user.username} {'changed' if own else 'reset'}")
+
+
+# --- number format ---------------------------------------------------------------------------
+
+def set_number_format(session: Session, actor: Actor, user_id: int, number_format: Any) -> Actor:
+    """Set how the screens read and show numbers and dates for a user (formats.FORMATS):
+    your own, or anyone's as an admin. Returns the actor with the new format when it is
+    your own (the screens keep using it at once)."""
+    if actor.user_id != user_id:
+        actor.require(Permission.MANAGE_USERS)
+    if not isinstance(number_format, str) or number_format not in formats.FORMATS:
+        raise ValidationFailed({"number_format": f"must be one of: {', '.join(formats.CODES)}"})
+    user = _user(session, user_id, lock=True)
+    before = user.number_format
+    if before != number_format:
+        user.number_format = number_format
+        session.flush()
+        token_cache.forget()  # cached API actors carry the format
+        audit.record(session, actor, "update", "user", user.user_id,
+                     {"number_format": before}, {"number_format": number_format},
+                     summary=user.username)
+    return replace(actor, number_format=number_format) if actor.user_id == user_id else actor
+
+
+def default_number_format(session: Session, actor: Actor, accept_language: str | None) -> Actor:
+    """On a user's first sign-in (no format chosen yet), take the format from their
+    browser's languages (`accept_language`: the header of the request, as the server saw
+    it). Returns the actor with the format it signs in with."""
+    if actor.user_id is None:
+        return actor
+    chosen = formats.from_accept_language(accept_language)
+    done = session.execute(update(User).where(User.user_id == actor.user_id,
+                                              User.number_format.is_(None))
+                           .values(number_format=chosen)).rowcount
+    return replace(actor, number_format=chosen) if done else actor
 
 
 # --- API tokens -----------------------------------------------------------------------------

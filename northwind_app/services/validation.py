@@ -84,8 +84,8 @@ class WholeNumber(Rule):
             raise ValueError("must be a whole number")
         if isinstance(value, str):
             value = value.strip()
-        try:
-            number = Decimal(str(value).replace(",", ""))
+        try:  # locale-free: "1,000" is refused, never read as 1000 (or as 1)
+            number = Decimal(str(value))
         except ArithmeticError:
             raise ValueError("must be a whole number") from None
         if not number.is_finite() or number != number.to_integral_value():

@@ -52,6 +52,7 @@ from reflex.vars.function import FunctionStringVar
 from reflex_base.event import Event, EventSpec
 from starlette.requests import cookie_parser
 
+from northwind_app import formats
 from northwind_app.db.engine import write_transaction
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor, Permission
@@ -160,6 +161,7 @@ class AuthState(rx.State):
         if not token:
             if self._actor is not None or self._checked_token:
                 self._apply(None, "")
+            formats.use(None)
             return None
         fresh = (token == self._checked_token
                  and time.time() - self._checked_at < RECHECK_SECONDS)
@@ -169,6 +171,8 @@ class AuthState(rx.State):
             self._apply(actor, token)
             if actor is None and had:
                 self.notice = "Your session has ended. Please sign in again."
+        # The verified user's number format for this event's display helpers (formats.py).
+        formats.use(self._actor.number_format if self._actor else None)
         return self._actor
 
     def _sign_in(self, actor: Actor, token: str) -> EventSpec:

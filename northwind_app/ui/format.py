@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from babel.dates import format_date
-
-from northwind_app.money import LOCALE
+from northwind_app import formats
 
 STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late": "orange"}
 
 
 def date_text(value: dt.date | None) -> str:
-    """"Jul 4, 1996"; empty for no date."""
-    return "" if value is None else format_date(value, "medium", locale=LOCALE)
+    """"Jul 4, 1996" (or "04.07.1996", "4 juil. 1996": the signed-in user's format);
+    empty for no date."""
+    return formats.date_text(value)

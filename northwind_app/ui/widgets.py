@@ -50,7 +50,8 @@ def line_header(*, removable: bool = False) -> rx.Component:
         rx.table.column_header_cell("Product"),
         rx.table.column_header_cell("Unit price", text_align="right"),
         rx.table.column_header_cell("Quantity", text_align="right"),
-        rx.table.column_header_cell("Discount", text_align="right"),
+        rx.table.column_header_cell("Discount (%)" if removable else "Discount",
+                                    text_align="right"),
         rx.table.column_header_cell("Line total", text_align="right"),
         *([rx.table.column_header_cell("")] if removable else []),
     ))

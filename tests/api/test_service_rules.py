@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from northwind_app.db.engine import session_scope
+from northwind_app.money import PLAIN_DECIMAL_TEXT
 from northwind_app.services import catalog, customers, products
 from northwind_app.services.errors import ValidationFailed
 from northwind_app.services.listing import ListParams
@@ -33,7 +34,7 @@ def test_listing_rejects_unknown_sort_filters_and_bad_paging(classic_db_ro):
 
 
 def test_rules_parse_form_input_exactly():
-    values = clean_fields(products.RULES, {"product_name": " Tea ", "unit_price": "1,234.5678",
+    values = clean_fields(products.RULES, {"product_name": " Tea ", "unit_price": "1234.5678",
                                            "units_in_stock": "12", "discontinued": "no",
                                            "category_id": ""})
     assert values == {"product_name": "Tea", "supplier_id": None, "category_id": None,
@@ -45,6 +46,13 @@ def test_rules_parse_form_input_exactly():
                                       "units_in_stock": "1.5", "discontinued": "perhaps"})
     assert failed.value.fields == {"units_in_stock": "must be a whole number",
                                    "discontinued": "must be true or false"}
+    # Locale-free: a comma is neither a decimal nor a group separator (it used to be dropped,
+    # turning 12,50 into 1250).
+    with pytest.raises(ValidationFailed) as failed:
+        clean_fields(products.RULES, {"product_name": "Tea", "unit_price": "12,50",
+                                      "units_in_stock": "1,000"})
+    assert failed.value.fields == {"unit_price": f"must be {PLAIN_DECIMAL_TEXT}",
+                                   "units_in_stock": "must be a whole number"}
     with pytest.raises(ValidationFailed) as failed:
         clean_fields(customers.NEW, {"customer_id": "ab cd", "company_name": "A\x00B"})
     assert failed.value.fields == {"customer_id": "must be exactly 5 letters A-Z",

@@ -77,8 +77,12 @@ def test_create_and_edit_a_product(page):
     page.get_by_test_id("input-product_name").fill("Nordic Lingonberry Jam")
     _choose(page, "input-category_id", "Condiments")
     _choose(page, "input-supplier_id", "Svensk Sjöföda AB")
-    page.get_by_test_id("input-unit_price").fill("12.345")
+    page.get_by_test_id("input-unit_price").fill("12.345")  # 12345 where "." groups (de)
     page.get_by_test_id("input-units_in_stock").fill("-4")
+    page.get_by_test_id("save-record").click()
+    expect(page.get_by_test_id("error-unit_price")).to_have_text(
+        "12.345 is ambiguous in the 1,234.56 format; type 12.3450 or 12345.00, whichever you mean")
+    page.get_by_test_id("input-unit_price").fill("12.3450")
     page.get_by_test_id("save-record").click()
     expect(page.get_by_test_id("error-units_in_stock")).to_be_visible()
     page.get_by_test_id("input-units_in_stock").fill("40")
@@ -89,7 +93,7 @@ def test_create_and_edit_a_product(page):
     expect(page.get_by_test_id("product-category")).to_have_text("Condiments")
 
     page.get_by_test_id("edit-record").click()
-    expect(page.get_by_test_id("input-unit_price")).to_have_value("12.345")
+    expect(page.get_by_test_id("input-unit_price")).to_have_value("12.3450")
     page.get_by_test_id("input-unit_price").fill("13.50")
     page.get_by_test_id("save-record").click()
     page.wait_for_url(re.compile(r"/products/\d+$"))
