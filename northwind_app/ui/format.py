@@ -8,7 +8,8 @@ from babel.dates import format_date
 
 from northwind_app.money import LOCALE
 
-STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late": "orange"}
+STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late": "orange",
+                 "cancelled": "gray"}
 
 
 def date_text(value: dt.date | None) -> str:
