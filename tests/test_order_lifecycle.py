@@ -270,3 +270,62 @@ def test_stock_filters_agree_with_the_badge_rule(classic_db_ro):
     assert out == {5, 17, 29, 31, 53}
     assert not any(products.is_low_stock(units, reorder) for pid, units, reorder in rows
                    if pid in out)
+
+
+# --- every refusal reaches the screen ---------------------------------------------------------
+
+def test_every_kind_of_refusal_is_visible_on_the_order_page():
+    """The order page's rule (pages/order_detail.refusal_of): whatever refuses an action —
+    validation, conflict, not found, permission, a database that is down — the dialog shows
+    something, and a reload is offered when the order changed or went."""
+    from sqlalchemy.exc import OperationalError
+
+    from northwind_app.pages.order_detail import SHIP_FIELDS, refusal_of
+
+    field = refusal_of(ValidationFailed({"shipped_date": "must not be after today"}),
+                       "marked shipped", SHIP_FIELDS)
+    assert field.fields == {"shipped_date": "must not be after today"}  # beside its field
+    other = refusal_of(ValidationFailed({"version": "is 3 but If-Match says 2"}),
+                       "marked shipped", SHIP_FIELDS)
+    assert other.message and not other.fields  # a field the dialog has no place for
+    conflict = refusal_of(Conflict("Order 1 was changed by someone else.",
+                                   {"version": "is out of date"}), "marked shipped", SHIP_FIELDS)
+    gone = refusal_of(NotFound("Order 1 was deleted by alice on 2026-12-06 03:10 UTC."),
+                      "cancelled")
+    denied = refusal_of(PermissionDenied("Your role (viewer) may not change orders."), "deleted")
+    down = refusal_of(OperationalError("SELECT 1", {}, Exception("gone away")), "deleted")
+    assert (conflict.message, conflict.conflict) == ("Order 1 was changed by someone else.", True)
+    assert gone.conflict and "deleted by alice" in gone.message
+    assert not denied.conflict and "may not" in denied.message
+    assert not down.conflict and "server problem" in down.message
+    for refusal in (field, other, conflict, gone, denied, down):
+        assert refusal.message or refusal.fields
+
+
+def test_every_kind_of_refusal_is_visible_on_the_order_form():
+    """The order form's rule (pages/order_form.form_refusal): a refused save always says why;
+    a deleted order says so and offers to save the edit as a new order."""
+    from northwind_app.pages.order_form import form_refusal
+
+    fields = form_refusal(ValidationFailed({"freight": "must be at least 0"}), "edit",
+                          {"freight"}, False)
+    assert fields == ("Some fields need attention; nothing was saved.", False, False)
+    hidden = form_refusal(ValidationFailed({"shipped_date": "must not be after today"}),
+                          "edit", {"shipped_date"}, False)
+    assert "shipped_date" in hidden[0]  # the form has no such field: the message says it
+    stale = form_refusal(Conflict("Order 9 was changed by someone else.", {"version": "old"}),
+                         "edit", {"version"}, False)
+    assert stale == ("Order 9 was changed by someone else.", True, False)
+    frozen = form_refusal(Conflict("Order 9 shipped on 2026-12-01: its lines are frozen.",
+                                   {"lines": "cannot change once shipped"}), "edit", {"lines"},
+                          False)
+    assert frozen[1] and "frozen" in frozen[0]
+    stock = form_refusal(Conflict("Not enough stock for Chang: 5 asked, 1 in stock, 4 missing.",
+                                  {"lines[0].quantity": "..."}), "new", set(), True)
+    assert stock == ("Not enough stock for Chang: 5 asked, 1 in stock, 4 missing.", False, False)
+    gone = form_refusal(NotFound("Order 9 was deleted by alice on 2026-12-06 03:10 UTC."),
+                        "edit", set(), False)
+    assert gone[2] and "deleted by alice" in gone[0] and "as a new order" in gone[0]
+    denied = form_refusal(PermissionDenied("Your role (viewer) may not change orders."), "new",
+                          set(), False)
+    assert "may not" in denied[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import NamedTuple
 
 import reflex as rx
 
@@ -83,6 +84,26 @@ ACTION_LABELS = {"edit": "Edit", "ship": "Mark shipped", "cancel": "Cancel order
 SHIP_FIELDS = ("shipped_date", "ship_via")  # the ship dialog's fields
 SERVER_PROBLEM = ("because of a server problem (the database may be unavailable); nothing "
                   "was changed. Try again.")
+
+
+class Refusal(NamedTuple):
+    """How the page shows a refused action: errors beside the dialog's own fields, a message
+    (always, unless the field errors say it all), and whether to offer a reload."""
+
+    fields: dict[str, str]
+    message: str
+    conflict: bool
+
+
+def refusal_of(exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> Refusal:
+    """Every refusal is visible: a ServiceError (validation, conflict, not found, permission)
+    by its message or its fields, anything else (the database is down) as a server problem."""
+    if not isinstance(exc, ServiceError):
+        return Refusal({}, f"The order could not be {doing} {SERVER_PROBLEM}", False)
+    own = {k: v for k, v in exc.fields.items() if k in fields}
+    if exc.status == 422 and own and len(own) == len(exc.fields):
+        return Refusal(own, "", False)
+    return Refusal(own, exc.message, exc.status in (404, 409))
 
 
 def actions_dict(actions: svc.Actions) -> dict[str, str]:
@@ -184,20 +205,10 @@ class OrderDetailState(rx.State):
         self.ship_via = value
 
     def _refused(self, exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> None:
-        """Show why an action failed: field errors beside the dialog's own fields, any other
-        refusal as its message (with a reload button when the order changed or went)."""
+        """Show why an action failed (see `refusal_of`)."""
         if not isinstance(exc, ServiceError):
             log.error("%s order %s failed", doing, self.order.get("order_id"), exc_info=exc)
-            self.action_error = f"The order could not be {doing} {SERVER_PROBLEM}"
-            self.action_conflict = False
-            return
-        own = {k: v for k, v in exc.fields.items() if k in fields}
-        self.ship_errors = own
-        if exc.status == 422 and own and len(own) == len(exc.fields):
-            self.action_error, self.action_conflict = "", False
-            return
-        self.action_error = exc.message
-        self.action_conflict = exc.status in (404, 409)
+        self.ship_errors, self.action_error, self.action_conflict = refusal_of(exc, doing, fields)
 
     @rx.event
     async def reload(self):

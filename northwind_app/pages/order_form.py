@@ -61,6 +61,23 @@ def line_total_text(line: dict[str, str]) -> tuple[str, Decimal | None]:
     return format_money(value), value
 
 
+def form_refusal(exc: ServiceError, mode: str, header: set[str],
+                 line_errors: bool) -> tuple[str, bool, bool]:
+    """(message, offer a reload, the order was deleted) for a refused save. Every refusal is
+    shown: a stale version, a lifecycle rule (the order shipped or was cancelled meanwhile),
+    a deleted order, a permission, or a field the form has no place for gets its message;
+    only errors that all sit beside their fields get the summary."""
+    conflict = "version" in exc.fields or (
+        exc.status == 409 and not line_errors)  # stock shortages are fixed in the form
+    if exc.status == 404 and mode == "edit":
+        return (f"{exc.message} Nothing was saved. You can save your edit as a new order, or "
+                "go back to the list.", False, True)
+    if exc.status == 422 and header <= set(HEADER_FIELDS) | {"customer_id", "lines"}:
+        return "Some fields need attention; nothing was saved.", conflict, False
+    return (exc.message if exc.status != 422 else f"{exc.message} Nothing was saved.",
+            conflict, False)
+
+
 def _options() -> dict[str, list[list[str]]]:
     with session_scope() as session:
         return {
@@ -304,21 +321,8 @@ class OrderFormState(rx.State):
                 header[key] = message
         self.lines = [{**line, **per_line.get(i, {})} for i, line in enumerate(self.lines)]
         self.errors = header
-        # Every refusal is shown: a stale version, a lifecycle rule (the order shipped or was
-        # cancelled meanwhile), a deleted order, a permission, or a field the form has no
-        # place for gets its message; only field errors beside their fields get the summary.
-        shown = set(HEADER_FIELDS) | {"customer_id", "lines"}
-        self.conflict = "version" in exc.fields or (
-            exc.status == 409 and not per_line)  # stock shortages are fixed in the form
-        self.deleted = exc.status == 404 and self.mode == "edit"
-        if self.deleted:
-            self.form_error = (f"{exc.message} Nothing was saved. You can save your edit as "
-                               "a new order, or go back to the list.")
-        elif exc.status == 422 and set(header) <= shown:
-            self.form_error = "Some fields need attention; nothing was saved."
-        else:
-            self.form_error = exc.message if exc.status != 422 else \
-                f"{exc.message} Nothing was saved."
+        self.form_error, self.conflict, self.deleted = form_refusal(
+            exc, self.mode, set(header), bool(per_line))
 
     @rx.event
     async def save_as_new(self):
