@@ -172,7 +172,8 @@ def test_openapi_and_docs_are_served(api_ro):
             "/api/suppliers/{id}", "/api/categories", "/api/categories/{id}", "/api/shippers",
             "/api/shippers/{id}", "/api/orders", "/api/orders/export.csv",
             "/api/orders/customer/{customer_id}", "/api/orders/employee/{employee_id}",
-            "/api/orders/{id}", "/api/orders/{id}/ship", "/api/orders/{id}/history",
+            "/api/orders/{id}", "/api/orders/{id}/ship", "/api/orders/{id}/cancel",
+            "/api/orders/{id}/history",
             "/api/customers/{id}/history", "/api/products/{id}/history", "/api/me",
             "/api/tokens", "/api/tokens/{id}", "/api/users", "/api/users/{id}",
             "/api/users/{id}/password", "/api/users/{id}/tokens", "/api/audit",
@@ -180,7 +181,7 @@ def test_openapi_and_docs_are_served(api_ro):
     schemas = spec["components"]["schemas"]
     for body in ("NewCustomer", "CustomerFields", "CustomerChanges", "ProductFields",
                  "ProductChanges", "NewOrder", "OrderReplacement", "OrderChanges", "LineIn",
-                 "ShipIn", "NewToken", "NewUser", "UserChanges", "PasswordChange"):
+                 "ShipIn", "CancelIn", "NewToken", "NewUser", "UserChanges", "PasswordChange"):
         assert schemas[body]["examples"], body
     # The bearer scheme (the Authorize button of /api/docs) on every operation but health.
     assert spec["components"]["securitySchemes"]["apiToken"] == {
