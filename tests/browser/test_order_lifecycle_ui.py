@@ -138,8 +138,7 @@ def test_saving_an_order_deleted_meanwhile_offers_to_save_it_as_new(page, app_db
     expect(page.get_by_test_id("back-to-list")).to_be_visible()
     page.get_by_test_id("save-as-new").click()
     page.wait_for_url(re.compile(r"/orders/\d+$"))
-    new_id = int(page.url.rstrip("/").split("/")[-1])
-    assert new_id != order_id
+    new_id = int(page.url.rstrip("/").split("/")[-1])  # SQLite may reuse the deleted id
     expect(page.get_by_test_id("order-line")).to_contain_text("Chai")
     with session_scope(app_db_url) as s:
         assert svc.get_order(s, new_id).lines[0].quantity == 4
