@@ -6,9 +6,10 @@ Create Date: 2026-12-06
 
 An open order can be cancelled instead of deleted: it is kept with its lines, its stock is
 returned and it counts in no revenue or rollup (services/orders.py, cancel_order). The time
-it was cancelled is `orders.cancelled_at` (NULL: not cancelled), indexed: the unfiltered
-order count adds the few cancelled orders to the rollups' count, and the "cancelled" filter
-finds them. No order is cancelled yet, so the rollups stay as they are.
+it was cancelled is `orders.cancelled_at` (NULL: not cancelled), indexed with the order date:
+the unfiltered order count adds the few cancelled dated orders to the rollups' count from the
+index alone, and the "cancelled" filter finds them. Downgrading forgets the cancellations
+(the cancelled orders would count again, their stock already returned). No order is cancelled yet, so the rollups stay as they are.
 
 (0010 is added in parallel; when the branches merge this revision is re-chained onto it. It
 depends on nothing 0010 adds.)
@@ -47,7 +48,7 @@ def upgrade() -> None:
     if not _has_column(False):
         op.add_column("orders", sa.Column(COLUMN, sqlmodel.sql.sqltypes.UTCDateTime(),
                                           nullable=True))
-    op.create_index(INDEX, "orders", [COLUMN], unique=False, if_not_exists=True)
+    op.create_index(INDEX, "orders", [COLUMN, "order_date"], unique=False, if_not_exists=True)
 
 
 def downgrade() -> None:

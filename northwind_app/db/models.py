@@ -172,8 +172,9 @@ class Order(SQLModel, table=True):
               "shipped_date", "required_date"),
         Index("ix_orders_ship_name_status", "ship_name", "order_date", "order_id",
               "shipped_date", "required_date"),
-        # The few cancelled orders (counted apart from the rollups, which leave them out).
-        Index("ix_orders_cancelled_at", "cancelled_at"),
+        # The few cancelled orders, counted apart from the rollups (which leave them out) from
+        # the index alone: the dated ones are those the rollups would have counted.
+        Index("ix_orders_cancelled_at", "cancelled_at", "order_date"),
     )
 
     order_id: int | None = Field(default=None, primary_key=True)
