@@ -468,10 +468,16 @@ def test_invalid_orders_are_422_naming_every_field(api, classic_db):
         {"product_id": 1, "quantity": 2}, {"product_id": 11, "quantity": 23}]})
     error = assert_error(short, 409, "conflict", {"lines[1].quantity"})
     assert error["fields"]["lines[1].quantity"] == (
-        "only 22 of Queso Cabrales in stock; this needs 23 more")
-    growing = api.patch("/api/orders/10248", json={"lines": [{"product_id": 72, "quantity": 20}]})
+        "Queso Cabrales: 23 asked, 22 in stock, 1 missing")
+    frozen = api.patch("/api/orders/10248", json={"lines": [{"product_id": 72, "quantity": 20}]})
+    assert "lines are frozen" in assert_error(frozen, 409, "conflict", {"lines"})["message"]
+    open_id = api.post("/api/orders", json=NEW_ORDER).json()["order_id"]  # 5 of 14 Mozzarella
+    growing = api.patch(f"/api/orders/{open_id}",
+                        json={"lines": [{"product_id": 72, "quantity": 20}]})
     assert assert_error(growing, 409, "conflict", {"lines[0].quantity"})["fields"][
-        "lines[0].quantity"] == "only 14 of Mozzarella di Giovanni in stock; this needs 15 more"
+        "lines[0].quantity"] == ("Mozzarella di Giovanni: 20 asked (15 more than before), "
+                                 "9 in stock, 6 missing")
+    assert api.delete(f"/api/orders/{open_id}").status_code == 204  # stock back, as before
 
     # PATCH merges, then validates the whole order; PUT needs the required fields.
     assert_error(api.patch("/api/orders/10248", json={"customer_id": None}), 422,
