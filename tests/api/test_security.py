@@ -252,7 +252,8 @@ def test_sales_writes_orders_customers_and_products(api, tokens):
 
     trail = api.get("/api/audit", params={"username": "sales", "limit": 100}).json()
     assert {(e["entity"], e["action"]) for e in trail["items"]} == {
-        ("order", "create"), ("order", "update"), ("order", "ship"), ("order", "delete"),
+        ("order", "create"), ("order", "update"), ("order", "ship"), ("order", "cancel"),
+        ("order", "delete"),
         ("customer", "create"), ("customer", "update"), ("customer", "delete"),
         ("product", "create"), ("product", "update"), ("product", "delete")}
 
