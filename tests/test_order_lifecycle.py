@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Order, Product
-from northwind_app.services import dashboard, orders as svc, products, rollups
+from northwind_app.services import customers, dashboard, orders as svc, products, rollups
 from northwind_app.services.audit import history
 from northwind_app.services.auth import SYSTEM, Actor
 from northwind_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -121,10 +121,20 @@ def test_a_shipped_order_cannot_be_deleted_nor_cancelled(classic_db):
 
 # --- cancelling -----------------------------------------------------------------------------
 
+def _sales(url):
+    """ALFKI's revenue and order count, Chai's units sold and revenue."""
+    with session_scope(url) as s:
+        customer, product = customers.get_customer(s, "ALFKI"), products.get_product(s, 1)
+    return (customer["revenue"], customer["order_count"], product["units_sold"],
+            product["revenue"])
+
+
 def test_cancel_keeps_the_order_returns_stock_and_leaves_revenue_and_rollups(classic_db):
     before = _revenue(classic_db)
     stock = _stock(classic_db, 1, 2)
+    sales = _sales(classic_db)
     order_id = _create(classic_db)
+    assert _sales(classic_db) != sales
     assert _revenue(classic_db).revenue == before.revenue + Decimal("93.00")
     assert _stock(classic_db, 1, 2) == (stock[0] - 2, stock[1] - 3)
     with pytest.raises(Conflict, match="changed by someone else"):
@@ -136,6 +146,7 @@ def test_cancel_keeps_the_order_returns_stock_and_leaves_revenue_and_rollups(cla
         svc.CANCELLED, 2, Decimal("93.00"))
     assert order.cancelled_at is not None
     assert _stock(classic_db, 1, 2) == stock
+    assert _sales(classic_db)[0::2] == sales[0::2]  # no revenue, no units sold
     kpis = _revenue(classic_db)
     assert (kpis.revenue, kpis.orders, kpis.not_shipped) == (
         before.revenue, before.orders, before.not_shipped)
