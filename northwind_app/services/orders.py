@@ -43,8 +43,8 @@ from northwind_app.services.listing import (
     search_clause, sort_clauses, walk_keys,
 )
 from northwind_app.services.status import (  # noqa: F401 - part of this module's API
-    CANCELLED, LATE, NEW, SHIPPED, SHIPPED_LATE, STATUS_LABELS, STATUSES, status_condition, status_of,
-    status_rank,
+    CANCELLED, LATE, NEW, SHIPPED, SHIPPED_LATE, STATUS_LABELS, STATUSES, status_condition,
+    status_of, status_rank,
 )
 from northwind_app.services.validation import MAX_INT
 
