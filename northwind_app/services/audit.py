@@ -22,8 +22,8 @@ from northwind_app.db.models import AuditEntry, User
 from northwind_app.services.auth import Actor, Permission, utcnow
 from northwind_app.services.listing import Listing, ListParams, Page
 
-ACTIONS = ("create", "update", "ship", "cancel", "delete", "password", "revoke", "sign_in_failed",
-           "lockout")
+ACTIONS = ("create", "update", "ship", "cancel", "delete", "password", "revoke",
+           "sign_in_failed", "lockout")
 # "sign_in": failed sign-ins and the throttling they start (services/throttle.py); the key is
 # the client address, the user the submitted username.
 ENTITIES = ("order", "customer", "product", "user", "api_token", "sign_in")
