@@ -391,8 +391,9 @@ def delete_dialog() -> rx.Component:
     s = OrderDetailState
     return confirm_delete_dialog(
         title=rx.fragment("Delete order ", s.order["order_id"], "?"),
-        description="The order and its lines are deleted and their quantities go back into "
-                    "stock. This cannot be undone.",
+        description="The order and its lines are deleted (an open order's quantities go back "
+                    "into stock; a cancelled one's already have). This cannot be undone; "
+                    "cancelling keeps the order for the record.",
         open_=s.delete_open, on_open_change=s.set_delete_open, on_confirm=s.confirm_delete,
         error=s.action_error, confirm_label="Delete order",
         error_extra=rx.cond(s.action_conflict, reload_button()))
