@@ -32,8 +32,13 @@ def test_revise_partial_merges_and_clears(classic_db):
 
 
 def test_revise_full_defaults_left_out_fields_but_keeps_shipped_date(classic_db):
+    # 10248 has shipped: its lines are frozen, so the replacement carries the same lines
+    # (without prices: the stored ones are kept) and changes the header.
     raw = {"customer_id": "vinet", "employee_id": 5, "order_date": "1996-07-04",
-           "lines": [{"product_id": 11, "quantity": 2}]}
+           "lines": [{"product_id": 11, "quantity": 12}, {"product_id": 42, "quantity": 10},
+                     {"product_id": 72, "quantity": 5}]}
+    with session_scope(classic_db) as s:
+        before = s.get(Product, 11).units_in_stock
     write_transaction(lambda s: svc.revise_order(s, 10248, raw, partial=False, actor=SYSTEM), classic_db)
     with session_scope(classic_db) as s:
         order = svc.get_order(s, 10248)
@@ -41,8 +46,18 @@ def test_revise_full_defaults_left_out_fields_but_keeps_shipped_date(classic_db)
     assert (order.freight, order.ship_name, order.required_date, order.shipped_date) == (
         Decimal("0"), None, None, dt.date(1996, 7, 16))
     assert [(line.product_id, line.quantity, line.unit_price) for line in order.lines] == [
-        (11, 2, Decimal("21"))]
-    assert stock == 22 + 10  # 12 taken by the old line, 2 by the new one
+        (72, 5, Decimal("34.8")), (11, 12, Decimal("14")), (42, 10, Decimal("9.8"))]
+    assert stock == before
+    # An open order's full replacement replaces its lines; stock moves by the difference.
+    raw = {"customer_id": "RICSU", "employee_id": 1, "order_date": "1998-05-06",
+           "lines": [{"product_id": 11, "quantity": 2}]}
+    write_transaction(lambda s: svc.revise_order(s, 11077, raw, partial=False, actor=SYSTEM),
+                      classic_db)
+    with session_scope(classic_db) as s:
+        order = svc.get_order(s, 11077)
+        assert s.get(Product, 11).units_in_stock == before - 2
+    assert ([(line.product_id, line.quantity) for line in order.lines], order.shipped_date) == (
+        [(11, 2)], None)
 
 
 def test_revise_checks_the_version_before_the_input(classic_db):

@@ -222,7 +222,7 @@ def test_stock_shortage_refused_with_product_and_available(classic_db):
     before_1 = _stock(classic_db, 1)
     with pytest.raises(Conflict) as err:
         _create(classic_db, lines=[{"product_id": 1, "quantity": 1}, {"product_id": 2, "quantity": 5}])
-    assert err.value.fields == {"lines[1].quantity": "only 4 of Chang in stock; this needs 5 more"}
+    assert err.value.fields == {"lines[1].quantity": "Chang: 5 asked, 4 in stock, 1 missing"}
     assert (_stock(classic_db, 1), _stock(classic_db, 2)) == (before_1, 4)  # nothing half-written
     with session_scope(classic_db) as s:
         assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 830

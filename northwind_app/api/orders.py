@@ -1,5 +1,8 @@
 """/api/orders: the filtered, sorted list (also as a streamed CSV export and per customer or
-employee), the detail with lines, and create/replace/update/delete/ship with stock and versions.
+employee), the detail with lines, and create/replace/update/delete/ship/cancel with stock and
+versions. The lifecycle (README "The order lifecycle") is the service's: a forbidden transition
+(editing a shipped order's lines, deleting or cancelling a shipped order, changing a
+cancelled one) is a 409 whose message says why.
 
 Every rule (status, stock, totals, versions, input checks) is in `services.orders`; this module
 maps HTTP onto it. Writes run in `write_transaction` (one transaction, retried after a
@@ -41,7 +44,8 @@ from northwind_app.services.listing import ListParams
 PREFIX = "/api/orders"
 OrderStatus = Literal[tuple(svc.STATUSES)]  # type: ignore[valid-type]
 STATUS_HELP = ("new: not shipped, not past the required date; late: not shipped, past it; "
-               "shipped: shipped on or before it; shipped_late: shipped after it.")
+               "shipped: shipped on or before it; shipped_late: shipped after it; "
+               "cancelled: cancelled before shipping (kept, stock returned, no revenue).")
 
 # --- responses ----------------------------------------------------------------------------
 
@@ -95,6 +99,8 @@ class OrderOut(BaseModel):
     subtotal: MoneyOut = Field(description="Sum of the line totals.")
     freight: MoneyOut
     total: MoneyOut = Field(description="subtotal + freight.")
+    cancelled_at: dt.datetime | None = Field(None, description=(
+        "When the order was cancelled (UTC); null while it is not."))
 
 
 # --- request bodies -----------------------------------------------------------------------
@@ -170,7 +176,8 @@ class ShipIn(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {"shipped_date": "2026-07-16", "ship_via": 3, "version": 1}]})
 
-    shipped_date: DateIn = Field(description="Not before the order date.")
+    shipped_date: DateIn = Field(description=(
+        "Not before the order date, not after today (the server's date)."))
     ship_via: int = Field(description="An existing shipper's id.")
     version: int | None = Field(None, description=_VERSION_HELP)
 
@@ -413,7 +420,8 @@ def update_order(actor: OrderWriter, id: RowIdPath, body: OrderChanges,  # noqa:
 
 
 @router.delete("/{id}", status_code=204, response_class=Response, name="delete_order",
-               summary="Delete an order (its quantities go back to stock)",
+               summary="Delete an order that never shipped (an open one's quantities go back "
+                       "to stock; 409 for a shipped order: cancel or keep it)",
                responses=error_responses(403, 404, 409, 422))
 def delete_order(actor: OrderWriter, id: RowIdPath, request: Request,  # noqa: A002
                  if_match: IfMatch = None,
@@ -436,6 +444,27 @@ def ship_order(actor: OrderWriter, id: RowIdPath, body: ShipIn, request: Request
         return svc.get_order(session, id)
 
     return _detail(response, write_transaction(ship, database_url(request)))
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [{"version": 1}]})
+
+    version: int | None = Field(None, description=_VERSION_HELP)
+
+
+@router.post("/{id}/cancel", response_model=OrderOut, name="cancel_order",
+             summary="Cancel an order that has not shipped (kept with status cancelled; its "
+                     "quantities go back to stock; 409 if it has shipped or is cancelled)",
+             responses=error_responses(400, 403, 404, 409, 422))
+def cancel_order(actor: OrderWriter, id: RowIdPath, request: Request,  # noqa: A002
+                 response: Response, body: CancelIn | None = None, if_match: IfMatch = None):
+    expected = _expected_version(if_match, body.version if body is not None else None)
+
+    def cancel(session) -> svc.OrderDetailView:
+        svc.cancel_order(session, id, expected, actor=actor)
+        return svc.get_order(session, id)
+
+    return _detail(response, write_transaction(cancel, database_url(request)))
 
 
 add_history_route(router, entity="order", singular="order", id_type=RowIdPath)

@@ -67,8 +67,8 @@ add_read_routes(
         category_id=(RowIdFilter, Field(None, description="Products of this category.")),
         supplier_id=(RowIdFilter, Field(None, description="Products of this supplier.")),
         stock=(Literal[tuple(products.STOCK_LEVELS)] | None, Field(None, description=(
-            "in_stock: units in stock > 0; low_stock: units in stock at or below the reorder "
-            "level; out_of_stock: none in stock."))),
+            "in_stock: units in stock > 0; low_stock: some in stock, at or below the "
+            "reorder level; out_of_stock: none in stock."))),
         discontinued=(bool | None, Field(None, description="true or false.")),
     ),
     item=ProductItem, detail=ProductDetail, get=products.get_product, id_type=RowIdPath,

@@ -7,7 +7,8 @@ Three columns extend the classic `orders` table, all maintained by the order ser
 same transaction as the lines:
 - `subtotal`: the exact sum of the order's line values; `total`: subtotal + freight (indexed,
   so the list sorts by total without computing it for every row);
-- `version`: incremented by every change, for optimistic edit-conflict detection.
+- `version`: incremented by every change, for optimistic edit-conflict detection;
+- `cancelled_at`: when the order was cancelled (None while it is not; see the order lifecycle).
 
 The `sales_month_*` tables are monthly rollups of the orders for the dashboard, kept exact and
 current by the same transactions (see northwind_app/services/rollups.py).
@@ -171,6 +172,9 @@ class Order(SQLModel, table=True):
               "shipped_date", "required_date"),
         Index("ix_orders_ship_name_status", "ship_name", "order_date", "order_id",
               "shipped_date", "required_date"),
+        # The few cancelled orders, counted apart from the rollups (which leave them out) from
+        # the index alone: the dated ones are those the rollups would have counted.
+        Index("ix_orders_cancelled_at", "cancelled_at", "order_date"),
     )
 
     order_id: int | None = Field(default=None, primary_key=True)
@@ -190,6 +194,9 @@ class Order(SQLModel, table=True):
     subtotal: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
     total: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
     version: int = Field(default=1)
+    # Set when the order is cancelled (services.orders.cancel_order): it is kept, its stock
+    # returned, and it counts in no revenue or rollup (migration 0011).
+    cancelled_at: dt.datetime | None = None
 
 
 # Every spelling is its own row: binary on MariaDB, where the tables' own collation calls

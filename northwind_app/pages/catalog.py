@@ -47,7 +47,8 @@ def customer_row(r: dict) -> dict[str, str]:
 
 
 def product_row(r: dict) -> dict[str, str]:
-    low = products.is_low_stock(r["units_in_stock"], r["reorder_level"])
+    state, state_color = products.stock_badge(r["units_in_stock"], r["reorder_level"],
+                                              r["discontinued"])
     return {"product_id": str(r["product_id"]), "href": f"/products/{r['product_id']}",
             "product_name": r["product_name"], "category_name": _s(r["category_name"]),
             "category_href": f"/categories/{r['category_id']}" if r["category_id"] else "",
@@ -55,8 +56,7 @@ def product_row(r: dict) -> dict[str, str]:
             "supplier_href": f"/suppliers/{r['supplier_id']}" if r["supplier_id"] else "",
             "unit_price": format_money(r["unit_price"]),
             "units_in_stock": format_number(r["units_in_stock"]),
-            "state": "Discontinued" if r["discontinued"] else ("Low stock" if low else "Active"),
-            "state_color": "gray" if r["discontinued"] else ("orange" if low else "green")}
+            "state": state, "state_color": state_color}
 
 
 def employee_row(r: dict) -> dict[str, str]:
@@ -192,7 +192,7 @@ class CatalogOptions(rx.State):
             setattr(self, name, values)
 
 
-STOCK_OPTIONS = [("in_stock", "In stock"), ("low_stock", "Low stock (≤ reorder level)"),
+STOCK_OPTIONS = [("in_stock", "In stock"), ("low_stock", "Low stock (1 to reorder level)"),
                  ("out_of_stock", "Out of stock")]
 
 
@@ -266,6 +266,8 @@ def _product_detail(key: str) -> dict:
         "order_count": format_number(p["order_count"]),
         "discontinued": "yes" if p["discontinued"] else "",
         "low_stock": "yes" if products.is_low_stock(p["units_in_stock"], p["reorder_level"]) else "",
+        "out_of_stock": "yes" if products.stock_level(p["units_in_stock"], p["reorder_level"])
+        == products.OUT_OF_STOCK else "",
     }, "chart": [{"label": m.month, "revenue": float(cents(m.revenue)), "units": m.orders}
                  for m in months]}
 
@@ -512,8 +514,12 @@ def product_detail_page() -> rx.Component:
             rx.card(rx.grid(info("Revenue (all time)", "revenue"), info("Units sold", "units_sold"),
                             info("Orders", "order_count"), columns="2", spacing="3")),
             columns="3", spacing="4", width="100%"),
-        rx.cond(r["low_stock"] != "", rx.callout("Stock is at or below the reorder level.",
-                                                 icon="triangle-alert", color_scheme="orange")),
+        rx.cond(r["out_of_stock"] != "", rx.callout("Out of stock.", icon="triangle-alert",
+                                                    color_scheme="red",
+                                                    data_testid="product-out-of-stock")),
+        rx.cond(r["low_stock"] != "", rx.callout("Low stock: at or below the reorder level.",
+                                                 icon="triangle-alert", color_scheme="orange",
+                                                 data_testid="product-low-stock")),
         rx.card(rx.vstack(rx.heading("Revenue and units sold by month", size="3"),
                           _bar_chart(D.chart, ("revenue", "Revenue"), ("units", "Units")),
                           width="100%"), width="100%", data_testid="product-chart"),

@@ -1,10 +1,16 @@
-"""Order detail (/orders/[order_id]) with ship and delete, and the printable invoice."""
+"""Order detail (/orders/[order_id]) with ship, cancel and delete, and the printable invoice.
+
+The order lifecycle is the service's (services.orders): the page asks it which actions are
+available (`order_actions`) and shows the reason beside each disabled button. Every refusal
+of an action (a field, a conflict, a deleted order, a permission, a database that is down) is
+shown in the dialog that caused it, with a button to reload the order."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+from typing import NamedTuple
 
 import reflex as rx
 
@@ -57,6 +63,8 @@ def order_view_dict(order: svc.OrderDetailView) -> dict[str, str]:
         "subtotal": format_money(order.subtotal),
         "freight": format_money(order.freight),
         "total": format_money(order.total),
+        "cancelled": "" if order.cancelled_at is None
+        else order.cancelled_at.strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
@@ -69,6 +77,41 @@ def line_dicts(order: svc.OrderDetailView) -> list[dict[str, str]]:
         "discount": format_percent(line.discount),
         "line_total": format_money(line.line_total),
     } for line in order.lines]
+
+
+ACTIONS = ("edit", "ship", "cancel", "delete")
+ACTION_LABELS = {"edit": "Edit", "ship": "Mark shipped", "cancel": "Cancel order",
+                 "delete": "Delete"}
+SHIP_FIELDS = ("shipped_date", "ship_via")  # the ship dialog's fields
+SERVER_PROBLEM = ("because of a server problem (the database may be unavailable); nothing "
+                  "was changed. Try again.")
+
+
+class Refusal(NamedTuple):
+    """How the page shows a refused action: errors beside the dialog's own fields, a message
+    (always, unless the field errors say it all), and whether to offer a reload."""
+
+    fields: dict[str, str]
+    message: str
+    conflict: bool
+
+
+def refusal_of(exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> Refusal:
+    """Every refusal is visible: a ServiceError (validation, conflict, not found, permission)
+    by its message or its fields, anything else (the database is down) as a server problem."""
+    if not isinstance(exc, ServiceError):
+        return Refusal({}, f"The order could not be {doing} {SERVER_PROBLEM}", False)
+    own = {k: v for k, v in exc.fields.items() if k in fields}
+    if exc.status == 422 and own and len(own) == len(exc.fields):
+        return Refusal(own, "", False)
+    return Refusal(own, exc.message, exc.status in (404, 409))
+
+
+def actions_dict(actions: svc.Actions) -> dict[str, str]:
+    """Action → why it is unavailable ("" when it is available)."""
+    return {"edit": actions.edit_blocked, "ship": actions.ship_blocked,
+            "cancel": actions.cancel_blocked, "delete": actions.delete_blocked,
+            "lines": actions.lines_blocked}
 
 
 def _load(order_id: int):
@@ -95,8 +138,12 @@ class OrderDetailState(rx.State):
     ship_date: str = ""
     ship_via: str = ""
     ship_errors: dict[str, str] = {}
+    today: str = ""  # the server's date: the latest a shipment can be dated
     delete_open: bool = False
-    action_error: str = ""
+    cancel_open: bool = False
+    action_error: str = ""  # why the last action was refused (shown in its dialog)
+    action_conflict: bool = False  # the order changed or went meanwhile: offer a reload
+    blocked: dict[str, str] = {}  # action -> why it is unavailable ("" = available)
     history: list[HistoryRow] = []
 
     @rx.event
@@ -104,7 +151,7 @@ class OrderDetailState(rx.State):
         self.loading = True
         self.error = ""
         self.not_found = False
-        self.action_error = ""
+        self.action_error, self.action_conflict = "", False
         order_id = order_id_from_path(self.router.url.path)
         self.requested_id = self.router.url.path.rstrip("/").split("/")[-1]
         if "/invoice" in self.router.url.path:
@@ -116,6 +163,7 @@ class OrderDetailState(rx.State):
         yield
         try:
             order, shippers, history = await asyncio.to_thread(_load, order_id)
+            actor = await actor_of(self)
         except NotFound:
             self.not_found = True
             self.order, self.lines = {}, []
@@ -130,14 +178,18 @@ class OrderDetailState(rx.State):
             self.ship_via_current = str(order.ship_via or "")
             self.shipper_options = shippers
             self.history = history
+            self.blocked = actions_dict(svc.order_actions(order, actor))
         finally:
             self.loading = False
 
     # -- ship -------------------------------------------------------------------------------
     @rx.event
     def open_ship(self):
+        if self.blocked.get("ship"):
+            return
         self.ship_open = True
-        self.ship_date = dt.date.today().isoformat()
+        self.action_error, self.action_conflict = "", False
+        self.ship_date = self.today = dt.date.today().isoformat()
         self.ship_via = self.ship_via_current or (self.shipper_options[0][0] if self.shipper_options else "")
         self.ship_errors = {}
 
@@ -153,18 +205,30 @@ class OrderDetailState(rx.State):
     def set_ship_via(self, value: str):
         self.ship_via = value
 
+    def _refused(self, exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> None:
+        """Show why an action failed (see `refusal_of`)."""
+        if not isinstance(exc, ServiceError):
+            log.error("%s order %s failed", doing, self.order.get("order_id"), exc_info=exc)
+        self.ship_errors, self.action_error, self.action_conflict = refusal_of(exc, doing, fields)
+
+    @rx.event
+    async def reload(self):
+        """After a refusal: close the dialogs and show the order as it is now."""
+        self.ship_open = self.cancel_open = self.delete_open = False
+        self.ship_errors = {}
+        yield OrderDetailState.load
+
     @rx.event
     async def confirm_ship(self):
         order_id = int(self.order["order_id"])
         date, via, version = self.ship_date, self.ship_via, self.version
+        self.action_error, self.action_conflict, self.ship_errors = "", False, {}
         try:
             actor = await actor_of(self)
             await asyncio.to_thread(write_transaction, lambda s: svc.ship_order(
                 s, order_id, date, via, version, actor=actor))
-        except ServiceError as exc:
-            self.ship_errors = exc.fields or {"shipped_date": exc.message}
-            if not exc.fields:
-                self.action_error = exc.message
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
+            self._refused(exc, "marked shipped", SHIP_FIELDS)
             return
         self.ship_open = False
         yield rx.toast.success(f"Order {order_id} marked shipped.")
@@ -174,7 +238,7 @@ class OrderDetailState(rx.State):
     @rx.event
     def set_delete_open(self, value: bool):
         self.delete_open = value
-        self.action_error = ""
+        self.action_error, self.action_conflict = "", False
 
     @rx.event
     async def confirm_delete(self):
@@ -184,12 +248,33 @@ class OrderDetailState(rx.State):
             actor = await actor_of(self)
             await asyncio.to_thread(write_transaction,
                                     lambda s: svc.delete_order(s, order_id, version, actor=actor))
-        except ServiceError as exc:
-            self.action_error = exc.message
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
+            self._refused(exc, "deleted")
             return
         self.delete_open = False
         yield rx.toast.success(f"Order {order_id} deleted; its stock was returned.")
         yield rx.redirect("/orders")
+
+    # -- cancel -----------------------------------------------------------------------------
+    @rx.event
+    def set_cancel_open(self, value: bool):
+        self.cancel_open = value
+        self.action_error, self.action_conflict = "", False
+
+    @rx.event
+    async def confirm_cancel(self):
+        order_id = int(self.order["order_id"])
+        version = self.version
+        try:
+            actor = await actor_of(self)
+            await asyncio.to_thread(write_transaction,
+                                    lambda s: svc.cancel_order(s, order_id, version, actor=actor))
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
+            self._refused(exc, "cancelled")
+            return
+        self.cancel_open = False
+        yield rx.toast.success(f"Order {order_id} cancelled; its stock was returned.")
+        yield OrderDetailState.load
 
     @rx.event
     def print_invoice(self):
@@ -253,15 +338,31 @@ def totals() -> rx.Component:
     )
 
 
+def reload_button() -> rx.Component:
+    return rx.button("Reload the order", size="1", variant="soft",
+                     on_click=OrderDetailState.reload, data_testid="reload-order")
+
+
+def refusal(testid: str) -> rx.Component:
+    """Why the dialog's action was refused, with a reload button when the order changed."""
+    s = OrderDetailState
+    return rx.cond(s.action_error != "", rx.callout(
+        rx.vstack(rx.text(s.action_error),
+                  rx.cond(s.action_conflict, reload_button()), spacing="2"),
+        icon="triangle-alert", color_scheme="red", width="100%", data_testid=testid))
+
+
 def ship_dialog() -> rx.Component:
     s = OrderDetailState
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Mark order shipped"),
             rx.vstack(
+                refusal("ship-error"),
                 rx.text("Shipped on", size="2"),
                 rx.input(type="date", value=s.ship_date, on_change=s.set_ship_date,
-                         data_testid="ship-date", aria_label="Shipped on"),
+                         data_testid="ship-date", aria_label="Shipped on",
+                         max=s.today),
                 rx.cond(s.ship_errors.contains("shipped_date"),
                         rx.text(s.ship_errors["shipped_date"], color="red", size="1",
                                 data_testid="ship-date-error")),
@@ -292,10 +393,53 @@ def delete_dialog() -> rx.Component:
     s = OrderDetailState
     return confirm_delete_dialog(
         title=rx.fragment("Delete order ", s.order["order_id"], "?"),
-        description="The order and its lines are deleted and their quantities go back into "
-                    "stock. This cannot be undone.",
+        description="The order and its lines are deleted (an open order's quantities go back "
+                    "into stock; a cancelled one's already have). This cannot be undone; "
+                    "cancelling keeps the order for the record.",
         open_=s.delete_open, on_open_change=s.set_delete_open, on_confirm=s.confirm_delete,
-        error=s.action_error, confirm_label="Delete order")
+        error=s.action_error, confirm_label="Delete order",
+        error_extra=rx.cond(s.action_conflict, reload_button()))
+
+
+def cancel_dialog() -> rx.Component:
+    s = OrderDetailState
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(rx.fragment("Cancel order ", s.order["order_id"], "?")),
+            rx.alert_dialog.description(
+                "The order is kept with its lines and marked cancelled; its quantities go "
+                "back into stock and it no longer counts in revenue. A cancelled order "
+                "cannot be changed or shipped."),
+            rx.box(refusal("cancel-error"), padding_top="1em"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep the order", variant="soft",
+                                                 color_scheme="gray")),
+                rx.button("Cancel order", color_scheme="orange", on_click=s.confirm_cancel,
+                          data_testid="confirm-cancel"),
+                justify="end", spacing="3", padding_top="1em",
+            ),
+        ),
+        open=s.cancel_open,
+        on_open_change=s.set_cancel_open,
+    )
+
+
+def action_button(action: str, icon: str, **props) -> rx.Component:
+    """An action's button, disabled (with the reason as its title) when unavailable."""
+    s = OrderDetailState
+    return rx.button(rx.icon(icon, size=16), ACTION_LABELS[action], variant="soft",
+                     disabled=s.blocked[action] != "", title=s.blocked[action],
+                     data_testid=f"{action}-order", **props)
+
+
+def unavailable_reasons() -> rx.Component:
+    """Beside the disabled buttons: why each action is unavailable."""
+    s = OrderDetailState
+    return rx.cond(AuthState.can_write_orders, rx.vstack(*(
+        rx.cond(s.blocked[action] != "", rx.text(
+            ACTION_LABELS[action], " is unavailable: ", s.blocked[action], size="1",
+            color=rx.color("gray", 11), data_testid=f"{action}-unavailable"))
+        for action in ACTIONS), spacing="0", align="end", width="100%"))
 
 
 def detail_body() -> rx.Component:
@@ -308,21 +452,27 @@ def detail_body() -> rx.Component:
                      data_testid="order-status"),
             rx.spacer(),
             rx.cond(AuthState.can_write_orders, rx.hstack(
-                rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
-                        href="/orders/" + o["order_id"] + "/edit", data_testid="edit-order"),
-                rx.button(rx.icon("truck", size=16), "Mark shipped", variant="soft",
-                          on_click=s.open_ship, disabled=s.is_shipped, data_testid="ship-order"),
+                rx.cond(s.blocked["edit"] != "", action_button("edit", "pencil"),
+                        rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
+                                href="/orders/" + o["order_id"] + "/edit",
+                                data_testid="edit-order")),
+                action_button("ship", "truck", on_click=s.open_ship),
+                action_button("cancel", "ban", color_scheme="orange",
+                              on_click=s.set_cancel_open(True)),
                 spacing="3",
             )),
             rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
                     href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
             rx.cond(AuthState.can_write_orders,
-                    rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft",
-                              color_scheme="red", on_click=s.set_delete_open(True),
-                              data_testid="delete-order")),
+                    action_button("delete", "trash-2", color_scheme="red",
+                                  on_click=s.set_delete_open(True))),
             width="100%", align="center", spacing="3", wrap="wrap",
         ),
-        rx.cond(s.action_error != "", rx.callout(s.action_error, color_scheme="red", width="100%")),
+        unavailable_reasons(),
+        rx.cond(s.order["cancelled"] != "", rx.callout(
+            "Cancelled on " + s.order["cancelled"] + ": kept for the record; its stock was "
+            "returned and it counts in no revenue.", icon="ban", color_scheme="gray",
+            width="100%", data_testid="order-cancelled")),
         rx.grid(
             rx.card(rx.vstack(
                 rx.text("Customer", weight="bold"),
@@ -351,6 +501,7 @@ def detail_body() -> rx.Component:
         totals(),
         history_panel(s.history),
         ship_dialog(),
+        cancel_dialog(),
         delete_dialog(),
         width="100%",
         spacing="4",

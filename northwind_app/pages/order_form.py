@@ -78,6 +78,23 @@ def line_total_text(line: dict[str, str], fmt: str = formats.DEFAULT) -> tuple[s
     return format_money(value), value
 
 
+def form_refusal(exc: ServiceError, mode: str, header: set[str],
+                 line_errors: bool) -> tuple[str, bool, bool]:
+    """(message, offer a reload, the order was deleted) for a refused save. Every refusal is
+    shown: a stale version, a lifecycle rule (the order shipped or was cancelled meanwhile),
+    a deleted order, a permission, or a field the form has no place for gets its message;
+    only errors that all sit beside their fields get the summary."""
+    conflict = "version" in exc.fields or (
+        exc.status == 409 and not line_errors)  # stock shortages are fixed in the form
+    if exc.status == 404 and mode == "edit":
+        return (f"{exc.message} Nothing was saved. You can save your edit as a new order, or "
+                "go back to the list.", False, True)
+    if exc.status == 422 and header <= set(HEADER_FIELDS) | {"customer_id", "lines"}:
+        return "Some fields need attention; nothing was saved.", conflict, False
+    return (exc.message if exc.status != 422 else f"{exc.message} Nothing was saved.",
+            conflict, False)
+
+
 def _options() -> dict[str, list[list[str]]]:
     with session_scope() as session:
         return {
@@ -139,6 +156,8 @@ class OrderFormState(rx.State):
     conflict: bool = False
     # The number format the form's texts are written in (the verified user's, at load).
     _fmt: str = formats.DEFAULT
+    deleted: bool = False  # the edited order was deleted meanwhile: offer to save it as new
+    lines_frozen: str = ""  # why the lines cannot change (the order has shipped), or ""
     subtotal: str = "$0.00"
     freight_text: str = "$0.00"
     total: str = "$0.00"
@@ -163,6 +182,7 @@ class OrderFormState(rx.State):
         self.loading = True
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
+        self.deleted, self.lines_frozen = False, ""
         self.customer_query, self.customer_results = "", []
         self.product_query, self.product_results = "", []
         path = self.router.url.path
@@ -179,6 +199,10 @@ class OrderFormState(rx.State):
                     raise NotFound("no such order")
                 order = await asyncio.to_thread(_load_order, order_id)
                 self._fill_from(order)
+                actions = svc.order_actions(order, await actor_of(self))
+                if actions.edit_blocked:  # e.g. cancelled: the service would refuse the save
+                    self.form_error, self.conflict = actions.edit_blocked, False
+                self.lines_frozen = actions.lines_blocked
             else:
                 self._fill_new()
                 actor = await actor_of(self)
@@ -349,9 +373,17 @@ class OrderFormState(rx.State):
                 header[key] = message
         self.lines = [{**line, **per_line.get(i, {})} for i, line in enumerate(self.lines)]
         self.errors = header
-        self.conflict = "version" in exc.fields
-        self.form_error = exc.message if (self.conflict or exc.status == 409) else \
-            "Some fields need attention; nothing was saved."
+        self.form_error, self.conflict, self.deleted = form_refusal(
+            exc, self.mode, set(header), bool(per_line))
+
+    @rx.event
+    async def save_as_new(self):
+        """After the edited order was deleted: save the form as a new order."""
+        if not self.deleted or self.saving:
+            return
+        self.mode, self.order_id, self.version, self.deleted = "new", "", 0, False
+        self.lines = [{**line, "existing": ""} for line in self.lines]
+        yield OrderFormState.save
 
     @rx.event
     async def save(self):
@@ -385,7 +417,8 @@ class OrderFormState(rx.State):
             return
         except Exception as exc:  # noqa: BLE001
             await outage.failed(self, exc, log, "saving an order failed", reload=False)
-            self.form_error = "The order could not be saved because of a server problem; nothing was saved."
+            self.form_error = ("The order could not be saved because of a server problem (the "
+                               "database may be unavailable); nothing was saved. Try again.")
             self.saving = False
             return
         self.saving = False
@@ -496,7 +529,14 @@ def form_body() -> rx.Component:
         rx.cond(S.form_error != "", rx.callout(
             rx.vstack(rx.text(S.form_error),
                       rx.cond(S.conflict, rx.button("Reload the order", size="1", variant="soft",
-                                                    on_click=S.load)), spacing="2"),
+                                                    on_click=S.load, data_testid="reload-order")),
+                      rx.cond(S.deleted, rx.hstack(
+                          rx.button("Save as a new order", size="1", on_click=S.save_as_new,
+                                    data_testid="save-as-new"),
+                          rx.link(rx.button("Back to the list", size="1", variant="soft"),
+                                  href="/orders", data_testid="back-to-list"),
+                          spacing="2")),
+                      spacing="2"),
             icon="triangle-alert", color_scheme=rx.cond(S.conflict, "orange", "red"),
             width="100%", data_testid="form-error")),
         rx.grid(
@@ -523,6 +563,9 @@ def form_body() -> rx.Component:
             text_input("Postal code", "ship_postal_code"), text_input("Country", "ship_country"),
             columns="3", spacing="4", width="100%",
         ),
+        rx.cond(S.lines_frozen != "", rx.callout(
+            S.lines_frozen, icon="lock", color_scheme="gray", width="100%",
+            data_testid="lines-frozen")),
         lines_editor(),
         totals_box(),
         rx.hstack(

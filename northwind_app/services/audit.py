@@ -22,8 +22,8 @@ from northwind_app.db.models import AuditEntry, User
 from northwind_app.services.auth import Actor, Permission, utcnow
 from northwind_app.services.listing import Listing, ListParams, Page
 
-ACTIONS = ("create", "update", "ship", "delete", "password", "revoke", "sign_in_failed",
-           "lockout")
+ACTIONS = ("create", "update", "ship", "cancel", "delete", "password", "revoke",
+           "sign_in_failed", "lockout")
 # "sign_in": failed sign-ins and the throttling they start (services/throttle.py); the key is
 # the client address, the user the submitted username.
 ENTITIES = ("order", "customer", "product", "user", "api_token", "sign_in")
@@ -157,6 +157,22 @@ def history(session: Session, entity: str, key: Any, limit: int = HISTORY_LIMIT)
         select(*COLUMNS).where(AuditEntry.entity == entity, AuditEntry.entity_key == str(key))
         .order_by(AuditEntry.audit_id.desc()).limit(limit)).all()
     return [_view(row) for row in rows]
+
+
+def last_action(session: Session, entity: str, key: Any, action: str) -> AuditView | None:
+    """The latest entry of one action on one record (e.g. who deleted an order, and when)."""
+    row = session.execute(
+        select(*COLUMNS).where(AuditEntry.entity == entity, AuditEntry.entity_key == str(key),
+                               AuditEntry.action == action)
+        .order_by(AuditEntry.audit_id.desc()).limit(1)).first()
+    return None if row is None else _view(row)
+
+
+def when_text(at: dt.datetime) -> str:
+    """An audit time for a message: "2026-12-06 03:10 UTC" (stored naive on some backends)."""
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC)
+    return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def usernames(session: Session) -> list[str]:

@@ -62,8 +62,8 @@ def get_customer(session: Session, customer_id: str) -> dict[str, Any]:
     count, revenue, first, last = session.execute(
         select(func.count(Order.order_id), func.sum(Order.subtotal),
                func.min(Order.order_date), func.max(Order.order_date))
-        .where(Order.customer_id == customer["customer_id"])
-    ).one()
+        .where(Order.customer_id == customer["customer_id"], Order.cancelled_at.is_(None))
+    ).one()  # cancelled orders are no sales
     customer.update(order_count=count, revenue=revenue if revenue is not None else ZERO,
                     first_order_date=first, last_order_date=last)
     return customer

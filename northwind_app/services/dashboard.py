@@ -116,7 +116,8 @@ def kpis(session: Session, period: DateRange, today: dt.date) -> Kpis:
                             .where(*period.months(P.month))).scalar_one()
     dates = period.order_dates()
     not_shipped = session.execute(
-        select(func.count()).select_from(Order).where(Order.shipped_date.is_(None), *dates)).scalar_one()
+        select(func.count()).select_from(Order).where(Order.shipped_date.is_(None),
+                                                    Order.cancelled_at.is_(None), *dates)).scalar_one()
     late = session.execute(
         select(func.count()).select_from(Order).where(status_condition(LATE, today), *dates)).scalar_one()
     revenue, orders = Decimal(revenue), int(orders)

@@ -4,7 +4,13 @@ Rules that live here and nowhere else (the order status has its own module, stat
 - an order's subtotal is the exact sum of its line values and is stored with the lines;
 - saving adjusts `products.units_in_stock` by the change in quantity, in the same
   transaction, with conditional updates so concurrent saves never drive stock negative;
-- every change increments `orders.version`; a save carrying an older version is refused.
+- every change increments `orders.version`; a save carrying an older version is refused;
+- the lifecycle (README "The order lifecycle"): an order is open until it ships or is
+  cancelled. Shipping records what has happened (no date after today, the server's date, nor
+  before the order date). A shipped order's lines are frozen and it cannot be deleted or
+  cancelled (its goods have left). An open order can be cancelled: it is kept with its lines,
+  its stock returned, and it counts in no revenue or rollup; a cancelled order cannot be
+  changed or shipped. Only orders that never shipped can be deleted.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from northwind_app.db.models import (
 from northwind_app.db.rows import fetch_rows
 from northwind_app.money import line_value, order_subtotal, parse_decimal
 from northwind_app.services import audit, rollups
-from northwind_app.services.auth import Actor, Permission
+from northwind_app.services.auth import Actor, Permission, utcnow
 from northwind_app.services.customers import customer_key
 from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
 from northwind_app.services.listing import (
@@ -37,8 +43,8 @@ from northwind_app.services.listing import (
     search_clause, sort_clauses, walk_keys,
 )
 from northwind_app.services.status import (  # noqa: F401 - part of this module's API
-    LATE, NEW, SHIPPED, SHIPPED_LATE, STATUS_LABELS, STATUSES, status_condition, status_of,
-    status_rank,
+    CANCELLED, LATE, NEW, SHIPPED, SHIPPED_LATE, STATUS_LABELS, STATUSES, status_condition,
+    status_of, status_rank,
 )
 from northwind_app.services.validation import MAX_INT
 
@@ -127,7 +133,7 @@ _LIST_STATEMENT = (
         Order.employee_id, EMPLOYEE_NAME.label("employee_name"),
         Order.ship_country, Order.ship_via,
         Shipper.company_name.label("shipper_name"),
-        Order.required_date, Order.shipped_date, ORDER_TOTAL,
+        Order.required_date, Order.shipped_date, ORDER_TOTAL, Order.cancelled_at,
     )
     .select_from(Order)
     .join(Customer, Customer.customer_id == Order.customer_id)
@@ -397,7 +403,7 @@ def _row(today: dt.date):
             customer_name=r.customer_name, employee_id=r.employee_id,
             employee_name=r.employee_name, ship_country=r.ship_country, shipper_id=r.ship_via,
             shipper_name=r.shipper_name,
-            status=status_of(r.shipped_date, r.required_date, today),
+            status=status_of(r.shipped_date, r.required_date, today, r.cancelled_at),
             required_date=r.required_date, shipped_date=r.shipped_date, total=r.total,
         )
     return build
@@ -480,16 +486,23 @@ _ROLLUP_COUNTS = {None: SalesMonthEmployee.orders, SHIPPED: SalesMonthEmployee.s
 def count_all_orders(status: str | None = None, employee_id: int | None = None):
     """SELECT of the exact number of orders — with `status` (None, shipped or shipped_late),
     of `employee_id` when given — without COUNT(*) over the table (InnoDB would read a
-    million index entries): the rollup counts the dated orders, the undated ones are
-    counted from an index."""
+    million index entries): the rollup counts the dated orders but the cancelled ones, the
+    undated ones are counted from an index, and so are the (few) cancelled dated ones, which
+    only the unfiltered count includes (a cancelled order never shipped)."""
     rolled = select(func.sum(_ROLLUP_COUNTS[status]))
     undated = select(func.count()).select_from(Order).where(Order.order_date.is_(None))
+    cancelled = select(func.count()).select_from(Order).where(
+        Order.cancelled_at.is_not(None), Order.order_date.is_not(None))
     if status is not None:
         undated = undated.where(status_condition(status, dt.date.min))  # day-free statuses
     if employee_id is not None:
         rolled = rolled.where(SalesMonthEmployee.employee_id == employee_id)
         undated = undated.where(Order.employee_id == employee_id)
-    return select(func.coalesce(rolled.scalar_subquery(), 0) + undated.scalar_subquery())
+        cancelled = cancelled.where(Order.employee_id == employee_id)
+    count = func.coalesce(rolled.scalar_subquery(), 0) + undated.scalar_subquery()
+    if status is None:
+        count = count + cancelled.scalar_subquery()
+    return select(count)
 
 
 def _rollup_countable(filters: OrderFilters, search: str | None) -> bool:
@@ -703,6 +716,7 @@ class OrderDetailView:
     lines: list[OrderLine]
     subtotal: Decimal
     total: Decimal
+    cancelled_at: dt.datetime | None = None
 
 
 # The detail in one statement, built once (the order id is bound per call): the order with
@@ -716,7 +730,7 @@ _DETAIL = (
            Order.ship_city, Order.ship_region, Order.ship_postal_code, Order.ship_country,
            OrderDetail.product_id, Product.product_name, OrderDetail.unit_price,
            OrderDetail.quantity, OrderDetail.discount, Product.units_in_stock,
-           Product.discontinued)
+           Product.discontinued, Order.cancelled_at)
     .select_from(Order)
     .outerjoin(Customer, Customer.customer_id == Order.customer_id)
     .outerjoin(Employee, Employee.employee_id == Order.employee_id)
@@ -749,11 +763,12 @@ def get_order(session: Session, order_id: int, today: dt.date | None = None) -> 
         customer_contact=o.contact_name, customer_phone=o.phone, employee_id=o.employee_id,
         employee_name=o.employee_name, ship_via=o.ship_via, shipper_name=o.shipper_name,
         order_date=o.order_date, required_date=o.required_date, shipped_date=o.shipped_date,
-        status=status_of(o.shipped_date, o.required_date, today),
+        status=status_of(o.shipped_date, o.required_date, today, o.cancelled_at),
         freight=o.freight, ship_name=o.ship_name, ship_address=o.ship_address,
         ship_city=o.ship_city, ship_region=o.ship_region,
         ship_postal_code=o.ship_postal_code, ship_country=o.ship_country,
         lines=lines, subtotal=subtotal, total=subtotal + o.freight,
+        cancelled_at=o.cancelled_at,
     )
 
 
@@ -864,6 +879,14 @@ def _text(value, errors, name, max_length):
     return text
 
 
+def _check_not_future(shipped: dt.date, errors: dict[str, str]) -> None:
+    """Shipping records what has happened: no date after today, by the server's clock."""
+    today = dt.date.today()
+    if shipped > today:
+        errors["shipped_date"] = (f"must not be after today ({today.isoformat()}, the "
+                                  "server's date): an order is marked shipped once it has left")
+
+
 def parse_order_input(raw: Mapping[str, Any], actor: Actor | None = None) -> OrderInput:
     """Turn form or JSON values (strings or numbers) into an OrderInput, exactly.
 
@@ -887,6 +910,8 @@ def parse_order_input(raw: Mapping[str, Any], actor: Actor | None = None) -> Ord
         errors["required_date"] = "must not be before the order date"
     if order_date and shipped_date and shipped_date < order_date:
         errors["shipped_date"] = "must not be before the order date"
+    elif shipped_date and "shipped_date" not in errors:
+        _check_not_future(shipped_date, errors)
     ship_via = _int(raw.get("ship_via"), errors, "ship_via", minimum=1, maximum=MAX_INT,
                     required=False)
     freight = _decimal(raw.get("freight"), errors, "freight", places=4, minimum=Decimal(0),
@@ -958,7 +983,7 @@ def _lock_order(session: Session, order_id: int, expected_version: int | None) -
         select(Order).where(Order.order_id == order_id).with_for_update()
     ).scalar_one_or_none()
     if order is None:
-        raise NotFound(f"Order {order_id} does not exist.")
+        raise NotFound(_missing_text(session, order_id))
     if expected_version is not None and order.version != expected_version:
         raise Conflict(
             f"Order {order_id} was changed by someone else since you opened it "
@@ -969,13 +994,31 @@ def _lock_order(session: Session, order_id: int, expected_version: int | None) -
     return order
 
 
+def _missing_text(session: Session, order_id: int) -> str:
+    """Why an order is not there: who deleted it and when, from the audit trail."""
+    deleted = audit.last_action(session, "order", order_id, "delete")
+    if deleted is None:
+        return f"Order {order_id} does not exist."
+    return (f"Order {order_id} was deleted by {deleted.username} on "
+            f"{audit.when_text(deleted.at)}.")
+
+
+def _refuse_if_closed(order: Order, doing: str) -> None:
+    """Conflict when the order is cancelled, whatever `doing` ("changed", "shipped", ...)."""
+    if order.cancelled_at is not None:
+        raise Conflict(f"Order {order.order_id} was cancelled on "
+                       f"{audit.when_text(order.cancelled_at)}; a cancelled order cannot be "
+                       f"{doing}.", {"status": "cancelled"})
+
+
 def _current_lines(session: Session, order_id: int) -> dict[int, int]:
     return dict(session.execute(
         select(OrderDetail.product_id, OrderDetail.quantity)
         .where(OrderDetail.order_id == order_id)).all())
 
 
-def _apply_stock(session: Session, deltas: dict[int, int], line_fields: dict[int, str]) -> None:
+def _apply_stock(session: Session, deltas: dict[int, int], line_fields: dict[int, str],
+                 wanted: dict[int, int] | None = None) -> None:
     """Take (delta > 0) or return (delta < 0) stock, in product-id order to avoid deadlocks.
 
     A take only succeeds while enough stock remains (one atomic conditional UPDATE), so
@@ -985,6 +1028,7 @@ def _apply_stock(session: Session, deltas: dict[int, int], line_fields: dict[int
     """
     shortages: dict[str, str] = {}
     table = Product.__table__
+    wanted = wanted or {}
     for product_id in sorted(deltas):
         delta = deltas[product_id]
         if delta == 0:
@@ -1000,14 +1044,22 @@ def _apply_stock(session: Session, deltas: dict[int, int], line_fields: dict[int
                 name, available = session.execute(
                     select(Product.product_name, Product.units_in_stock)
                     .where(Product.product_id == product_id)).one()
-                shortages[line_fields.get(product_id, "lines")] = (
-                    f"only {available} of {name} in stock; this needs {delta} more")
+                shortages[line_fields.get(product_id, "lines")] = shortage_text(
+                    name, wanted.get(product_id, delta), delta, available)
         else:
             session.execute(
                 update(table).where(table.c.product_id == product_id)
                 .values(units_in_stock=table.c.units_in_stock - delta))
     if shortages:
-        raise Conflict("Not enough stock: " + "; ".join(shortages.values()) + ".", shortages)
+        raise Conflict("Not enough stock for " + "; ".join(shortages.values()) + ".", shortages)
+
+
+def shortage_text(name: str, asked: int, more: int, available: int) -> str:
+    """"Royal Chai: 5 asked, 1 in stock, 4 missing" (an edit from 3 to 8: "8 asked, 5 more
+    than before, ..."); `more` is what the save takes from stock, `available` what is there."""
+    extra = "" if more == asked else f" ({more} more than before)"
+    return (f"{name}: {asked} asked{extra}, {available} in stock, "
+            f"{more - available} missing")
 
 
 def _write_lines(session: Session, order_id: int, data: OrderInput,
@@ -1039,7 +1091,7 @@ def _write_lines(session: Session, order_id: int, data: OrderInput,
         raise ValidationFailed(errors)
     wanted = {row["product_id"]: row["quantity"] for row in rows}
     deltas = {pid: wanted.get(pid, 0) - previous.get(pid, 0) for pid in set(wanted) | set(previous)}
-    _apply_stock(session, deltas, line_fields)
+    _apply_stock(session, deltas, line_fields, wanted)
     session.execute(delete(OrderDetail).where(OrderDetail.order_id == order_id))
     session.execute(insert(OrderDetail), rows)
     return order_subtotal((r["unit_price"], r["quantity"], r["discount"]) for r in rows)
@@ -1097,19 +1149,45 @@ def create_order(session: Session, data: OrderInput, *, actor: Actor) -> int:
     return order.order_id
 
 
+def _check_frozen_lines(session: Session, order: Order, data: OrderInput) -> None:
+    """A shipped order's lines are frozen: Conflict unless `data` has the same lines (a line
+    without a unit price keeps the stored one)."""
+    stored = {pid: (quantity, price, discount) for pid, quantity, price, discount in
+              session.execute(select(OrderDetail.product_id, OrderDetail.quantity,
+                                     OrderDetail.unit_price, OrderDetail.discount)
+                              .where(OrderDetail.order_id == order.order_id))}
+    given = {line.product_id: (line.quantity,
+                               stored.get(line.product_id, (0, None))[1]
+                               if line.unit_price is None else line.unit_price,
+                               line.discount) for line in data.lines}
+    if given != stored:
+        raise Conflict(f"Order {order.order_id} shipped on {order.shipped_date.isoformat()}: "
+                       "its lines are frozen (the goods have left), so nothing was saved. "
+                       "Reload it to see its lines.", {"lines": "cannot change once shipped"})
+
+
 def update_order(session: Session, order_id: int, data: OrderInput,
                  expected_version: int | None = None, *, actor: Actor) -> int:
     """Replace an order's header and lines; stock moves by the change. Returns the new version."""
     actor.require(Permission.WRITE_ORDERS)
     order = _lock_order(session, order_id, expected_version)
+    _refuse_if_closed(order, "changed")
+    shipped = order.shipped_date
+    if shipped is not None and data.shipped_date is None:
+        raise Conflict(f"Order {order_id} shipped on {shipped.isoformat()}; a shipped order "
+                       "stays shipped.", {"shipped_date": "cannot be cleared once shipped"})
     snapshot_before = audit_snapshot(session, order_id)
     errors: dict[str, str] = {}
     _check_references(session, data, errors)
     if errors:
         raise ValidationFailed(errors)
     before = rollups.contribution(session, order_id)
-    previous = _current_lines(session, order_id)
-    subtotal = _write_lines(session, order_id, data, previous)
+    if shipped is not None:
+        _check_frozen_lines(session, order, data)  # unchanged: nothing to write
+        subtotal = order.subtotal
+    else:
+        previous = _current_lines(session, order_id)
+        subtotal = _write_lines(session, order_id, data, previous)
     for name, value in _header_values(data).items():
         setattr(order, name, value)
     order.subtotal = subtotal
@@ -1141,14 +1219,21 @@ def revise_order(session: Session, order_id: int, changes: Mapping[str, Any], *,
 
 def delete_order(session: Session, order_id: int, expected_version: int | None = None, *,
                  actor: Actor) -> None:
-    """Delete an order and its lines and put their quantities back in stock."""
+    """Delete an order that never shipped, and its lines; an open order's quantities go back
+    in stock (a cancelled one's already have). A shipped order is a Conflict: its goods have
+    left."""
     actor.require(Permission.WRITE_ORDERS)
-    _lock_order(session, order_id, expected_version)
+    order = _lock_order(session, order_id, expected_version)
+    if order.shipped_date is not None:
+        raise Conflict(f"Order {order_id} shipped on {order.shipped_date.isoformat()}; a "
+                       "shipped order cannot be deleted (its goods have left).",
+                       {"shipped_date": "is set: the order has shipped"})
     audit.record(session, actor, "delete", "order", order_id, audit_snapshot(session, order_id),
                  None, summary=f"order {order_id}")
     rollups.record_change(session, rollups.contribution(session, order_id), None)
-    previous = _current_lines(session, order_id)
-    _apply_stock(session, {pid: -qty for pid, qty in previous.items()}, {})
+    if order.cancelled_at is None:
+        previous = _current_lines(session, order_id)
+        _apply_stock(session, {pid: -qty for pid, qty in previous.items()}, {})
     session.execute(delete(OrderDetail).where(OrderDetail.order_id == order_id))
     session.execute(delete(Order).where(Order.order_id == order_id))
 
@@ -1163,11 +1248,14 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
     if errors:
         raise ValidationFailed(errors)
     order = _lock_order(session, order_id, expected_version)
+    _refuse_if_closed(order, "shipped")
     if order.shipped_date is not None:
         raise Conflict(f"Order {order_id} was already shipped on {order.shipped_date.isoformat()}.",
                        {"shipped_date": "already set"})
     if order.order_date and shipped < order.order_date:
         errors["shipped_date"] = "must not be before the order date"
+    else:
+        _check_not_future(shipped, errors)
     if session.get(Shipper, shipper) is None:
         errors["ship_via"] = f"no shipper with id {shipper}"
     if errors:
@@ -1183,6 +1271,58 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
                  {"shipped_date": audit.text(shipped), "ship_via": audit.text(shipper)},
                  summary=f"order {order_id}")
     return order.version
+
+
+def cancel_order(session: Session, order_id: int, expected_version: int | None = None, *,
+                 actor: Actor) -> int:
+    """Cancel an open order: it is kept with its lines, its quantities go back in stock and
+    it leaves the revenue and the rollups. Conflict when it has shipped or is cancelled
+    already. Returns the new version."""
+    actor.require(Permission.WRITE_ORDERS)
+    order = _lock_order(session, order_id, expected_version)
+    _refuse_if_closed(order, "cancelled again")
+    if order.shipped_date is not None:
+        raise Conflict(f"Order {order_id} shipped on {order.shipped_date.isoformat()}; a "
+                       "shipped order cannot be cancelled (its goods have left).",
+                       {"shipped_date": "is set: the order has shipped"})
+    counted = rollups.contribution(session, order_id)
+    previous = _current_lines(session, order_id)
+    _apply_stock(session, {pid: -qty for pid, qty in previous.items()}, {})
+    order.cancelled_at = utcnow().replace(microsecond=0)
+    order.version += 1
+    session.flush()
+    rollups.record_change(session, counted, None)
+    audit.record(session, actor, "cancel", "order", order_id, {"status": audit.text(
+        status_of(order.shipped_date, order.required_date, dt.date.today()))},
+        {"status": CANCELLED}, summary=f"order {order_id}")
+    return order.version
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What can be done to an order now, and why not: each `*_blocked` is "" when the action
+    is available, else the reason to show beside its disabled button."""
+
+    edit_blocked: str
+    lines_blocked: str
+    ship_blocked: str
+    cancel_blocked: str
+    delete_blocked: str
+
+
+def order_actions(order: OrderDetailView, actor: Actor | None) -> Actions:
+    """The lifecycle's answer for the order page (the write functions enforce the same)."""
+    if actor is not None and not actor.can(Permission.WRITE_ORDERS):
+        reason = "Your role may not change orders."
+        return Actions(reason, reason, reason, reason, reason)
+    if order.cancelled_at is not None:
+        reason = "The order is cancelled."
+        return Actions(reason, reason, reason, reason, "")
+    if order.shipped_date is not None:
+        left = f"The order shipped on {order.shipped_date.isoformat()}; its goods have left."
+        return Actions("", "Its lines are frozen: the order has shipped.",
+                       "The order has shipped already.", left, left)
+    return Actions("", "", "", "", "")
 
 
 # --- lookups for pickers ------------------------------------------------------------------

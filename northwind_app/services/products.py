@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from northwind_app.db.models import Category, OrderDetail, Product, Supplier
+from northwind_app.db.models import Category, Order, OrderDetail, Product, Supplier
 from northwind_app.db.types import line_value
 from northwind_app.money import ZERO
 from northwind_app.services import audit
@@ -25,15 +25,37 @@ COLUMNS = Product.__table__.c
 CATEGORY_NAME = Category.category_name.label("category_name")
 SUPPLIER_NAME = Supplier.company_name.label("supplier_name")
 
+# A product's stock level, one rule for badges, the product page and the list's filters:
+# out of stock at 0 units; low when above 0 but at or below the reorder level; in stock
+# otherwise. The badge shows "Discontinued" instead, whatever the stock.
+IN_STOCK, LOW_STOCK, OUT_OF_STOCK, DISCONTINUED = (
+    "in_stock", "low_stock", "out_of_stock", "discontinued")
+STOCK_BADGES = {IN_STOCK: ("Active", "green"), LOW_STOCK: ("Low stock", "orange"),
+                OUT_OF_STOCK: ("Out of stock", "red"), DISCONTINUED: ("Discontinued", "gray")}
+
+
+def stock_level(units_in_stock: int, reorder_level: int) -> str:
+    """IN_STOCK, LOW_STOCK or OUT_OF_STOCK (the SQL forms are STOCK_LEVELS)."""
+    if units_in_stock <= 0:
+        return OUT_OF_STOCK
+    return LOW_STOCK if units_in_stock <= reorder_level else IN_STOCK
+
+
+def stock_badge(units_in_stock: int, reorder_level: int, discontinued: bool) -> tuple[str, str]:
+    """(label, color) of a product's one badge: "Discontinued" wins, then the stock level."""
+    return STOCK_BADGES[DISCONTINUED if discontinued
+                        else stock_level(units_in_stock, reorder_level)]
+
+
 def is_low_stock(units_in_stock: int, reorder_level: int) -> bool:
-    """Low stock: at or below the reorder level (the SQL form is STOCK_LEVELS["low_stock"])."""
-    return units_in_stock <= reorder_level
+    """Low stock, not out of it: see `stock_level`."""
+    return stock_level(units_in_stock, reorder_level) == LOW_STOCK
 
 
-STOCK_LEVELS = {
-    "in_stock": Product.units_in_stock > 0,
-    "low_stock": Product.units_in_stock <= Product.reorder_level,  # = is_low_stock
-    "out_of_stock": Product.units_in_stock == 0,
+STOCK_LEVELS = {  # = stock_level, in SQL
+    IN_STOCK: Product.units_in_stock > 0,
+    LOW_STOCK: (Product.units_in_stock > 0) & (Product.units_in_stock <= Product.reorder_level),
+    OUT_OF_STOCK: Product.units_in_stock <= 0,
 }
 
 
@@ -85,8 +107,9 @@ def get_product(session: Session, product_id: int) -> dict[str, Any]:
                         f"Product {product_id} does not exist.")
     orders, units, revenue = session.execute(
         select(func.count(), func.sum(OrderDetail.quantity), func.sum(LINE_VALUE))
-        .where(OrderDetail.product_id == product_id)
-    ).one()
+        .where(OrderDetail.product_id == product_id, OrderDetail.order_id.not_in(
+            select(Order.order_id).where(Order.cancelled_at.is_not(None))))
+    ).one()  # cancelled orders are no sales
     product.update(order_count=orders, units_sold=int(units or 0),
                    revenue=revenue if revenue is not None else ZERO)
     return product

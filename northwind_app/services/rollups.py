@@ -6,6 +6,7 @@ units and revenue (revenue = exact sum of line values). They are never
 stale: the order service calls `record_change` in the same transaction as every create,
 update and delete, subtracting the order's old contribution and adding its new one with
 atomic upserts (`x = x + delta`, safe under concurrency). Loaders call `rebuild`.
+Cancelled orders contribute nothing (cancelling one subtracts its contribution).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Connection, case, delete, func, insert, select
+from sqlalchemy import Connection, and_, case, delete, func, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -41,12 +42,13 @@ class Contribution:
 
 
 def contribution(session: Session, order_id: int) -> Contribution | None:
-    """The order's current contribution (None if it does not exist or has no date)."""
+    """The order's current contribution (None if it does not exist, has no date or is
+    cancelled)."""
     header = session.execute(
         select(Order.order_date, Order.customer_id, Order.employee_id, Order.subtotal,
-               Order.shipped_date, Order.required_date)
+               Order.shipped_date, Order.required_date, Order.cancelled_at)
         .where(Order.order_id == order_id)).first()
-    if header is None or header.order_date is None:
+    if header is None or header.order_date is None or header.cancelled_at is not None:
         return None
     products: dict[int, tuple[int, Decimal]] = {}
     for pid, price, qty, disc in session.execute(
@@ -109,7 +111,7 @@ def rebuild(conn: Connection | Session) -> None:
     for model in ROLLUPS:
         conn.execute(delete(model))
     month = month_start(Order.order_date)
-    dated = Order.order_date.is_not(None)
+    dated = and_(Order.order_date.is_not(None), Order.cancelled_at.is_(None))
     conn.execute(insert(SalesMonthCustomer).from_select(
         ["month", "customer_id", "orders", "revenue"],
         select(month, Order.customer_id, func.count(), func.sum(Order.subtotal))

@@ -6,7 +6,8 @@ import datetime as dt
 
 from northwind_app import formats
 
-STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late": "orange"}
+STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late": "orange",
+                 "cancelled": "gray"}
 
 
 def date_text(value: dt.date | None) -> str:

@@ -8,13 +8,16 @@ from northwind_app.ui.outage import OutageState
 
 
 def confirm_delete_dialog(*, title, description: str, open_, on_open_change, on_confirm,
-                          error, confirm_label: str) -> rx.Component:
-    """An alert dialog asking to confirm a delete; `error` (a Var) shows why it was refused."""
+                          error, confirm_label: str, error_extra=None) -> rx.Component:
+    """An alert dialog asking to confirm a delete; `error` (a Var) shows why it was refused,
+    followed by `error_extra` (e.g. a reload button) when given."""
+    message = error if error_extra is None else rx.vstack(rx.text(error), error_extra,
+                                                          spacing="2")
     return rx.alert_dialog.root(
         rx.alert_dialog.content(
             rx.alert_dialog.title(title),
             rx.alert_dialog.description(description),
-            rx.cond(error != "", rx.callout(error, color_scheme="red", margin_top="1em",
+            rx.cond(error != "", rx.callout(message, color_scheme="red", margin_top="1em",
                                             data_testid="delete-error")),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),

@@ -332,32 +332,87 @@ def test_order_lifecycle_moves_stock(api, classic_db):
                      json={"shipped_date": "2026-07-07", "ship_via": 2})
     error = assert_error(again, 409, "conflict", {"shipped_date"})
     assert "already shipped on 2026-07-06" in error["message"]
+    # A shipped order's lines are frozen (409); its header may change and PUT keeps the date.
+    frozen = api.put(f"/api/orders/{order_id}", json={
+        "customer_id": "VINET", "employee_id": 6, "order_date": "2026-07-05", "ship_via": 2,
+        "lines": [{"product_id": 2, "quantity": 3}]})
+    assert "lines are frozen" in assert_error(frozen, 409, "conflict", {"lines"})["message"]
     kept = api.put(f"/api/orders/{order_id}", json={
         "customer_id": "VINET", "employee_id": 6, "order_date": "2026-07-05", "ship_via": 2,
-        "lines": [{"product_id": 2, "quantity": 1}]}).json()
+        "lines": [{"product_id": 2, "quantity": 1, "unit_price": "19.5", "discount": "0.05"}]})
+    assert kept.status_code == 200, kept.text
+    kept = kept.json()
     assert (kept["shipped_date"], kept["status"], kept["version"]) == ("2026-07-06", "shipped", 6)
 
-    # DELETE: a stale version is refused; then the stock comes back.
+    # DELETE: a stale version is refused; a shipped order is never deleted nor cancelled.
     stale = api.delete(f"/api/orders/{order_id}", params={"version": 5})
     assert "changed by someone else" in assert_error(stale, 409, "conflict", {"version"})["message"]
-    deleted = api.delete(f"/api/orders/{order_id}", headers={"If-Match": 'W/"6"'})
+    shipped_delete = api.delete(f"/api/orders/{order_id}", headers={"If-Match": 'W/"6"'})
+    assert "cannot be deleted" in assert_error(shipped_delete, 409, "conflict")["message"]
+    shipped_cancel = api.post(f"/api/orders/{order_id}/cancel", headers={"If-Match": '"6"'})
+    assert "cannot be cancelled" in assert_error(shipped_cancel, 409, "conflict")["message"]
+    assert _stock(classic_db, 11, 72, 1, 2) == (22, 14, 39, 16)
+
+    # An open order is cancelled (kept, stock back), then may be deleted (stock not again).
+    open_id = api.post("/api/orders", json=NEW_ORDER).json()["order_id"]
+    assert _stock(classic_db, 11, 72, 1, 2) == (10, 9, 36, 16)
+    stale = api.post(f"/api/orders/{open_id}/cancel", json={"version": 7})
+    assert "changed by someone else" in assert_error(stale, 409, "conflict", {"version"})["message"]
+    cancelled = api.post(f"/api/orders/{open_id}/cancel", headers={"If-Match": '"1"'})
+    assert cancelled.status_code == 200, cancelled.text
+    assert (cancelled.json()["status"], cancelled.json()["version"], cancelled.headers["etag"],
+            len(cancelled.json()["lines"])) == ("cancelled", 2, '"2"', 3)
+    assert cancelled.json()["cancelled_at"] is not None
+    assert _stock(classic_db, 11, 72, 1, 2) == (22, 14, 39, 16)
+    again = api.post(f"/api/orders/{open_id}/cancel")
+    assert "cancelled on" in assert_error(again, 409, "conflict", {"status"})["message"]
+    assert_error(api.patch(f"/api/orders/{open_id}", json={"freight": 1}), 409, "conflict")
+    assert [item["order_id"] for item in api.get(
+        "/api/orders", params={"status": "cancelled"}).json()["items"]] == [open_id]
+    deleted = api.delete(f"/api/orders/{open_id}", headers={"If-Match": 'W/"2"'})
     assert (deleted.status_code, deleted.content) == (204, b"")
-    assert _stock(classic_db, 11, 72, 1, 2) == before
-    assert_error(api.get(f"/api/orders/{order_id}"), 404, "not_found")
-    assert_error(api.delete(f"/api/orders/{order_id}"), 404, "not_found")
-    assert_error(api.patch(f"/api/orders/{order_id}", json={"freight": 1}), 404, "not_found")
-    assert_error(api.post(f"/api/orders/{order_id}/ship",
+    assert _stock(classic_db, 11, 72, 1, 2) == (22, 14, 39, 16)
+    assert_error(api.get(f"/api/orders/{open_id}"), 404, "not_found")
+    gone = assert_error(api.delete(f"/api/orders/{open_id}"), 404, "not_found")
+    assert f"Order {open_id} was deleted by " in gone["message"]  # from the audit trail
+    assert_error(api.patch(f"/api/orders/{open_id}", json={"freight": 1}), 404, "not_found")
+    assert_error(api.post(f"/api/orders/{open_id}/ship",
                           json={"shipped_date": "2026-07-06", "ship_via": 2}), 404, "not_found")
-    assert _order_count(classic_db) == 830
+    assert_error(api.post(f"/api/orders/{open_id}/cancel"), 404, "not_found")
+    assert _order_count(classic_db) == 831
 
 
 def test_delete_a_classic_order_restores_its_stock(api, classic_db):
     before = _stock(classic_db, 11, 42, 72)
-    assert api.delete("/api/orders/10248", headers={"If-Match": "*"}).status_code == 204
-    assert _stock(classic_db, 11, 42, 72) == (before[0] + 12, before[1] + 10, before[2] + 5)
+    shipped = api.delete("/api/orders/10248", headers={"If-Match": "*"})  # shipped 1996-07-16
+    assert "shipped on 1996-07-16" in assert_error(shipped, 409, "conflict")["message"]
+    assert _stock(classic_db, 11, 42, 72) == before
+    with session_scope(classic_db) as session:  # 11077 never shipped
+        lines = dict(session.execute(select(OrderDetail.product_id, OrderDetail.quantity)
+                                     .where(OrderDetail.order_id == 11077)).all())
+    stock = _stock(classic_db, *lines)
+    assert api.delete("/api/orders/11077", headers={"If-Match": "*"}).status_code == 204
+    assert _stock(classic_db, *lines) == tuple(s + q for s, q in zip(stock, lines.values()))
     with session_scope(classic_db) as session:
         assert session.execute(select(func.count()).select_from(OrderDetail)
-                               .where(OrderDetail.order_id == 10248)).scalar_one() == 0
+                               .where(OrderDetail.order_id == 11077)).scalar_one() == 0
+
+
+def test_a_shipped_date_after_today_is_a_422_naming_it(api, classic_db):
+    future = api.post("/api/orders/11077/ship", json={"shipped_date": "2999-01-01",
+                                                     "ship_via": 2})
+    error = assert_error(future, 422, "validation_failed", {"shipped_date"})
+    assert "server's date" in error["fields"]["shipped_date"]
+
+
+def test_cancel_is_documented_in_openapi(api_ro):
+    spec = api_ro.get("/api/openapi.json").json()
+    operation = spec["paths"]["/api/orders/{id}/cancel"]["post"]
+    assert "Cancel an order that has not shipped" in operation["summary"]
+    assert {"200", "404", "409"} <= set(operation["responses"])
+    assert "if-match" in {p["name"].lower() for p in operation["parameters"]}
+    assert "cancelled" in spec["components"]["schemas"]["OrderOut"]["properties"]["status"][
+        "description"]
 
 
 def test_invalid_orders_are_422_naming_every_field(api, classic_db):
@@ -413,10 +468,16 @@ def test_invalid_orders_are_422_naming_every_field(api, classic_db):
         {"product_id": 1, "quantity": 2}, {"product_id": 11, "quantity": 23}]})
     error = assert_error(short, 409, "conflict", {"lines[1].quantity"})
     assert error["fields"]["lines[1].quantity"] == (
-        "only 22 of Queso Cabrales in stock; this needs 23 more")
-    growing = api.patch("/api/orders/10248", json={"lines": [{"product_id": 72, "quantity": 20}]})
+        "Queso Cabrales: 23 asked, 22 in stock, 1 missing")
+    frozen = api.patch("/api/orders/10248", json={"lines": [{"product_id": 72, "quantity": 20}]})
+    assert "lines are frozen" in assert_error(frozen, 409, "conflict", {"lines"})["message"]
+    open_id = api.post("/api/orders", json=NEW_ORDER).json()["order_id"]  # 5 of 14 Mozzarella
+    growing = api.patch(f"/api/orders/{open_id}",
+                        json={"lines": [{"product_id": 72, "quantity": 20}]})
     assert assert_error(growing, 409, "conflict", {"lines[0].quantity"})["fields"][
-        "lines[0].quantity"] == "only 14 of Mozzarella di Giovanni in stock; this needs 15 more"
+        "lines[0].quantity"] == ("Mozzarella di Giovanni: 20 asked (15 more than before), "
+                                 "9 in stock, 6 missing")
+    assert api.delete(f"/api/orders/{open_id}").status_code == 204  # stock back, as before
 
     # PATCH merges, then validates the whole order; PUT needs the required fields.
     assert_error(api.patch("/api/orders/10248", json={"customer_id": None}), 422,

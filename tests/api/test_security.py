@@ -137,6 +137,7 @@ WRITES = [
     ("PATCH", "/api/orders/11077", {"freight": "1.00"}),
     ("DELETE", "/api/orders/11077", None),
     ("POST", "/api/orders/11077/ship", {"shipped_date": "1998-05-08", "ship_via": 2}),
+    ("POST", "/api/orders/11077/cancel", {}),
     ("POST", "/api/customers", {"customer_id": "NWTRD", "company_name": "Northwind Traders"}),
     ("PUT", "/api/customers/FISSA", {"company_name": "FISSA"}),
     ("PATCH", "/api/customers/FISSA", {"city": "Madrid"}),
@@ -226,7 +227,11 @@ def test_sales_writes_orders_customers_and_products(api, tokens):
     assert api.post(f"/api/orders/{order_id}/ship", json={"shipped_date": "2026-07-05",
                                                           "ship_via": 1},
                     headers=sales).json()["status"] == "shipped"
-    assert api.delete(f"/api/orders/{order_id}", headers=sales).status_code == 204
+    assert api.delete(f"/api/orders/{order_id}", headers=sales).status_code == 409  # shipped
+    other = api.post("/api/orders", json=ORDER, headers=sales).json()["order_id"]
+    assert api.post(f"/api/orders/{other}/cancel",
+                    headers=sales).json()["status"] == "cancelled"
+    assert api.delete(f"/api/orders/{other}", headers=sales).status_code == 204
     # An explicit employee wins over the linked one.
     assert api.post("/api/orders", json={**ORDER, "employee_id": 5},
                     headers=sales).json()["employee_id"] == 5
@@ -247,7 +252,8 @@ def test_sales_writes_orders_customers_and_products(api, tokens):
 
     trail = api.get("/api/audit", params={"username": "sales", "limit": 100}).json()
     assert {(e["entity"], e["action"]) for e in trail["items"]} == {
-        ("order", "create"), ("order", "update"), ("order", "ship"), ("order", "delete"),
+        ("order", "create"), ("order", "update"), ("order", "ship"), ("order", "cancel"),
+        ("order", "delete"),
         ("customer", "create"), ("customer", "update"), ("customer", "delete"),
         ("product", "create"), ("product", "update"), ("product", "delete")}
 

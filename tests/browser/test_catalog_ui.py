@@ -122,6 +122,17 @@ def test_products_filters(page, app_db_url):
     expect(page.get_by_test_id("list-row").filter(has_text="Discontinued")).to_have_count(discontinued)
     page.goto("/products?stock=low_stock&discontinued=false&sort=units_in_stock")
     expect(page.get_by_test_id("list-row").first).to_contain_text("Low stock")
+    # One rule: none in stock is "Out of stock" (not "Low stock") in the list, the filter and
+    # on the product's page; "Discontinued" wins over either.
+    page.goto("/products?stock=out_of_stock&discontinued=false")
+    rows = page.get_by_test_id("list-row")
+    expect(rows.filter(has_text="Gorgonzola Telino")).to_contain_text("Out of stock")
+    expect(rows.filter(has_text="Low stock")).to_have_count(0)
+    page.goto("/products?stock=out_of_stock&discontinued=true")
+    expect(rows.filter(has_text="Alice Mutton")).to_contain_text("Discontinued")
+    page.goto("/products/31")
+    expect(page.get_by_test_id("product-out-of-stock")).to_be_visible()
+    expect(page.get_by_test_id("product-low-stock")).to_have_count(0)
 
 
 def test_employee_supplier_category_shipper_pages_link_together(page):
