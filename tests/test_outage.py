@@ -8,7 +8,6 @@ instead of raising, one log line per outage, and the page/size/search/filter rul
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import time
@@ -28,6 +27,7 @@ from northwind_app.services import catalog, customers, orders, products
 from northwind_app.services.errors import NotFound, ValidationFailed
 from northwind_app.services.listing import MAX_OFFSET, MAX_SEARCH, ListParams
 from northwind_app.services.validation import MAX_INT
+from tests import aio
 
 
 def _driver_error(cls, invalidated: bool = False) -> DBAPIError:
@@ -99,7 +99,7 @@ def test_a_server_that_is_not_there_is_unavailable():
 # -- the auth middleware and the log ------------------------------------------------------------
 
 def _run(coro):
-    return asyncio.run(coro)
+    return aio.run(coro)
 
 
 @pytest.fixture

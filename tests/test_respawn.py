@@ -34,6 +34,7 @@ from northwind_app import serve
 from northwind_app.settings import PROJECT_ROOT
 from northwind_app.ui import workers
 from northwind_app.ui.workers import WorkerAwareTokenManager, worker_aware_tabs
+from tests import aio
 from tests.prodserver import AppServer, own_redis_db, wait_for
 
 START_TIMEOUT = 300
@@ -159,7 +160,7 @@ def redis_url():
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    return aio.run(coro)
 
 
 async def _manager(cls, redis_url: str) -> RedisTokenManager:

@@ -4,7 +4,6 @@ Chromium."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 from northwind_app.security_headers import (
     API_CSP, SecurityHeaders, api_csp, frontend_csp, inline_script_hashes,
 )
+from tests import aio
 
 
 def _sha(text: str) -> str:
@@ -50,7 +50,7 @@ def test_the_swagger_ui_policy_allows_its_bootstrap_script_only():
     assert policies["/api"] == API_CSP
     docs = _directives(policies["/api/docs"])
     page = next(r for r in api.routes if getattr(r, "path", "") == "/api/docs")
-    html = asyncio.run(page.endpoint(_request("/api/docs"))).body.decode()
+    html = aio.run(page.endpoint(_request("/api/docs"))).body.decode()
     assert docs["script-src"] == ["https://cdn.jsdelivr.net", *inline_script_hashes(html)]
     assert docs["frame-ancestors"] == ["'none'"]
 
@@ -87,7 +87,7 @@ def _sent(scope_type: str, path: str) -> list[dict]:
 
     app = SecurityHeaders(_inner, "default-src 'self'",
                           {"/api": "default-src 'none'", "/api/docs": "script-src https://cdn"})
-    asyncio.run(app({"type": scope_type, "path": path}, receive, send))
+    aio.run(app({"type": scope_type, "path": path}, receive, send))
     return sent
 
 

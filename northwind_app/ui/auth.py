@@ -328,22 +328,32 @@ class AuthMiddleware(Middleware):
         # Every event, Reflex's own (hydrate) included: whose tab is this now? Data loaded
         # for another identity is dropped before anything is sent.
         auth_state = await state.get_state(AuthState)
+        outage_seen = None
         try:
             actor = await auth_state._current_actor()
         except Exception as exc:
             from northwind_app.ui import outage  # (it imports this module)
-            if outage.is_unavailable(exc):
-                return await outage.outage_update(state, event)
-            raise
-        user_id = actor.user_id if actor else None
-        if auth_state._data_user is not None and auth_state._data_user != user_id:
-            await _forget_data(auth_state)
-        auth_state._data_user = user_id
+            if not outage.is_unavailable(exc):
+                raise
+            # The database cannot say whose tab this is now: what the tab holds is kept only
+            # for the token it was verified for, and only public events go on (the outage
+            # banner's retry among them); the others get the banner.
+            actor, outage_seen = None, outage
+            if auth_state._connection_token() != auth_state._checked_token \
+                    and auth_state._data_user is not None:
+                await _forget_data(auth_state)
+        if outage_seen is None:
+            user_id = actor.user_id if actor else None
+            if auth_state._data_user is not None and auth_state._data_user != user_id:
+                await _forget_data(auth_state)
+            auth_state._data_user = user_id
         if cls is AuthState and event.name.rpartition(".")[2] not in _AUTH_EVENTS:
             return await _refused(state)  # its generic `setvar`: nothing here is the browser's to set
         signed_in_needed, permission = _needed(cls)
         if not signed_in_needed:
             return None
+        if outage_seen is not None:
+            return await outage_seen.outage_update(state, event)
         if actor is not None and (permission is None or actor.can(permission)):
             return None
         if actor is None:

@@ -20,6 +20,7 @@ import time
 import urllib.request
 
 import pytest
+from sqlalchemy import text
 
 from northwind_app.data.classic import load_classic
 from northwind_app.data.loading import add_demo_users
@@ -115,6 +116,17 @@ def session_cookie(app_db_url: str, app_url: str, username: str) -> dict:
     with session_scope(app_db_url, write=True) as session:
         token = auth.start_session(session, auth.actor_of(find_user(session, username)))
     return {"name": COOKIE_NAME, "value": token, "url": app_url, "sameSite": "Strict"}
+
+
+@pytest.fixture(autouse=True)
+def _sign_ins_start_unthrottled(request):
+    """Every test of the shared server starts with no failed sign-in counted: they all come
+    from this machine's address, and the address's throttle (services/throttle.py) would
+    otherwise carry one test's deliberate failures into the next one's sign-in."""
+    if "app_db_url" in request.fixturenames:
+        with get_engine(request.getfixturevalue("app_db_url")).begin() as conn:
+            conn.execute(text("DELETE FROM sign_in_throttle"))
+    yield
 
 
 @pytest.fixture

@@ -66,15 +66,6 @@ USER_COLUMNS = ("user_id", "username", "full_name", "password_hash", "role", "em
                 "active", "password_changed_at")
 
 
-@pytest.fixture(autouse=True)
-def _forget_the_attackers_sign_in_failures(app_db_url):
-    """The attacks try the login form with made-up names from this machine's address; the
-    other browser tests sign in from the same address, so its throttling starts afresh."""
-    yield
-    with get_engine(app_db_url).begin() as conn:
-        conn.execute(text("DELETE FROM sign_in_throttle"))
-
-
 # -- the app's states and handlers, as compiled ----------------------------------------------
 
 def _app_state_classes() -> list[type]:
