@@ -25,7 +25,9 @@ from starlette.concurrency import run_in_threadpool
 
 from northwind_app.api.deps import DbSession, database_url
 from northwind_app.api.errors import error_responses, json_error_responses
-from northwind_app.api.routing import add_history_route, query_model, resource_router
+from northwind_app.api.routing import (
+    add_history_route, guard_fixed_path, query_model, resource_router,
+)
 from northwind_app.api.schemas import (
     BODY_CONFIG, DateIn, DecimalIn, FractionOut, MoneyOut, PageOut, RowIdFilter, RowIdPath,
     list_query, partial_model,
@@ -341,6 +343,9 @@ def export_orders_csv(params: query_model(OrderExportQuery), request: Request):
     first = next(chunks)  # runs the query here: an unreachable database is still a 503
     return CSVResponse(_send(first, chunks),
                        headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
+
+
+guard_fixed_path(router, "/export.csv")  # PUT, PATCH, DELETE there: 405, not order "export.csv"
 
 
 @router.get("/customer/{customer_id}", response_model=PageOut[OrderItem],

@@ -68,7 +68,17 @@ DateIn = Annotated[dt.date, BeforeValidator(_iso_date)]
 # Request bodies: exactly the JSON types the schema states (no "1" for 1, no 0 for false).
 BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
 
-RowIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The row's id.", examples=[1])]
+
+
+def _digits(value: Any) -> Any:
+    """A path id is its digits only: pydantic would read " 7" or "7\n" as 7."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("int_parsing", "must be a whole number (digits only)")
+    return value
+
+
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The row's id.", examples=[1]),
+                      BeforeValidator(_digits)]
 RowIdFilter = Annotated[int, Field(ge=1, le=MAX_INT)] | None
 
 ItemT = TypeVar("ItemT")

@@ -9,9 +9,9 @@ Like `routing.py`, no ``from __future__ import annotations``: FastAPI reads the 
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from northwind_app.api.account import TokenOut, token_views
@@ -19,10 +19,10 @@ from northwind_app.api.deps import DbSession, WriteSession
 from northwind_app.api.errors import error_responses
 from northwind_app.api.routing import add_list_route, resource_router
 from northwind_app.api.schemas import BODY_CONFIG, RowIdPath, list_query, partial_model
-from northwind_app.api.security import CurrentActor, actor_with
+from northwind_app.api.security import CurrentActor, SelfOrPermission, actor_with
 from northwind_app.services import users
 from northwind_app.services.auth import (
-    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLE_DESCRIPTIONS, ROLES, Permission,
+    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLE_DESCRIPTIONS, ROLES, Actor, Permission,
 )
 from northwind_app.services.validation import MAX_INT
 
@@ -85,6 +85,8 @@ class PasswordChange(BaseModel):
 
 router = resource_router(PREFIX, "users")
 Admin = actor_with(Permission.MANAGE_USERS)
+# Your own account, or anyone's as an admin: refused (403) before the body is read.
+SelfOrAdmin = Annotated[Actor, Depends(SelfOrPermission(Permission.MANAGE_USERS))]
 
 add_list_route(
     router, plural="users", item=UserOut, page=users.list_users,
@@ -124,7 +126,7 @@ def update_user(actor: Admin, id: RowIdPath, body: UserChanges,  # noqa: A002
             summary="Set a password: your own (with current_password) or, as an admin, "
                     "anyone's; signs the user out of every browser",
             responses=error_responses(400, 403, 404, 422))
-def set_password(actor: CurrentActor, id: RowIdPath, body: PasswordChange,  # noqa: A002
+def set_password(actor: SelfOrAdmin, id: RowIdPath, body: PasswordChange,  # noqa: A002
                  session: WriteSession):
     users.set_password(session, actor, id, body.new_password, body.current_password)
     return Response(status_code=204)
