@@ -14,6 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from northwind_app.api.errors import describe_pattern
 from northwind_app.money import money_str
 from northwind_app.services.listing import MAX_LIMIT, Listing, ListParams
 from northwind_app.services.validation import MAX_INT
@@ -48,6 +49,63 @@ DecimalIn = Annotated[
     WithJsonSchema({"anyOf": [{"type": "string", "examples": ["18.00"]}, {"type": "number"}],
                     "description": "Exact decimal, as a string (preferred) or a number."}),
 ]
+
+
+def decimal_in(*, digits: int, places: int = 4, maximum: int | None = None,
+               below: int | None = None) -> Any:
+    """An exact decimal from 0 up to `maximum` (or below `below`), with at most `places`
+    decimals: a string of digits (at most `digits` before the point; the schema's pattern,
+    checked here) or a JSON number (its range is in the schema; its decimals, which JSON
+    Schema cannot state for binary numbers, are checked by the service)."""
+    pattern = rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,{places}}})?$"
+    return _decimal_in(pattern, {"minimum": 0, **({"maximum": maximum} if maximum is not None
+                                                  else {"exclusiveMaximum": below})})
+
+
+def _decimal_in(pattern: str, number: dict[str, Any], example: str = "18.00") -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise PydanticCustomError("decimal_string", "must be a decimal string such as "
+                                      "\"18.00\" (digits, optionally a point and decimals)")
+        return value
+
+    return Annotated[Any, BeforeValidator(check), WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": pattern, "examples": [example]},
+                  {"type": "number", **number}],
+        "description": "Exact decimal, as a string (preferred) or a number."})]
+
+
+# A fraction from 0 to 1 with at most 4 decimals (discounts: "0.15" is 15%).
+FractionIn = _decimal_in(r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$", {"minimum": 0, "maximum": 1},
+                         "0.15")
+
+# Text fields. What the services store: surrounding blanks (Python's str.strip(), i.e.
+# str.isspace) dropped, no NUL (no database stores it), required text not blank. The same
+# rules as schema patterns, which pydantic checks too: the blanks are spelled out so that the
+# pattern means the same in every regex dialect (ECMA-262, Rust, Python). The length limit
+# counts what is sent.
+BLANKS = r"\x09-\x0d\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+STORABLE_TEXT = describe_pattern(r"^[^\x00]*$", "contains characters that cannot be stored")
+REQUIRED_TEXT = describe_pattern(rf"^[^\x00]*[^\x00{BLANKS}][^\x00]*$",
+                                 "is required (not blank, without NUL characters)")
+# Customer ids: five letters (case-insensitive; stored uppercase).
+CUSTOMER_ID_PATTERN = describe_pattern(r"^[A-Za-z]{5}$", "must be exactly 5 letters A-Z")
+
+
+def text_in(max_length: int | None, *, required: bool = False, default: Any = None,
+            description: str | None = None, **extra: Any) -> Any:
+    """The `Field` of a text field: at most `max_length` characters; `required`: not blank
+    (and no default), else optional (`default`)."""
+    return Field(... if required else default, max_length=max_length,
+                 pattern=REQUIRED_TEXT if required else STORABLE_TEXT,
+                 description=description, **extra)
+
+
+def column_length(column: Any) -> int | None:
+    return getattr(column.type, "length", None)
+
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 

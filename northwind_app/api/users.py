@@ -16,9 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from northwind_app.api.account import TokenOut, token_views
 from northwind_app.api.deps import DbSession, WriteSession
-from northwind_app.api.errors import error_responses
+from northwind_app.api.errors import describe_pattern, error_responses
 from northwind_app.api.routing import add_list_route, resource_router
-from northwind_app.api.schemas import BODY_CONFIG, RowIdPath, list_query, partial_model
+from northwind_app.api.schemas import (
+    BODY_CONFIG, STORABLE_TEXT, RowIdPath, list_query, partial_model,
+)
 from northwind_app.api.security import CurrentActor, SelfOrPermission, actor_with
 from northwind_app.services import users
 from northwind_app.services.auth import (
@@ -27,6 +29,11 @@ from northwind_app.services.auth import (
 from northwind_app.services.validation import MAX_INT
 
 PREFIX = "/api/users"
+# services.auth.USERNAME_PATTERN, before lowercasing.
+USERNAME_PATTERN = describe_pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$",
+    "must be 3-64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or "
+    "digit")
 Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
 ROLE_HELP = "; ".join(f"{role}: {text}" for role, text in ROLE_DESCRIPTIONS.items())
 
@@ -51,7 +58,8 @@ class UserFields(BaseModel):
         {"role": "sales", "full_name": "Margaret Peacock", "employee_id": 4, "active": True}]})
 
     role: Role = Field(description=ROLE_HELP)
-    full_name: str = Field("", description="At most 100 characters.")
+    full_name: str = Field("", max_length=100, pattern=STORABLE_TEXT,
+                           description="At most 100 characters.")
     employee_id: int | None = Field(None, ge=1, le=MAX_INT, description=(
         "An existing employee (new orders by this user default to them), or null."))
     active: bool = Field(True, description="false deactivates the account: it is signed out "
@@ -63,9 +71,11 @@ class NewUser(UserFields):
         {"username": "mpeacock", "password": "a long passphrase", "role": "sales",
          "full_name": "Margaret Peacock", "employee_id": 4}]})
 
-    username: str = Field(description="3-64 characters: letters, digits, '.', '_', '-', '@' "
-                                      "(stored lowercase); unique.")
-    password: str = Field(description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, "
+    username: str = Field(pattern=USERNAME_PATTERN, description=(
+        "3-64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or digit "
+        "(stored lowercase); unique."))
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+                          description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, "
                                       "not the username.")
 
 
@@ -76,7 +86,8 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {"current_password": "the old one", "new_password": "a new long passphrase"}]})
 
-    new_password: str = Field(description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} "
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
+                              description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} "
                                           "characters, not the username.")
     current_password: str | None = Field(None, description=(
         "Required to change your own password (an admin resetting someone else's sends only "

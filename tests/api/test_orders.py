@@ -387,7 +387,7 @@ def test_invalid_orders_are_422_naming_every_field(api, classic_db):
     # employee_id may be left out only by a user linked to an employee; the admin is not.
     unlinked = api.post("/api/orders", json={**NEW_ORDER, "employee_id": None})
     assert assert_error(unlinked, 422, "validation_failed", {"employee_id"})["fields"] == {
-        "employee_id": "is required"}
+        "employee_id": "is required (your account is not linked to an employee)"}
     assert assert_error(api.post("/api/orders", json={
         "customer_id": "VINET", "employee_id": 5, "order_date": "2026-07-04", "lines": []}),
         422, "validation_failed")["fields"] == {"lines": "an order needs at least one line"}
