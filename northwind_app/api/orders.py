@@ -116,7 +116,9 @@ _ORDER_EXAMPLE = {
 
 # Amounts of an order (freight, a line's unit price): 0 to 999,999,999, at most 4 decimals.
 AmountIn = decimal_in(digits=9, maximum=999_999_999)
-RowId = Annotated[int, Field(ge=1, le=MAX_INT)]
+# Ids and quantities: the service checks their ranges (with the body's other rules, all named
+# at once); the schema states them.
+RowId = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_INT})]
 
 
 def _ship_text(name: str) -> Any:
@@ -130,7 +132,8 @@ class LineIn(BaseModel):
 
     product_id: RowId = Field(description="An existing product; a discontinued one only if "
                                           "the order already has it; each product once.")
-    quantity: int = Field(ge=1, le=svc.MAX_QUANTITY, description=(
+    quantity: int = Field(json_schema_extra={"minimum": 1, "maximum": svc.MAX_QUANTITY},
+                          description=(
         f"1 to {svc.MAX_QUANTITY:,}; taken from stock (409 when there is not enough)."))
     unit_price: AmountIn | None = Field(None, description=(
         "0 or more, at most 4 decimals; left out or null: the product's current price."))

@@ -39,6 +39,11 @@ class ProductDetail(ProductItem):
     revenue: MoneyOut = Field(description="Sum of the product's line values.")
 
 
+# Ranges the service checks (with the body's other rules, all named at once); stated here.
+ROW_ID = {"minimum": 1, "maximum": MAX_INT}
+COUNT = {"minimum": 0, "maximum": MAX_INT}
+
+
 class ProductFields(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [{
         "product_name": "Chai", "supplier_id": 1, "category_id": 1,
@@ -48,16 +53,16 @@ class ProductFields(BaseModel):
 
     product_name: str = text_in(column_length(products.COLUMNS.product_name), required=True,
                                 description="Required; at most 40 characters.")
-    supplier_id: int | None = Field(None, ge=1, le=MAX_INT,
+    supplier_id: int | None = Field(None, json_schema_extra=ROW_ID,
                                     description="An existing supplier, or null.")
-    category_id: int | None = Field(None, ge=1, le=MAX_INT,
+    category_id: int | None = Field(None, json_schema_extra=ROW_ID,
                                     description="An existing category, or null.")
     quantity_per_unit: str | None = text_in(column_length(products.COLUMNS.quantity_per_unit))
     unit_price: decimal_in(digits=9, below=int(products.MAX_PRICE)) = Field(
         description="Required; 0 or more (below 1,000,000,000), at most 4 decimals.")
-    units_in_stock: int = Field(0, ge=0, le=MAX_INT, description="0 or more.")
-    units_on_order: int = Field(0, ge=0, le=MAX_INT, description="0 or more.")
-    reorder_level: int = Field(0, ge=0, le=MAX_INT, description="0 or more.")
+    units_in_stock: int = Field(0, json_schema_extra=COUNT, description="0 or more.")
+    units_on_order: int = Field(0, json_schema_extra=COUNT, description="0 or more.")
+    reorder_level: int = Field(0, json_schema_extra=COUNT, description="0 or more.")
     discontinued: bool = False
 
 

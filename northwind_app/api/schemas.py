@@ -15,7 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from northwind_app.api.errors import describe_pattern
-from northwind_app.money import money_str
+from northwind_app.money import money_str, parse_decimal
 from northwind_app.services.listing import MAX_LIMIT, Listing, ListParams
 from northwind_app.services.validation import MAX_INT
 
@@ -59,16 +59,36 @@ def decimal_in(*, digits: int, places: int = 4, maximum: int | None = None,
     Schema cannot state for binary numbers, are checked by the service)."""
     pattern = rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,{places}}})?$"
     return _decimal_in(pattern, {"minimum": 0, **({"maximum": maximum} if maximum is not None
-                                                  else {"exclusiveMaximum": below})})
+                                                  else {"exclusiveMaximum": below})}, places)
 
 
-def _decimal_in(pattern: str, number: dict[str, Any], example: str = "18.00") -> Any:
+def _decimal_problem(value: str, places: int, number: dict[str, Any]) -> str:
+    """Why a decimal string does not match its pattern, as the service would say it."""
+    if not value.strip():
+        return "must be a number (leave it out, or send null, for none)"
+    try:
+        amount = parse_decimal(value, places=places)
+    except ValueError as exc:
+        return str(exc)
+    except ArithmeticError:
+        amount = None
+    if amount is not None and amount < number["minimum"]:
+        return f"must be {number['minimum']} or more"
+    if "maximum" in number and (amount is None or amount > number["maximum"]):
+        return f"must be at most {number['maximum']}"
+    if "exclusiveMaximum" in number and (amount is None or amount >= number["exclusiveMaximum"]):
+        return f"must be less than {number['exclusiveMaximum']:,}"
+    return (f"must be written with digits and at most {places} decimals after a point, "
+            "e.g. \"18.00\"")
+
+
+def _decimal_in(pattern: str, number: dict[str, Any], places: int = 4,
+                example: str = "18.00") -> Any:
     compiled = re.compile(pattern)
 
     def check(value: Any) -> Any:
         if isinstance(value, str) and not compiled.fullmatch(value):
-            raise PydanticCustomError("decimal_string", "must be a decimal string such as "
-                                      "\"18.00\" (digits, optionally a point and decimals)")
+            raise PydanticCustomError("decimal_string", _decimal_problem(value, places, number))
         return value
 
     return Annotated[Any, BeforeValidator(check), WithJsonSchema({
@@ -79,7 +99,7 @@ def _decimal_in(pattern: str, number: dict[str, Any], example: str = "18.00") ->
 
 # A fraction from 0 to 1 with at most 4 decimals (discounts: "0.15" is 15%).
 FractionIn = _decimal_in(r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$", {"minimum": 0, "maximum": 1},
-                         "0.15")
+                         example="0.15")
 
 # Text fields. What the services store: surrounding blanks (Python's str.strip(), i.e.
 # str.isspace) dropped, no NUL (no database stores it), required text not blank. The same

@@ -35,6 +35,8 @@ USERNAME_PATTERN = describe_pattern(
     "must be 3-64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or "
     "digit")
 Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
+# The service checks a password's length (with its other rules, all named at once).
+PASSWORD_LENGTH = {"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH}
 ROLE_HELP = "; ".join(f"{role}: {text}" for role, text in ROLE_DESCRIPTIONS.items())
 
 
@@ -74,9 +76,8 @@ class NewUser(UserFields):
     username: str = Field(pattern=USERNAME_PATTERN, description=(
         "3-64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or digit "
         "(stored lowercase); unique."))
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
-                          description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, "
-                                      "not the username.")
+    password: str = Field(json_schema_extra=PASSWORD_LENGTH, description=(
+        f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not the username."))
 
 
 UserChanges = partial_model(UserFields, "UserChanges", {"role": "viewer", "active": False})
@@ -86,9 +87,8 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {"current_password": "the old one", "new_password": "a new long passphrase"}]})
 
-    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH,
-                              description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} "
-                                          "characters, not the username.")
+    new_password: str = Field(json_schema_extra=PASSWORD_LENGTH, description=(
+        f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not the username."))
     current_password: str | None = Field(None, description=(
         "Required to change your own password (an admin resetting someone else's sends only "
         "new_password)."))
