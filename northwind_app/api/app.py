@@ -102,7 +102,7 @@ def create_api(database_url: str | None = None) -> FastAPI:
         return error_response(404, "not_found",
                               f"There is no API endpoint at {quote(request.scope['path'])}.")
 
-    for route in api.router.routes:  # the schema and docs routes too (SessionRoutes already are)
+    for route in api.router.routes:  # the schema and docs routes too (see routing.exactly)
         if getattr(route, "path_regex", None) is not None:
             route.path_regex = exactly(route.path_regex)
     return api

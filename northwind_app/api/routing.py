@@ -187,6 +187,8 @@ def exactly(path_regex: re.Pattern[str]) -> re.Pattern[str]:
     """`path_regex` (Starlette's) matching whole paths only: Starlette's patterns end in `$`,
     which also matches before a final newline (`/api/me%0A` answered as /api/me), and its
     `{name:path}` (`.*`) stops at a newline (the catch-all missed `/api/x%0Ay`)."""
+    if not path_regex.pattern.endswith("$"):
+        return path_regex  # already exact
     return re.compile(path_regex.pattern.removesuffix("$") + r"\Z", re.DOTALL)
 
 

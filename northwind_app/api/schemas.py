@@ -261,7 +261,8 @@ def partial_model(model: type[BaseModel], name: str, example: dict[str, Any]) ->
     null is accepted only where `model` accepts it (it clears the field)."""
     fields = {name: (Annotated[(info.annotation, *info.metadata)] if info.metadata
                      else info.annotation,
-                     Field(None, description=info.description))
+                     Field(None, description=info.description,
+                           json_schema_extra=info.json_schema_extra))
               for name, info in model.model_fields.items()}
     config = ConfigDict({**model.model_config, "json_schema_extra": {"examples": [example]}})
     return create_model(name, __config__=config, **fields)

@@ -67,6 +67,9 @@ def test_the_schema_states_the_servers_limits(api_ro):
     assert customer["maxLength"] == 40 and customer["pattern"] == REQUIRED_TEXT
     assert "company_name" in _schema("CustomerFields")["required"]
     assert _schema("NewToken")["properties"]["name"]["pattern"] == REQUIRED_TEXT
+    # PATCH bodies keep the limits of the full ones.
+    assert _schema("ProductChanges")["properties"]["category_id"]["minimum"] == 1
+    assert _schema("OrderChanges")["properties"]["lines"]["minItems"] == 1
     line = _schema("LineIn")["properties"]
     assert (line["quantity"]["minimum"], line["quantity"]["maximum"]) == (1, 100_000)
     if_match = next(p for p in OPENAPI["paths"]["/api/orders/{id}"]["put"]["parameters"]

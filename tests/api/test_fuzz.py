@@ -41,7 +41,7 @@ from northwind_app.services.validation import MAX_INT
 from tests import dbutil
 from tests.api.server import bearer, demo_tokens, serve
 
-MAX_EXAMPLES = 60  # per operation and phase; the module takes about 3 minutes here
+MAX_EXAMPLES = 60  # per operation and phase: the module takes about 2 minutes of CPU
 STEPS = 8  # API calls per stateful scenario
 SCENARIOS = 40
 
