@@ -42,13 +42,8 @@ FractionOut = Annotated[
                     "description": "Exact fraction (0 to 1) as a decimal string."}),
 ]
 
-# Accepted as a JSON string or number; the request parser keeps numbers as exact Decimals
-# and the service parses both with `money.parse_decimal` (never through float).
-DecimalIn = Annotated[
-    Any,
-    WithJsonSchema({"anyOf": [{"type": "string", "examples": ["18.00"]}, {"type": "number"}],
-                    "description": "Exact decimal, as a string (preferred) or a number."}),
-]
+# Decimal input is accepted as a JSON string or number; the request parser keeps numbers as
+# exact Decimals and the service parses both with `money.parse_decimal` (never through float).
 
 
 def decimal_in(*, digits: int, places: int = 4, maximum: int | None = None,
