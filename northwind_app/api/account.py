@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from northwind_app.api.deps import DbSession, WriteSession
 from northwind_app.api.errors import error_responses
 from northwind_app.api.routing import resource_router
-from northwind_app.api.schemas import BODY_CONFIG, RowIdPath
+from northwind_app.api.schemas import BODY_CONFIG, REQUIRED_TEXT, RowIdPath
 from northwind_app.api.security import CurrentActor
 from northwind_app import formats
 from northwind_app.services import users
@@ -81,7 +81,8 @@ class NewToken(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {"name": "nightly export", "expires_days": 90}]})
 
-    name: str = Field(min_length=1, max_length=60, description="What the token is for.")
+    name: str = Field(max_length=60, pattern=REQUIRED_TEXT,
+                      description="What the token is for (not blank).")
     expires_days: int | None = Field(None, ge=1, le=users.MAX_TOKEN_DAYS, description=(
         f"Days until it expires (1-{users.MAX_TOKEN_DAYS}); left out or null: never."))
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable, Sequence
+from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -18,7 +19,7 @@ from northwind_app.api import account, audit, customers, orders, products, refer
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
 from northwind_app.api.limits import BodySizeLimit
 from northwind_app.api.origins import SameOriginWebSockets
-from northwind_app.api.routing import SessionRoute, is_under
+from northwind_app.api.routing import SessionRoute, exactly, is_under
 from northwind_app.db.engine import health_check
 from northwind_app.settings import settings
 
@@ -142,8 +143,12 @@ def create_api(database_url: str | None = None) -> FastAPI:
             return error_response(405, "method_not_allowed",
                                   f"{request.method} is not allowed here; use {methods}.",
                                   headers={"Allow": methods})
-        return error_response(404, "not_found", f"There is no API endpoint at {request.url.path}.")
+        return error_response(404, "not_found",
+                              f"There is no API endpoint at {quote(request.scope['path'])}.")
 
+    for route in api.router.routes:  # the schema and docs routes too (see routing.exactly)
+        if getattr(route, "path_regex", None) is not None:
+            route.path_regex = exactly(route.path_regex)
     return api
 
 

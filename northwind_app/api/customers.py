@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from northwind_app.api.routing import (
     add_history_route, add_read_routes, add_write_routes, resource_router,
 )
-from northwind_app.api.schemas import BODY_CONFIG, MoneyOut, list_query, partial_model
+from northwind_app.api.schemas import (
+    BODY_CONFIG, CUSTOMER_ID_PATTERN, MoneyOut, column_length, list_query, partial_model, text_in,
+)
 from northwind_app.services import customers
 from northwind_app.services.auth import Permission
 
@@ -52,16 +54,17 @@ class CustomerFields(BaseModel):
 
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [_EXAMPLE]})
 
-    company_name: str = Field(description="Required; at most 40 characters.")
-    contact_name: str | None = None
-    contact_title: str | None = None
-    address: str | None = None
-    city: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    phone: str | None = None
-    fax: str | None = None
+    company_name: str = text_in(column_length(customers.COLUMNS.company_name), required=True,
+                                description="Required; at most 40 characters.")
+    contact_name: str | None = text_in(column_length(customers.COLUMNS.contact_name))
+    contact_title: str | None = text_in(column_length(customers.COLUMNS.contact_title))
+    address: str | None = text_in(column_length(customers.COLUMNS.address))
+    city: str | None = text_in(column_length(customers.COLUMNS.city))
+    region: str | None = text_in(column_length(customers.COLUMNS.region))
+    postal_code: str | None = text_in(column_length(customers.COLUMNS.postal_code))
+    country: str | None = text_in(column_length(customers.COLUMNS.country))
+    phone: str | None = text_in(column_length(customers.COLUMNS.phone))
+    fax: str | None = text_in(column_length(customers.COLUMNS.fax))
 
 
 class NewCustomer(CustomerFields):
@@ -71,7 +74,8 @@ class NewCustomer(CustomerFields):
                                          "company_name": "Northwind Traders"}]},
     )
 
-    customer_id: str = Field(description="Exactly 5 letters A-Z (uppercased); unique.")
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN,
+                             description="Exactly 5 letters A-Z (uppercased); unique.")
 
 
 CustomerChanges = partial_model(CustomerFields, "CustomerChanges",

@@ -34,6 +34,35 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 _MESSAGES = {"missing": "is required", "extra_forbidden": "is not a field that can be set"}
+# Pydantic's messages for the constraints the schema states, worded as the services word them.
+_CONSTRAINTS = {
+    "string_too_long": "must be at most {max_length} characters",
+    "string_too_short": "must be at least {min_length} characters",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+}
+# Readable messages for the schema's string patterns (see `describe_pattern`).
+_PATTERNS: dict[str, str] = {}
+
+
+def describe_pattern(pattern: str, message: str) -> str:
+    """Register what a failed match of `pattern` tells the client (instead of the pattern)."""
+    _PATTERNS[pattern] = message
+    return pattern
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERNS:
+        return _PATTERNS[ctx["pattern"]]
+    if kind in _CONSTRAINTS:
+        try:
+            return _CONSTRAINTS[kind].format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    return error.get("msg", "is invalid")
 
 
 class ErrorDetail(BaseModel):
@@ -112,7 +141,7 @@ def validation_fields(errors: Iterable[dict[str, Any]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for error in errors:
         name = field_path(error.get("loc", ()))
-        message = _MESSAGES.get(error.get("type"), error.get("msg", "is invalid"))
+        message = _message(error)
         fields[name] = f"{fields[name]}; {message}" if name in fields else message
     return fields
 

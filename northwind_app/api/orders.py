@@ -16,6 +16,7 @@ Like `routing.py`, no ``from __future__ import annotations``: FastAPI reads the 
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Annotated, Any, Literal
@@ -27,19 +28,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from northwind_app.api.deps import DbSession, database_url
-from northwind_app.api.errors import error_responses, json_error_responses
-from northwind_app.api.routing import add_history_route, query_model, resource_router
+from northwind_app.api.errors import describe_pattern, error_responses, json_error_responses
+from northwind_app.api.routing import (
+    add_history_route, guard_fixed_path, query_model, resource_router,
+)
 from northwind_app.api.schemas import (
-    BODY_CONFIG, DateIn, DecimalIn, FractionOut, MoneyOut, PageOut, RowIdFilter, RowIdPath,
-    list_query, partial_model,
+    BODY_CONFIG, CUSTOMER_ID_PATTERN, DateIn, FractionIn, FractionOut, MoneyOut, PageOut,
+    RowIdFilter, RowIdPath, column_length, decimal_in, list_query, partial_model, text_in,
 )
 from northwind_app.api.security import actor_with
 from northwind_app.db.engine import session_scope, write_transaction
+from northwind_app.db.models import Order
 from northwind_app.money import money_str
 from northwind_app.services import orders as svc
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import ValidationFailed
 from northwind_app.services.listing import ListParams
+from northwind_app.services.validation import MAX_INT
 
 PREFIX = "/api/orders"
 OrderStatus = Literal[tuple(svc.STATUSES)]  # type: ignore[valid-type]
@@ -115,17 +120,30 @@ _ORDER_EXAMPLE = {
 }
 
 
+# Amounts of an order (freight, a line's unit price): 0 to 999,999,999, at most 4 decimals.
+AmountIn = decimal_in(digits=9, maximum=999_999_999)
+# Ids and quantities: the service checks their ranges (with the body's other rules, all named
+# at once); the schema states them.
+RowId = Annotated[int, Field(json_schema_extra={"minimum": 1, "maximum": MAX_INT})]
+
+
+def _ship_text(name: str) -> Any:
+    length = column_length(Order.__table__.c[name])
+    return text_in(length, description=f"At most {length} characters.")
+
+
 class LineIn(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {"product_id": 72, "quantity": 5, "unit_price": "34.80", "discount": "0.15"}]})
 
-    product_id: int = Field(description="An existing product; a discontinued one only if the "
-                                        "order already has it.")
-    quantity: int = Field(description=f"1 to {svc.MAX_QUANTITY:,}; taken from stock (409 when "
-                                      "there is not enough).")
-    unit_price: DecimalIn | None = Field(None, description=(
+    product_id: RowId = Field(description="An existing product; a discontinued one only if "
+                                          "the order already has it; each product once.")
+    quantity: int = Field(json_schema_extra={"minimum": 1, "maximum": svc.MAX_QUANTITY},
+                          description=(
+        f"1 to {svc.MAX_QUANTITY:,}; taken from stock (409 when there is not enough)."))
+    unit_price: AmountIn | None = Field(None, description=(
         "0 or more, at most 4 decimals; left out or null: the product's current price."))
-    discount: DecimalIn | None = Field(None, description=(
+    discount: FractionIn | None = Field(None, description=(
         "Fraction from 0 to 1 (\"0.15\" = 15%), at most 4 decimals; default 0."))
 
 
@@ -134,22 +152,25 @@ class NewOrder(BaseModel):
 
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [_ORDER_EXAMPLE]})
 
-    customer_id: str = Field(description="An existing customer (case-insensitive).")
-    employee_id: int | None = Field(None, description=(
+    customer_id: str = Field(pattern=CUSTOMER_ID_PATTERN, description=(
+        "An existing customer's id (case-insensitive)."))
+    employee_id: RowId | None = Field(None, description=(
         "An existing employee; left out or null: the employee your account is linked to "
         "(required when it is not linked)."))
     order_date: DateIn
     required_date: DateIn | None = Field(None, description="Not before the order date.")
-    ship_via: int | None = Field(None, description="An existing shipper's id.")
-    freight: DecimalIn | None = Field(None, description="0 or more, at most 4 decimals; "
-                                                        "default 0.")
-    ship_name: str | None = Field(None, description="At most 40 characters.")
-    ship_address: str | None = Field(None, description="At most 60 characters.")
-    ship_city: str | None = Field(None, description="At most 30 characters.")
-    ship_region: str | None = Field(None, description="At most 30 characters.")
-    ship_postal_code: str | None = Field(None, description="At most 20 characters.")
-    ship_country: str | None = Field(None, description="At most 30 characters.")
-    lines: list[LineIn] = Field(description="At least one; each product once.")
+    ship_via: RowId | None = Field(None, description="An existing shipper's id.")
+    freight: AmountIn | None = Field(None, description="0 or more, at most 4 decimals; "
+                                                       "default 0.")
+    ship_name: str | None = _ship_text("ship_name")
+    ship_address: str | None = _ship_text("ship_address")
+    ship_city: str | None = _ship_text("ship_city")
+    ship_region: str | None = _ship_text("ship_region")
+    ship_postal_code: str | None = _ship_text("ship_postal_code")
+    ship_country: str | None = _ship_text("ship_country")
+    # (minItems: stated here, checked by the service, whose message says it best.)
+    lines: list[LineIn] = Field(json_schema_extra={"minItems": 1},
+                                description="At least one; each product once.")
 
 
 _VERSION_HELP = ("The order's version as last read; a different current version is a 409. "
@@ -163,7 +184,7 @@ class OrderReplacement(NewOrder):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {**_ORDER_EXAMPLE, "version": 1}]})
 
-    employee_id: int = Field(description="An existing employee.")
+    employee_id: RowId = Field(description="An existing employee.")
     version: int | None = Field(None, description=_VERSION_HELP)
 
 
@@ -178,11 +199,15 @@ class ShipIn(BaseModel):
 
     shipped_date: DateIn = Field(description=(
         "Not before the order date, not after today (the server's date)."))
-    ship_via: int = Field(description="An existing shipper's id.")
+    ship_via: RowId = Field(description="An existing shipper's id.")
     version: int | None = Field(None, description=_VERSION_HELP)
 
 
-IfMatch = Annotated[str | None, Header(description=(
+# What If-Match may be: `*`, or the version as an entity tag ("3", W/"3"; bare 3 is taken
+# too). The schema states it; `_expected_version` checks it (naming the header if not).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,10}"|[0-9]{1,10})$'
+IfMatch = Annotated[str, Header(json_schema_extra={"pattern": IF_MATCH_PATTERN},
+                                       description=(
     'The order\'s version as an entity tag (its ETag, e.g. "3"); a different current version '
     "is a 409. `*` or left out: no check."))]
 
@@ -190,12 +215,12 @@ IfMatch = Annotated[str | None, Header(description=(
 def _expected_version(if_match: str | None, version: int | None) -> int | None:
     """The version the client expects, from the body/query `version` and/or If-Match."""
     tagged = None
-    if if_match is not None and if_match.strip() != "*":
-        tag = if_match.strip().removeprefix("W/").strip('"')
-        if not (tag.isascii() and tag.isdigit() and len(tag) <= 10):
+    if if_match is not None:
+        if not re.fullmatch(IF_MATCH_PATTERN, if_match.strip(" \t")):
             raise ValidationFailed({"If-Match": 'must be the order\'s version as an entity tag, '
                                                 'e.g. "3", or *'})
-        tagged = int(tag)
+        tag = if_match.strip(" \t").removeprefix("W/").strip('"')
+        tagged = None if tag == "*" else int(tag)
     if tagged is not None and version is not None and tagged != version:
         raise ValidationFailed({"version": f"is {version} but If-Match says {tagged}"})
     return version if version is not None else tagged
@@ -236,10 +261,12 @@ def _filters(*leave_out: str) -> dict[str, tuple[Any, Any]]:
 
 
 # Keyset paging: the `next_cursor` of a page, for the page after it (services/listing.py).
-AFTER = (str | None, Field(None, max_length=200, description=(
+CURSOR_PATTERN = describe_pattern(r"^[A-Za-z0-9_-]*$", "is not a cursor: use a page's "
+                                                       "next_cursor")
+AFTER = (str | None, Field(None, max_length=200, pattern=CURSOR_PATTERN, description=(
     "A page's `next_cursor`: return the rows after it (same sort and filters; not with "
     "`offset`). Sorts by " + ", ".join(svc.CURSOR_SORTS) + " (either direction) page by "
-    "cursor.")))
+    "cursor. A cursor is URL-safe base64 (without padding).")))
 
 OrderListQuery = list_query("Order", _Sorts, SEARCH_HELP, after=AFTER, **_filters())
 OrderExportQuery = list_query("Order", _Sorts, SEARCH_HELP, paged=False, **_filters())
@@ -348,6 +375,9 @@ def export_orders_csv(params: query_model(OrderExportQuery), request: Request):
     first = next(chunks)  # runs the query here: an unreachable database is still a 503
     return CSVResponse(_send(first, chunks),
                        headers={"Content-Disposition": 'attachment; filename="orders.csv"'})
+
+
+guard_fixed_path(router, "/export.csv")  # PUT, PATCH, DELETE there: 405, not order "export.csv"
 
 
 @router.get("/customer/{customer_id}", response_model=PageOut[OrderItem],

@@ -10,9 +10,11 @@ from northwind_app.api.routing import (
     add_history_route, add_read_routes, add_write_routes, resource_router,
 )
 from northwind_app.api.schemas import (
-    BODY_CONFIG, DecimalIn, MoneyOut, RowIdFilter, RowIdPath, list_query, partial_model,
+    BODY_CONFIG, MoneyOut, RowIdFilter, RowIdPath, column_length, decimal_in, list_query,
+    partial_model, text_in,
 )
 from northwind_app.services import products
+from northwind_app.services.validation import MAX_INT
 from northwind_app.services.auth import Permission
 
 
@@ -37,6 +39,11 @@ class ProductDetail(ProductItem):
     revenue: MoneyOut = Field(description="Sum of the product's line values.")
 
 
+# Ranges the service checks (with the body's other rules, all named at once); stated here.
+ROW_ID = {"minimum": 1, "maximum": MAX_INT}
+COUNT = {"minimum": 0, "maximum": MAX_INT}
+
+
 class ProductFields(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [{
         "product_name": "Chai", "supplier_id": 1, "category_id": 1,
@@ -44,14 +51,18 @@ class ProductFields(BaseModel):
         "units_in_stock": 39, "units_on_order": 0, "reorder_level": 10, "discontinued": False,
     }]})
 
-    product_name: str = Field(description="Required; at most 40 characters.")
-    supplier_id: int | None = Field(None, description="An existing supplier, or null.")
-    category_id: int | None = Field(None, description="An existing category, or null.")
-    quantity_per_unit: str | None = None
-    unit_price: DecimalIn = Field(description="Required; 0 or more, at most 4 decimals.")
-    units_in_stock: int = Field(0, description="0 or more.")
-    units_on_order: int = Field(0, description="0 or more.")
-    reorder_level: int = Field(0, description="0 or more.")
+    product_name: str = text_in(column_length(products.COLUMNS.product_name), required=True,
+                                description="Required; at most 40 characters.")
+    supplier_id: int | None = Field(None, json_schema_extra=ROW_ID,
+                                    description="An existing supplier, or null.")
+    category_id: int | None = Field(None, json_schema_extra=ROW_ID,
+                                    description="An existing category, or null.")
+    quantity_per_unit: str | None = text_in(column_length(products.COLUMNS.quantity_per_unit))
+    unit_price: decimal_in(digits=9, below=int(products.MAX_PRICE)) = Field(
+        description="Required; 0 or more (below 1,000,000,000), at most 4 decimals.")
+    units_in_stock: int = Field(0, json_schema_extra=COUNT, description="0 or more.")
+    units_on_order: int = Field(0, json_schema_extra=COUNT, description="0 or more.")
+    reorder_level: int = Field(0, json_schema_extra=COUNT, description="0 or more.")
     discontinued: bool = False
 
 

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import inspect
 import json
+import re
 import weakref
 from collections.abc import Callable
 from decimal import Decimal
@@ -27,10 +28,10 @@ from starlette.types import Scope
 from sqlmodel import Session
 
 from northwind_app.api.deps import DbSession, WriteSession, run_with_sessions
-from northwind_app.api.errors import error_responses
+from northwind_app.api.errors import error_response, error_responses
 from northwind_app.api.schemas import AuditEntryOut, ListQuery, PageOut
 from northwind_app.api.security import (
-    actor_with, authenticate, current_actor, required_permissions,
+    actor_with, authenticate, current_actor, path_checks, required_permissions,
 )
 from northwind_app.services import audit
 from northwind_app.services.auth import Actor, Permission
@@ -42,15 +43,27 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _exact_number(text: str) -> Decimal | int:
+    """A JSON number with a fraction or exponent: exact. One with an integral value (`42.0`,
+    `1e2`) is an integer, as JSON Schema's "integer" says, so integer fields take it; beyond
+    20 digits it stays a Decimal (an integer field refuses it; no huge int is made)."""
+    value = Decimal(text)
+    if value.is_finite() and value == value.to_integral_value() and value.adjusted() < 20:
+        return int(value)
+    return value
+
+
 class ExactJSONRequest(Request):
-    """Parses JSON numbers with a fraction as `Decimal`, so amounts are never floats; a body
+    """Parses JSON numbers with a fraction as `Decimal`, so amounts are never floats (and
+    integral ones such as `42.0` as integers, see `_exact_number`); a body
     that is not UTF-8 JSON (or uses NaN/Infinity) is a JSON error, answered with 400."""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
             try:
-                self._json = json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+                self._json = json.loads(body, parse_float=_exact_number,
+                                        parse_constant=_reject_constant)
             except json.JSONDecodeError:
                 raise
             except ValueError as exc:  # not UTF-8, or NaN/Infinity
@@ -161,6 +174,7 @@ class SessionRoute(APIRoute):
         if self.finishes_sessions:
             endpoint = _in_worker_thread(run_with_sessions(endpoint))
         super().__init__(path, endpoint, **kwargs)
+        self.path_regex = exactly(self.path_regex)  # (routes the app includes: PrefixRouter)
         documented = [parameter for query in _query_models(self.dependant)
                       for parameter in query.parameters]
         if documented:
@@ -169,21 +183,35 @@ class SessionRoute(APIRoute):
             self.openapi_extra = extra
 
 
+def exactly(path_regex: re.Pattern[str]) -> re.Pattern[str]:
+    """`path_regex` (Starlette's) matching whole paths only: Starlette's patterns end in `$`,
+    which also matches before a final newline (`/api/me%0A` answered as /api/me), and its
+    `{name:path}` (`.*`) stops at a newline (the catch-all missed `/api/x%0Ay`)."""
+    if not path_regex.pattern.endswith("$"):
+        return path_regex  # already exact
+    return re.compile(path_regex.pattern.removesuffix("$") + r"\Z", re.DOTALL)
+
+
 class ExactJSONRoute(SessionRoute):
     """A route that authenticates its caller first (401), then checks the permissions its
     dependencies require (403), and only then lets FastAPI read and validate the request (with
     exact JSON numbers). So an unauthenticated or unauthorised request learns nothing about
-    what it sent, and is refused without its body being parsed."""
+    what it sent, and is refused without its body being parsed. A route whose permission
+    depends on its path (your own account, or anyone's as an admin: `security.SelfOrPermission`)
+    is checked the same way, on the path's parameters."""
 
     def get_route_handler(self) -> Callable:
         handler = super().get_route_handler()
         permissions = required_permissions(self.dependant)
+        checks = path_checks(self.dependant)
 
         async def exact_json_handler(request: Request) -> Response:
             exact = ExactJSONRequest(request.scope, request.receive)
             actor = await authenticate(exact)
             for permission in permissions:
                 actor.require(permission)
+            for check in checks:
+                check.check(actor, request.path_params)
             return await handler(exact)
 
         return exact_json_handler
@@ -197,9 +225,36 @@ class PrefixRouter(APIRouter):
     prefix (`create_api` does)."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not is_under(get_route_path(scope), self.prefix):
+        path = get_route_path(scope)
+        # FastAPI matches included routes by patterns it compiles itself, ending in `$` (see
+        # `exactly`): a path ending in a newline is no route's.
+        if not is_under(path, self.prefix) or path.endswith("\n"):
             return Match.NONE, {}
         return super().matches(scope)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def guard_fixed_path(router: APIRouter, path: str) -> None:
+    """Answer the methods that fixed `path` of `router` does not have with 405 and `Allow`,
+    as the API does for any path (app.py's catch-all). Needed where a parameter route of the
+    router would otherwise take the path for its parameter: `PUT /api/orders/export.csv` was
+    order "export.csv" (422). Call it after the path's own routes, before the parameter
+    route's (routes are matched in order)."""
+    full = router.prefix + path
+    allowed = [method for method in METHODS if any(
+        isinstance(route, APIRoute) and route.path == full and method in route.methods
+        for route in router.routes)]
+    assert allowed, f"declare {full}'s own routes first"
+    allow = ", ".join(allowed)
+
+    @router.api_route(path, methods=[m for m in METHODS if m not in allowed],
+                      include_in_schema=False)
+    async def method_not_allowed(request: Request):
+        return error_response(405, "method_not_allowed",
+                              f"{request.method} is not allowed here; use {allow}.",
+                              headers={"Allow": allow})
 
 
 def is_under(path: str, prefix: str) -> bool:

@@ -14,7 +14,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from northwind_app.money import money_str
+from northwind_app.api.errors import describe_pattern
+from northwind_app.money import money_str, parse_decimal
 from northwind_app.services.listing import MAX_LIMIT, Listing, ListParams
 from northwind_app.services.validation import MAX_INT
 
@@ -41,13 +42,85 @@ FractionOut = Annotated[
                     "description": "Exact fraction (0 to 1) as a decimal string."}),
 ]
 
-# Accepted as a JSON string or number; the request parser keeps numbers as exact Decimals
-# and the service parses both with `money.parse_decimal` (never through float).
-DecimalIn = Annotated[
-    Any,
-    WithJsonSchema({"anyOf": [{"type": "string", "examples": ["18.00"]}, {"type": "number"}],
-                    "description": "Exact decimal, as a string (preferred) or a number."}),
-]
+# Decimal input is accepted as a JSON string or number; the request parser keeps numbers as
+# exact Decimals and the service parses both with `money.parse_decimal` (never through float).
+
+
+def decimal_in(*, digits: int, places: int = 4, maximum: int | None = None,
+               below: int | None = None) -> Any:
+    """An exact decimal from 0 up to `maximum` (or below `below`), with at most `places`
+    decimals: a string of digits (at most `digits` before the point; the schema's pattern,
+    checked here) or a JSON number (its range is in the schema; its decimals, which JSON
+    Schema cannot state for binary numbers, are checked by the service)."""
+    pattern = rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,{places}}})?$"
+    return _decimal_in(pattern, {"minimum": 0, **({"maximum": maximum} if maximum is not None
+                                                  else {"exclusiveMaximum": below})}, places)
+
+
+def _decimal_problem(value: str, places: int, number: dict[str, Any]) -> str:
+    """Why a decimal string does not match its pattern, as the service would say it."""
+    if not value.strip():
+        return "must be a number (leave it out, or send null, for none)"
+    try:
+        amount = parse_decimal(value, places=places)
+    except ValueError as exc:
+        return str(exc)
+    except ArithmeticError:
+        amount = None
+    if amount is not None and amount < number["minimum"]:
+        return f"must be {number['minimum']} or more"
+    if "maximum" in number and (amount is None or amount > number["maximum"]):
+        return f"must be at most {number['maximum']}"
+    if "exclusiveMaximum" in number and (amount is None or amount >= number["exclusiveMaximum"]):
+        return f"must be less than {number['exclusiveMaximum']:,}"
+    return (f"must be written with digits and at most {places} decimals after a point, "
+            "e.g. \"18.00\"")
+
+
+def _decimal_in(pattern: str, number: dict[str, Any], places: int = 4,
+                example: str = "18.00") -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise PydanticCustomError("decimal_string", _decimal_problem(value, places, number))
+        return value
+
+    return Annotated[Any, BeforeValidator(check), WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": pattern, "examples": [example]},
+                  {"type": "number", **number}],
+        "description": "Exact decimal, as a string (preferred) or a number."})]
+
+
+# A fraction from 0 to 1 with at most 4 decimals (discounts: "0.15" is 15%).
+FractionIn = _decimal_in(r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$", {"minimum": 0, "maximum": 1},
+                         example="0.15")
+
+# Text fields. What the services store: surrounding blanks (Python's str.strip(), i.e.
+# str.isspace) dropped, no NUL (no database stores it), required text not blank. The same
+# rules as schema patterns, which pydantic checks too: the blanks are spelled out so that the
+# pattern means the same in every regex dialect (ECMA-262, Rust, Python). The length limit
+# counts what is sent.
+BLANKS = r"\x09-\x0d\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+STORABLE_TEXT = describe_pattern(r"^[^\x00]*$", "contains characters that cannot be stored")
+REQUIRED_TEXT = describe_pattern(rf"^[^\x00]*[^\x00{BLANKS}][^\x00]*$",
+                                 "is required (not blank, without NUL characters)")
+# Customer ids: five letters (case-insensitive; stored uppercase).
+CUSTOMER_ID_PATTERN = describe_pattern(r"^[A-Za-z]{5}$", "must be exactly 5 letters A-Z")
+
+
+def text_in(max_length: int | None, *, required: bool = False, default: Any = None,
+            description: str | None = None, **extra: Any) -> Any:
+    """The `Field` of a text field: at most `max_length` characters; `required`: not blank
+    (and no default), else optional (`default`)."""
+    return Field(... if required else default, max_length=max_length,
+                 pattern=REQUIRED_TEXT if required else STORABLE_TEXT,
+                 description=description, **extra)
+
+
+def column_length(column: Any) -> int | None:
+    return getattr(column.type, "length", None)
+
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -68,7 +141,17 @@ DateIn = Annotated[dt.date, BeforeValidator(_iso_date)]
 # Request bodies: exactly the JSON types the schema states (no "1" for 1, no 0 for false).
 BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
 
-RowIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The row's id.", examples=[1])]
+
+
+def _digits(value: Any) -> Any:
+    """A path id is its digits only: pydantic would read " 7" or "7\n" as 7."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("int_parsing", "must be a whole number (digits only)")
+    return value
+
+
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The row's id.", examples=[1]),
+                      BeforeValidator(_digits)]
 RowIdFilter = Annotated[int, Field(ge=1, le=MAX_INT)] | None
 
 ItemT = TypeVar("ItemT")
@@ -175,7 +258,8 @@ def partial_model(model: type[BaseModel], name: str, example: dict[str, Any]) ->
     null is accepted only where `model` accepts it (it clears the field)."""
     fields = {name: (Annotated[(info.annotation, *info.metadata)] if info.metadata
                      else info.annotation,
-                     Field(None, description=info.description))
+                     Field(None, description=info.description,
+                           json_schema_extra=info.json_schema_extra))
               for name, info in model.model_fields.items()}
     config = ConfigDict({**model.model_config, "json_schema_extra": {"examples": [example]}})
     return create_model(name, __config__=config, **fields)

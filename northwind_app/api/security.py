@@ -154,11 +154,45 @@ class RequirePermission:
         return f"RequirePermission({self.permission.value})"
 
 
+class SelfOrPermission:
+    """Dependency: the caller, acting on their own account (the path parameter `param` is
+    their user id) or holding `permission` (403 otherwise). Like RequirePermission, checked
+    by `ExactJSONRoute` before the body is read (`path_checks`): whether you may act on an
+    account does not depend on what you send."""
+
+    def __init__(self, permission: Permission, param: str = "id"):
+        self.permission = permission
+        self.param = param
+
+    def check(self, actor: Actor, path_params: dict) -> None:
+        # Before validation the parameter is the path's text: only the caller's own id,
+        # written plainly, is theirs (the service checks the parsed id again).
+        if str(path_params.get(self.param)) != str(actor.user_id):
+            actor.require(self.permission)
+
+    async def __call__(self, request: Request, actor: CurrentActor) -> Actor:
+        self.check(actor, request.path_params)
+        return actor
+
+    def __repr__(self) -> str:
+        return f"SelfOrPermission({self.permission.value}, {self.param!r})"
+
+
 def actor_with(permission: Permission | None) -> object:
     """The endpoint parameter annotation for the caller, with `permission` when given."""
     if permission is None:
         return CurrentActor
     return Annotated[Actor, Depends(RequirePermission(permission))]
+
+
+def path_checks(dependant: Dependant) -> list[SelfOrPermission]:
+    """Every check of a route's dependencies that depends on its path (see SelfOrPermission)."""
+    found: list[SelfOrPermission] = []
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, SelfOrPermission):
+            found.append(dependency.call)
+        found.extend(path_checks(dependency))
+    return found
 
 
 def required_permissions(dependant: Dependant) -> list[Permission]:

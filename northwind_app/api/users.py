@@ -9,25 +9,34 @@ Like `routing.py`, no ``from __future__ import annotations``: FastAPI reads the 
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import Response
+from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from northwind_app.api.account import TokenOut, token_views
 from northwind_app.api.deps import DbSession, WriteSession
-from northwind_app.api.errors import error_responses
+from northwind_app.api.errors import describe_pattern, error_responses
 from northwind_app.api.routing import add_list_route, resource_router
-from northwind_app.api.schemas import BODY_CONFIG, RowIdPath, list_query, partial_model
-from northwind_app.api.security import CurrentActor, actor_with
+from northwind_app.api.schemas import (
+    BODY_CONFIG, STORABLE_TEXT, RowIdPath, list_query, partial_model,
+)
+from northwind_app.api.security import CurrentActor, SelfOrPermission, actor_with
 from northwind_app.services import users
 from northwind_app.services.auth import (
-    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLE_DESCRIPTIONS, ROLES, Permission,
+    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, ROLE_DESCRIPTIONS, ROLES, Actor, Permission,
 )
 from northwind_app.services.validation import MAX_INT
 
 PREFIX = "/api/users"
+# services.auth.USERNAME_PATTERN, before lowercasing.
+USERNAME_PATTERN = describe_pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$",
+    "must be 3-64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or "
+    "digit")
 Role = Literal[tuple(ROLES)]  # type: ignore[valid-type]
+# The service checks a password's length (with its other rules, all named at once).
+PASSWORD_LENGTH = {"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH}
 ROLE_HELP = "; ".join(f"{role}: {text}" for role, text in ROLE_DESCRIPTIONS.items())
 
 
@@ -51,7 +60,8 @@ class UserFields(BaseModel):
         {"role": "sales", "full_name": "Margaret Peacock", "employee_id": 4, "active": True}]})
 
     role: Role = Field(description=ROLE_HELP)
-    full_name: str = Field("", description="At most 100 characters.")
+    full_name: str = Field("", max_length=100, pattern=STORABLE_TEXT,
+                           description="At most 100 characters.")
     employee_id: int | None = Field(None, ge=1, le=MAX_INT, description=(
         "An existing employee (new orders by this user default to them), or null."))
     active: bool = Field(True, description="false deactivates the account: it is signed out "
@@ -63,10 +73,11 @@ class NewUser(UserFields):
         {"username": "mpeacock", "password": "a long passphrase", "role": "sales",
          "full_name": "Margaret Peacock", "employee_id": 4}]})
 
-    username: str = Field(description="3-64 characters: letters, digits, '.', '_', '-', '@' "
-                                      "(stored lowercase); unique.")
-    password: str = Field(description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, "
-                                      "not the username.")
+    username: str = Field(pattern=USERNAME_PATTERN, description=(
+        "3-64 characters: letters, digits, '.', '_', '-', '@', starting with a letter or digit "
+        "(stored lowercase); unique."))
+    password: str = Field(json_schema_extra=PASSWORD_LENGTH, description=(
+        f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not the username."))
 
 
 UserChanges = partial_model(UserFields, "UserChanges", {"role": "viewer", "active": False})
@@ -76,8 +87,8 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(**BODY_CONFIG, json_schema_extra={"examples": [
         {"current_password": "the old one", "new_password": "a new long passphrase"}]})
 
-    new_password: str = Field(description=f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} "
-                                          "characters, not the username.")
+    new_password: str = Field(json_schema_extra=PASSWORD_LENGTH, description=(
+        f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not the username."))
     current_password: str | None = Field(None, description=(
         "Required to change your own password (an admin resetting someone else's sends only "
         "new_password)."))
@@ -85,6 +96,8 @@ class PasswordChange(BaseModel):
 
 router = resource_router(PREFIX, "users")
 Admin = actor_with(Permission.MANAGE_USERS)
+# Your own account, or anyone's as an admin: refused (403) before the body is read.
+SelfOrAdmin = Annotated[Actor, Depends(SelfOrPermission(Permission.MANAGE_USERS))]
 
 add_list_route(
     router, plural="users", item=UserOut, page=users.list_users,
@@ -124,7 +137,7 @@ def update_user(actor: Admin, id: RowIdPath, body: UserChanges,  # noqa: A002
             summary="Set a password: your own (with current_password) or, as an admin, "
                     "anyone's; signs the user out of every browser",
             responses=error_responses(400, 403, 404, 422))
-def set_password(actor: CurrentActor, id: RowIdPath, body: PasswordChange,  # noqa: A002
+def set_password(actor: SelfOrAdmin, id: RowIdPath, body: PasswordChange,  # noqa: A002
                  session: WriteSession):
     users.set_password(session, actor, id, body.new_password, body.current_password)
     return Response(status_code=204)

@@ -903,6 +903,9 @@ def parse_order_input(raw: Mapping[str, Any], actor: Actor | None = None) -> Ord
     if _blank(employee_raw) and actor is not None and actor.employee_id is not None:
         employee_raw = actor.employee_id
     employee_id = _int(employee_raw, errors, "employee_id", minimum=1, maximum=MAX_INT)
+    if actor is not None and errors.get("employee_id") == "is required":
+        # Whether it may be left out depends on the account, which the request cannot show.
+        errors["employee_id"] = "is required (your account is not linked to an employee)"
     order_date = _date(raw.get("order_date"), errors, "order_date", required=True)
     required_date = _date(raw.get("required_date"), errors, "required_date")
     shipped_date = _date(raw.get("shipped_date"), errors, "shipped_date")

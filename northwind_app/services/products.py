@@ -4,6 +4,7 @@ create/replace/update/delete (see `services.customers` for the transaction conve
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -85,12 +86,16 @@ PRODUCTS = Listing(
              "discontinued": lambda value: Product.discontinued == Flag().convert(value)},
 )
 
+MAX_PRICE = Decimal(10) ** 9  # unit prices are below it
+
 RULES: dict[str, Rule] = {
     "product_name": Text(COLUMNS.product_name),
     "supplier_id": Reference(Supplier, "supplier"),
     "category_id": Reference(Category, "category"),
     "quantity_per_unit": Text(COLUMNS.quantity_per_unit),
-    "unit_price": Amount(places=4, required=True),
+    # Below 10^9, as an order's amounts: 10^15 (DECIMAL(19, 4) on MariaDB) did not fit
+    # SQLite's 64-bit integer of 10^-4 units (db/types.py) and failed with a 500.
+    "unit_price": Amount(places=4, required=True, below=MAX_PRICE),
     "units_in_stock": WholeNumber(default=0),
     "units_on_order": WholeNumber(default=0),
     "reorder_level": WholeNumber(default=0),

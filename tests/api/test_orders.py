@@ -416,15 +416,25 @@ def test_cancel_is_documented_in_openapi(api_ro):
 
 
 def test_invalid_orders_are_422_naming_every_field(api, classic_db):
-    # Service rules: each problem named as the service names it, all at once.
+    # What the schema states (text, ids, decimal strings) is checked first, all at once ...
     invalid = api.post("/api/orders", json={
         "customer_id": "TOOLONG", "employee_id": 0, "order_date": "2026-07-04",
         "required_date": "2026-07-01", "freight": "-1", "ship_city": "x" * 31,
         "lines": [{"product_id": 11, "quantity": 0}, {"product_id": 11, "quantity": 1},
                   {"product_id": 1, "quantity": 1, "unit_price": "1.23456", "discount": "1.5"}]})
     error = assert_error(invalid, 422, "validation_failed", {
-        "customer_id", "employee_id", "required_date", "freight", "ship_city",
-        "lines[0].quantity", "lines[1].product_id", "lines[2].unit_price", "lines[2].discount"})
+        "customer_id", "freight", "ship_city", "lines[2].unit_price", "lines[2].discount"})
+    assert error["fields"]["lines[2].unit_price"] == "must have at most 4 decimal places"
+    assert error["fields"]["customer_id"] == "must be exactly 5 letters A-Z"
+    # ... then the service's rules, each named as the service names it, all at once.
+    invalid = api.post("/api/orders", json={
+        "customer_id": "VINET", "employee_id": 0, "order_date": "2026-07-04",
+        "required_date": "2026-07-01", "freight": -1,
+        "lines": [{"product_id": 11, "quantity": 0}, {"product_id": 11, "quantity": 1},
+                  {"product_id": 1, "quantity": 1, "unit_price": 1.23456, "discount": 1.5}]})
+    error = assert_error(invalid, 422, "validation_failed", {
+        "employee_id", "required_date", "freight", "lines[0].quantity", "lines[1].product_id",
+        "lines[2].unit_price", "lines[2].discount"})
     assert error["fields"]["lines[2].unit_price"] == "must have at most 4 decimal places"
     assert error["fields"]["required_date"] == "must not be before the order date"
 
@@ -442,7 +452,7 @@ def test_invalid_orders_are_422_naming_every_field(api, classic_db):
     # employee_id may be left out only by a user linked to an employee; the admin is not.
     unlinked = api.post("/api/orders", json={**NEW_ORDER, "employee_id": None})
     assert assert_error(unlinked, 422, "validation_failed", {"employee_id"})["fields"] == {
-        "employee_id": "is required"}
+        "employee_id": "is required (your account is not linked to an employee)"}
     assert assert_error(api.post("/api/orders", json={
         "customer_id": "VINET", "employee_id": 5, "order_date": "2026-07-04", "lines": []}),
         422, "validation_failed")["fields"] == {"lines": "an order needs at least one line"}

@@ -123,13 +123,19 @@ def test_product_lifecycle_with_exact_prices(api, classic_db):
 
 
 def test_product_validation_and_conflicts(api, classic_db):
+    # What the schema states (text, decimal strings) is checked first, all at once ...
     invalid = api.post("/api/products", json={
         "product_name": "", "unit_price": "1.23456", "units_in_stock": -1,
         "units_on_order": 2**40, "category_id": 99, "quantity_per_unit": "x" * 21})
     error = assert_error(invalid, 422, "validation_failed",
-                         {"product_name", "unit_price", "units_in_stock", "units_on_order",
-                          "quantity_per_unit"})
+                         {"product_name", "unit_price", "quantity_per_unit"})
     assert error["fields"]["unit_price"] == "must have at most 4 decimal places"
+    assert error["fields"]["quantity_per_unit"] == "must be at most 20 characters"
+    # ... then the service's rules, all at once.
+    invalid = api.post("/api/products", json={
+        "product_name": "X", "unit_price": "1.2345", "units_in_stock": -1,
+        "units_on_order": 2**40, "category_id": 99})
+    error = assert_error(invalid, 422, "validation_failed", {"units_in_stock", "units_on_order"})
     assert error["fields"]["units_in_stock"] == "must be 0 or more"
     negative = api.post("/api/products", json={"product_name": "X", "unit_price": "-0.01"})
     assert assert_error(negative, 422, "validation_failed", {"unit_price"})["fields"] == {
