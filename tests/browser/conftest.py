@@ -18,6 +18,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -63,14 +66,18 @@ def app_db_url(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def app_url(app_db_url, tmp_path_factory) -> str:
+@contextmanager
+def prod_server(db_url: str, web_workdir: str, tmp_path_factory,
+                name: str = "app") -> Iterator[tuple[str, Path]]:
+    """(base URL, log file) of a production app server (`reflex run --env prod
+    --single-port`) on `db_url`, in its own process group on a free port, built in its own
+    `web_workdir` (so a developer's running app, .web, is not disturbed) with its own state
+    folder; stopped, group and all, when the block ends."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("logs") / "reflex.log"
-    # Own build and state folders, so a developer's running app (.web) is not disturbed.
-    env = {**os.environ, "NORTHWIND_DATABASE_URL": app_db_url, "REFLEX_CHECK_LATEST_VERSION": "0",
-           "REFLEX_WEB_WORKDIR": os.environ.get("NORTHWIND_TEST_WEB_WORKDIR", ".web-test"),
-           "REFLEX_STATES_WORKDIR": str(tmp_path_factory.mktemp("states"))}
+    log_path = tmp_path_factory.mktemp(f"{name}-logs") / "reflex.log"
+    env = {**os.environ, "NORTHWIND_DATABASE_URL": db_url, "REFLEX_CHECK_LATEST_VERSION": "0",
+           "REFLEX_WEB_WORKDIR": web_workdir,
+           "REFLEX_STATES_WORKDIR": str(tmp_path_factory.mktemp(f"{name}-states"))}
     log = open(log_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
@@ -86,7 +93,7 @@ def app_url(app_db_url, tmp_path_factory) -> str:
                 log.flush()
                 pytest.fail(f"app server did not start:\n{log_path.read_text()[-4000:]}")
             time.sleep(1)
-        yield base
+        yield base, log_path
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -97,6 +104,13 @@ def app_url(app_db_url, tmp_path_factory) -> str:
             except ProcessLookupError:
                 pass
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_db_url, tmp_path_factory) -> Iterator[str]:
+    with prod_server(app_db_url, os.environ.get("NORTHWIND_TEST_WEB_WORKDIR", ".web-test"),
+                     tmp_path_factory) as (base, _log):
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,10 +26,7 @@ from northwind_app.data.classic import load_classic
 from northwind_app.data.loading import add_demo_users
 from northwind_app.db.engine import dispose_engine, get_engine
 from northwind_app.db.migrations import upgrade_to_head
-from northwind_app.settings import PROJECT_ROOT
-from tests.browser.conftest import (
-    START_TIMEOUT, TIMEOUT_MS, _free_port, _ready, session_cookie,
-)
+from tests.browser.conftest import TIMEOUT_MS, _free_port, prod_server, session_cookie
 from tests.dbutil import CLASSIC_DIR, REQUIRE_MARIADB
 
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
@@ -124,39 +120,9 @@ def own_mariadb():
 @pytest.fixture(scope="module")
 def outage_app(own_mariadb, tmp_path_factory):
     """(base URL, log file) of a production app server on the private MariaDB."""
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("outage-logs") / "reflex.log"
-    env = {**os.environ, "NORTHWIND_DATABASE_URL": own_mariadb.url,
-           "REFLEX_CHECK_LATEST_VERSION": "0",
-           "REFLEX_WEB_WORKDIR": os.environ.get("NORTHWIND_TEST_OUTAGE_WEB_WORKDIR",
-                                                ".web-test-outage"),
-           "REFLEX_STATES_WORKDIR": str(tmp_path_factory.mktemp("outage-states"))}
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
-         "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    try:
-        while not (_ready(base + "/api/health") and _ready(base + "/")):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"app server did not start:\n{log_path.read_text()[-4000:]}")
-            time.sleep(1)
-        yield base, log_path
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        log.close()
+    workdir = os.environ.get("NORTHWIND_TEST_OUTAGE_WEB_WORKDIR", ".web-test-outage")
+    with prod_server(own_mariadb.url, workdir, tmp_path_factory, "outage") as served:
+        yield served
 
 
 @pytest.fixture
