@@ -11,7 +11,7 @@ HTTP, on its own SQLite copy of the classic data (the fuzzer writes), with real 
   resource is available) apply, with every check.
 - `test_viewer_may_not_write`: every write operation as the demo viewer, every check plus:
   the answer is 403 whatever the body (the role is checked before the body is read), except
-  for what a viewer may do (create a token, set their own password).
+  for what a viewer may do (create a token, set their own password and number format).
 
 Deterministic (Hypothesis derandomized, no example database) and bounded (MAX_EXAMPLES per
 operation, STEPS per stateful scenario) so that the module takes a few minutes on 2 cores.
@@ -218,9 +218,11 @@ def test_served_schema_is_the_fuzzed_one(fuzz_server):
 # --- the viewer: every write refused, whatever is sent ----------------------------------------
 # (First, while the viewer's account is as the demo made it: the admin's run changes users.)
 
-# What a viewer may write: a token for themselves, their own password. Revoking a token is
-# for its owner (anyone else's is 404), so it is no question of role (test_security.py).
-VIEWER_MAY = {("POST", "/api/tokens"), ("PUT", "/api/users/{id}/password")}
+# What a viewer may write: a token for themselves, their own password, their own screens'
+# number format. Revoking a token is for its owner (anyone else's is 404), so it is no
+# question of role (test_security.py).
+VIEWER_MAY = {("POST", "/api/tokens"), ("PUT", "/api/users/{id}/password"),
+              ("PATCH", "/api/me")}
 
 
 def viewer_is_refused(ctx, response, case) -> None:
