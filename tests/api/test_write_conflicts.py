@@ -56,8 +56,9 @@ def test_concurrent_creates_and_line_edits_all_succeed_with_exact_stock(
         if classic_db.startswith("sqlite"):
             pytest.skip("SQLite's writers queue (BEGIN IMMEDIATE): no deadlock to provoke")
         take = orders_service._apply_stock
-        monkeypatch.setattr(orders_service, "_apply_stock", lambda session, deltas, fields: take(
-            session, {pid: delta for pid, delta in deltas.items() if delta}, fields))
+        monkeypatch.setattr(
+            orders_service, "_apply_stock", lambda session, deltas, fields, wanted=None: take(
+                session, {pid: delta for pid, delta in deltas.items() if delta}, fields, wanted))
     # Every loop's request at once, as a server of several worker processes runs them.
     monkeypatch.setattr(routing, "settings",
                         dataclasses.replace(settings, api_threads=CREATORS + EDITORS))
