@@ -6,9 +6,9 @@ A form whose load fills it afresh would throw the user's typing away each time. 
 state declares `_draft_key: str = ""` and `_draft_sid: str = ""`, returns from its load when
 `resumes_draft` says so, calls `keep_draft` once the form is filled, and `drop_draft` once
 it is saved and when the page unmounts (the tab left it through the app: a link, Cancel).
-So the typing is kept for the same user on the same page (path) until it is saved or left
-that way, and only for a new websocket: a link to the form on the tab's open connection
-starts afresh.
+So the typing is kept for the same user, in the same number format, on the same page (path)
+until it is saved or left that way, and only for a new websocket: a link to the form on the
+tab's open connection starts afresh.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from northwind_app.ui.auth import actor_of
 
 
 async def _key(state: Any) -> str:
-    # A page loaded by the browser has a trailing slash, one reached by a link none.
-    return f"{(await actor_of(state)).user_id}:{state.router.url.path.rstrip('/')}"
+    """The user, the number format its texts were typed in (a changed format starts the form
+    afresh: formats.py), and the page. A page loaded by the browser has a trailing slash, one
+    reached by a link none."""
+    actor = await actor_of(state)
+    return f"{actor.user_id}:{actor.number_format}:{state.router.url.path.rstrip('/')}"
 
 
 async def resumes_draft(state: Any) -> bool:
