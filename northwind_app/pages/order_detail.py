@@ -205,10 +205,12 @@ class OrderDetailState(rx.State):
     def set_ship_via(self, value: str):
         self.ship_via = value
 
-    def _refused(self, exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> None:
-        """Show why an action failed (see `refusal_of`)."""
+    async def _refused(self, exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> None:
+        """Show why an action failed (see `refusal_of`); a database that is down also raises
+        the outage banner (ui/outage.py)."""
         if not isinstance(exc, ServiceError):
-            log.error("%s order %s failed", doing, self.order.get("order_id"), exc_info=exc)
+            await outage.failed(self, exc, log, "%s order %s failed", doing,
+                                self.order.get("order_id"), reload=False)
         self.ship_errors, self.action_error, self.action_conflict = refusal_of(exc, doing, fields)
 
     @rx.event
@@ -228,7 +230,7 @@ class OrderDetailState(rx.State):
             await asyncio.to_thread(write_transaction, lambda s: svc.ship_order(
                 s, order_id, date, via, version, actor=actor))
         except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            self._refused(exc, "marked shipped", SHIP_FIELDS)
+            await self._refused(exc, "marked shipped", SHIP_FIELDS)
             return
         self.ship_open = False
         yield rx.toast.success(f"Order {order_id} marked shipped.")
@@ -249,7 +251,7 @@ class OrderDetailState(rx.State):
             await asyncio.to_thread(write_transaction,
                                     lambda s: svc.delete_order(s, order_id, version, actor=actor))
         except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            self._refused(exc, "deleted")
+            await self._refused(exc, "deleted")
             return
         self.delete_open = False
         yield rx.toast.success(f"Order {order_id} deleted; its stock was returned.")
@@ -270,7 +272,7 @@ class OrderDetailState(rx.State):
             await asyncio.to_thread(write_transaction,
                                     lambda s: svc.cancel_order(s, order_id, version, actor=actor))
         except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            self._refused(exc, "cancelled")
+            await self._refused(exc, "cancelled")
             return
         self.cancel_open = False
         yield rx.toast.success(f"Order {order_id} cancelled; its stock was returned.")
