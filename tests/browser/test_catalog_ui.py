@@ -84,6 +84,8 @@ def test_create_and_edit_a_product(page):
         "12.345 is ambiguous in the 1,234.56 format; type 12.3450 or 12345.00, whichever you mean")
     page.get_by_test_id("input-unit_price").fill("12.3450")
     page.get_by_test_id("save-record").click()
+    # That save's answer has come (the first one's refusal named the stock too).
+    expect(page.get_by_test_id("error-unit_price")).to_have_count(0)
     expect(page.get_by_test_id("error-units_in_stock")).to_be_visible()
     page.get_by_test_id("input-units_in_stock").fill("40")
     page.get_by_test_id("save-record").click()
