@@ -24,7 +24,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import context, op
+from alembic import op
+
+from northwind_app.db.migrations import column_names
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -34,14 +36,6 @@ depends_on: str | Sequence[str] | None = None
 TABLE = "sign_in_throttle"
 INDEX = "ix_sign_in_throttle_window_start"
 USER_COLUMNS = ("failed_logins", "locked_until")
-
-
-def _user_columns(offline: set[str]) -> set[str]:
-    """The columns of `users` now; offline (no database to ask), `offline`: the state the
-    step starts from."""
-    if context.is_offline_mode():
-        return offline
-    return {column["name"] for column in sa.inspect(op.get_bind()).get_columns("users")}
 
 
 def upgrade() -> None:
@@ -57,14 +51,14 @@ def upgrade() -> None:
         if_not_exists=True,
     )
     op.create_index(INDEX, TABLE, ["window_start"], unique=False, if_not_exists=True)
-    present = _user_columns(set(USER_COLUMNS))
+    present = column_names("users", set(USER_COLUMNS))
     for column in USER_COLUMNS:
         if column in present:
             op.execute(f"ALTER TABLE users DROP COLUMN {column}")
 
 
 def downgrade() -> None:
-    present = _user_columns(set())
+    present = column_names("users", set())
     if "failed_logins" not in present:
         op.add_column("users", sa.Column("failed_logins", sa.Integer(), nullable=False,
                                          server_default="0"))

@@ -20,7 +20,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import context, op
+from alembic import op
+
+from northwind_app.db.migrations import column_names
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -30,19 +32,12 @@ depends_on: str | Sequence[str] | None = None
 COLUMN = "number_format"
 
 
-def _has_column(offline: bool) -> bool:
-    """Whether `users` has the column now; offline (no database to ask), `offline`."""
-    if context.is_offline_mode():
-        return offline
-    return COLUMN in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("users")}
-
-
 def upgrade() -> None:
-    if not _has_column(False):
+    if COLUMN not in column_names("users", set()):
         op.add_column("users", sa.Column(COLUMN, sqlmodel.sql.sqltypes.AutoString(length=8),
                                          nullable=True))
 
 
 def downgrade() -> None:
-    if _has_column(True):
+    if COLUMN in column_names("users", {COLUMN}):
         op.execute(f"ALTER TABLE users DROP COLUMN {COLUMN}")

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
-from alembic import context, op
+from alembic import op
+
+from northwind_app.db.migrations import column_names
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -35,15 +37,8 @@ COLUMN = "cancelled_at"
 INDEX = "ix_orders_cancelled_at"
 
 
-def _has_column(offline: bool) -> bool:
-    """Whether orders has the column now; offline (no database to ask), `offline`."""
-    if context.is_offline_mode():
-        return offline
-    return COLUMN in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("orders")}
-
-
 def upgrade() -> None:
-    if not _has_column(False):
+    if COLUMN not in column_names("orders", set()):
         op.add_column("orders", sa.Column(COLUMN, sqlmodel.sql.sqltypes.UTCDateTime(),
                                           nullable=True))
     op.create_index(INDEX, "orders", [COLUMN, "order_date"], unique=False, if_not_exists=True)
@@ -51,5 +46,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="orders", if_exists=True)
-    if _has_column(True):
+    if COLUMN in column_names("orders", {COLUMN}):
         op.execute(f"ALTER TABLE orders DROP COLUMN {COLUMN}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
+from alembic import command, context, op
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Engine
+from sqlalchemy import Column, Engine, inspect
 
 from northwind_app.db import models
 from northwind_app.db.types import ExactDecimal
@@ -32,6 +32,16 @@ def _render_item(type_, obj, autogen_context):
     if type_ == "type" and obj.__class__.__module__.startswith("sqlmodel"):
         autogen_context.imports.add("import sqlmodel")
     return False
+
+
+def column_names(table: str, offline: set[str]) -> set[str]:
+    """For a migration step that must be re-runnable (MariaDB commits each DDL statement at
+    once, so an interrupted run leaves part of a step done): the columns `table` has now;
+    offline (no database to ask: `alembic upgrade --sql`), `offline`, the state the step
+    assumes."""
+    if context.is_offline_mode():
+        return offline
+    return {column["name"] for column in inspect(op.get_bind()).get_columns(table)}
 
 
 def configure_kwargs(target_metadata) -> dict:

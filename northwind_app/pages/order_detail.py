@@ -220,17 +220,26 @@ class OrderDetailState(rx.State):
         self.ship_errors = {}
         yield OrderDetailState.load
 
+    async def _act(self, change, doing: str, fields: tuple[str, ...] = ()) -> bool:
+        """Run `change(session, order_id, version, actor)` (a service action on the order
+        shown) in one write transaction; False when refused, the refusal shown (`_refused`)."""
+        order_id, version = int(self.order["order_id"]), self.version
+        try:
+            actor = await actor_of(self)
+            await asyncio.to_thread(write_transaction,
+                                    lambda s: change(s, order_id, version, actor))
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
+            await self._refused(exc, doing, fields)
+            return False
+        return True
+
     @rx.event
     async def confirm_ship(self):
         order_id = int(self.order["order_id"])
-        date, via, version = self.ship_date, self.ship_via, self.version
+        date, via = self.ship_date, self.ship_via
         self.action_error, self.action_conflict, self.ship_errors = "", False, {}
-        try:
-            actor = await actor_of(self)
-            await asyncio.to_thread(write_transaction, lambda s: svc.ship_order(
-                s, order_id, date, via, version, actor=actor))
-        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            await self._refused(exc, "marked shipped", SHIP_FIELDS)
+        if not await self._act(lambda s, oid, version, actor: svc.ship_order(
+                s, oid, date, via, version, actor=actor), "marked shipped", SHIP_FIELDS):
             return
         self.ship_open = False
         yield rx.toast.success(f"Order {order_id} marked shipped.")
@@ -245,13 +254,8 @@ class OrderDetailState(rx.State):
     @rx.event
     async def confirm_delete(self):
         order_id = int(self.order["order_id"])
-        version = self.version
-        try:
-            actor = await actor_of(self)
-            await asyncio.to_thread(write_transaction,
-                                    lambda s: svc.delete_order(s, order_id, version, actor=actor))
-        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            await self._refused(exc, "deleted")
+        if not await self._act(lambda s, oid, version, actor: svc.delete_order(
+                s, oid, version, actor=actor), "deleted"):
             return
         self.delete_open = False
         yield rx.toast.success(f"Order {order_id} deleted; its stock was returned.")
@@ -266,13 +270,8 @@ class OrderDetailState(rx.State):
     @rx.event
     async def confirm_cancel(self):
         order_id = int(self.order["order_id"])
-        version = self.version
-        try:
-            actor = await actor_of(self)
-            await asyncio.to_thread(write_transaction,
-                                    lambda s: svc.cancel_order(s, order_id, version, actor=actor))
-        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            await self._refused(exc, "cancelled")
+        if not await self._act(lambda s, oid, version, actor: svc.cancel_order(
+                s, oid, version, actor=actor), "cancelled"):
             return
         self.cancel_open = False
         yield rx.toast.success(f"Order {order_id} cancelled; its stock was returned.")
