@@ -15,7 +15,7 @@ from northwind_app.money import cents
 from northwind_app.services import dashboard as dash
 from northwind_app.services import orders as svc
 from northwind_app.services import rollups
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 
 ALL = dash.DateRange()
 Y1997 = dash.DateRange(dt.date(1997, 1, 1), dt.date(1997, 12, 1))
@@ -58,7 +58,7 @@ def test_a_year_and_a_quarter(classic_db_ro):
 
 
 def test_range_must_be_whole_months(classic_db_ro):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _board(classic_db_ro, dash.DateRange(dt.date(1997, 1, 5), dt.date(1996, 1, 1)))
     assert "start" in err.value.fields
 

@@ -14,7 +14,7 @@ from northwind_app.db.migrations import alembic_config, schema_differences, upgr
 from northwind_app.db.models import AuditEntry, User
 from northwind_app.services import auth, users
 from northwind_app.services.auth import SYSTEM
-from northwind_app.services.errors import PermissionDenied, ValidationFailed
+from northwind_app.services.errors import Forbidden, Invalid
 
 
 @pytest.fixture(autouse=True)
@@ -63,10 +63,10 @@ def test_users_change_their_own_format_and_it_is_audited(demo_db):
         sales_actor, viewer_id = auth.actor_of(sales), viewer.user_id
         changed = users.set_number_format(session, sales_actor, sales.user_id, "fr")
         assert changed.number_format == "fr"
-        with pytest.raises(ValidationFailed) as refused:
+        with pytest.raises(Invalid) as refused:
             users.set_number_format(session, sales_actor, sales.user_id, "1.234,56")
         assert refused.value.fields == {"number_format": "must be one of: en, de, fr"}
-        with pytest.raises(PermissionDenied):  # not someone else's
+        with pytest.raises(Forbidden):  # not someone else's
             users.set_number_format(session, sales_actor, viewer_id, "de")
         admin = auth.actor_of(users.find_user(session, "admin"))
         assert users.set_number_format(session, admin, viewer_id, "de") == admin  # an admin may

@@ -10,7 +10,7 @@ import pytest
 
 from northwind_app.db.engine import session_scope
 from northwind_app.services import orders as svc
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 from northwind_app.services.listing import ListParams, encode_cursor
 
 PAGE = 97  # not a divisor of 830: the last page is partial
@@ -102,6 +102,6 @@ def test_totals_are_whole_numbers(classic_db_ro, params):
     (ListParams(after=encode_cursor("-order_date", "1997-01-01", 1), offset=25), "offset"),
 ])
 def test_bad_cursors_are_refused(classic_db_ro, params, field):
-    with session_scope(classic_db_ro) as session, pytest.raises(ValidationFailed) as failed:
+    with session_scope(classic_db_ro) as session, pytest.raises(Invalid) as failed:
         svc.list_orders(session, params)
     assert field in failed.value.fields

@@ -17,7 +17,7 @@ from northwind_app.db.models import Order, Product
 from northwind_app.services import customers, dashboard, orders as svc, products, rollups
 from northwind_app.services.audit import history
 from northwind_app.services.auth import SYSTEM, Actor
-from northwind_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from northwind_app.services.errors import Conflict, NotFound, Forbidden, Invalid
 from northwind_app.services.listing import ListParams
 
 TODAY = dt.date.today()
@@ -64,17 +64,17 @@ def _revenue(url):
 def test_a_shipped_date_after_today_is_refused_saying_it_is_the_servers_date(classic_db):
     order_id = _create(classic_db)
     tomorrow = TODAY + dt.timedelta(days=1)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _run(classic_db, lambda s: svc.ship_order(s, order_id, tomorrow.isoformat(), 2,
                                                   actor=SYSTEM))
     message = err.value.fields["shipped_date"]
     assert "after today" in message and TODAY.isoformat() in message
     assert "server's date" in message
-    with pytest.raises(ValidationFailed) as err:  # and in an edit that sets the date
+    with pytest.raises(Invalid) as err:  # and in an edit that sets the date
         _run(classic_db, lambda s: svc.revise_order(s, order_id, {"shipped_date": "2030-01-01"},
                                                     partial=True, actor=SYSTEM))
     assert "server's date" in err.value.fields["shipped_date"]
-    with pytest.raises(ValidationFailed, match="before the order date"):
+    with pytest.raises(Invalid, match="before the order date"):
         _run(classic_db, lambda s: svc.ship_order(s, order_id, "1998-05-01", 2, actor=SYSTEM))
     assert _order(classic_db, order_id).shipped_date is None
     _run(classic_db, lambda s: svc.ship_order(s, order_id, TODAY, 2, actor=SYSTEM))  # today: ok
@@ -198,13 +198,13 @@ def test_lists_show_cancelled_orders_with_a_filter_and_exact_counts(classic_db):
     assert [(r.order_id, r.status) for r in cancelled.items] == [(order_id, svc.CANCELLED)]
     assert order_id not in {r.order_id for r in new.items} and other in {
         r.order_id for r in new.items}
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Invalid):
         svc.OrderFilters.parse({"status": "deleted"})
 
 
 def test_the_cancel_needs_the_permission(classic_db):
     order_id = _create(classic_db)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         _run(classic_db, lambda s: svc.cancel_order(s, order_id, actor=VIEWER))
     assert _order(classic_db, order_id).cancelled_at is None
 
@@ -293,17 +293,17 @@ def test_every_kind_of_refusal_is_visible_on_the_order_page():
 
     from northwind_app.pages.order_detail import SHIP_FIELDS, refusal_of
 
-    field = refusal_of(ValidationFailed({"shipped_date": "must not be after today"}),
+    field = refusal_of(Invalid(fields={"shipped_date": "must not be after today"}),
                        "marked shipped", SHIP_FIELDS)
     assert field.fields == {"shipped_date": "must not be after today"}  # beside its field
-    other = refusal_of(ValidationFailed({"version": "is 3 but If-Match says 2"}),
+    other = refusal_of(Invalid(fields={"version": "is 3 but If-Match says 2"}),
                        "marked shipped", SHIP_FIELDS)
     assert other.message and not other.fields  # a field the dialog has no place for
     conflict = refusal_of(Conflict("Order 1 was changed by someone else.",
                                    {"version": "is out of date"}), "marked shipped", SHIP_FIELDS)
     gone = refusal_of(NotFound("Order 1 was deleted by alice on 2026-12-06 03:10 UTC."),
                       "cancelled")
-    denied = refusal_of(PermissionDenied("Your role (viewer) may not change orders."), "deleted")
+    denied = refusal_of(Forbidden("Your role (viewer) may not change orders."), "deleted")
     down = refusal_of(OperationalError("SELECT 1", {}, Exception("gone away")), "deleted")
     assert (conflict.message, conflict.conflict) == ("Order 1 was changed by someone else.", True)
     assert gone.conflict and "deleted by alice" in gone.message
@@ -318,10 +318,10 @@ def test_every_kind_of_refusal_is_visible_on_the_order_form():
     a deleted order says so and offers to save the edit as a new order."""
     from northwind_app.pages.order_form import form_refusal
 
-    fields = form_refusal(ValidationFailed({"freight": "must be at least 0"}), "edit",
+    fields = form_refusal(Invalid(fields={"freight": "must be at least 0"}), "edit",
                           {"freight"}, False)
     assert fields == ("Some fields need attention; nothing was saved.", False, False)
-    hidden = form_refusal(ValidationFailed({"shipped_date": "must not be after today"}),
+    hidden = form_refusal(Invalid(fields={"shipped_date": "must not be after today"}),
                           "edit", {"shipped_date"}, False)
     assert "shipped_date" in hidden[0]  # the form has no such field: the message says it
     stale = form_refusal(Conflict("Order 9 was changed by someone else.", {"version": "old"}),
@@ -337,6 +337,6 @@ def test_every_kind_of_refusal_is_visible_on_the_order_form():
     gone = form_refusal(NotFound("Order 9 was deleted by alice on 2026-12-06 03:10 UTC."),
                         "edit", set(), False)
     assert gone[2] and "deleted by alice" in gone[0] and "as a new order" in gone[0]
-    denied = form_refusal(PermissionDenied("Your role (viewer) may not change orders."), "new",
+    denied = form_refusal(Forbidden("Your role (viewer) may not change orders."), "new",
                           set(), False)
     assert "may not" in denied[0]

@@ -14,7 +14,7 @@ from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Product
 from northwind_app.services import orders as svc
-from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
+from northwind_app.services.errors import Conflict, NotFound, Invalid
 from northwind_app.services.listing import ListParams
 
 
@@ -65,7 +65,7 @@ def test_revise_checks_the_version_before_the_input(classic_db):
         write_transaction(lambda s: svc.revise_order(s, 10248, {"customer_id": None},
                                                      partial=True, expected_version=3, actor=SYSTEM), classic_db)
     assert set(conflict.value.fields) == {"version"}
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Invalid):
         write_transaction(lambda s: svc.revise_order(s, 10248, {"customer_id": None},
                                                      partial=True, actor=SYSTEM), classic_db)
     with pytest.raises(NotFound):
@@ -75,10 +75,10 @@ def test_revise_checks_the_version_before_the_input(classic_db):
 def test_checked_params_validates_now(classic_db_ro):
     checked = svc.checked_params(ListParams(sort="-total", filters={"customer_id": "vinet"}))
     assert checked.filters == svc.OrderFilters(customer_id="VINET")
-    with pytest.raises(ValidationFailed) as failed:
+    with pytest.raises(Invalid) as failed:
         svc.checked_params(ListParams(sort="colour", filters={"employee_id": str(2**40)}))
     assert set(failed.value.fields) == {"employee_id"}  # filters first, then the sort
-    with pytest.raises(ValidationFailed) as failed:
+    with pytest.raises(Invalid) as failed:
         svc.checked_params(ListParams(sort="colour"))
     assert set(failed.value.fields) == {"sort"}
     with session_scope(classic_db_ro) as s:
@@ -116,7 +116,7 @@ def test_customer_and_employee_lookups(classic_db_ro):
 def test_input_guards(overrides, field, message):
     raw = {"customer_id": "VINET", "employee_id": 5, "order_date": "2026-01-02",
            "lines": [{"product_id": 1, "quantity": 1}], **overrides}
-    with pytest.raises(ValidationFailed) as failed:
+    with pytest.raises(Invalid) as failed:
         svc.parse_order_input(raw)
     assert failed.value.fields == {field: message}
 

@@ -13,7 +13,7 @@ from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.services import orders as svc
-from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
+from northwind_app.services.errors import Conflict, NotFound, Invalid
 from northwind_app.services.listing import ListParams
 from tests.dbutil import run_in_threads
 
@@ -112,7 +112,7 @@ def test_every_sort_key_is_ordered_and_stable(classic_db_ro, key):
 
 
 def test_sort_unknown_is_refused(classic_db_ro):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _list(classic_db_ro, sort="password")
     assert "sort" in err.value.fields
 
@@ -139,10 +139,10 @@ def test_search_and_filters(classic_db_ro):
 
 
 def test_bad_filters_name_the_field(classic_db_ro):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _list(classic_db_ro, filters={"status": "lost", "date_from": "yesterday", "employee_id": "x"})
     assert set(err.value.fields) == {"status", "date_from", "employee_id"}
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _list(classic_db_ro, limit=0, offset=-1)
     assert set(err.value.fields) == {"limit", "offset"}
 
@@ -192,7 +192,7 @@ def test_create_takes_stock_and_stores_exact_totals(classic_db):
 
 
 def test_validation_names_fields_and_writes_nothing(classic_db):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         svc.parse_order_input(_input(customer_id="", order_date="1998-05-07",
                                      required_date="1998-05-01", freight="-1",
                                      lines=[{"product_id": 1, "quantity": 0},
@@ -201,10 +201,10 @@ def test_validation_names_fields_and_writes_nothing(classic_db):
     assert set(err.value.fields) == {"customer_id", "required_date", "freight",
                                      "lines[0].quantity", "lines[1].product_id",
                                      "lines[1].quantity", "lines[2].discount"}
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         svc.parse_order_input(_input(lines=[]))
     assert "lines" in err.value.fields
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _create(classic_db, customer_id="ZZZZZ", employee_id=99)
     assert set(err.value.fields) == {"customer_id", "employee_id"}
     with session_scope(classic_db) as s:
@@ -212,7 +212,7 @@ def test_validation_names_fields_and_writes_nothing(classic_db):
 
 
 def test_discontinued_product_cannot_be_added(classic_db):
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         _create(classic_db, lines=[{"product_id": 5, "quantity": 1}])  # Chef Anton's Gumbo Mix
     assert "discontinued" in err.value.fields["lines[0].product_id"]
 
@@ -267,7 +267,7 @@ def test_delete_restores_stock(classic_db):
 
 def test_ship(classic_db):
     order_id = _create(classic_db)
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(Invalid) as err:
         write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-01", 2, actor=SYSTEM), classic_db)
     assert "shipped_date" in err.value.fields
     version = write_transaction(lambda s: svc.ship_order(s, order_id, "1998-05-09", "2", 1, actor=SYSTEM), classic_db)

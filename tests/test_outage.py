@@ -24,7 +24,7 @@ from starlette.requests import Request
 from northwind_app.api.errors import _database_error
 from northwind_app.db.engine import session_scope
 from northwind_app.services import catalog, customers, orders, products
-from northwind_app.services.errors import NotFound, ValidationFailed
+from northwind_app.services.errors import NotFound, Invalid
 from northwind_app.services.listing import MAX_OFFSET, MAX_SEARCH, ListParams
 from northwind_app.services.validation import MAX_INT
 from tests import aio
@@ -261,10 +261,10 @@ def test_page_sizes_and_searches_follow_the_lists_rules():
 
 
 def test_the_service_refuses_an_offset_or_search_beyond_the_apis_bounds():
-    with pytest.raises(ValidationFailed) as raised:
+    with pytest.raises(Invalid) as raised:
         ListParams(offset=MAX_OFFSET + 1).validated()
     assert set(raised.value.fields) == {"offset"}
-    with pytest.raises(ValidationFailed) as raised:
+    with pytest.raises(Invalid) as raised:
         ListParams(search="x" * (MAX_SEARCH + 1)).validated()
     assert set(raised.value.fields) == {"q"}
     ListParams(offset=MAX_OFFSET, search="x" * MAX_SEARCH).validated()
@@ -283,7 +283,7 @@ def test_the_api_takes_the_same_bounds():
 @pytest.mark.parametrize("value", ["abc", "0", "99999999999999999999", "1.5"])
 def test_id_filters_take_only_row_ids(classic_db_ro, listing, name, value):
     with session_scope(classic_db_ro) as session:
-        with pytest.raises(ValidationFailed) as raised:
+        with pytest.raises(Invalid) as raised:
             listing.page(session, ListParams(filters={name: value}))
     assert set(raised.value.fields) == {name}
 
@@ -299,7 +299,7 @@ def test_id_filters_still_filter(classic_db_ro):
 def test_a_huge_offset_never_reaches_the_database(classic_db_ro, page):
     """MariaDB refused OFFSET 2499999999999999999950 with a syntax error (1064)."""
     with session_scope(classic_db_ro) as session:
-        with pytest.raises(ValidationFailed) as raised:
+        with pytest.raises(Invalid) as raised:
             page(session, ListParams(offset=2_499_999_999_999_999_999_950))
     assert set(raised.value.fields) == {"offset"}
 

@@ -20,6 +20,7 @@ from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import AuditEntry, Customer
 from northwind_app.services import customers
 from northwind_app.services.auth import SYSTEM
+from northwind_app.api.errors import status_of
 from northwind_app.services.errors import Conflict, WriteConflict
 from tests import dbutil
 
@@ -58,7 +59,7 @@ def test_a_persistent_deadlock_is_retried_then_a_write_conflict(empty_db, monkey
     with pytest.raises(WriteConflict) as raised:
         write_transaction(write, empty_db)
     assert len(tries) == 4
-    assert raised.value.status == 409 and raised.value.code == "conflict"
+    assert status_of(raised.value) == (409, "conflict")
     assert "nothing was saved" in raised.value.message and "Try again" in raised.value.message
     assert isinstance(raised.value.__cause__, OperationalError)
     assert _counts(empty_db) == (0, 0)  # no try left anything behind

@@ -1,6 +1,6 @@
 """One JSON body for every failure: ``{"error": {"code", "message", "fields"}}``.
 
-Service errors keep their own status and code; request validation becomes 422 naming each
+A service error's type gives its status and code (`SERVICE_ERRORS`: a service knows no HTTP); request validation becomes 422 naming each
 field by a readable path (``lines[1].quantity``, ``limit``); a body that is not JSON is 400
 ``malformed_json``; an unreachable (or hung) database is 503 ``database_unavailable``; a
 change that kept conflicting with concurrent ones (``WriteConflict``, or a deadlock outside
@@ -23,14 +23,32 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from northwind_app.db.engine import is_retryable
+from northwind_app.services.auth import AuthenticationFailed
 from northwind_app.services.errors import (
-    ServiceError, ValidationFailed, WriteConflict, database_unavailable)
+    Conflict, Forbidden, Invalid, NotFound, ServiceError, WriteConflict, database_unavailable)
 
 log = logging.getLogger("northwind_app.api")
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
               415: "unsupported_media_type", 422: "validation_failed"}
+
+# What each kind of service refusal is over HTTP: (status, code); the first match wins, and
+# a ServiceError of no listed type is a 400.
+SERVICE_ERRORS: tuple[tuple[type[ServiceError], int, str], ...] = (
+    (AuthenticationFailed, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (Invalid, 422, "validation_failed"),
+)
+
+
+def status_of(exc: ServiceError) -> tuple[int, str]:
+    """The HTTP (status, code) that answers `exc`."""
+    return next(((status, code) for kind, status, code in SERVICE_ERRORS
+                 if isinstance(exc, kind)), (400, "error"))
+
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 _MESSAGES = {"missing": "is required", "extra_forbidden": "is not a field that can be set"}
@@ -148,9 +166,10 @@ def validation_fields(errors: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
     # A 401 names the scheme to authenticate with (RFC 9110 §11.6.1, RFC 6750 §3).
-    headers = ({"WWW-Authenticate": getattr(exc, "challenge", "Bearer")} if exc.status == 401
+    status, code = status_of(exc)
+    headers = ({"WWW-Authenticate": getattr(exc, "challenge", "Bearer")} if status == 401
                else None)
-    return error_response(exc.status, exc.code, exc.message, exc.fields, headers=headers)
+    return error_response(status, code, exc.message, exc.fields, headers=headers)
 
 
 def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -160,7 +179,7 @@ def _request_invalid(request: Request, exc: RequestValidationError) -> JSONRespo
         reason = (malformed.get("ctx") or {}).get("error", "invalid JSON")
         return error_response(400, "malformed_json",
                               f"The request body is not valid JSON: {reason}.")
-    return _service_error(request, ValidationFailed(validation_fields(errors)))
+    return _service_error(request, Invalid(fields=validation_fields(errors)))
 
 
 def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -42,7 +42,7 @@ from northwind_app.db.models import Order
 from northwind_app.money import money_str
 from northwind_app.services import orders as svc
 from northwind_app.services.auth import Actor, Permission
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 from northwind_app.services.listing import ListParams
 from northwind_app.services.validation import MAX_INT
 
@@ -217,12 +217,12 @@ def _expected_version(if_match: str | None, version: int | None) -> int | None:
     tagged = None
     if if_match is not None:
         if not re.fullmatch(IF_MATCH_PATTERN, if_match.strip(" \t")):
-            raise ValidationFailed({"If-Match": 'must be the order\'s version as an entity tag, '
+            raise Invalid(fields={"If-Match": 'must be the order\'s version as an entity tag, '
                                                 'e.g. "3", or *'})
         tag = if_match.strip(" \t").removeprefix("W/").strip('"')
         tagged = None if tag == "*" else int(tag)
     if tagged is not None and version is not None and tagged != version:
-        raise ValidationFailed({"version": f"is {version} but If-Match says {tagged}"})
+        raise Invalid(fields={"version": f"is {version} but If-Match says {tagged}"})
     return version if version is not None else tagged
 
 

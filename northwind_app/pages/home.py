@@ -15,7 +15,7 @@ import reflex as rx
 from northwind_app.db.engine import session_scope
 from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 from northwind_app.services.stats import entity_counts
 from northwind_app.ui import outage
 from northwind_app.ui.auth import safe_next
@@ -97,7 +97,7 @@ class HomeState(rx.State):
             data = await asyncio.to_thread(
                 _load, self.preset, int(year) if year.isdigit() else None,
                 int(quarter) if quarter.isdigit() else None)
-        except ValidationFailed as exc:
+        except Invalid as exc:
             self.error = "This period is not valid: " + exc.message
         except Exception as exc:  # noqa: BLE001
             await outage.failed(self, exc, log, "dashboard failed")

@@ -18,7 +18,7 @@ from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import format_money, format_percent
 from northwind_app.services import audit
 from northwind_app.services import orders as svc
-from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.format import STATUS_COLORS, date_text
@@ -102,9 +102,9 @@ def refusal_of(exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> Refu
     if not isinstance(exc, ServiceError):
         return Refusal({}, f"The order could not be {doing} {SERVER_PROBLEM}", False)
     own = {k: v for k, v in exc.fields.items() if k in fields}
-    if exc.status == 422 and own and len(own) == len(exc.fields):
+    if isinstance(exc, Invalid) and own and len(own) == len(exc.fields):
         return Refusal(own, "", False)
-    return Refusal(own, exc.message, exc.status in (404, 409))
+    return Refusal(own, exc.message, isinstance(exc, (NotFound, Conflict)))
 
 
 def actions_dict(actions: svc.Actions) -> dict[str, str]:

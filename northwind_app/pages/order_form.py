@@ -25,7 +25,7 @@ from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import format_money, line_value
 from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.services import orders as svc
-from northwind_app.services.errors import NotFound, ServiceError, ValidationFailed
+from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.services.auth import Permission
 from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
@@ -85,13 +85,13 @@ def form_refusal(exc: ServiceError, mode: str, header: set[str],
     a deleted order, a permission, or a field the form has no place for gets its message;
     only errors that all sit beside their fields get the summary."""
     conflict = "version" in exc.fields or (
-        exc.status == 409 and not line_errors)  # stock shortages are fixed in the form
-    if exc.status == 404 and mode == "edit":
+        isinstance(exc, Conflict) and not line_errors)  # stock shortages are fixed in the form
+    if isinstance(exc, NotFound) and mode == "edit":
         return (f"{exc.message} Nothing was saved. You can save your edit as a new order, or "
                 "go back to the list.", False, True)
-    if exc.status == 422 and header <= set(HEADER_FIELDS) | {"customer_id", "lines"}:
+    if isinstance(exc, Invalid) and header <= set(HEADER_FIELDS) | {"customer_id", "lines"}:
         return "Some fields need attention; nothing was saved.", conflict, False
-    return (exc.message if exc.status != 422 else f"{exc.message} Nothing was saved.",
+    return (exc.message if not isinstance(exc, Invalid) else f"{exc.message} Nothing was saved.",
             conflict, False)
 
 
@@ -337,7 +337,7 @@ class OrderFormState(rx.State):
 
     # -- save -------------------------------------------------------------------------------
     def _raw_input(self) -> dict[str, Any]:
-        """The form as service input, its numbers read in the form's format; ValidationFailed
+        """The form as service input, its numbers read in the form's format; Invalid
         (keyed like the service's errors) naming every number that does not read."""
         errors: dict[str, str] = {}
 
@@ -357,7 +357,7 @@ class OrderFormState(rx.State):
                             for name in ("quantity", "unit_price", "discount")}}
                         for index, line in enumerate(self.lines)]
         if errors:
-            raise ValidationFailed(errors, f"{FORM_READING} ({formats.get(self._fmt).example}).")
+            raise Invalid(f"{FORM_READING} ({formats.get(self._fmt).example}).", errors)
         return raw
 
     def _show_errors(self, exc: ServiceError):
@@ -395,7 +395,7 @@ class OrderFormState(rx.State):
         yield
         try:
             raw = self._raw_input()
-        except ValidationFailed as exc:  # typed numbers that do not read: nothing is sent
+        except Invalid as exc:  # typed numbers that do not read: nothing is sent
             self._show_errors(exc)
             self.saving = False
             return

@@ -21,7 +21,7 @@ from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.pages.catalog import CatalogOptions
 from northwind_app.services import customers, products
 from northwind_app.services.auth import Actor, Permission
-from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.services.errors import Conflict, NotFound, ServiceError
 from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
@@ -178,7 +178,7 @@ class RecordFormState(rx.State):
             saved = await asyncio.to_thread(_save, self.entity, self.key, values, actor)
         except ServiceError as exc:
             self.errors = exc.fields
-            self.form_error = (exc.message if not exc.fields or exc.status == 409
+            self.form_error = (exc.message if not exc.fields or isinstance(exc, Conflict)
                                else "Some fields need attention; nothing was saved.")
             self.saving = False
             return

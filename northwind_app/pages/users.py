@@ -4,7 +4,7 @@ deactivate, reset the password, the user's API tokens and the account's history)
 Every state here `requires(Permission.MANAGE_USERS)`, so the auth middleware refuses their
 events to anyone else, and the pages show `forbidden()` instead; the services check the same
 permission again on every read and write (`users.list_users(session, actor, …)`, …). Errors
-the services raise (a field's ValidationFailed, the last admin's Conflict) are shown next to
+the services raise (a field's Invalid, the last admin's Conflict) are shown next to
 the field and in a callout; each save is one transaction, so nothing is half-written.
 """
 
@@ -25,7 +25,7 @@ from northwind_app.pages.account import (
 from northwind_app.services import audit, users
 from northwind_app.services import orders as order_service
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, ROLES, Actor, Permission
-from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.services.errors import Conflict, NotFound, ServiceError
 from northwind_app.ui import outage
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
@@ -121,7 +121,7 @@ class UserFieldsState(rx.State, mixin=True):
             return await asyncio.to_thread(write, actor)
         except ServiceError as exc:
             self.errors = exc.fields
-            self.form_error = (exc.message if not exc.fields or exc.status == 409
+            self.form_error = (exc.message if not exc.fields or isinstance(exc, Conflict)
                                else "Some fields need attention; nothing was saved.")
         except Exception as exc:  # noqa: BLE001 - say so, log the cause
             await outage.failed(self, exc, log, "%s failed", what, reload=False)

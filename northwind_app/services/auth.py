@@ -29,7 +29,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from northwind_app.db.models import ApiToken, User, UserSession
-from northwind_app.services.errors import PermissionDenied, ServiceError
+from northwind_app.services.errors import Forbidden, ServiceError
 from northwind_app.settings import settings
 
 
@@ -83,7 +83,7 @@ class Actor:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise PermissionDenied(
+            raise Forbidden(
                 f"Your role ({self.role}) may not {PERMISSION_TEXT[permission]}.")
 
     @property
@@ -102,10 +102,7 @@ def actor_of(user: User) -> Actor:
 
 
 class AuthenticationFailed(ServiceError):
-    """Missing, wrong or expired credentials (HTTP 401)."""
-
-    code = "unauthorized"
-    status = 401
+    """Missing, wrong or expired credentials."""
 
 
 # --- passwords -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from northwind_app.db.models import (
     SalesMonthProduct,
 )
 from northwind_app.db.types import days_between
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 from northwind_app.services.orders import EMPLOYEE_NAME, LATE, status_condition
 
 ZERO = Decimal(0)
@@ -46,7 +46,7 @@ class DateRange:
         if not errors and self.start and self.end and self.start > self.end:
             errors["end"] = "must not be before the start"
         if errors:
-            raise ValidationFailed(errors)
+            raise Invalid(fields=errors)
         return self
 
     def months(self, column) -> list:
@@ -233,7 +233,7 @@ def resolve_period(session: Session, preset: str, year: int | None = None,
     if preset not in PRESETS:
         errors["preset"] = f"must be one of: {', '.join(PRESETS)}"
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     if preset == "year":
         return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 1))
     first = dt.date(year, 3 * (quarter - 1) + 1, 1)

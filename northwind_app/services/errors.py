@@ -1,4 +1,5 @@
-"""Errors the service layer raises. The API maps them to HTTP statuses; screens show them.
+"""Errors the service layer raises, by meaning; the API maps them to HTTP statuses
+(api/errors.py), the screens to messages (ui/backend.py).
 
 `fields` maps a field name (API/form name, e.g. "lines[1].quantity") to a readable message.
 """
@@ -10,8 +11,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
 class ServiceError(Exception):
-    code = "error"
-    status = 400
+    """A refusal by a service: `message` for a person, `fields` naming the inputs at fault.
+    What it means to a caller is its type; the API gives each type its HTTP status
+    (api/errors.py), the screens their wording (ui/backend.py)."""
 
     def __init__(self, message: str, fields: dict[str, str] | None = None):
         super().__init__(message)
@@ -20,17 +22,15 @@ class ServiceError(Exception):
 
 
 class NotFound(ServiceError):
-    code = "not_found"
-    status = 404
+    """The record asked for does not exist (or was deleted meanwhile)."""
 
 
-class ValidationFailed(ServiceError):
-    """Input is invalid; nothing was written."""
+class Invalid(ServiceError):
+    """Input is invalid; nothing was written. Without a message, the fields' messages joined
+    make one."""
 
-    code = "validation_failed"
-    status = 422
-
-    def __init__(self, fields: dict[str, str], message: str | None = None):
+    def __init__(self, message: str | None = None, fields: dict[str, str] | None = None):
+        fields = dict(fields or {})
         summary = message or "; ".join(f"{name}: {text}" for name, text in fields.items())
         super().__init__(summary or "Invalid input.", fields)
 
@@ -38,13 +38,9 @@ class ValidationFailed(ServiceError):
 class Conflict(ServiceError):
     """The change cannot be made in the current state (stock, stale version, references)."""
 
-    code = "conflict"
-    status = 409
 
-
-class PermissionDenied(ServiceError):
-    code = "forbidden"
-    status = 403
+class Forbidden(ServiceError):
+    """The actor's role does not allow this."""
 
 
 class WriteConflict(Conflict):

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or
 from sqlmodel import Session
 
 from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 from northwind_app.services.validation import MAX_INT
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class ListParams:
         if self.after and self.offset:
             errors["offset"] = "cannot be combined with after (a cursor already says where)"
         if errors:
-            raise ValidationFailed(errors)
+            raise Invalid(fields=errors)
         return self
 
 
@@ -83,7 +83,7 @@ def sort_clauses(
     descending = key.startswith("-")
     name = key.lstrip("-+")
     if name not in columns:
-        raise ValidationFailed({"sort": f"unknown sort field {name!r}; use one of: "
+        raise Invalid(fields={"sort": f"unknown sort field {name!r}; use one of: "
                                         f"{', '.join(sorted(columns))} (prefix - for descending)"})
     column = columns[name]
     parts = [*column, tie_breaker] if isinstance(column, tuple) else [column, tie_breaker]
@@ -104,8 +104,8 @@ def encode_cursor(sort: str, value: Any, key: Any) -> str:
 
 
 def decode_cursor(cursor: str, sort: str, parse: Callable[[str], Any]) -> tuple[Any, int]:
-    """(sort value, id) of a cursor made for `sort`; ValidationFailed naming `after` else."""
-    bad = ValidationFailed({"after": "is not a cursor of this list and sort; use the "
+    """(sort value, id) of a cursor made for `sort`; Invalid naming `after` else."""
+    bad = Invalid(fields={"after": "is not a cursor of this list and sort; use the "
                                      "next_cursor of a page sorted the same way"})
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -113,7 +113,7 @@ def decode_cursor(cursor: str, sort: str, parse: Callable[[str], Any]) -> tuple[
         if made_for != sort or not isinstance(key, int) or isinstance(key, bool):
             raise bad
         return (None if value is None else parse(value)), key
-    except ValidationFailed:
+    except Invalid:
         raise
     except (ValueError, TypeError, ArithmeticError, UnicodeError, binascii.Error):
         raise bad from None
@@ -284,7 +284,7 @@ class Listing:
             except ValueError as exc:
                 errors[name] = str(exc)
         if errors:
-            raise ValidationFailed(errors)
+            raise Invalid(fields=errors)
         return where
 
     def page(self, session: Session, params: ListParams) -> Page:

@@ -37,7 +37,7 @@ from northwind_app.money import line_value, order_subtotal, parse_decimal
 from northwind_app.services import audit, rollups
 from northwind_app.services.auth import Actor, Permission, utcnow
 from northwind_app.services.customers import customer_key
-from northwind_app.services.errors import Conflict, NotFound, ValidationFailed
+from northwind_app.services.errors import Conflict, NotFound, Invalid
 from northwind_app.services.listing import (
     ListParams, Page, PageQuery, after_condition, decode_cursor, encode_cursor, fetch_page,
     search_clause, sort_clauses, walk_keys,
@@ -101,7 +101,7 @@ class OrderFilters:
                 and values["date_from"] > values["date_to"]:
             errors["date_to"] = "must not be before date_from"
         if errors:
-            raise ValidationFailed(errors)
+            raise Invalid(fields=errors)
         return cls(**values)
 
 
@@ -430,20 +430,20 @@ def _sort(params: ListParams) -> tuple[str, str, bool]:
 
 
 def _parsed(params: ListParams) -> ListParams:
-    """`params` with its filters as OrderFilters (ValidationFailed naming a bad one)."""
+    """`params` with its filters as OrderFilters (Invalid naming a bad one)."""
     if isinstance(params.filters, OrderFilters):
         return params
     return replace(params, filters=OrderFilters.parse(params.filters or {}))
 
 
 def _cursor_of(params: ListParams) -> tuple[Any, int] | None:
-    """(sort value, id) of `params.after` (ValidationFailed naming `after` for a bad one or a
+    """(sort value, id) of `params.after` (Invalid naming `after` for a bad one or a
     sort without cursors), or None without a cursor."""
     if not params.after:
         return None
     sort, name, _descending = _sort(params)
     if name not in CURSOR_SORTS:
-        raise ValidationFailed({"after": "cursor paging needs a sort by one of: "
+        raise Invalid(fields={"after": "cursor paging needs a sort by one of: "
                                          + ", ".join(CURSOR_SORTS) + "; use offset for this sort"})
     return decode_cursor(params.after, sort, CURSOR_SORTS[name][1])
 
@@ -574,7 +574,7 @@ def _build_view(filters: OrderFilters, search: str | None, sort: str | None, tod
 
 
 def checked_params(params: ListParams) -> ListParams:
-    """`params` with its filters parsed and its sort checked, raising ValidationFailed (naming
+    """`params` with its filters parsed and its sort checked, raising Invalid (naming
     `sort` or the filter) now: for callers that must refuse bad input before they start
     streaming `iter_orders`, which would otherwise only fail on its first row."""
     params = _parsed(params)
@@ -891,7 +891,7 @@ def parse_order_input(raw: Mapping[str, Any], actor: Actor | None = None) -> Ord
     """Turn form or JSON values (strings or numbers) into an OrderInput, exactly.
 
     Field errors use the API's names, lines as ``lines[i].field`` (0-based); raises
-    ValidationFailed with every problem at once. Database checks happen on save. Without an
+    Invalid with every problem at once. Database checks happen on save. Without an
     employee_id the order is the `actor`'s, when their account is linked to an employee.
     """
     errors: dict[str, str] = {}
@@ -951,7 +951,7 @@ def parse_order_input(raw: Mapping[str, Any], actor: Actor | None = None) -> Ord
         if product_id is not None and quantity is not None:
             lines.append(LineInput(product_id, quantity, unit_price, discount or Decimal("0")))
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     return OrderInput(customer_id=customer_id.upper(), employee_id=employee_id,
                       order_date=order_date, required_date=required_date,
                       shipped_date=shipped_date, ship_via=ship_via, freight=freight,
@@ -1091,7 +1091,7 @@ def _write_lines(session: Session, order_id: int, data: OrderInput,
         rows.append({"order_id": order_id, "product_id": line.product_id, "unit_price": price,
                      "quantity": line.quantity, "discount": line.discount})
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     wanted = {row["product_id"]: row["quantity"] for row in rows}
     deltas = {pid: wanted.get(pid, 0) - previous.get(pid, 0) for pid in set(wanted) | set(previous)}
     _apply_stock(session, deltas, line_fields, wanted)
@@ -1139,7 +1139,7 @@ def create_order(session: Session, data: OrderInput, *, actor: Actor) -> int:
     errors: dict[str, str] = {}
     _check_references(session, data, errors)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     order = Order(**_header_values(data), subtotal=Decimal("0"), total=Decimal("0"), version=1)
     session.add(order)
     session.flush()
@@ -1183,7 +1183,7 @@ def update_order(session: Session, order_id: int, data: OrderInput,
     errors: dict[str, str] = {}
     _check_references(session, data, errors)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     before = rollups.contribution(session, order_id)
     if shipped is not None:
         _check_frozen_lines(session, order, data)  # unchanged: nothing to write
@@ -1249,7 +1249,7 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
     shipped = _date(shipped_date, errors, "shipped_date", required=True)
     shipper = _int(ship_via, errors, "ship_via", minimum=1, maximum=MAX_INT)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     order = _lock_order(session, order_id, expected_version)
     _refuse_if_closed(order, "shipped")
     if order.shipped_date is not None:
@@ -1262,7 +1262,7 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
     if session.get(Shipper, shipper) is None:
         errors["ship_via"] = f"no shipper with id {shipper}"
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     before = {"shipped_date": audit.text(None), "ship_via": audit.text(order.ship_via)}
     counted = rollups.contribution(session, order_id)
     order.shipped_date = shipped

@@ -19,7 +19,7 @@ import datetime as dt
 from sqlalchemy import and_, case, literal
 
 from northwind_app.db.models import Order
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 
 NEW, LATE, SHIPPED, SHIPPED_LATE = "new", "late", "shipped", "shipped_late"
 CANCELLED = "cancelled"
@@ -51,7 +51,7 @@ def status_condition(status: str, today: dt.date):
         return and_(shipped.is_not(None), shipped > required)
     if status == CANCELLED:
         return Order.cancelled_at.is_not(None)
-    raise ValidationFailed({"status": f"unknown status {status!r}; use one of: {', '.join(STATUSES)}"})
+    raise Invalid(fields={"status": f"unknown status {status!r}; use one of: {', '.join(STATUSES)}"})
 
 
 def status_rank(today: dt.date):

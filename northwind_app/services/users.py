@@ -25,7 +25,7 @@ from northwind_app.services.auth import (
     hash_password, normalize_username, password_problem, token_cache, token_digest, utcnow,
     verify_password,
 )
-from northwind_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from northwind_app.services.errors import Conflict, NotFound, Forbidden, Invalid
 from northwind_app.services.listing import Listing, ListParams, Page, row_dict
 from northwind_app.services.validation import MAX_INT
 
@@ -141,7 +141,7 @@ def _clean(session: Session, data: Mapping[str, Any], *, partial: bool) -> dict[
         except ValueError as exc:
             errors["active"] = str(exc)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     return values
 
 
@@ -161,11 +161,11 @@ def create_user(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict
     try:
         values = _clean(session, {k: v for k, v in data.items()
                                   if k not in ("username", "password")}, partial=False)
-    except ValidationFailed as exc:
+    except Invalid as exc:
         errors.update(exc.fields)
         values = {}
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     now = utcnow()
     user = User(username=username, password_hash=hash_password(data["password"]),
                 created_at=now, password_changed_at=now, **values)
@@ -188,7 +188,7 @@ def update_user(session: Session, actor: Actor, user_id: int,
     actor.require(Permission.MANAGE_USERS)
     user = _user(session, user_id, lock=True)
     if "username" in changes or "password" in changes:
-        raise ValidationFailed({name: "cannot be changed here" for name in ("username", "password")
+        raise Invalid(fields={name: "cannot be changed here" for name in ("username", "password")
                                 if name in changes})
     values = _clean(session, changes, partial=True)
     before = _snapshot(session, user)
@@ -227,7 +227,7 @@ def set_password(session: Session, actor: Actor, user_id: int, new_password: Any
     if problem:
         errors["new_password"] = problem
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
     throttle.clear_username(session, user.username)  # old guesses say nothing about it
@@ -246,7 +246,7 @@ def set_number_format(session: Session, actor: Actor, user_id: int, number_forma
     if actor.user_id != user_id:
         actor.require(Permission.MANAGE_USERS)
     if not isinstance(number_format, str) or number_format not in formats.FORMATS:
-        raise ValidationFailed({"number_format": f"must be one of: {', '.join(formats.CODES)}"})
+        raise Invalid(fields={"number_format": f"must be one of: {', '.join(formats.CODES)}"})
     user = _user(session, user_id, lock=True)
     before = user.number_format
     if before != number_format:
@@ -329,7 +329,7 @@ def create_api_token(session: Session, actor: Actor, user_id: int, name: Any,
     if not user.active:
         errors["user_id"] = f"{user.username} is deactivated"
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(30)
     row = ApiToken(user_id=user.user_id, name=label, prefix=token[:12],
                    token_hash=token_digest(token), created_at=utcnow(), expires_at=expires_at)
@@ -369,7 +369,7 @@ def revoke_api_token(session: Session, actor: Actor, token_id: int) -> TokenView
     view = _token_view(session, token_id)
     try:
         _may_manage_tokens_of(actor, view.user_id)
-    except PermissionDenied:
+    except Forbidden:
         raise NotFound(f"API token {token_id} does not exist.") from None
     if view.revoked_at is None:
         session.execute(update(ApiToken).where(ApiToken.token_id == token_id)

@@ -2,7 +2,7 @@
 
 Each writable entity declares a mapping of field name → rule; `clean_fields` applies it to
 raw input (strings, numbers, booleans, None) and returns typed values or raises
-`ValidationFailed` naming every bad field at once. Text lengths come from the model columns,
+`Invalid` naming every bad field at once. Text lengths come from the model columns,
 so the database schema is the single source of those limits.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import Column
 from sqlmodel import Session, SQLModel
 
 from northwind_app.money import parse_decimal
-from northwind_app.services.errors import ValidationFailed
+from northwind_app.services.errors import Invalid
 
 MAX_INT = 2_147_483_647  # INTEGER columns on every backend
 
@@ -156,13 +156,13 @@ def clean_fields(rules: Mapping[str, Rule], data: Mapping[str, Any], *,
         except ValueError as exc:
             errors[name] = str(exc)
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
     return values
 
 
 def check_references(session: Session, rules: Mapping[str, Rule],
                      values: Mapping[str, Any]) -> None:
-    """ValidationFailed naming each `Reference` field whose row does not exist."""
+    """Invalid naming each `Reference` field whose row does not exist."""
     errors = {
         name: f"{rule.label} {values[name]} does not exist"
         for name, rule in rules.items()
@@ -170,7 +170,7 @@ def check_references(session: Session, rules: Mapping[str, Rule],
         and session.get(rule.model, values[name]) is None
     }
     if errors:
-        raise ValidationFailed(errors)
+        raise Invalid(fields=errors)
 
 
 def row_id(value: Any) -> int:

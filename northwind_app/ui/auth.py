@@ -56,7 +56,7 @@ from northwind_app import formats
 from northwind_app.db.engine import write_transaction
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor, Permission
-from northwind_app.services.errors import PermissionDenied
+from northwind_app.services.errors import Forbidden
 from northwind_app.settings import settings
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ async def actor_of(state: BaseState) -> Actor:
     """The signed-in user for a handler of any state (the middleware has checked it)."""
     actor = await (await state.get_state(AuthState))._current_actor()
     if actor is None:
-        raise PermissionDenied("Your session has ended. Please sign in again.")
+        raise Forbidden("Your session has ended. Please sign in again.")
     return actor
 
 

@@ -29,7 +29,7 @@ from reflex.vars.function import ArgsFunctionOperation, FunctionStringVar
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.money import format_number
-from northwind_app.services.errors import PermissionDenied, ValidationFailed
+from northwind_app.services.errors import Forbidden, Invalid
 from northwind_app.services.listing import MAX_OFFSET, MAX_SEARCH, PAGE_SIZES, ListParams
 from northwind_app.services.validation import WholeNumber
 from northwind_app.ui import outage
@@ -183,7 +183,7 @@ class ListState(rx.State, mixin=True):
         fetching = None
         try:
             if url_problems:
-                raise ValidationFailed(url_problems)
+                raise Invalid(fields=url_problems)
             await self._load_extras()
             actor = (await actor_of(self),) if self.needs_actor else ()
             fetching = asyncio.ensure_future(asyncio.to_thread(self._fetch_rows, params, *actor))
@@ -200,10 +200,10 @@ class ListState(rx.State, mixin=True):
                 return
             self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
                          error="", field_errors={})
-        except ValidationFailed as exc:
+        except Invalid as exc:
             self._change(rows=[], total=0, rows_view=view, field_errors=exc.fields,
                          error="This view's address has invalid values: " + exc.message)
-        except PermissionDenied as exc:
+        except Forbidden as exc:
             self._change(rows=[], total=0, rows_view=view, field_errors={}, error=exc.message)
         except Exception as exc:  # noqa: BLE001 - show a clear message, log the cause
             down = await outage.failed(self, exc, log, "loading %s failed", self._base_path())

@@ -1,0 +1,99 @@
+"""The one door from a screen (a Reflex state) to the services.
+
+Services are synchronous functions taking a session first; event handlers are async and must
+not block the worker's event loop (every tab on the worker waits while one does). So a page
+calls a service through one of three awaitables, each running `fn(session, *args, **kwargs)`
+in a worker thread:
+
+- `load`: the data a page shows when it opens, in a read-only session (MariaDB: the
+  read-only pool, where any write fails);
+- `read`: any other read (a picker's search, a dialog's options), in a read-only session;
+- `write`: a change, through the one transaction runner (`db/engine.write_transaction`:
+  committed when `fn` returns, rolled back on error, deadlocks retried; so `fn` may run more
+  than once).
+
+A refusal of the service (a `ServiceError`: Invalid, NotFound, Conflict, Forbidden) comes
+back to the page unchanged, which shows it beside the field or action that caused it
+(`fields`) or as its `message`. Anything else is a server problem: it is logged (with its
+traceback, unless it is the database being unreachable, which raises the tab's outage banner
+instead: ui/outage.py) and comes back as `ServerProblem`, a ServiceError whose message says
+that nothing was changed. So a page needs one `except ServiceError` and no other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlmodel import Session
+
+from northwind_app.db.engine import begin, finish, new_session, write_transaction
+from northwind_app.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SERVER_PROBLEM = ("A server problem stopped this (the database may be unavailable); nothing "
+                  "was changed. Try again.")
+
+
+class ServerProblem(ServiceError):
+    """Not a refusal: the server failed (the database is down, a bug). Logged where caught."""
+
+    def __init__(self, message: str = SERVER_PROBLEM):
+        super().__init__(message)
+
+
+def _read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    session = new_session(read_only=True)
+    try:
+        begin(session)
+        result = fn(session, *args, **kwargs)
+    except BaseException as exc:
+        finish(session, exc)
+        raise
+    finish(session)
+    return result
+
+
+async def _call(state: Any, reload: bool, run: Callable[..., T], fn: Callable[..., Any],
+                *args: Any, **kwargs: Any) -> T:
+    try:
+        return await asyncio.to_thread(run, fn, *args, **kwargs)
+    except ServiceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a server problem: logged, then shown as such
+        from northwind_app.ui import outage  # (outage imports ui.auth, which uses this module)
+
+        name = getattr(fn, "__qualname__", repr(fn))
+        await outage.failed(state, exc, log, "%s failed", name, reload=reload)
+        raise ServerProblem() from exc
+
+
+def _write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return write_transaction(lambda session: fn(session, *args, **kwargs))
+
+
+async def load(state: Any, fn: Callable[Concatenate[Session, P], T],
+               *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(session, …)` for a page's on_load, read-only; on an outage the banner is raised
+    and, when the database is back, the page's load runs again."""
+    return await _call(state, True, _read, fn, *args, **kwargs)
+
+
+async def read(state: Any, fn: Callable[Concatenate[Session, P], T],
+               *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(session, …)` read-only, for anything but the page's load (an outage does not
+    reload the page: what the user typed stays)."""
+    return await _call(state, False, _read, fn, *args, **kwargs)
+
+
+async def write(state: Any, fn: Callable[Concatenate[Session, P], T],
+                *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(session, …)` in one write transaction (retried after a deadlock); on an outage
+    the banner is raised and the form is left as it was, for the user to save again."""
+    return await _call(state, False, _write, fn, *args, **kwargs)
