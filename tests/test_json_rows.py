@@ -19,6 +19,7 @@ from northwind_app.db.models import Customer, Order
 from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
 from northwind_app.db.types import Amount, Money
 from northwind_app.services import orders as svc
+from northwind_app.services.orders import detail as order_detail, query as order_query
 from northwind_app.services.listing import ListParams
 
 
@@ -49,9 +50,9 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
                 ("-order_date", None, {}), ("customer", None, {}), ("-total", None, {}),
                 ("status", None, {}), ("-order_date", None, {"status": "shipped"}),
                 ("order_date", "rio", {}), ("total", "a", {"status": "shipped"})):
-            params = svc._parsed(ListParams(sort=sort, search=search, filters=filters,
+            params = order_query._parsed(ListParams(sort=sort, search=search, filters=filters,
                                             limit=500).validated())
-            view, _binds = svc._filtered(params, today, session)
+            view, _binds = order_query._filtered(params, today, session)
             keys = session.execute(view.query.page, {"page_limit": 500, "page_offset": 0}) \
                 .scalars().all()
             assert keys
@@ -66,17 +67,17 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
         lines = 0
         plain_plans: dict = {}
         for order_id in order_ids:
-            got = _same_as_executed(session, svc._DETAIL, {"order_id": order_id})
+            got = _same_as_executed(session, order_detail._DETAIL, {"order_id": order_id})
             lines += len(got)
             # as the detail reads it: the driver's rows, with the types' result processing
-            plain = fetch_rows(session, svc._DETAIL, {"order_id": order_id}, plain_plans,
+            plain = fetch_rows(session, order_detail._DETAIL, {"order_id": order_id}, plain_plans,
                                as_json=False)
             assert _typed(plain) == _typed(got)
             assert plain[0]._mapping == got[0]._mapping
         assert lines == 2155  # every line of the classic data
         dialect = session.get_bind().dialect
         if dialect.name == "mysql":
-            assert json_rows._plain_plan(plain_plans, svc._DETAIL, dialect) is not None
+            assert json_rows._plain_plan(plain_plans, order_detail._DETAIL, dialect) is not None
 
 
 def test_every_supported_type_and_null(backend, empty_db):
@@ -118,9 +119,9 @@ def test_no_rows_and_names_of_customers_with_awkward_characters(backend, classic
     with session_scope(classic_db) as session:
         order_id = session.execute(select(Order.order_id).where(Order.customer_id == "ALFKI")
                                    .limit(1)).scalar_one()
-        got = _same_as_executed(session, svc._DETAIL, {"order_id": order_id})
+        got = _same_as_executed(session, order_detail._DETAIL, {"order_id": order_id})
         assert got[0].customer_name == name
-        assert _same_as_executed(session, svc._DETAIL, {"order_id": -1}) == []
+        assert _same_as_executed(session, order_detail._DETAIL, {"order_id": -1}) == []
 
 
 def test_types_without_a_json_form_run_the_statement(backend, empty_db):
@@ -158,8 +159,8 @@ def test_values_of_a_page_are_its_ids(classic_db_ro):
     plans: dict = {}
     with session_scope(classic_db_ro) as session:
         for sort, offset in (("-order_date", 0), ("total", 400), ("-shipped_date", 820)):
-            params = svc._parsed(ListParams(sort=sort, limit=50).validated())
-            view, _binds = svc._filtered(params, dt.date(1998, 5, 1), session)
+            params = order_query._parsed(ListParams(sort=sort, limit=50).validated())
+            view, _binds = order_query._filtered(params, dt.date(1998, 5, 1), session)
             bounds = {"page_limit": 50, "page_offset": offset}
             want = session.execute(view.query.page, bounds).scalars().all()
             got = fetch_values(session, view.query.page, bounds, plans)
@@ -177,12 +178,12 @@ def test_only_kept_list_views_keep_json_forms(classic_db_ro):
     # kept; a kept view holds its statements' JSON forms for its next pages (MariaDB).
     with session_scope(classic_db_ro) as session:
         on_mariadb = session.get_bind().dialect.name == "mysql"
-        searched, _ = svc._filtered(svc._parsed(ListParams(search="rio")), dt.date.today(),
+        searched, _ = order_query._filtered(order_query._parsed(ListParams(search="rio")), dt.date.today(),
                                     session)
         assert searched.query.plans is None
         assert svc.list_orders(session, ListParams(search="rio")).total > 0
         params = ListParams(sort="-total")
-        kept, _ = svc._filtered(svc._parsed(params), dt.date.today(), session)
+        kept, _ = order_query._filtered(order_query._parsed(params), dt.date.today(), session)
         svc.list_orders(session, params)
         assert kept.query.plans is not None
         dialect = session.get_bind().dialect
@@ -191,8 +192,8 @@ def test_only_kept_list_views_keep_json_forms(classic_db_ro):
 
 
 def _kept_view(session, sort: str = "-order_date"):
-    params = svc._parsed(ListParams(sort=sort, limit=50).validated())
-    view, _binds = svc._filtered(params, dt.date(1998, 5, 1), session)
+    params = order_query._parsed(ListParams(sort=sort, limit=50).validated())
+    view, _binds = order_query._filtered(params, dt.date(1998, 5, 1), session)
     keys = session.execute(view.query.page, {"page_limit": 50, "page_offset": 0}).scalars().all()
     return view, keys
 

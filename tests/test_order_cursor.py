@@ -10,6 +10,7 @@ import pytest
 
 from northwind_app.db.engine import session_scope
 from northwind_app.services import orders as svc
+from northwind_app.services.orders import query as order_query
 from northwind_app.services.errors import Invalid
 from northwind_app.services.listing import ListParams, encode_cursor
 
@@ -65,7 +66,7 @@ def test_every_cursor_of_a_view_shares_its_statements(classic_db_ro):
         first = svc.list_orders(session, ListParams(limit=10, sort="-total"))
         second = svc.list_orders(session, ListParams(limit=10, sort="-total",
                                                      after=first.next_cursor))
-        views = [svc._filtered(ListParams(limit=10, sort="-total", after=page.next_cursor),
+        views = [order_query._filtered(ListParams(limit=10, sort="-total", after=page.next_cursor),
                                dt.date.today(), session) for page in (first, second)]
     assert views[0][0] is views[1][0]  # one kept view ...
     assert views[0][1] != views[1][1]  # ... its cursor values bound per request

@@ -1,5 +1,5 @@
 """Sorts by customer, employee, shipper and status read their first pages group by group
-(services.orders._sort_groups with listing.walk_keys) instead of sorting every match in SQL.
+(services.orders.query._sort_groups with listing.walk_keys) instead of sorting every match in SQL.
 Both ways must give exactly the same pages — for each such sort, both directions, several
 pages, with filters, with two customers of the same name and with orders without a shipper —
 on both backends."""
@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from northwind_app.db.engine import session_scope
 from northwind_app.services import orders as svc
+from northwind_app.services.orders import query as order_query
 from northwind_app.services.listing import ListParams
 
 WALKED = ("customer", "employee", "shipper", "status")
@@ -21,11 +22,11 @@ PAGES = [(0, 25), (25, 25), (100, 50), (790, 50)]
 def _pages(session, sort: str, filters: dict, *, walk: bool) -> list[list[int]]:
     """Every page of PAGES, read with the walk forced on (or off)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(svc, "WALK_MIN_ROWS", 0 if walk else 10**9)
-        patch.setattr(svc, "WALK_MAX_GROUPS", 10**6)
+        patch.setattr(order_query, "WALK_MIN_ROWS", 0 if walk else 10**9)
+        patch.setattr(order_query, "WALK_MAX_GROUPS", 10**6)
         calls = []
-        real = svc.walk_keys
-        patch.setattr(svc, "walk_keys", lambda *a, **k: calls.append(1) or real(*a, **k))
+        real = order_query.walk_keys
+        patch.setattr(order_query, "walk_keys", lambda *a, **k: calls.append(1) or real(*a, **k))
         pages = []
         for offset, limit in PAGES:
             page = svc.list_orders(session, ListParams(limit=limit, offset=offset, sort=sort,
@@ -66,10 +67,10 @@ def test_walk_with_equal_names_and_missing_shippers(classic_db):
 
 def test_walk_gives_up_after_its_group_budget(classic_db_ro):
     with session_scope(classic_db_ro) as session, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(svc, "WALK_MIN_ROWS", 0)
-        patch.setattr(svc, "WALK_MAX_GROUPS", 3)  # page 9 needs more than 3 customers
+        patch.setattr(order_query, "WALK_MIN_ROWS", 0)
+        patch.setattr(order_query, "WALK_MAX_GROUPS", 3)  # page 9 needs more than 3 customers
         page = svc.list_orders(session, ListParams(limit=50, offset=400, sort="customer"))
-        patch.setattr(svc, "WALK_MIN_ROWS", 10**9)
+        patch.setattr(order_query, "WALK_MIN_ROWS", 10**9)
         assert [r.order_id for r in page.items] == [
             r.order_id for r in svc.list_orders(
                 session, ListParams(limit=50, offset=400, sort="customer")).items]

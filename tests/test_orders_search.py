@@ -17,6 +17,7 @@ from northwind_app.data.classic import load_classic
 from northwind_app.db.engine import get_engine, session_scope
 from northwind_app.db.models import Customer, Order
 from northwind_app.services import orders as svc
+from northwind_app.services.orders import search as order_search
 from northwind_app.services.listing import ListParams
 from tests.conftest import BACKENDS
 from tests import dbutil
@@ -139,7 +140,7 @@ def test_fallback_to_like_equals_the_plain_rule(search_db, monkeypatch):
     for names in (["SEARCH_VALUES_MAX"], ["SEARCH_ORDERS_MAX", "SEARCH_ORDERS_MAX_SQLITE"]):
         with monkeypatch.context() as patch:
             for name in names:
-                patch.setattr(svc, name, 0)
+                patch.setattr(order_search, name, 0)
             for text in TEXTS:
                 expected = _reference(search_db, text, "shipped")
                 assert _all_matches(search_db, text, "shipped") == (expected, len(expected)), \
@@ -155,8 +156,8 @@ def test_values_are_found_first_and_orders_by_value(search_db, monkeypatch):
         fast = sql("quxbridge")
         assert "ship_city IN (" in fast and "Quxbridge Heights" in fast and "ship_name" not in fast
         assert sql("zzqqxx") in ("false", "0", "0 = 1", "1 != 1")  # nothing can match
-        monkeypatch.setattr(svc, "SEARCH_ORDERS_MAX", 0)
-        monkeypatch.setattr(svc, "SEARCH_ORDERS_MAX_SQLITE", 0)
+        monkeypatch.setattr(order_search, "SEARCH_ORDERS_MAX", 0)
+        monkeypatch.setattr(order_search, "SEARCH_ORDERS_MAX_SQLITE", 0)
         assert "ship_city IN (" not in sql("quxbridge")
 
 
@@ -190,10 +191,10 @@ def test_without_trigrams_equals_the_plain_rule(search_db, monkeypatch):
     """MariaDB: a searched column whose collation is not the trigrams' (so that a LIKE match
     would not imply equal trigrams) turns the trigrams off; the result stays the same."""
     with session_scope(search_db) as s:
-        collations = svc._collations(s)
+        collations = order_search._collations(s)
     if collations is None:
         pytest.skip("SQLite: the trigrams compare like every column's LIKE")
-    monkeypatch.setitem(svc._COLLATIONS, get_engine(search_db).url.render_as_string(),
+    monkeypatch.setitem(order_search._COLLATIONS, get_engine(search_db).url.render_as_string(),
                         {**collations, "order_search_grams.gram": "utf8mb4_general_ci"})
     lookup, = _lookups(search_db, "quxbridge")
     assert "order_search_grams" not in lookup and "order_search_values" in lookup

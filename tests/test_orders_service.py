@@ -13,6 +13,7 @@ from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.services import orders as svc
+from northwind_app.services.orders import query as order_query
 from northwind_app.services.errors import Conflict, NotFound, Invalid
 from northwind_app.services.listing import ListParams
 from tests.dbutil import run_in_threads
@@ -315,16 +316,16 @@ def test_rollup_counted_totals_equal_count(classic_db):
             for employee in (None, 3):
                 filters = {"status": status, "employee_id": employee}
                 parsed = svc.OrderFilters.parse(filters)
-                assert svc._rollup_countable(parsed, None)
+                assert order_query._rollup_countable(parsed, None)
                 where = [svc.status_condition(status, TODAY)] if status else []
                 if employee:
                     where.append(Order.employee_id == employee)
                 expected = s.execute(select(func.count()).select_from(Order)
                                      .where(*where)).scalar_one()
                 assert _list(classic_db, filters=filters).total == expected, filters
-    assert not svc._rollup_countable(svc.OrderFilters(status=svc.LATE), None)
-    assert not svc._rollup_countable(svc.OrderFilters(customer_id="ALFKI"), None)
-    assert not svc._rollup_countable(svc.OrderFilters(), "Rio")
+    assert not order_query._rollup_countable(svc.OrderFilters(status=svc.LATE), None)
+    assert not order_query._rollup_countable(svc.OrderFilters(customer_id="ALFKI"), None)
+    assert not order_query._rollup_countable(svc.OrderFilters(), "Rio")
 
 
 def test_unfiltered_total_is_exact_including_undated_orders(classic_db):

@@ -24,6 +24,7 @@ from northwind_app.db.models import (
 )
 from northwind_app.services import customers as customer_svc
 from northwind_app.services import orders as svc
+from northwind_app.services.orders import search as order_search
 from northwind_app.services.auth import SYSTEM
 from northwind_app.services.listing import ListParams
 from tests import dbutil
@@ -281,4 +282,4 @@ def test_migration_fills_the_values_and_downgrades(backend, tmp_path):
     ("Bousquetboeuf", ["Bou", "squ", "tbo", "euf"]), ("aaaaaaa", ["aaa"]),
 ])
 def test_trigrams_of_the_text_are_spread_over_it(text_, grams):
-    assert svc._spread_grams(text_) == grams
+    assert order_search._spread_grams(text_) == grams

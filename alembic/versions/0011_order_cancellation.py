@@ -5,7 +5,7 @@ Revises: 0009
 Create Date: 2026-12-06
 
 An open order can be cancelled instead of deleted: it is kept with its lines, its stock is
-returned and it counts in no revenue or rollup (services/orders.py, cancel_order). The time
+returned and it counts in no revenue or rollup (services/orders/writes.py, cancel_order). The time
 it was cancelled is `orders.cancelled_at` (NULL: not cancelled), indexed with the order date:
 the unfiltered order count adds the few cancelled dated orders to the rollups' count from the
 index alone, and the "cancelled" filter finds them. Downgrading forgets the cancellations

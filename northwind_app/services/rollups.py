@@ -26,7 +26,7 @@ from northwind_app.db.models import (
 )
 from northwind_app.db.types import line_value, month_start
 from northwind_app.money import line_value as py_line_value
-from northwind_app.services.status import SHIPPED, SHIPPED_LATE, status_condition, status_of
+from northwind_app.services.orders.status import SHIPPED, SHIPPED_LATE, status_condition, status_of
 
 
 @dataclass
