@@ -6,6 +6,7 @@ import asyncio
 
 
 from northwind_app.api.app import create_api, in_front_of_reflex
+from northwind_app.live.tabs import live_updates
 from northwind_app.pages import catalog as cat
 from northwind_app.pages import users as usr
 from northwind_app.pages.account import AccountState, account_page
@@ -42,6 +43,8 @@ app = App(
 app.register_lifespan_task(_first_run)
 # With Redis: a tab of a worker that died keeps its state on another (see ui/workers.py).
 app.register_lifespan_task(worker_aware_tabs)
+# Every open tab follows the data as others change it (northwind_app/live/).
+app.register_lifespan_task(live_updates)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).
 app.add_middleware(AuthMiddleware())
 app.add_middleware(OutageMiddleware())  # which events are page loads (ui/outage.py)

@@ -19,6 +19,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from northwind_app.db.models import AuditEntry, User
+# The trail is also the live screens' change feed: importing the feed makes every process that
+# writes announce its committed entries (live/feed.py).
+from northwind_app.live import feed as _feed  # noqa: F401
 from northwind_app.services.auth import Actor, Permission, utcnow
 from northwind_app.services.listing import Listing, ListParams, Page
 

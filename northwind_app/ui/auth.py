@@ -27,7 +27,9 @@ What the screens' server trusts, and why (README, "Accounts and security"):
   (a private var, never sent to the browser) with the token it was verified for and when; each
   event compares the connection's token with it (no round trip), and the database is asked
   again when the token changes or the check is older than RECHECK_SECONDS, so a sign-out
-  elsewhere, a deactivation or a password reset takes effect within that time.
+  elsewhere takes effect within that time; a deactivation, role change or password reset at
+  once (the live updates hear the account change and nudge the user's tabs, whose next check
+  then asks the database: live/registry.py).
 
 `AuthMiddleware` runs before every event: events of a state that is not `public` need a
 signed-in user, and events of a state that `requires(...)` a permission also need that
@@ -54,6 +56,8 @@ from starlette.requests import cookie_parser
 
 from northwind_app import formats
 from northwind_app.db.engine import write_transaction
+from northwind_app.live.registry import registry as live_tabs
+from northwind_app.live.registry import user_changed_at
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Forbidden
@@ -163,8 +167,12 @@ class AuthState(rx.State):
                 self._apply(None, "")
             formats.use(None)
             return None
+        # A change to the user's account (role, deactivation, password: heard by the live
+        # updates, live/registry.py) makes the check stale at once.
         fresh = (token == self._checked_token
-                 and time.time() - self._checked_at < RECHECK_SECONDS)
+                 and time.time() - self._checked_at < RECHECK_SECONDS
+                 and self._checked_at > user_changed_at(
+                     self._actor.user_id if self._actor else None))
         if not fresh:
             had = self._actor is not None
             actor = await asyncio.to_thread(_session_actor, token)
@@ -347,6 +355,9 @@ class AuthMiddleware(Middleware):
             if auth_state._data_user is not None and auth_state._data_user != user_id:
                 await _forget_data(auth_state)
             auth_state._data_user = user_id
+            # The tab watches its user's account changes (and forgets what it watched for
+            # another identity).
+            live_tabs.seen(state.router.session.client_token, user_id)
         if cls is AuthState and event.name.rpartition(".")[2] not in _AUTH_EVENTS:
             return await _refused(state)  # its generic `setvar`: nothing here is the browser's to set
         signed_in_needed, permission = _needed(cls)

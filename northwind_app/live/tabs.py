@@ -1,0 +1,155 @@
+"""Live screens in Reflex: the worker's listener as a lifespan task, the nudge, and the mixin
+page states use.
+
+How a tab refreshes: the worker that holds the tab's websocket sends it an update whose only
+content is an event, the `live_refresh` handler of each state that shows the changed data;
+the browser queues it like any other and sends it back, so the refresh runs as an ordinary
+event of that tab: through the auth middleware (the tab's own session, checked against the
+database when its user's account changed, and the state's permission), under the tab's state
+lock, queued behind what the user is doing, and by the page's own load (its filters, sort and
+page kept). A viewer's tab can never receive more than its own load gives that viewer.
+
+Why not `app.modify_state` from the listener: it runs outside any event, so every refresh
+would have to repeat the middleware's identity and permission checks by hand (and the outage
+handling), and it holds the tab's state lock while it reads the database; the nudge costs one
+more message on the socket (a round trip on the tab's own connection) and nothing else.
+Why not `rx.SharedState` rooms: their shared state is pushed to every member as is, one copy
+for all, where each tab's data must be read for its own user (role, number format).
+
+A page state opts in with `LiveMixin`:
+
+    class OrderDetailState(LiveMixin, rx.State):
+        async def load(self):
+            ...                      # as before
+            self._live_watch(f"order:{order_id}")
+
+        async def _live_refresh(self):
+            await self.load()        # or something lighter that keeps a form's typing
+
+`live_refresh` (the one public handler, safe for any socket to call: it only re-runs what the
+tab registered for itself) checks that the state still watches something on the tab's current
+page before it calls `_live_refresh`. `_live_rows_changed(old, new, key)` gives the keys of
+rows that are new or differ, for `changed_rows` (the rows to highlight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import reflex as rx
+from reflex.state import StateUpdate
+from reflex_base.event import Event
+
+from northwind_app.live import feed
+from northwind_app.live.hub import Hub
+from northwind_app.live.registry import SESSION, registry
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 30.0
+
+
+class LiveState(rx.State):
+    """The session nudge's target: an event of a page state, so the auth middleware checks
+    the tab's session (at once after an account change: `registry.user_changed_at`) and sends
+    a signed-out tab to the login page. It does nothing itself."""
+
+    @rx.event
+    def ping(self):
+        return None
+
+
+class LiveMixin(rx.State, mixin=True):
+    """A page state that follows the data it shows (see the module docstring)."""
+
+    # Keys of the rows a live refresh found new or changed (the table highlights them).
+    changed_rows: list[str] = []
+
+    def _live_token(self) -> str:
+        return self.router.session.client_token
+
+    def _live_path(self) -> str:
+        return self.router.url.path or "/"
+
+    def _live_watch(self, *topics: str) -> None:
+        """This tab shows `topics` (replacing what this state watched); call in `load`."""
+        registry.watch(self._live_token(), self._live_path(), self.get_full_name(), topics)
+
+    def _live_unwatch(self) -> None:
+        registry.unwatch(self._live_token(), self.get_full_name())
+
+    async def _live_refresh(self) -> None:
+        """Show the data again after a change it watches (pages override)."""
+
+    @staticmethod
+    def _live_rows_changed(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]],
+                           key: str) -> list[str]:
+        """Keys of `new` rows that were not in `old` or differ from it."""
+        before = {str(row.get(key)): row for row in old}
+        return [str(row.get(key)) for row in new if before.get(str(row.get(key))) != row]
+
+    @rx.event
+    async def live_refresh(self):
+        """Sent by the server (a nudge) when data this state watches changed."""
+        if not registry.watching(self._live_token(), self.get_full_name(), self._live_path()):
+            return None
+        return await self._live_refresh()
+
+
+# --- the worker's side ----------------------------------------------------------------------
+
+
+def _namespace(app: Any):
+    return app.event_namespace
+
+
+def _local(app: Any, token: str) -> bool:
+    """Whether `token`'s websocket is on this worker."""
+    namespace = _namespace(app)
+    manager = getattr(namespace, "_token_manager", None) if namespace else None
+    if manager is None:
+        return False
+    record = manager.token_to_socket.get(token)
+    return record is not None and record.instance_id == manager.instance_id
+
+
+def _event_name(state: str) -> str:
+    if state == SESSION:
+        return f"{LiveState.get_full_name()}.ping"
+    return f"{state}.live_refresh"
+
+
+async def nudge(app: Any, token: str, states: Iterable[str]) -> None:
+    """Send tab `token` the refresh events of `states` (the session check first)."""
+    names = sorted(states, key=lambda s: (s != SESSION, s))
+    events = [Event(token=token, name=_event_name(state), payload={}) for state in names]
+    await _namespace(app).emit_update(StateUpdate(events=events), token)
+
+
+@contextlib.asynccontextmanager
+async def live_updates(app: Any):
+    """Lifespan task: this worker's listener (live/hub.py) feeding the registry, whose nudges
+    go to this worker's tabs."""
+    registry.nudge = lambda token, states: nudge(app, token, states)
+    registry.connected = lambda token: _local(app, token)
+    hub = Hub(registry.dispatch, redis_url=feed.redis_url())
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            registry.sweep()
+
+    tasks = [asyncio.create_task(hub.run(), name="northwind_live_hub"),
+             asyncio.create_task(sweep(), name="northwind_live_sweep")]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
