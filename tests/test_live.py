@@ -326,3 +326,22 @@ def test_disconnected_tabs_are_forgotten():
         assert registry.sweep() == 1 and registry.index == {}
 
     aio.run(scenario())
+
+
+def test_a_nudge_is_an_update_holding_the_states_refresh_events():
+    from northwind_app.live.tabs import LiveState, nudge
+
+    sent = []
+
+    class Namespace:
+        async def emit_update(self, update, token):
+            sent.append((token, update))
+
+    class App:
+        event_namespace = Namespace()
+
+    aio.run(nudge(App(), "tab", {"some_state", SESSION}))
+    ((token, update),) = sent
+    assert token == "tab" and update.delta == {}
+    assert [e.name for e in update.events] == [f"{LiveState.get_full_name()}.ping",
+                                               "some_state.live_refresh"]

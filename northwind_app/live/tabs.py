@@ -126,7 +126,7 @@ def _event_name(state: str) -> str:
 async def nudge(app: Any, token: str, states: Iterable[str]) -> None:
     """Send tab `token` the refresh events of `states` (the session check first)."""
     names = sorted(states, key=lambda s: (s != SESSION, s))
-    events = [Event(token=token, name=_event_name(state), payload={}) for state in names]
+    events = [Event(name=_event_name(state), payload={}) for state in names]
     await _namespace(app).emit_update(StateUpdate(events=events), token)
 
 
