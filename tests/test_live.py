@@ -345,3 +345,23 @@ def test_a_nudge_is_an_update_holding_the_states_refresh_events():
     assert token == "tab" and update.delta == {}
     assert [e.name for e in update.events] == [f"{LiveState.get_full_name()}.ping",
                                                "some_state.live_refresh"]
+
+
+def test_changes_since_and_their_sentence(classic_db):
+    import datetime as dt
+
+    from northwind_app.live.text import changed_text
+    from northwind_app.services import audit
+
+    order_id = _create(classic_db)
+    start = write_transaction(lambda s: audit.last_id(s, "order", order_id), classic_db)
+    assert start > 0
+    write_transaction(lambda s: svc.revise_order(s, order_id, {"freight": "40.00"},
+                                                 partial=True, actor=ALICE), classic_db)
+    entries = write_transaction(lambda s: audit.changes_since(s, "order", order_id, start),
+                                classic_db)
+    assert [(e.who, e.action) for e in entries] == [("alice", "update")]
+    now = entries[0].at.replace(tzinfo=dt.UTC) + dt.timedelta(seconds=5)
+    assert changed_text(entries, "this order", now) == (
+        "alice changed this order 5 s ago: freight 12.30 → 40.00; total "
+        f"{entries[0].changes['total'][0]} → {entries[0].changes['total'][1]}")

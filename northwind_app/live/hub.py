@@ -26,7 +26,7 @@ from northwind_app.live.feed import Change, Cursor
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
 RETRY_SECONDS = 1.0
 
 

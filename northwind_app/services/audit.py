@@ -181,3 +181,39 @@ def when_text(at: dt.datetime) -> str:
 def usernames(session: Session) -> list[str]:
     """Everyone who can appear in the trail (for the filter)."""
     return list(session.execute(select(User.username).order_by(User.username)).scalars())
+
+
+@dataclass
+class ChangeSince:
+    """A change to one record after a given point of the trail (a live screen's banner)."""
+
+    audit_id: int
+    at: dt.datetime
+    user_id: int | None
+    who: str  # the user's full name, else their username as the trail kept it
+    action: str
+    changes: dict[str, list[str | None]]
+
+
+def last_id(session: Session, entity: str, key: Any) -> int:
+    """The id of one record's latest entry (0: none): where "changed since" starts."""
+    return int(session.execute(
+        select(AuditEntry.audit_id).where(AuditEntry.entity == entity,
+                                          AuditEntry.entity_key == str(key))
+        .order_by(AuditEntry.audit_id.desc()).limit(1)).scalar() or 0)
+
+
+def changes_since(session: Session, entity: str, key: Any, after_id: int,
+                  limit: int = 20) -> list[ChangeSince]:
+    """One record's entries after `after_id`, oldest first, with who made them by name
+    (anyone who may read the record may read this)."""
+    rows = session.execute(
+        select(AuditEntry.audit_id, AuditEntry.at, AuditEntry.user_id, AuditEntry.username,
+               User.full_name, AuditEntry.action, AuditEntry.changes)
+        .outerjoin(User, User.user_id == AuditEntry.user_id)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_key == str(key),
+               AuditEntry.audit_id > after_id)
+        .order_by(AuditEntry.audit_id).limit(limit)).all()
+    return [ChangeSince(audit_id=r.audit_id, at=r.at, user_id=r.user_id,
+                        who=r.full_name or r.username, action=r.action,
+                        changes=dict(r.changes or {})) for r in rows]
