@@ -53,8 +53,10 @@ class Hub:
 
     def __init__(self, deliver: Callable[[Sequence[Change]], object], *,
                  redis_url: str | None = None, poll: float = POLL_SECONDS,
-                 database_url: str | None = None):
+                 database_url: str | None = None,
+                 on_presence: Callable[[str], object] | None = None):
         self.deliver = deliver
+        self.on_presence = on_presence  # Redis: a record's presence changed (live/presence.py)
         self.database_url = database_url  # None: the configured database
         self.redis_url = redis_url
         self.poll = poll
@@ -115,17 +117,26 @@ class Hub:
     async def _listen_redis(self) -> None:
         import redis.asyncio as aioredis
 
+        from northwind_app.live.presence import changes_channel
+
         channel = feed.channel(self.redis_url)
+        presence = changes_channel(self.redis_url)
         while True:
             client = aioredis.Redis.from_url(self.redis_url)
             try:
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(channel)
+                    await pubsub.subscribe(channel, presence)
                     async for message in pubsub.listen():
                         kind = message.get("type")
                         if kind == "subscribe":
                             self.subscribed.set()
                             self._wake.set()  # what was missed while away: read the feed now
+                        elif kind == "message" and message.get("channel") in (
+                                presence, presence.encode()):
+                            if self.on_presence is not None:
+                                data = message["data"]
+                                self.on_presence(data.decode() if isinstance(data, bytes)
+                                                 else str(data))
                         elif kind == "message":
                             try:
                                 self.receive(feed.decode(message["data"]))

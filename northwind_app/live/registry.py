@@ -23,11 +23,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from northwind_app.live.feed import Change
+from northwind_app.live.presence import Here, LocalPresence
 
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.25
 SESSION = "session"  # the pseudo-state name of a tab's session watch
+PRESENCE = "#presence"  # suffix of a state name: read who else is here (not the data)
 
 # When an account last changed (by user id, time.time()), as this worker heard it: the auth
 # check of a tab whose user changed since it last checked asks the database again at once.
@@ -46,6 +48,7 @@ class Tab:
     last_nudge: float = 0.0  # time.monotonic()
     pending: set[str] = field(default_factory=set)  # state names waiting for the next nudge
     timer: asyncio.TimerHandle | None = None
+    here: tuple[str, str, Here] | None = None  # (topic, state name, who) when it is "here"
 
 
 # nudge(token, state names): make the tab run those states' refresh (may raise).
@@ -64,6 +67,8 @@ class Registry:
         self.tabs: dict[str, Tab] = {}
         self.index: dict[str, set[str]] = {}  # topic → tokens
         self._sending: set[asyncio.Task] = set()
+        self.presence = LocalPresence(self._presence_announced)
+        self.present: dict[str, set[str]] = {}  # topic → tokens that are here
 
     # --- registering ---
 
@@ -115,6 +120,7 @@ class Registry:
                 self._set(token, tab, other, frozenset())
             tab.pending.clear()
             tab.path = path
+            self._leave(token, tab)
         self._set(token, tab, state, frozenset(topics))
 
     def unwatch(self, token: str, state: str) -> None:
@@ -136,6 +142,7 @@ class Registry:
             tab.timer.cancel()
         for state in list(tab.watches):
             self._set(token, tab, state, frozenset())
+        self._leave(token, tab)
 
     def sweep(self) -> int:
         """Forget tabs no longer connected to this worker; returns how many."""
@@ -143,6 +150,71 @@ class Registry:
         for token in gone:
             self.forget(token)
         return len(gone)
+
+    # --- presence ---
+
+    def enter(self, token: str, path: str, state: str, topic: str, here: Here) -> None:
+        """Tab `token` (on `path`) has record `topic` open (its `state` shows who else has)."""
+        if not token:
+            return
+        tab = self._tab(token)
+        if tab.path != path:
+            self.watch(token, path, state, tab.watches.get(state, ()))
+        if tab.here is not None and tab.here[0] != topic:
+            self._leave(token, tab)
+        tab.here = (topic, state, here)
+        self.present.setdefault(topic, set()).add(token)
+        self._spawn(self.presence.enter(topic, token, here))
+
+    def here_topic(self, token: str, state: str) -> str | None:
+        tab = self.tabs.get(token)
+        if tab is None or tab.here is None or tab.here[1] != state:
+            return None
+        return tab.here[0]
+
+    def _leave(self, token: str, tab: Tab) -> None:
+        if tab.here is None:
+            return
+        topic = tab.here[0]
+        tab.here = None
+        tokens = self.present.get(topic)
+        if tokens is not None:
+            tokens.discard(token)
+            if not tokens:
+                del self.present[topic]
+        self._spawn(self.presence.leave(topic, token))
+
+    async def _presence_announced(self, topic: str) -> None:
+        self.presence_changed(topic)
+
+    def presence_changed(self, topic: str) -> None:
+        """Who is on record `topic` changed: the tabs there read it again (coalesced)."""
+        for token in list(self.present.get(topic, ())):
+            tab = self.tabs.get(token)
+            if tab is not None and tab.here is not None:
+                self._schedule(token, {tab.here[1] + PRESENCE})
+
+    async def renew(self) -> None:
+        """Keep this worker's tabs' presence from expiring."""
+        await self.presence.renew({token: (tab.here[0], tab.here[2])
+                                   for token, tab in self.tabs.items() if tab.here})
+
+    def _spawn(self, coro) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a test's synchronous call): nothing to announce
+            coro.close()
+            return
+        task = loop.create_task(self._quietly(coro))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    @staticmethod
+    async def _quietly(coro) -> None:
+        try:
+            await coro
+        except Exception as exc:  # noqa: BLE001 - presence is a courtesy; data still flows
+            log.warning("presence update failed: %s", exc)
 
     # --- delivering ---
 

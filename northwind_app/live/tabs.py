@@ -46,7 +46,8 @@ from reflex_base.event import Event
 
 from northwind_app.live import feed
 from northwind_app.live.hub import Hub
-from northwind_app.live.registry import SESSION, registry
+from northwind_app.live.presence import Here, LocalPresence, RedisPresence, others_text
+from northwind_app.live.registry import PRESENCE, SESSION, registry
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class LiveMixin(rx.State, mixin=True):
 
     # Keys of the rows a live refresh found new or changed (the table highlights them).
     changed_rows: list[str] = []
+    # Who else has this record open ("Also here: Margaret (editing)"; see `_live_here`).
+    present: str = ""
 
     def _live_token(self) -> str:
         return self.router.session.client_token
@@ -78,6 +81,16 @@ class LiveMixin(rx.State, mixin=True):
     def _live_watch(self, *topics: str) -> None:
         """This tab shows `topics` (replacing what this state watched); call in `load`."""
         registry.watch(self._live_token(), self._live_path(), self.get_full_name(), topics)
+
+    async def _live_here(self, topic: str, mode: str = "viewing") -> None:
+        """This tab has record `topic` open (`mode`: "viewing" or "editing"): others there
+        see it, and `present` says who else is."""
+        from northwind_app.ui.auth import actor_of  # (ui.auth imports the live registry)
+
+        actor = await actor_of(self)
+        registry.enter(self._live_token(), self._live_path(), self.get_full_name(), topic,
+                       Here(actor.user_id, actor.display_name, mode))
+        self.present = others_text(await registry.presence.here(topic), actor.user_id)
 
     def _live_unwatch(self) -> None:
         registry.unwatch(self._live_token(), self.get_full_name())
@@ -100,6 +113,19 @@ class LiveMixin(rx.State, mixin=True):
         return await self._live_refresh()
 
 
+    @rx.event
+    async def live_presence(self):
+        """Sent by the server when who else is on this tab's record changed."""
+        from northwind_app.ui.auth import actor_of
+
+        topic = registry.here_topic(self._live_token(), self.get_full_name())
+        if topic is None or not registry.watching(self._live_token(), self.get_full_name(),
+                                                   self._live_path()):
+            return
+        actor = await actor_of(self)
+        self.present = others_text(await registry.presence.here(topic), actor.user_id)
+
+
 # --- the worker's side ----------------------------------------------------------------------
 
 
@@ -120,6 +146,8 @@ def _local(app: Any, token: str) -> bool:
 def _event_name(state: str) -> str:
     if state == SESSION:
         return f"{LiveState.get_full_name()}.ping"
+    if state.endswith(PRESENCE):
+        return f"{state.removesuffix(PRESENCE)}.live_presence"
     return f"{state}.live_refresh"
 
 
@@ -136,12 +164,19 @@ async def live_updates(app: Any):
     go to this worker's tabs."""
     registry.nudge = lambda token, states: nudge(app, token, states)
     registry.connected = lambda token: _local(app, token)
-    hub = Hub(registry.dispatch, redis_url=feed.redis_url())
+    redis_url = feed.redis_url()
+    registry.presence = (RedisPresence(redis_url) if redis_url
+                         else LocalPresence(registry._presence_announced))
+    hub = Hub(registry.dispatch, redis_url=redis_url, on_presence=registry.presence_changed)
 
     async def sweep() -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             registry.sweep()
+            try:
+                await registry.renew()
+            except Exception as exc:  # noqa: BLE001 - Redis away: entries expire, then return
+                log.warning("could not renew presence: %s", exc)
 
     tasks = [asyncio.create_task(hub.run(), name="northwind_live_hub"),
              asyncio.create_task(sweep(), name="northwind_live_sweep")]
