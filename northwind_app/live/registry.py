@@ -97,7 +97,8 @@ class Registry:
         if not token:
             return
         tab = self.tabs.get(token)
-        if tab is not None and tab.user_id == user_id and (user_id is None or SESSION in tab.watches):
+        if tab is not None and tab.user_id == user_id and (
+                user_id is None or SESSION in tab.watches):
             return
         if tab is None and user_id is None:
             return
