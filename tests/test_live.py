@@ -23,7 +23,7 @@ from northwind_app.live import feed
 from northwind_app.live.feed import Change, Cursor
 from northwind_app.live.hub import Hub
 from northwind_app.live.presence import Here, RedisPresence
-from northwind_app.live.registry import SESSION, Registry, user_changed_at
+from northwind_app.live.registry import REWATCH, SESSION, Registry, user_changed_at
 from northwind_app.services import customers, orders as svc
 from northwind_app.services.auth import Actor
 from northwind_app.settings import PROJECT_ROOT
@@ -304,6 +304,12 @@ def test_an_account_change_reaches_every_tab_of_that_user():
         registry.seen("margaret", 7)
         registry.watch("margaret", "/orders", "orders_state", ["orders"])
         registry.seen("andrew", 8)
+        await asyncio.sleep(0.05)
+        # New to this worker: asked to register again what they watched (after a reconnect).
+        assert sorted(nudges) == [("andrew", frozenset({REWATCH})),
+                                  ("margaret", frozenset({REWATCH}))]
+        await asyncio.sleep(0.25)
+        nudges.clear()
         registry.dispatch([_change(300, "user", "7")])
         await asyncio.sleep(0.05)
         assert nudges == [("margaret", frozenset({SESSION, "orders_state"}))]
@@ -350,11 +356,12 @@ def test_a_nudge_is_an_update_holding_the_states_refresh_events():
     class App:
         event_namespace = Namespace()
 
-    aio.run(nudge(App(), "tab", {"some_state", SESSION}))
+    aio.run(nudge(App(), "tab", {"some_state", "some_state#presence", SESSION, REWATCH}))
     ((token, update),) = sent
     assert token == "tab" and update.delta == {}
-    assert [e.name for e in update.events] == [f"{LiveState.get_full_name()}.ping",
-                                               "some_state.live_refresh"]
+    live = LiveState.get_full_name()
+    assert [e.name for e in update.events] == [
+        f"{live}.ping", f"{live}.rewatch", "some_state.live_refresh", "some_state.live_presence"]
 
 
 def test_changes_since_and_their_sentence(classic_db):

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 COALESCE_SECONDS = 0.25
 SESSION = "session"  # the pseudo-state name of a tab's session watch
 PRESENCE = "#presence"  # suffix of a state name: read who else is here (not the data)
+REWATCH = "rewatch"  # the pseudo-state name of "register what you watched again"
 
 # When an account last changed (by user id, time.time()), as this worker heard it: the auth
 # check of a tab whose user changed since it last checked asks the database again at once.
@@ -93,7 +94,9 @@ class Registry:
             tab.watches.pop(state, None)
 
     def seen(self, token: str, user_id: int | None) -> None:
-        """An event of `token` by `user_id` (None: signed out): it watches its session."""
+        """An event of `token` by `user_id` (None: signed out): it watches its session. A
+        signed-in tab this worker did not know (its worker died and it reconnected here, or
+        it is new) is asked to register what it watched again (`REWATCH`)."""
         if not token:
             return
         tab = self.tabs.get(token)
@@ -102,13 +105,17 @@ class Registry:
             return
         if tab is None and user_id is None:
             return
+        new = tab is None
         tab = self._tab(token)
         if tab.user_id != user_id:  # another identity: what it watched was loaded for another
             for state in list(tab.watches):
                 self._set(token, tab, state, frozenset())
+            self._leave(token, tab)
         tab.user_id = user_id
         self._set(token, tab, SESSION,
                   frozenset() if user_id is None else frozenset({f"session:{user_id}"}))
+        if new:
+            self._schedule(token, {REWATCH})
 
     def watch(self, token: str, path: str, state: str, topics: Iterable[str]) -> None:
         """`state` of tab `token`, showing page `path`, shows `topics` (replacing what it

@@ -21,7 +21,7 @@ A page state opts in with `LiveMixin`:
     class OrderDetailState(LiveMixin, rx.State):
         async def load(self):
             ...                      # as before
-            self._live_watch(f"order:{order_id}")
+            await self._live_watch(f"order:{order_id}")
 
         async def _live_refresh(self):
             await self.load()        # or something lighter that keeps a form's typing
@@ -47,7 +47,7 @@ from reflex_base.event import Event
 from northwind_app.live import feed
 from northwind_app.live.hub import Hub
 from northwind_app.live.presence import Here, LocalPresence, RedisPresence, others_text
-from northwind_app.live.registry import PRESENCE, SESSION, registry
+from northwind_app.live.registry import PRESENCE, REWATCH, SESSION, registry
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,37 @@ SWEEP_SECONDS = 30.0
 
 
 class LiveState(rx.State):
-    """The session nudge's target: an event of a page state, so the auth middleware checks
+    """The tab's live bookkeeping, and the target of the server's own nudges.
+
+    `ping` (the session nudge) is an event of a page state, so the auth middleware checks
     the tab's session (at once after an account change: `registry.user_changed_at`) and sends
-    a signed-out tab to the login page. It does nothing itself."""
+    a signed-out tab to the login page; it does nothing itself. `rewatch` runs when a tab's
+    events reach a worker that does not know the tab (its worker died and it reconnected
+    here, with its state): what its states watched, kept here, is registered again."""
+
+    # state name → [path, *topics] of the tab's live states; [topic, mode, state name] of its
+    # presence (backend vars: kept with the tab's state, never sent).
+    _kept: dict[str, list[str]] = {}
+    _kept_here: list[str] = []
 
     @rx.event
     def ping(self):
         return None
+
+    @rx.event
+    async def rewatch(self):
+        token, path = self.router.session.client_token, self.router.url.path or "/"
+        for state, (kept_path, *topics) in list(self._kept.items()):
+            if kept_path == path:
+                registry.watch(token, path, state, topics)
+        if self._kept_here:
+            topic, mode, state = self._kept_here
+            if registry.watching(token, state, path):
+                from northwind_app.ui.auth import actor_of  # (ui.auth imports the registry)
+
+                actor = await actor_of(self)
+                registry.enter(token, path, state, topic,
+                               Here(actor.user_id, actor.display_name, mode))
 
 
 class LiveMixin(rx.State, mixin=True):
@@ -78,9 +102,14 @@ class LiveMixin(rx.State, mixin=True):
     def _live_path(self) -> str:
         return self.router.url.path or "/"
 
-    def _live_watch(self, *topics: str) -> None:
+    async def _live_watch(self, *topics: str) -> None:
         """This tab shows `topics` (replacing what this state watched); call in `load`."""
-        registry.watch(self._live_token(), self._live_path(), self.get_full_name(), topics)
+        path, name = self._live_path(), self.get_full_name()
+        registry.watch(self._live_token(), path, name, topics)
+        live = await self.get_state(LiveState)
+        if live._kept.get(name) != [path, *topics]:
+            live._kept = {**{k: v for k, v in live._kept.items() if v[0] == path},
+                          name: [path, *topics]}
 
     async def _live_here(self, topic: str, mode: str = "viewing") -> None:
         """This tab has record `topic` open (`mode`: "viewing" or "editing"): others there
@@ -90,6 +119,8 @@ class LiveMixin(rx.State, mixin=True):
         actor = await actor_of(self)
         registry.enter(self._live_token(), self._live_path(), self.get_full_name(), topic,
                        Here(actor.user_id, actor.display_name, mode))
+        live = await self.get_state(LiveState)
+        live._kept_here = [topic, mode, self.get_full_name()]
         self.present = others_text(await registry.presence.here(topic), actor.user_id)
 
     def _live_unwatch(self) -> None:
@@ -146,6 +177,8 @@ def _local(app: Any, token: str) -> bool:
 def _event_name(state: str) -> str:
     if state == SESSION:
         return f"{LiveState.get_full_name()}.ping"
+    if state == REWATCH:
+        return f"{LiveState.get_full_name()}.rewatch"
     if state.endswith(PRESENCE):
         return f"{state.removesuffix(PRESENCE)}.live_presence"
     return f"{state}.live_refresh"
@@ -153,7 +186,7 @@ def _event_name(state: str) -> str:
 
 async def nudge(app: Any, token: str, states: Iterable[str]) -> None:
     """Send tab `token` the refresh events of `states` (the session check first)."""
-    names = sorted(states, key=lambda s: (s != SESSION, s))
+    names = sorted(states, key=lambda s: (s != SESSION, s != REWATCH, s))
     events = [Event(name=_event_name(state), payload={}) for state in names]
     await _namespace(app).emit_update(StateUpdate(events=events), token)
 
