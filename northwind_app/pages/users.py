@@ -250,7 +250,7 @@ class UserDetailState(CredentialsState, UserFieldsState, rx.State):
             data = await backend.load(self, _load_user, actor, int(self.requested_id))
         except NotFound:
             self.not_found, self.record = True, {}
-        except ServiceError:  # a server problem: logged, or the outage banner raised
+        except ServiceError:  # a server problem (logged, or the outage banner), signed out
             self.error = "This user could not be loaded. Try again."
         else:
             user = data["user"]
