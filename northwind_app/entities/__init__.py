@@ -27,8 +27,9 @@ def _check_related() -> None:
         for related in entity.related:
             source = LISTS[related.source]
             filters = getattr(source.listing, "filters", None)
-            assert filters is None or related.filter in filters, \
-                f"{entity.name}.{related.name}: {related.source} has no filter {related.filter}"
+            if filters is not None and related.filter not in filters:
+                raise ValueError(f"{entity.name}.{related.name}: {related.source} has no "
+                                 f"filter {related.filter}")
 
 
 _check_related()

@@ -92,10 +92,12 @@ class Entity:
         filters = getattr(self.listing, "filters", None)
         if sorts is not None:
             unknown = [c.sort for c in self.columns if c.sort and c.sort not in sorts]
-            assert not unknown, f"{self.name}: columns sort by unknown keys {unknown}"
+            if unknown:
+                raise ValueError(f"{self.name}: columns sort by unknown keys {unknown}")
         if filters is not None:
             unknown = [f.key for f in self.filters if f.key not in filters]
-            assert not unknown, f"{self.name}: unknown filters {unknown}"
+            if unknown:
+                raise ValueError(f"{self.name}: unknown filters {unknown}")
 
     @property
     def filter_keys(self) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 The spec names the service `Listing`, the columns, how one service row becomes display
 strings, and the URL filters. `list_state` returns a `ListState` subclass whose rows come
-from `listing.page(...)` through ui/backend.py (a read-only session in a worker thread); `fixed` filters (from the page URL) make the same
-list embeddable in a detail page (a supplier's products, a customer's orders, …). A list only
+from `listing.page(...)` through ui/backend.py (a read-only session in a worker thread);
+`fixed` filters (from the page URL) make the same list embeddable in a detail page (a
+supplier's products, a customer's orders, …). The catalog's lists are built from their
+entities' declarations (northwind_app/entities/, pages/catalog/lists.py). A list only
 some roles may read names its service function as `fetch` (`fetch(session, actor, params)`,
 e.g. users.list_users): the service, not the screen, checks the signed-in user's permission.
 """
@@ -32,7 +34,6 @@ class EntityList:
     row: Callable[[dict[str, Any]], dict[str, str]]
     filter_keys: tuple[str, ...] = ()
     fixed_from_path: Callable[[str], dict[str, str]] | None = None  # embedded lists
-    default_sort: str = ""
     # A service list function that checks the caller (used instead of listing.page).
     fetch: Callable[[Session, Actor, ListParams], Page] | None = None
 
@@ -58,7 +59,7 @@ def list_state(spec: EntityList) -> type[ListState]:
                             "filter_keys": ClassVar[tuple[str, ...]],
                             "needs_actor": ClassVar[bool]},
         "route": spec.route,
-        "default_sort": spec.default_sort or spec.listing.default_sort,
+        "default_sort": spec.listing.default_sort,
         "filter_keys": spec.filter_keys,
         "needs_actor": spec.fetch is not None,
         "_fetch": fetch,
