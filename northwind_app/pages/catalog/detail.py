@@ -122,24 +122,25 @@ def _delete_dialog(state: type[DetailState]) -> rx.Component:
 
 
 def record_actions(state: type[DetailState]) -> rx.Component:
-    """Edit and delete, for the roles the entity lets change its records."""
+    """Edit and delete, each for the roles the entity lets do it."""
     entity = state.entity
-    parts = []
+    parts: list[tuple[Any, rx.Component]] = []
     if entity.may_edit and entity.fields:
-        parts.append(rx.cond(may(entity.may_edit), rx.link(
+        parts.append((entity.may_edit, rx.link(
             rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
             href=f"/{entity.name}/" + state.key + "/edit", data_testid="edit-record")))
     if entity.may_delete and entity.delete:
-        parts.append(rx.cond(may(entity.may_delete), rx.fragment(
+        parts.append((entity.may_delete, rx.fragment(
             rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft", color_scheme="red",
                       on_click=state.set_delete_open(True), data_testid="delete-record"),
             _delete_dialog(state))))
     if not parts:
         return rx.fragment()
-    permitted = may(entity.may_edit or entity.may_delete)
-    if entity.may_delete and entity.may_edit and entity.may_delete != entity.may_edit:
-        permitted = permitted | may(entity.may_delete)
-    return rx.cond(permitted, rx.hstack(*parts, spacing="3"))
+    anyone = may(parts[0][0])
+    for permission, _ in parts[1:]:
+        anyone = anyone | may(permission)
+    return rx.cond(anyone, rx.hstack(*[rx.cond(may(permission), part)
+                                       for permission, part in parts], spacing="3"))
 
 
 def heading(state: type[DetailState], *children, actions=None) -> rx.Component:
