@@ -44,7 +44,8 @@ _DETAIL = {"customers": (customer_detail_page, CustomerState),
            "categories": (category_detail_page, CategoryState),
            "shippers": (shipper_detail_page, ShipperState)}
 PAGES: dict[str, CatalogPages] = {
-    name: CatalogPages(list_page(entity), STATES[name], *_DETAIL[name]) for name, entity in ENTITIES.items()}
+    name: CatalogPages(list_page(entity), STATES[name], *_DETAIL[name])
+    for name, entity in ENTITIES.items()}
 
 __all__ = ["PAGES", "STATES", "CatalogOptions", "CatalogPages", "CategoryState",
            "CustomerState", "DetailState", "EmployeeState", "ProductState", "ShipperState",
