@@ -6,11 +6,11 @@ import asyncio
 
 
 from northwind_app.api.app import create_api, in_front_of_reflex
-from northwind_app.pages.catalog import PAGES, CatalogOptions, related_loads
 from northwind_app.entities import ENTITIES
 from northwind_app.pages import users as usr
 from northwind_app.pages.account import AccountState, account_page
 from northwind_app.pages.audit import AuditOptions, audit_page
+from northwind_app.pages.catalog import PAGES, CatalogOptions, related_loads
 from northwind_app.pages.home import HomeState, home
 from northwind_app.pages.login import LoginState, login_page
 from northwind_app.pages.order_detail import OrderDetailState, invoice_page, order_detail_page
