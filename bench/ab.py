@@ -186,8 +186,16 @@ def run(args, argv: list[str], measure: Measure) -> int:
         raise SystemExit(f"{other_root} is not a checkout of this project (no rxconfig.py/bench)")
     if other_root == PROJECT_ROOT:
         raise SystemExit("--ab needs another checkout than this one")
+    if args.rounds < 1:
+        raise SystemExit("--rounds must be at least 1")
     sides = [Side("this", PROJECT_ROOT, _commit(PROJECT_ROOT), "this_"),
              Side("other", other_root, _commit(other_root), "other_")]
+    requirements = [(s.root / "requirements.txt").read_bytes()
+                    if (s.root / "requirements.txt").is_file() else b"" for s in sides]
+    if requirements[0] != requirements[1]:
+        # Both sides run on this virtualenv: the other's pinned packages are not installed.
+        log("ab: warning: requirements.txt differs between the checkouts; both run with this "
+            "virtualenv's packages")
     started = dt.datetime.now().astimezone()
     meta = {"date": started.strftime("%Y-%m-%d %H:%M %Z"),
             "command": "python -m bench " + shlex.join(argv), "db": args.db,
@@ -195,6 +203,7 @@ def run(args, argv: list[str], measure: Measure) -> int:
             "wrk_seconds": args.duration, "wrk_connections": args.connections_list,
             "clicks": args.clicks, "clients": args.clients_list, "machine": machine_info(),
             "sides": {s.name: {"root": str(s.root), "commit": s.commit} for s in sides},
+            "same_requirements": requirements[0] == requirements[1],
             "cpu_check_start": cpu_check()}
     results: dict = {"meta": meta, "scales": {}}
     failed = False
@@ -248,7 +257,9 @@ def markdown(results: dict, sides: list[Side]) -> str:
     out = [f"A/B run **{meta['date']}** · `{meta['command']}`", "",
            f"this: `{sides[0].root}` ({sides[0].commit}); other: `{sides[1].root}` "
            f"({sides[1].commit}); {meta['rounds']} rounds, alternating which side goes first; "
-           f"database {meta['db']}; wrk {meta['wrk_seconds']} s per run.",
+           f"database {meta['db']}; wrk {meta['wrk_seconds']} s per run"
+           + ("." if meta["same_requirements"] else
+              "; **requirements.txt differs** (both ran with this virtualenv)."),
            f"CPU check (s, alone / each of two): start {start['one_s']} / {start['two_s']}, "
            f"end {end['one_s']} / {end['two_s']}.", ""]
     for scale, res in results["scales"].items():
