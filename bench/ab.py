@@ -144,10 +144,10 @@ def figures(result: dict) -> dict[str, float]:
     return out
 
 
-def _fmt(value: float) -> str:
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+def _places(values: list[float]) -> int:
+    """Decimals for one figure's row (the same for both sides): fewer for larger numbers."""
+    biggest = max((abs(v) for v in values), default=0)
+    return 0 if biggest >= 1000 else 1 if biggest >= 10 else 2
 
 
 def table(rounds: dict[str, list[dict[str, float]]], sides: list[Side]) -> str:
@@ -162,6 +162,8 @@ def table(rounds: dict[str, list[dict[str, float]]], sides: list[Side]) -> str:
              "|---|---:|---:|---:|---|"]
     for name in names:
         cells, ranges, medians = [], [], []
+        places = _places([fig[name] for side in sides for fig in rounds[side.name]
+                          if name in fig])
         for side in sides:
             values = [fig[name] for fig in rounds[side.name] if name in fig]
             if not values:
@@ -170,7 +172,8 @@ def table(rounds: dict[str, list[dict[str, float]]], sides: list[Side]) -> str:
             med = statistics.median(values)
             medians.append(med)
             ranges.append((min(values), max(values)))
-            cells.append(f"{_fmt(med)} ({_fmt(min(values))}–{_fmt(max(values))}, n={len(values)})")
+            cells.append(f"{med:,.{places}f} ({min(values):,.{places}f}–"
+                         f"{max(values):,.{places}f}, n={len(values)})")
         ratio = f"{medians[0] / medians[1]:.2f}" if len(medians) == 2 and medians[1] else "—"
         overlap = "—" if len(ranges) < 2 else (
             "yes" if ranges[0][0] <= ranges[1][1] and ranges[1][0] <= ranges[0][1] else "**no**")
