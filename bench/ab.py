@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,7 +232,11 @@ def run(args, argv: list[str], measure: Measure) -> int:
                 order = sides if n % 2 == 0 else sides[::-1]
                 for side in order:
                     log(f"ab: round {n + 1}/{args.rounds}: {side.name}")
-                    result = _round(args, side, scale, urls[side.name], measure)
+                    try:
+                        result = _round(args, side, scale, urls[side.name], measure)
+                    except Exception as exc:  # noqa: BLE001 - keep the other rounds' figures
+                        traceback.print_exc()
+                        result = {"errors": {"round": f"{type(exc).__name__}: {exc}"[:2000]}}
                     failed = failed or bool(result["errors"])
                     per_side[side.name].append(result)
         finally:
