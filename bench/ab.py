@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import data
+from bench.report import ENDPOINT_LABELS
 from bench.common import (
     PROJECT_ROOT, RAW_DIR, WEB_WORKDIR, Credentials, Server, checkout_env, cpu_check,
     create_database, drop_database, group_pids, log, machine_info,
@@ -124,7 +125,9 @@ def figures(result: dict) -> dict[str, float]:
             put(f"memory: KB per tab, {point['clients']} tabs", point.get("kb_per_client"))
         put("memory: marginal KB per tab", mem.get("marginal_kb_per_client"))
     for name, ep in ((result.get("rest") or {}).get("endpoints") or {}).items():
-        label = f"{ep.get('method', 'GET')} {ep.get('path') or name}"
+        # By the endpoint's name, not its path: ids, cursors and search texts are taken
+        # from each side's data and may differ in form.
+        label = ENDPOINT_LABELS.get(name, name)
         for conns, run in (ep.get("runs") or {}).items():
             where = f"{label} c={conns}"
             put(f"{where}: req/s", run.get("rps"))
