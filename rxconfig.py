@@ -36,7 +36,7 @@ config = rx.Config(
     plugins=[
         # Solid panels: a translucent one (Radix's default) blurs what is behind it, which a
         # browser without a GPU redrew in ~45 ms per frame of the orders screen, on the CPU
-        # the server needs (bench/OPTIMISATIONS.md, session 11).
+        # the server needs (bench/README.md, optimisation notes).
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", radius="medium",
                                                      panel_background="solid")),
     ],
