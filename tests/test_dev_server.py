@@ -7,6 +7,7 @@ its `-wal`/`-shm` files and `northwind.lock` live in the project folder and chan
 query and every start of a worker, which used to make Reflex's reloader (that watched every
 entry of the folder) reload, recompile and restart the worker, forever (rxconfig.py now
 watches the app's sources only). An edit of a page reloads it exactly once.
+Its first start (no .web yet) does not advise installing with `uv` (rxconfig.py).
 
 Slow (the frontend is installed and the app compiled twice): one test.
 """
@@ -88,6 +89,9 @@ def test_dev_server_compiles_once_and_reloads_once_per_edit(tmp_path):
                 pytest.fail(f"the development server did not start:\n{server_log()}")
             time.sleep(1)
         assert _compiles(log_path) == 1, server_log()
+        # Its first start prepared the frontend (.web) without advising `uv` (rxconfig.py).
+        assert "Initialized northwind_app." in server_log()
+        assert "uv run reflex run" not in server_log()
 
         # Used for a while (every health check queries the database): nothing recompiles.
         until = time.monotonic() + IDLE_SECONDS
