@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import reflex as rx
 
 from northwind_app.api.app import create_api, in_front_of_reflex
 from northwind_app.entities import ENTITIES
@@ -34,6 +35,8 @@ app = App(
     api_transformer=in_front_of_reflex(api),
     csp_by_path=api_csp(api),
     stylesheets=["/print.css", "/table.css"],
+    # assets/favicon.ico (the path browsers also ask for on their own).
+    head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
     # Every tab hears another tab of the browser signing in or out.
     extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync(),
                      # Every page shows the outage banner (ui/outage.py).
