@@ -5,6 +5,9 @@ the frontend, the second is timed to the first 200 of /api/health), measure serv
 connected tabs, REST throughput/latency with wrk, the /orders screen in Chromium, and finally
 POST /api/orders (last, since it adds orders). Results go to bench/results/<stamp>.json and,
 for full runs, into the results section of bench/README.md. See bench/README.md.
+
+`--ab OTHER_CHECKOUT` compares this checkout with another one in one interleaved run
+(bench/ab.py).
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import data, memory, report, rest, ui
+from bench import ab, data, memory, report, rest, ui
 from bench.common import (
-    BENCH_DIR, RAW_DIR, RESULTS_DIR, Server, cpu_check, create_database, drop_database, log,
-    group_pids, machine_info, sign_in,
+    BENCH_DIR, RAW_DIR, RESULTS_DIR, Credentials, Server, cpu_check, create_database,
+    drop_database, group_pids, log, machine_info, sign_in,
 )
 
 STAGES = ("data", "start", "memory", "rest", "ui", "write")
@@ -68,7 +71,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-readme", dest="readme", action="store_false")
     p.add_argument("--from-json", type=Path, default=None, metavar="FILE",
                    help="measure nothing: rewrite the README table from a results file")
+    p.add_argument("--ab", default=None, metavar="OTHER_CHECKOUT",
+                   help="compare this checkout with another one (e.g. a git worktree of an "
+                        "older commit, beside this one): the same stages on both, rounds "
+                        "alternating, one side-by-side table of medians, spreads and ratios "
+                        "(default scales: classic; results in bench/results/raw/); see "
+                        "bench/ab.py")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="with --ab: rounds per side (default 3)")
     return p
+
+
+def measure(args, server: Server, url: str, login: Credentials, result: dict) -> None:
+    """Run the chosen stages after the start (memory, rest, ui, write) on a running server,
+    into result; a stage that fails is recorded in result["errors"] and the others still run."""
+    stages = args.stages
+    for stage, fn in (
+        ("memory", lambda: memory.run(server, args.clients_list,
+                                      session_token=login.session_token)),
+        ("rest", lambda: rest.run(server.base, url, credentials=login,
+                                  connections=args.connections_list,
+                                  seconds=args.duration, warmup=args.warmup,
+                                  only=GET_ENDPOINTS, server_pgid=server.pgid)),
+        ("ui", lambda: ui.run(server.base, clicks_count=args.clicks,
+                              cold_count=args.cold_loads,
+                              session_token=login.session_token)),
+        ("write", lambda: rest.run(server.base, url, credentials=login,
+                                   connections=args.connections_list,
+                                   seconds=args.duration, warmup=args.warmup,
+                                   only={"order_create"}, server_pgid=server.pgid)),
+    ):
+        if stage not in stages:
+            continue
+        try:
+            out = fn()
+        except Exception as exc:  # noqa: BLE001 - record it, go on with the others
+            traceback.print_exc()
+            result.setdefault("errors", {})[stage] = f"{type(exc).__name__}: {exc}"[:1000]
+            continue
+        if stage == "write":
+            rest_result = result.setdefault("rest", {"info": out["info"], "endpoints": {}})
+            rest_result["endpoints"].update(out["endpoints"])
+        else:
+            result[stage] = out
+    result["server_log"] = str(server.log_path)
 
 
 def run_scale(args, scale: str) -> dict:
@@ -98,35 +144,7 @@ def run_scale(args, scale: str) -> dict:
             log(f"start: second start → /api/health 200: {started:.2f} s")
             result["start"] = {"first_start_s": round(first, 2), "start_s": round(started, 2),
                                "port": server.port, "processes": len(group_pids(server.pgid))}
-            for stage, fn in (
-                ("memory", lambda: memory.run(server, args.clients_list,
-                                              session_token=login.session_token)),
-                ("rest", lambda: rest.run(server.base, url, credentials=login,
-                                          connections=args.connections_list,
-                                          seconds=args.duration, warmup=args.warmup,
-                                          only=GET_ENDPOINTS, server_pgid=server.pgid)),
-                ("ui", lambda: ui.run(server.base, clicks_count=args.clicks,
-                                      cold_count=args.cold_loads,
-                                      session_token=login.session_token)),
-                ("write", lambda: rest.run(server.base, url, credentials=login,
-                                           connections=args.connections_list,
-                                           seconds=args.duration, warmup=args.warmup,
-                                           only={"order_create"}, server_pgid=server.pgid)),
-            ):
-                if stage not in stages:
-                    continue
-                try:
-                    out = fn()
-                except Exception as exc:  # noqa: BLE001 - record it, go on with the others
-                    traceback.print_exc()
-                    result["errors"][stage] = f"{type(exc).__name__}: {exc}"[:1000]
-                    continue
-                if stage == "write":
-                    rest_result = result.setdefault("rest", {"info": out["info"], "endpoints": {}})
-                    rest_result["endpoints"].update(out["endpoints"])
-                else:
-                    result[stage] = out
-            result["server_log"] = str(server.log_path)
+            measure(args, server, url, login, result)
         finally:
             server.stop()
     finally:
@@ -150,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         print(report.markdown(results))
         return 0
     quick = args.quick
-    args.scales_list = [s.strip() for s in (args.scales or (
-        "classic,300" if quick else "classic,1000000")).split(",") if s.strip()]
+    default_scales = "classic" if args.ab else "classic,300" if quick else "classic,1000000"
+    args.scales_list = [s.strip() for s in (args.scales or default_scales).split(",")
+                        if s.strip()]
     for s in args.scales_list:
         if s != "classic" and not s.isdigit():
             raise SystemExit(f"bad scale {s!r}: use classic or a number of demo orders")
@@ -164,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     args.clicks = args.clicks or (10 if quick else 120)
     args.cold_loads = args.cold_loads or (2 if quick else 5)
     args.clients_list = _ints(args.clients or ("2,5" if quick else "50,200"))
+    if args.ab:
+        return ab.run(args, argv if argv is not None else sys.argv[1:], measure)
     out_dir = args.out or (RAW_DIR if quick else RESULTS_DIR)
     write_readme = (not quick) if args.readme is None else args.readme
 

@@ -120,11 +120,12 @@ def scale_label(scale: str) -> str:
     return "classic" if scale == "classic" else str(int(scale))
 
 
-def create_database(db: str, scale: str, *, reuse: bool = False) -> str:
+def create_database(db: str, scale: str, *, reuse: bool = False, tag: str = "") -> str:
     """A fresh (empty) benchmark database for one scale; returns its SQLAlchemy URL.
 
-    With reuse=True an existing database is kept (its data is not reloaded)."""
-    label = scale_label(scale)
+    With reuse=True an existing database is kept (its data is not reloaded). `tag` goes into
+    the name, so that two checkouts compared side by side (`bench.ab`) each get their own."""
+    label = tag + scale_label(scale)
     if db == "sqlite":
         RAW_DIR.mkdir(parents=True, exist_ok=True)
         path = RAW_DIR / f"nw_bench_{label}.db"
@@ -306,6 +307,12 @@ def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> dict:
 
 # -- the app server -----------------------------------------------------------------------------
 
+def checkout_env(root: Path) -> dict[str, str]:
+    """The environment for a command run in the checkout at root: its own packages are
+    imported from its folder (the working directory), never from another checkout's."""
+    return {**os.environ, "PYTHONPATH": str(root)}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -324,10 +331,13 @@ def http_status(url: str, timeout: float = 5) -> int | None:
 
 @dataclass
 class Server:
-    """`reflex run --env prod --single-port` in its own process group."""
+    """`reflex run --env prod --single-port` in its own process group, started in the
+    checkout at `root` (this one unless `bench.ab` compares another) with this Python."""
 
     database_url: str
     redis_url: str | None = None  # set: Reflex runs several workers sharing state in Redis
+    root: Path = PROJECT_ROOT
+    web_workdir: str = WEB_WORKDIR  # relative: inside root
     port: int = field(default_factory=free_port)
     log_path: Path = field(default_factory=lambda: RAW_DIR / f"server-{uuid.uuid4().hex[:8]}.log")
     proc: subprocess.Popen | None = None
@@ -351,14 +361,14 @@ class Server:
         """Start the server; seconds from the start command to the first 200 of /api/health."""
         RAW_DIR.mkdir(parents=True, exist_ok=True)
         self.states_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "NORTHWIND_DATABASE_URL": self.database_url,
-               "REFLEX_WEB_WORKDIR": WEB_WORKDIR, "REFLEX_CHECK_LATEST_VERSION": "0",
+        env = {**checkout_env(self.root), "NORTHWIND_DATABASE_URL": self.database_url,
+               "REFLEX_WEB_WORKDIR": self.web_workdir, "REFLEX_CHECK_LATEST_VERSION": "0",
                "REFLEX_STATES_WORKDIR": str(self.states_dir), "PYTHONUNBUFFERED": "1"}
         if self.redis_url:
             env["REFLEX_REDIS_URL"] = self.redis_url
         logfile = open(self.log_path, "a")
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.command(), cwd=PROJECT_ROOT, env=env, stdout=logfile,
+        self.proc = subprocess.Popen(self.command(), cwd=self.root, env=env, stdout=logfile,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         logfile.close()

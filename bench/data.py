@@ -7,14 +7,16 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from bench.common import CLASSIC_DIR, PROJECT_ROOT, log, query
+from bench.common import CLASSIC_DIR, PROJECT_ROOT, checkout_env, log, query
 
 SEED = 42
 
 
-def load(url: str, scale: str) -> dict:
-    """Load one scale into the (empty) database at url; wall time and the loader's own time."""
+def load(url: str, scale: str, root: Path = PROJECT_ROOT) -> dict:
+    """Load one scale into the (empty) database at url with the loader of the checkout at root;
+    wall time and the loader's own time."""
     if scale == "classic":
         args = ["classic", str(CLASSIC_DIR)]
         kind = "classic_import"
@@ -23,7 +25,7 @@ def load(url: str, scale: str) -> dict:
         kind = "demo_generation"
     cmd = [sys.executable, "-m", "northwind_app.data", "--database-url", url, *args]
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=root, env=checkout_env(root), capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         raise RuntimeError(f"loading {scale} failed:\n{out.stdout}\n{out.stderr}")

@@ -4,12 +4,14 @@ A client here does what a browser tab of /orders does on the Reflex event websoc
 0.10, see reflex_base/.templates/web/utils/state.js `connect`): it opens the Engine.IO
 websocket `/_event/?EIO=4&transport=websocket&token=<its own uuid>` with the Reflex version as
 subprotocol, and sends the socket.io CONNECT packet for namespace `/_event` carrying the
-hydrate event (`reflex___state____state.hydrate_and_load`) with the router data of /orders in
+hydrate event (Reflex's `State.hydrate_and_load`) with the router data of /orders in
 its auth, and the signed-in session's cookie on the websocket's request (where the screens'
 server reads it, northwind_app/ui/auth.py). The backend creates the tab's state for that
 token, hydrates it and runs the page's on_load (OrdersState.load), and the client waits until
 the orders state's rows arrive, so each client holds a real, loaded server-side state.
-Engine.IO pings are answered.
+Engine.IO pings are answered. The event's and the state's wire names are asked of Reflex and
+of the state class (imported from where the app defines it, so that a moved or renamed state
+fails here at import instead of leaving the clients waiting for rows that never come).
 
 Memory is the resident set (VmRSS) summed over the server's whole process group, plus, when
 the server keeps its tabs' states in Redis (several workers), the growth of Redis's own
@@ -28,13 +30,29 @@ import uuid
 from urllib.parse import urlencode
 
 import wsproto
+from reflex.state import State
+from reflex_base.constants import CompileVars
+from reflex_base.constants.state import FIELD_MARKER
+from reflex_base.utils.format import format_event_handler
 from wsproto import events as ws
 
 from bench.common import SESSION_COOKIE, log
+from northwind_app.pages.orders import OrdersState
 
 NAMESPACE = "/_event"
-HYDRATE = "reflex___state____state.hydrate_and_load"
-ORDERS_STATE = "reflex___state____state.northwind_app___pages___orders____orders_state"
+# The names Reflex gives them on the wire, as its own event processor computes them.
+HYDRATE = format_event_handler(State.event_handlers[CompileVars.HYDRATE_AND_LOAD])
+ORDERS_STATE = OrdersState.get_full_name()
+
+
+def _delta_key(var: str) -> str:
+    """The key of one of the orders state's vars in a delta (a renamed var fails loudly)."""
+    if var not in OrdersState.base_vars:
+        raise LookupError(f"{OrdersState.__name__} has no var {var!r}")
+    return var + FIELD_MARKER
+
+
+ROWS, LOADING = _delta_key("rows"), _delta_key("loading")
 
 
 def _reflex_version() -> str:
@@ -107,10 +125,10 @@ class EventClient:
                     self.deltas += 1
                     delta = (args[0] or {}).get("delta") or {}
                     orders = delta.get(ORDERS_STATE) or {}
-                    rows = orders.get("rows_rx_state_")
+                    rows = orders.get(ROWS)
                     if rows:
                         self.rows = len(rows)
-                    if orders.get("loading_rx_state_") is False and self.rows:
+                    if orders.get(LOADING) is False and self.rows:
                         self.loaded.set()
 
     async def _read_loop(self) -> None:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
+import reflex as rx
 
 from northwind_app.api.app import create_api, in_front_of_reflex
+from northwind_app.entities import ENTITIES
 from northwind_app.live.tabs import live_updates
-from northwind_app.pages import catalog as cat
 from northwind_app.pages import users as usr
 from northwind_app.pages.account import AccountState, account_page
 from northwind_app.pages.audit import AuditOptions, audit_page
+from northwind_app.pages.catalog import PAGES, CatalogOptions, related_loads
 from northwind_app.pages.home import HomeState, home
 from northwind_app.pages.login import LoginState, login_page
 from northwind_app.pages.order_detail import OrderDetailState, invoice_page, order_detail_page
 from northwind_app.pages.order_form import OrderFormState, order_form_page
 from northwind_app.pages.orders import OrdersState, orders_page
-from northwind_app.pages.record_form import RecordFormState, customer_form_page, product_form_page
+from northwind_app.pages.record_form import RecordFormState, record_form_page
 from northwind_app.security_headers import App, api_csp
 from northwind_app.startup import prepare_embedded_database
 from northwind_app.ui.auth import AuthMiddleware, session_sync
@@ -34,6 +36,8 @@ app = App(
     api_transformer=in_front_of_reflex(api),
     csp_by_path=api_csp(api),
     stylesheets=["/print.css", "/table.css"],
+    # assets/favicon.ico (the path browsers also ask for on their own).
+    head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
     # Every tab hears another tab of the browser signing in or out.
     extra_app_wraps={(3, "SessionSync"): lambda stateful: session_sync(),
                      # Every page shows the outage banner (ui/outage.py).
@@ -61,24 +65,21 @@ app.add_page(order_form_page, route="/orders/[order_id]/edit", title="Edit order
 app.add_page(invoice_page, route="/orders/[order_id]/invoice", title="Invoice · Northwind Orders",
              on_load=OrderDetailState.load)
 
-# Customers, products, employees, suppliers, categories, shippers.
-for entity, list_page, detail_page, title in (
-    ("customers", cat.customers_page, cat.customer_detail_page, "Customers"),
-    ("products", cat.products_page, cat.product_detail_page, "Products"),
-    ("employees", cat.employees_page, cat.employee_detail_page, "Employees"),
-    ("suppliers", cat.suppliers_page, cat.supplier_detail_page, "Suppliers"),
-    ("categories", cat.categories_page, cat.category_detail_page, "Categories"),
-    ("shippers", cat.shippers_page, cat.shipper_detail_page, "Shippers"),
-):
-    app.add_page(list_page, route=f"/{entity}", title=f"{title} · Northwind Orders",
-                 on_load=[cat.STATES[entity].load, cat.CatalogOptions.load])
-    app.add_page(detail_page, route=f"/{entity}/[key]", title=f"{title} · Northwind Orders",
-                 on_load=[cat.DetailState.load, cat.STATES[cat.EMBEDDED[entity]].load])
-for entity, form_page in (("customers", customer_form_page), ("products", product_form_page)):
-    app.add_page(form_page, route=f"/{entity}/new", title="New · Northwind Orders",
-                 on_load=[RecordFormState.load, cat.CatalogOptions.load])
-    app.add_page(form_page, route=f"/{entity}/[key]/edit", title="Edit · Northwind Orders",
-                 on_load=[RecordFormState.load, cat.CatalogOptions.load])
+# Customers, products, employees, suppliers, categories, shippers (declared in entities/).
+for entity in ENTITIES.values():
+    pages = PAGES[entity.name]
+    title = f"{entity.title} · Northwind Orders"
+    app.add_page(pages.list_page, route=f"/{entity.name}", title=title,
+                 on_load=[pages.list_state.load, CatalogOptions.load])
+    app.add_page(pages.detail_page, route=f"/{entity.name}/[key]", title=title,
+                 on_load=[pages.detail_state.load, *related_loads(entity)])
+    if entity.fields:  # the record form, for the roles that may create and edit
+        form_page = record_form_page(entity)
+        app.add_page(form_page, route=f"/{entity.name}/new", title="New · Northwind Orders",
+                     on_load=[RecordFormState.load, CatalogOptions.load])
+        app.add_page(form_page, route=f"/{entity.name}/[key]/edit",
+                     title="Edit · Northwind Orders",
+                     on_load=[RecordFormState.load, CatalogOptions.load])
 
 # The signed-in user's account; users and the audit trail (admins).
 app.add_page(account_page, route="/account", title="Account · Northwind Orders",

@@ -11,9 +11,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$want" ]; then
-  echo "Installing pinned requirements …"
+  echo "Installing the pinned requirements into .venv (about a minute the first time) …"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r requirements.txt
+  # pip's own progress: a line per package it collects, then what it installed.
+  .venv/bin/python -m pip install --progress-bar on -r requirements.txt
   echo "$want" > .venv/.requirements.sha256
 fi
 export PATH="$PWD/.venv/bin:$PATH"

@@ -72,11 +72,12 @@ class ExactJSONRequest(Request):
 
 
 # The endpoints of a worker process run in at most settings.api_threads threads at once;
-# further requests wait in the event loop for one. On 2 cores shared with the database, 16
-# or 64 threads of one process only took turns at the GIL: with 4, the REST bench at 64
-# connections went from 763 to 952 req/s (orders list) and its p99 from 344 to 134 ms. One
-# limiter per event loop (tests run several loops). (A plain ThreadPoolExecutor with
-# `run_in_executor` instead measured 5-8 % more CPU per request.)
+# further requests wait in the event loop for one. Python code in a process runs on one core
+# at a time (the GIL), so more threads than that only take turns, each request holding its
+# database connection and memory longer while it waits; a few threads still let a request
+# that waits on the database leave the core to another. One limiter per event loop (tests
+# run several loops). anyio's threads, not a ThreadPoolExecutor with `run_in_executor`,
+# which costs more per request. (Measurements: bench/OPTIMISATIONS.md.)
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = \
     weakref.WeakKeyDictionary()
 
@@ -106,7 +107,8 @@ class QueryModel:
     sort, search and filters) by one validation, answered like FastAPI's own query models:
     422 naming each bad parameter (`query.<name>`), unknown parameters ignored, the last
     value of a repeated one taken. FastAPI's `Annotated[model, Query()]` walks the model's
-    fields in Python on every request (for the orders list, 0.1 ms of the request's 1.2).
+    fields in Python on every request, a noticeable share of a list request's time
+    (bench/OPTIMISATIONS.md).
     The parameters are documented as FastAPI documents a query model (`parameters`, which
     `SessionRoute` adds to the operation). Use `query_model(model)` as the annotation. (One
     difference: FastAPI reads a route's dependencies before its path, so a request with a bad

@@ -16,30 +16,25 @@ current password stays signed in here while every other browser is signed out.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
 from northwind_app import formats
-from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.services import auth, users
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, Actor
 from northwind_app.services.errors import ServiceError
 from northwind_app.services.users import TokenView
-from northwind_app.ui import outage
+from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.history import when
 from northwind_app.ui.layout import page
 from northwind_app.ui.widgets import confirm_delete_dialog
 
-log = logging.getLogger(__name__)
-
 TOKEN_COLORS = {"active": "green", "revoked": "gray", "expired": "orange"}
 ROLE_COLORS = {"admin": "crimson", "sales": "blue", "viewer": "gray"}
-SERVER_PROBLEM = "A server problem stopped this; nothing was changed. Try again."
 REPEAT_MISMATCH = "does not match the new password"
 PASSWORD_FIELDS = ("current_password", "new_password", "repeat_password")
 # The token form's fields, by the service's names for them.
@@ -73,27 +68,14 @@ def profile_dict(user: dict[str, Any]) -> dict[str, str]:
             "created": when_text(user["created_at"])}
 
 
-def _tokens(actor: Actor, user_id: int) -> list[dict[str, str]]:
-    with session_scope() as session:
-        return token_rows(users.list_api_tokens(session, actor, user_id))
+def _tokens(session: Session, actor: Actor, user_id: int) -> list[dict[str, str]]:
+    return token_rows(users.list_api_tokens(session, actor, user_id))
 
 
-def _create_token(actor: Actor, user_id: int, name: str, days: str) -> str:
-    token, _view = write_transaction(
-        lambda s: users.create_api_token(s, actor, user_id, name, days.strip() or None))
+def _create_token(session: Session, actor: Actor, user_id: int, name: str, days: str) -> str:
+    """The new token itself (shown once); an empty number of days: it never expires."""
+    token, _view = users.create_api_token(session, actor, user_id, name, days.strip() or None)
     return token
-
-
-def _revoke_token(actor: Actor, token_id: int) -> None:
-    write_transaction(lambda s: users.revoke_api_token(s, actor, token_id))
-
-
-def _set_password(actor: Actor, user_id: int, new: str, current: str | None) -> str | None:
-    """Set the password; for your own, also start this browser's new session (its token)."""
-    def write(session) -> str | None:
-        users.set_password(session, actor, user_id, new, current)
-        return auth.start_session(session, actor) if user_id == actor.user_id else None
-    return write_transaction(write)
 
 
 class CredentialsState(rx.State, mixin=True):
@@ -116,7 +98,7 @@ class CredentialsState(rx.State, mixin=True):
     busy: bool = False
 
     async def _reload_tokens(self, actor: Actor) -> None:
-        self.tokens = await asyncio.to_thread(_tokens, actor, int(self.owner_id))
+        self.tokens = await backend.read(self, _tokens, actor, int(self.owner_id))
 
     def _reset_credentials(self, owner_id: str) -> None:
         self.owner_id = owner_id
@@ -133,17 +115,11 @@ class CredentialsState(rx.State, mixin=True):
         name, days = str(form.get("token_name", "")), str(form.get("token_days", ""))
         try:
             actor = await actor_of(self)
-            token = await asyncio.to_thread(_create_token, actor, int(self.owner_id), name, days)
+            token = await backend.write(self, _create_token, actor, int(self.owner_id), name,
+                                        days)
             await self._reload_tokens(actor)
         except ServiceError as exc:
-            self.token_errors = {TOKEN_FIELDS[k]: v for k, v in exc.fields.items()
-                                 if k in TOKEN_FIELDS}
-            unplaced = not exc.fields or exc.fields.keys() - TOKEN_FIELDS.keys()
-            self.token_error = exc.message if unplaced else ""
-            return
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "creating an API token failed", reload=False)
-            self.token_error = SERVER_PROBLEM
+            self.token_errors, self.token_error = backend.form_errors(exc, TOKEN_FIELDS)
             return
         self.new_token, self.new_token_name = token, name.strip()
         yield [rx.set_value("token_name", ""), rx.set_value("token_days", "")]
@@ -167,7 +143,7 @@ class CredentialsState(rx.State, mixin=True):
         name = self.revoke_name
         try:
             actor = await actor_of(self)
-            await asyncio.to_thread(_revoke_token, actor, int(self.revoke_id))
+            await backend.write(self, users.revoke_api_token, actor, int(self.revoke_id))
             await self._reload_tokens(actor)
         except ServiceError as exc:
             self.revoke_error = exc.message
@@ -188,15 +164,10 @@ class CredentialsState(rx.State, mixin=True):
         yield
         try:
             actor = await actor_of(self)
-            token = await asyncio.to_thread(_set_password, actor, int(self.owner_id), new, current)
+            token = await backend.write(self, users.set_password_here, actor,
+                                        int(self.owner_id), new, current)
         except ServiceError as exc:
-            self.password_errors = exc.fields
-            self.password_error = "" if exc.fields else exc.message
-            self.busy = False
-            return
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "setting a password failed", reload=False)
-            self.password_error = SERVER_PROBLEM
+            self.password_errors, self.password_error = backend.form_errors(exc)
             self.busy = False
             return
         events = [rx.set_value(name, "") for name in PASSWORD_FIELDS]
@@ -391,15 +362,10 @@ def loading_or(state_loading, error, body: rx.Component) -> rx.Component:
 
 # -- /account -----------------------------------------------------------------------------------
 
-def _load_account(actor: Actor) -> tuple[dict[str, str], list[dict[str, str]]]:
-    with session_scope() as session:
-        user = users.get_user(session, actor, actor.user_id)
-        return profile_dict(user), token_rows(users.list_api_tokens(session, actor, actor.user_id))
-
-
-def _set_number_format(actor: Actor, value: str) -> Actor:
-    return write_transaction(
-        lambda s: users.set_number_format(s, actor, actor.user_id, value))
+def _load_account(session: Session,
+                  actor: Actor) -> tuple[dict[str, str], list[dict[str, str]]]:
+    user = users.get_user(session, actor, actor.user_id)
+    return profile_dict(user), token_rows(users.list_api_tokens(session, actor, actor.user_id))
 
 
 class AccountState(CredentialsState, rx.State):
@@ -419,9 +385,8 @@ class AccountState(CredentialsState, rx.State):
             actor = await actor_of(self)
             self._reset_credentials(str(actor.user_id))
             self.number_format, self.format_error = actor.number_format, ""
-            self.profile, self.tokens = await asyncio.to_thread(_load_account, actor)
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "loading the account page failed")
+            self.profile, self.tokens = await backend.load(self, _load_account, actor)
+        except ServiceError:  # a server problem (logged, or the outage banner) or signed out
             self.error = "Your account could not be loaded. Try again."
         finally:
             self.loading = False
@@ -433,13 +398,10 @@ class AccountState(CredentialsState, rx.State):
         self.format_error = ""
         try:
             actor = await actor_of(self)
-            actor = await asyncio.to_thread(_set_number_format, actor, value)
+            actor = await backend.write(self, users.set_number_format, actor, actor.user_id,
+                                        value)
         except ServiceError as exc:
             self.format_error = exc.fields.get("number_format", exc.message)
-            return
-        except Exception:  # noqa: BLE001
-            log.exception("setting the number format failed")
-            self.format_error = SERVER_PROBLEM
             return
         auth_state = await self.get_state(AuthState)
         auth_state._apply(actor, auth_state._checked_token)

@@ -9,15 +9,16 @@ A row links to the changed record's page where there is one, and shows the chang
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import quote
 
 import reflex as rx
+from sqlmodel import Session
 
-from northwind_app.db.engine import session_scope
 from northwind_app.services import audit
 from northwind_app.services.audit import AuditView
 from northwind_app.services.auth import Permission
+from northwind_app.services.errors import ServiceError
+from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, requires
 from northwind_app.ui.entity_list import EntityList, list_state
 from northwind_app.ui.history import ACTION_COLORS, EMPTY, when
@@ -87,9 +88,8 @@ AUDIT_LIST = EntityList("audit", "/audit", audit.AUDIT, AUDIT_COLUMNS, audit_row
 AuditListState = requires(Permission.VIEW_AUDIT)(list_state(AUDIT_LIST))
 
 
-def _usernames() -> list[list[str]]:
-    with session_scope() as session:
-        return [[name, name] for name in audit.usernames(session)]
+def _usernames(session: Session) -> list[list[str]]:
+    return [[name, name] for name in audit.usernames(session)]
 
 
 @requires(Permission.VIEW_AUDIT)
@@ -103,7 +103,10 @@ class AuditOptions(rx.State):
         """The page's one on_load event (a refused role gets one message, not two): the
         list, then the filter's choices."""
         yield AuditListState.load
-        self.usernames = await asyncio.to_thread(_usernames)
+        try:
+            self.usernames = await backend.load(self, _usernames)
+        except ServiceError:  # a server problem: logged, or the outage banner raised
+            pass
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:

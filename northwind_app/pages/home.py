@@ -5,23 +5,19 @@ dashboard service; the state gets formatted strings, plus plain numbers for char
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 from urllib.parse import urlencode
 
 import reflex as rx
+from sqlmodel import Session
 
-from northwind_app.db.engine import session_scope
 from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
-from northwind_app.services.errors import Invalid
+from northwind_app.services.errors import Invalid, ServiceError
 from northwind_app.services.stats import entity_counts
-from northwind_app.ui import outage
+from northwind_app.ui import backend
 from northwind_app.ui.auth import safe_next
 from northwind_app.ui.layout import page
-
-log = logging.getLogger(__name__)
 
 
 def _month_end(month: dt.date) -> str:
@@ -34,16 +30,17 @@ def _ranked(items: list[dash.Ranked], href) -> list[dict]:
             for r in items]
 
 
-def _load(preset: str, year: int | None, quarter: int | None) -> dict:
-    with session_scope() as session:
-        years = dash.years_with_orders(session)
-        if preset in ("year", "quarter") and year is None and years:
-            year = years[0]
-        if preset == "quarter" and quarter is None:
-            quarter = 1
-        period = dash.resolve_period(session, preset, year, quarter)
-        board = dash.dashboard(session, period)
-        counts = entity_counts(session)
+def _load(session: Session, preset: str, year: int | None, quarter: int | None) -> dict:
+    """The page's figures as display values. A year or quarter view the address does not
+    complete opens on the newest year with orders, and its first quarter."""
+    years = dash.years_with_orders(session)
+    if preset in ("year", "quarter") and year is None and years:
+        year = years[0]
+    if preset == "quarter" and quarter is None:
+        quarter = 1
+    period = dash.resolve_period(session, preset, year, quarter)
+    board = dash.dashboard(session, period)
+    counts = entity_counts(session)
     k = board.kpis
     return {
         "year": str(year or ""), "quarter": str(quarter or ""), "years": [str(y) for y in years],
@@ -94,13 +91,12 @@ class HomeState(rx.State):
         self.loading, self.error = True, ""
         yield
         try:
-            data = await asyncio.to_thread(
-                _load, self.preset, int(year) if year.isdigit() else None,
+            data = await backend.load(
+                self, _load, self.preset, int(year) if year.isdigit() else None,
                 int(quarter) if quarter.isdigit() else None)
         except Invalid as exc:
             self.error = "This period is not valid: " + exc.message
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "dashboard failed")
+        except ServiceError:  # a server problem: logged, or the outage banner raised
             self.error = "The figures could not be loaded. Check the database and try again."
         else:
             for name, value in data.items():

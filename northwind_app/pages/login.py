@@ -11,29 +11,16 @@ one from the event's payload.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import reflex as rx
 
-from northwind_app.db.engine import write_transaction
 from northwind_app.services import auth, users
-from northwind_app.services.auth import Actor
 from northwind_app.services.errors import ServiceError
-from northwind_app.ui import outage
+from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, public, safe_next
 
-log = logging.getLogger(__name__)
 UNAVAILABLE = "Signing in failed because of a server problem. Try again shortly."
-
-
-def _sign_in(username: str, password: str, address: str,
-             accept_language: str) -> tuple[Actor, str]:
-    def write(session) -> tuple[Actor, str]:
-        actor = auth.authenticate(session, username, password, address=address)
-        actor = users.default_number_format(session, actor, accept_language)
-        return actor, auth.start_session(session, actor)
-    return write_transaction(write)
+DATABASE_DOWN = ("Not signed in: the database is not reachable. Try again when the banner "
+                 "has gone.")
 
 
 @public
@@ -60,9 +47,10 @@ class LoginState(rx.State):
         self.busy = True
         yield
         try:
-            actor, token = await asyncio.to_thread(
-                _sign_in, form.get("username", ""), form.get("password", ""),
-                self.router.session.client_ip, self.router.headers.accept_language)
+            actor, token = await backend.write(
+                self, users.sign_in, form.get("username", ""), form.get("password", ""),
+                address=self.router.session.client_ip,
+                accept_language=self.router.headers.accept_language)
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")
@@ -70,18 +58,12 @@ class LoginState(rx.State):
                 self.password_error = exc.message
             self.busy = False
             return
-        except ServiceError as exc:  # WriteConflict: other sign-ins kept colliding
-            self.password_error = exc.message
+        except backend.ServerProblem as exc:  # logged, or the outage banner raised
+            self.password_error = DATABASE_DOWN if outage.is_unavailable(exc) else UNAVAILABLE
             self.busy = False
             return
-        except Exception as exc:  # noqa: BLE001 - say why; the database may be down
-            if outage.is_unavailable(exc):
-                await outage.failed(self, exc, outage.log, "signing in", reload=False)
-                self.password_error = "Not signed in: the database is not reachable. Try " \
-                                      "again when the banner has gone."
-            else:
-                log.exception("signing in failed")
-                self.password_error = UNAVAILABLE
+        except ServiceError as exc:  # WriteConflict: other sign-ins kept colliding
+            self.password_error = exc.message
             self.busy = False
             return
         auth_state = await self.get_state(AuthState)

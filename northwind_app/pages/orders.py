@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 
 import reflex as rx
+from sqlmodel import Session
 
-from northwind_app.db.engine import session_scope
 from northwind_app.money import format_money
 from northwind_app.services import orders as svc
 from northwind_app.services.listing import ListParams
+from northwind_app.ui import backend
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.auth import AuthState
 from northwind_app.ui.layout import page
@@ -51,13 +51,12 @@ def order_row(row: svc.OrderRow) -> dict[str, str]:
     }
 
 
-def _options() -> dict[str, list[list[str]]]:
-    with session_scope() as session:
-        return {
-            "employees": [[c.value, c.label] for c in svc.employee_choices(session)],
-            "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
-            "countries": [[c, c] for c in svc.ship_countries(session)],
-        }
+def _options(session: Session) -> dict[str, list[list[str]]]:
+    return {
+        "employees": [[c.value, c.label] for c in svc.employee_choices(session)],
+        "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
+        "countries": [[c, c] for c in svc.ship_countries(session)],
+    }
 
 
 class OrdersListing:
@@ -66,7 +65,7 @@ class OrdersListing:
     default_sort = svc.DEFAULT_SORT
 
     @staticmethod
-    def page(session, params: ListParams):
+    def page(session: Session, params: ListParams):
         result = svc.list_orders(session, params)
         result.items = [order_row(row) for row in result.items]
         return result
@@ -83,15 +82,15 @@ class OrdersState(ListState, rx.State):
     country_options: list[list[str]] = []
 
     def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
-        with session_scope() as session:
-            result = svc.list_orders(session, params)
-        return [order_row(row) for row in result.items], result.total
+        # The shared table runs this in a worker thread and handles its failures itself.
+        result = backend.run_read(OrdersListing.page, params)
+        return result.items, result.total
 
     async def _load_extras(self) -> None:
         """The filters' options, once per session."""
         if self.employee_options:
             return
-        options = await asyncio.to_thread(_options)
+        options = await backend.load(self, _options)
         self.employee_options = options["employees"]
         self.shipper_options = options["shippers"]
         self.country_options = options["countries"]

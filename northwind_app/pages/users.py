@@ -10,30 +10,26 @@ the field and in a callout; each save is one transaction, so nothing is half-wri
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
-from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.pages.account import (
-    SERVER_PROBLEM, CredentialsState, error_callout, form_field, loading_or,
-    password_form, profile_dict, profile_items, token_rows, tokens_card,
+    CredentialsState, error_callout, form_field, loading_or, password_form, profile_dict,
+    profile_items, token_rows, tokens_card,
 )
 from northwind_app.services import audit, users
 from northwind_app.services import orders as order_service
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, ROLES, Actor, Permission
 from northwind_app.services.errors import Conflict, NotFound, ServiceError
-from northwind_app.ui import outage
+from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.table import Column, data_table, filter_select
-
-log = logging.getLogger(__name__)
 
 NO_EMPLOYEE = "none"  # a select item cannot have an empty value
 FORBIDDEN = "Only admins may manage user accounts."
@@ -76,9 +72,8 @@ def users_page() -> rx.Component:
 
 # --- the account fields, shared by the new-user and edit forms --------------------------------
 
-def _employee_options() -> list[list[str]]:
-    with session_scope() as session:
-        choices = order_service.employee_choices(session)
+def _employee_options(session: Session) -> list[list[str]]:
+    choices = order_service.employee_choices(session)
     return [[NO_EMPLOYEE, "Not linked"], *[[c.value, c.label] for c in choices]]
 
 
@@ -92,7 +87,10 @@ class UserOptions(rx.State):
     @rx.event
     async def load(self):
         if not self.employees:
-            self.employees = await asyncio.to_thread(_employee_options)
+            try:
+                self.employees = await backend.load(self, _employee_options)
+            except ServiceError:  # a server problem: logged, or the outage banner raised
+                pass
 
 
 class UserFieldsState(rx.State, mixin=True):
@@ -113,19 +111,17 @@ class UserFieldsState(rx.State, mixin=True):
         return {"full_name": self.values.get("full_name", ""), "role": self.values.get("role"),
                 "employee_id": None if employee == NO_EMPLOYEE else employee}
 
-    async def _write(self, what: str, write: Callable[[Actor], int]) -> int | None:
-        """`write(actor)` (one transaction) in a worker thread: the user id it returns, or
-        None after showing why it failed (next to the fields and in the form's callout)."""
+    async def _write(self, write: Callable[..., dict[str, Any]], *args: Any) -> int | None:
+        """`write(session, actor, *args)` (a users service returning the account) in one
+        transaction: the account's user id, or None after showing why it failed (next to the
+        fields and in the form's callout)."""
         try:
             actor = await actor_of(self)
-            return await asyncio.to_thread(write, actor)
+            return (await backend.write(self, write, actor, *args))["user_id"]
         except ServiceError as exc:
             self.errors = exc.fields
             self.form_error = (exc.message if not exc.fields or isinstance(exc, Conflict)
                                else "Some fields need attention; nothing was saved.")
-        except Exception as exc:  # noqa: BLE001 - say so, log the cause
-            await outage.failed(self, exc, log, "%s failed", what, reload=False)
-            self.form_error = SERVER_PROBLEM
         finally:
             self.saving = False
         return None
@@ -167,10 +163,6 @@ def admin_page(title: str, body: rx.Component) -> rx.Component:
 
 # --- /users/new --------------------------------------------------------------------------------
 
-def _create(actor: Actor, data: dict[str, Any]) -> int:
-    return write_transaction(lambda s: users.create_user(s, actor, data))["user_id"]
-
-
 @requires(Permission.MANAGE_USERS)
 class NewUserState(UserFieldsState, rx.State):
     @rx.event
@@ -192,7 +184,7 @@ class NewUserState(UserFieldsState, rx.State):
         yield
         data = {**self._account_data(), "username": self.values.get("username", ""),
                 "password": password}
-        user_id = await self._write("creating a user", lambda actor: _create(actor, data))
+        user_id = await self._write(users.create_user, data)
         if user_id is None:
             return
         yield rx.toast.success(f"User {data['username'].strip().lower()} created.")
@@ -227,15 +219,10 @@ def new_user_page() -> rx.Component:
 
 # --- /users/<id> -------------------------------------------------------------------------------
 
-def _load_user(actor: Actor, user_id: int) -> dict[str, Any]:
-    with session_scope() as session:
-        user = users.get_user(session, actor, user_id)
-        return {"user": user, "tokens": token_rows(users.list_api_tokens(session, actor, user_id)),
-                "history": history_rows(audit.history(session, "user", user_id))}
-
-
-def _update(actor: Actor, user_id: int, changes: dict[str, Any]) -> int:
-    return write_transaction(lambda s: users.update_user(s, actor, user_id, changes))["user_id"]
+def _load_user(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
+    user = users.get_user(session, actor, user_id)
+    return {"user": user, "tokens": token_rows(users.list_api_tokens(session, actor, user_id)),
+            "history": history_rows(audit.history(session, "user", user_id))}
 
 
 @requires(Permission.MANAGE_USERS)
@@ -260,11 +247,10 @@ class UserDetailState(CredentialsState, UserFieldsState, rx.State):
             if not self.requested_id.isdigit():
                 raise NotFound("not a user id")
             actor = await actor_of(self)
-            data = await asyncio.to_thread(_load_user, actor, int(self.requested_id))
+            data = await backend.load(self, _load_user, actor, int(self.requested_id))
         except NotFound:
             self.not_found, self.record = True, {}
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "loading user %s failed", self.requested_id)
+        except ServiceError:  # a server problem (logged, or the outage banner), signed out
             self.error = "This user could not be loaded. Try again."
         else:
             user = data["user"]
@@ -282,8 +268,7 @@ class UserDetailState(CredentialsState, UserFieldsState, rx.State):
         yield
         user_id = int(self.owner_id)
         changes = {**self._account_data(), "active": self.values.get("active") == "true"}
-        if await self._write(f"saving user {user_id}",
-                             lambda actor: _update(actor, user_id, changes)) is None:
+        if await self._write(users.update_user, user_id, changes) is None:
             return
         yield rx.toast.success(f"User {self.record.get('username', '')} saved.")
         yield UserDetailState.load

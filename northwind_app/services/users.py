@@ -21,9 +21,9 @@ from northwind_app.db.models import ApiToken, Employee, User
 from northwind_app.services import audit, throttle
 from northwind_app.services.orders import EMPLOYEE_NAME
 from northwind_app.services.auth import (
-    API_TOKEN_PREFIX, ROLES, USERNAME_PATTERN, Actor, Permission, end_user_sessions,
-    hash_password, normalize_username, password_problem, token_cache, token_digest, utcnow,
-    verify_password,
+    API_TOKEN_PREFIX, ROLES, USERNAME_PATTERN, Actor, Permission, authenticate,
+    end_user_sessions, hash_password, normalize_username, password_problem, start_session,
+    token_cache, token_digest, utcnow, verify_password,
 )
 from northwind_app.services.errors import Conflict, NotFound, Forbidden, Invalid
 from northwind_app.services.listing import Listing, ListParams, Page, row_dict
@@ -235,6 +235,26 @@ def set_password(session: Session, actor: Actor, user_id: int, new_password: Any
     session.flush()
     audit.record(session, actor, "password", "user", user.user_id, None, None,
                  summary=f"password of {user.username} {'changed' if own else 'reset'}")
+
+
+def set_password_here(session: Session, actor: Actor, user_id: int, new_password: Any,
+                      current_password: Any = None) -> str | None:
+    """`set_password`, from a browser signed in as `actor`: when it is your own password,
+    every session of yours ends but a new one for this browser, which stays signed in (you
+    have just proved you know the password). Returns that session's token (None for
+    another user's password)."""
+    set_password(session, actor, user_id, new_password, current_password)
+    return start_session(session, actor) if user_id == actor.user_id else None
+
+
+def sign_in(session: Session, username: Any, password: Any, *, address: str | None,
+            accept_language: str | None) -> tuple[Actor, str]:
+    """A browser's sign-in: check the password (`authenticate`, throttled per `address`),
+    take the number format from the browser's languages on a first sign-in
+    (`default_number_format`) and start a session. Returns the actor and its session token."""
+    actor = authenticate(session, username, password, address=address)
+    actor = default_number_format(session, actor, accept_language)
+    return actor, start_session(session, actor)
 
 
 # --- number format ---------------------------------------------------------------------------

@@ -55,13 +55,13 @@ from reflex_base.event import Event, EventSpec
 from starlette.requests import cookie_parser
 
 from northwind_app import formats
-from northwind_app.db.engine import write_transaction
 from northwind_app.live.registry import registry as live_tabs
 from northwind_app.live.registry import user_changed_at
 from northwind_app.services import auth
 from northwind_app.services.auth import Actor, Permission
 from northwind_app.services.errors import Forbidden
 from northwind_app.settings import settings
+from northwind_app.ui import backend
 
 if TYPE_CHECKING:
     from reflex.app import App
@@ -93,10 +93,6 @@ def requires(permission: Permission) -> Callable[[S], S]:
         _REQUIRED[cls] = permission
         return cls
     return mark
-
-
-def _session_actor(token: str) -> Actor | None:
-    return write_transaction(lambda session: auth.session_actor(session, token))
 
 
 class AuthState(rx.State):
@@ -175,7 +171,10 @@ class AuthState(rx.State):
                      self._actor.user_id if self._actor else None))
         if not fresh:
             had = self._actor is not None
-            actor = await asyncio.to_thread(_session_actor, token)
+            # Not `backend.write`: the middleware calls this before any handler, and must see
+            # the database's own error (an outage refuses the event with the banner,
+            # `outage_update`; anything else propagates as it is).
+            actor = await asyncio.to_thread(backend.run_write, auth.session_actor, token)
             self._apply(actor, token)
             if actor is None and had:
                 self.notice = "Your session has ended. Please sign in again."
@@ -195,7 +194,7 @@ class AuthState(rx.State):
     async def logout(self):
         token = self._connection_token()
         if token:
-            await asyncio.to_thread(_end_session, token)
+            await backend.write(self, auth.end_session, token)
         self._adopt("")
         self._apply(None, "")
         await _forget_data(self)
@@ -275,10 +274,6 @@ def session_sync() -> rx.Component:
         return rx.call_function(read, callback=AuthState.cookie_changed)
 
     return rx.fragment(rx.window_event_listener(on_storage=read_cookie))
-
-
-def _end_session(token: str) -> None:
-    write_transaction(lambda session: auth.end_session(session, token))
 
 
 async def actor_of(state: BaseState) -> Actor:

@@ -17,14 +17,21 @@ back to the page unchanged, which shows it beside the field or action that cause
 (`fields`) or as its `message`. Anything else is a server problem: it is logged (with its
 traceback, unless it is the database being unreachable, which raises the tab's outage banner
 instead: ui/outage.py) and comes back as `ServerProblem`, a ServiceError whose message says
-that nothing was changed. So a page needs one `except ServiceError` and no other.
+that nothing was changed. So a page needs one `except ServiceError` and no other;
+`form_errors` splits a refusal into the form's field errors and its callout message.
+
+`run_read` and `run_write` are the same sessions without the thread hop or the handling of
+server problems, for code that is already in a worker thread and decides about failures
+itself: the shared table's `_fetch_rows` (ui/table.py runs it in a thread), the outage
+banner's probe and the auth middleware's session check (ui/outage.py, ui/auth.py), which
+must see the database's own error to tell an outage from a bug.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import Session
@@ -48,7 +55,8 @@ class ServerProblem(ServiceError):
         super().__init__(message)
 
 
-def _read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run_read(fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(session, …)` in a read-only session, in this thread; errors raised as they are."""
     session = new_session(read_only=True)
     try:
         begin(session)
@@ -74,7 +82,9 @@ async def _call(state: Any, reload: bool, run: Callable[..., T], fn: Callable[..
         raise ServerProblem() from exc
 
 
-def _write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def run_write(fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(session, …)` in one write transaction (retried after a deadlock), in this thread;
+    errors raised as they are."""
     return write_transaction(lambda session: fn(session, *args, **kwargs))
 
 
@@ -82,18 +92,31 @@ async def load(state: Any, fn: Callable[Concatenate[Session, P], T],
                *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(session, …)` for a page's on_load, read-only; on an outage the banner is raised
     and, when the database is back, the page's load runs again."""
-    return await _call(state, True, _read, fn, *args, **kwargs)
+    return await _call(state, True, run_read, fn, *args, **kwargs)
 
 
 async def read(state: Any, fn: Callable[Concatenate[Session, P], T],
                *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(session, …)` read-only, for anything but the page's load (an outage does not
     reload the page: what the user typed stays)."""
-    return await _call(state, False, _read, fn, *args, **kwargs)
+    return await _call(state, False, run_read, fn, *args, **kwargs)
 
 
 async def write(state: Any, fn: Callable[Concatenate[Session, P], T],
                 *args: P.args, **kwargs: P.kwargs) -> T:
     """`fn(session, …)` in one write transaction (retried after a deadlock); on an outage
     the banner is raised and the form is left as it was, for the user to save again."""
-    return await _call(state, False, _write, fn, *args, **kwargs)
+    return await _call(state, False, run_write, fn, *args, **kwargs)
+
+
+def form_errors(exc: ServiceError, fields: Mapping[str, str] | None = None
+                ) -> tuple[dict[str, str], str]:
+    """A refusal as (errors by form field, message for the form's callout). `fields` maps the
+    service's field names to the form's (None: the form has every field, by the service's
+    names). The message is the refusal's own when it names no field or one the form does not
+    show (so nothing goes unsaid), else ""."""
+    if fields is None:
+        return dict(exc.fields), "" if exc.fields else exc.message
+    placed = {fields[name]: text for name, text in exc.fields.items() if name in fields}
+    unplaced = not exc.fields or bool(exc.fields.keys() - fields.keys())
+    return placed, exc.message if unplaced else ""

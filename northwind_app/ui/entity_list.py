@@ -2,8 +2,10 @@
 
 The spec names the service `Listing`, the columns, how one service row becomes display
 strings, and the URL filters. `list_state` returns a `ListState` subclass whose rows come
-from `listing.page(...)` in a worker thread; `fixed` filters (from the page URL) make the same
-list embeddable in a detail page (a supplier's products, a customer's orders, …). A list only
+from `listing.page(...)` through ui/backend.py (a read-only session in a worker thread);
+`fixed` filters (from the page URL) make the same list embeddable in a detail page (a
+supplier's products, a customer's orders, …). The catalog's lists are built from their
+entities' declarations (northwind_app/entities/, pages/catalog/lists.py). A list only
 some roles may read names its service function as `fetch` (`fetch(session, actor, params)`,
 e.g. users.list_users): the service, not the screen, checks the signed-in user's permission.
 """
@@ -11,15 +13,15 @@ e.g. users.list_users): the service, not the screen, checks the signed-in user's
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import reflex as rx
 from sqlmodel import Session
 
-from northwind_app.db.engine import session_scope
 from northwind_app.services.auth import Actor
 from northwind_app.services.listing import Listing, ListParams, Page
+from northwind_app.ui import backend
 from northwind_app.ui.table import Column, ListState
 
 
@@ -32,8 +34,6 @@ class EntityList:
     row: Callable[[dict[str, Any]], dict[str, str]]
     filter_keys: tuple[str, ...] = ()
     fixed_from_path: Callable[[str], dict[str, str]] | None = None  # embedded lists
-    default_sort: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
     # A service list function that checks the caller (used instead of listing.page).
     fetch: Callable[[Session, Actor, ListParams], Page] | None = None
 
@@ -41,11 +41,10 @@ class EntityList:
 def list_state(spec: EntityList) -> type[ListState]:
     """Create the screen's state class (a ListState) for `spec`."""
 
-    def fetch_rows(self, params: ListParams,
-                   actor: Actor | None = None) -> tuple[list[dict[str, str]], int]:
-        with session_scope() as session:
-            page = (spec.fetch(session, actor, params) if spec.fetch
-                    else spec.listing.page(session, params))
+    async def fetch(self, params: ListParams,
+                    actor: Actor | None) -> tuple[list[dict[str, str]], int]:
+        page = (await backend.load(self, spec.fetch, actor, params) if spec.fetch
+                else await backend.load(self, spec.listing.page, params))
         return [spec.row(item) for item in page.items], page.total
 
     def base_path(self) -> str:
@@ -60,10 +59,10 @@ def list_state(spec: EntityList) -> type[ListState]:
                             "filter_keys": ClassVar[tuple[str, ...]],
                             "needs_actor": ClassVar[bool]},
         "route": spec.route,
-        "default_sort": spec.default_sort or spec.listing.default_sort,
+        "default_sort": spec.listing.default_sort,
         "filter_keys": spec.filter_keys,
         "needs_actor": spec.fetch is not None,
-        "_fetch_rows": fetch_rows,
+        "_fetch": fetch,
         "_base_path": base_path,
         "_fixed_filters": fixed_filters,
     }

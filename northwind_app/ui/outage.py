@@ -37,9 +37,9 @@ from reflex_base.event import Event, EventSpec
 from reflex_base.event.context import EventContext
 from reflex_base.registry import RegistrationContext
 
-from northwind_app.db.engine import session_scope
 from northwind_app.services.errors import database_unavailable
 from northwind_app.services.stats import database_ping
+from northwind_app.ui import backend
 from northwind_app.ui.auth import public
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,10 @@ def _note_up() -> None:
 
 
 def _probe() -> bool:
-    """Whether the database answers now."""
+    """Whether the database answers now (in a worker thread). Not `backend.read`: a failure
+    here is the expected answer "not yet", neither logged nor shown."""
     try:
-        with session_scope() as session:
-            database_ping(session)
+        backend.run_read(database_ping)
     except Exception as exc:  # noqa: BLE001 - any failure means not yet
         if not is_unavailable(exc):
             log.warning("Database probe failed: %s", exc)

@@ -176,6 +176,44 @@ def test_a_conflict_that_persists_is_a_409_and_nothing_is_saved(api, classic_db,
     assert api.get("/api/orders", params={"customer_id": "VINET"}).json()["total"] == 5
 
 
+def test_a_customer_or_product_write_is_retried_after_a_deadlock(api, monkeypatch):
+    """The shared create/update/delete routes run in the runner: a deadlock on the first try
+    is retried, and the client gets the answer of a write that went through at once, the
+    change written (and audited) exactly once."""
+    record = audit.record
+    tries = []
+
+    def deadlocked_once(*args, **kwargs):
+        tries.append(1)
+        if len(tries) == 1:
+            raise driver_error(1213, "Deadlock found when trying to get lock")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", deadlocked_once)  # every audited write, at its end
+    for method, path, body, status, history in (
+            ("POST", "/api/customers", {"customer_id": "NWTRD", "company_name": "Northwind"},
+             201, "/api/customers/NWTRD/history"),
+            ("PATCH", "/api/customers/NWTRD", {"city": "Berlin"}, 200,
+             "/api/customers/NWTRD/history"),
+            ("PATCH", "/api/products/11", {"units_in_stock": 1}, 200,
+             "/api/products/11/history"),
+            ("DELETE", "/api/customers/NWTRD", None, 204, "/api/customers/NWTRD/history")):
+        tries.clear()
+        before = len(api.get(history).json())
+        response = api.request(method, path, json=body)
+        assert response.status_code == status, (path, response.text)
+        assert len(tries) == 2, path
+        assert len(api.get(history).json()) == before + 1, path
+        if body is not None:
+            assert response.json().items() >= body.items(), path
+        if method == "POST":
+            assert response.headers["location"] == "/api/customers/NWTRD"
+    assert_error(api.get("/api/customers/NWTRD"), 404, "not_found")
+    customer = api.get("/api/customers/NWTRD/history").json()
+    assert [entry["action"] for entry in customer] == ["delete", "update", "create"]
+    assert api.get("/api/products/11").json()["units_in_stock"] == 1
+
+
 def test_a_deadlock_outside_the_runner_is_a_409_not_a_503():
     request = Request({"type": "http", "method": "GET", "path": "/api/orders", "headers": []})
     response = errors._database_error(request, driver_error(1213))

@@ -73,6 +73,10 @@ def test_every_screen_satisfies_the_content_security_policy(anonymous_page):
     page.on("response", lambda response: policies.append(
         response.headers.get("content-security-policy"))
         if response.request.resource_type == "document" else None)
+    errors: list[str] = []  # the console's, and uncaught exceptions
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
     # Signing in with the form: the session cookie is written by a script the server sends
     # (rx.call_script, which Reflex runs with eval).
     page.goto("/login")
@@ -80,6 +84,16 @@ def test_every_screen_satisfies_the_content_security_policy(anonymous_page):
     page.locator("#password").fill("northwind-admin")
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("user-role")).to_have_text("admin")
+    expect(page.get_by_test_id("page-title")).to_have_text("Dashboard")
+    # The login page and the dashboard log no error, and link the app's icon (its absence,
+    # a 404 for /favicon.ico, was their one console error in a browser that asks for it).
+    icon = page.locator('link[rel="icon"]')
+    expect(icon).to_have_count(1)
+    favicon = page.request.get(icon.get_attribute("href"))
+    assert favicon.ok and favicon.headers["content-type"] in (
+        "image/x-icon", "image/vnd.microsoft.icon"), favicon.headers
+    page.wait_for_timeout(500)  # errors of the dashboard's last answers
+    assert errors == []
     for path, ready in SCREENS:
         page.goto(path)
         expect(page.get_by_test_id(ready).first).to_be_visible()
@@ -162,6 +176,7 @@ def test_every_kind_of_response_carries_the_security_headers(app_url, app_db_url
         assert "'unsafe-inline'" not in csp["script-src"]
         assert csp["default-src"] == ["'self'"] and csp["connect-src"] == ["'self'"]
         assert csp["object-src"] == ["'none'"]
+        assert "'self'" in csp["img-src"]  # the icon (/favicon.ico)
         script = re.search(r'src="(/assets/[^"]+\.js)"', page.text) or \
             re.search(r'href="(/assets/[^"]+\.js)"', page.text)
         style = re.search(r'href="(/assets/[^"]+\.css)"', page.text)
@@ -173,6 +188,7 @@ def test_every_kind_of_response_carries_the_security_headers(app_url, app_db_url
             "event socket over http": client.get("/_event/", params={"EIO": 4,
                                                                       "transport": "polling"}),
             "reflex ping": client.get("/ping"),
+            "favicon": client.get("/favicon.ico"),
         }
         # The API's JSON loads nothing: its policy allows nothing.
         api = {
@@ -186,7 +202,7 @@ def test_every_kind_of_response_carries_the_security_headers(app_url, app_db_url
         expected = {"script": 200, "stylesheet": 200, "gzip page": 200, "page 404": 404,
                     "asset 404": 404, "api": 200, "api 401": 401, "api 404": 404,
                     "openapi": 200, "event socket over http": 400,
-                    "reflex ping": 200, "cors preflight refused": 400}
+                    "reflex ping": 200, "favicon": 200, "cors preflight refused": 400}
         for policy, responses in ((csp, pages), (API_CSP, api)):
             for what, response in responses.items():
                 assert response.status_code == expected[what], (what, response.text[:300])

@@ -369,7 +369,7 @@ _BACKDROP_FILTERS = """() => {
 
 def test_panels_blur_nothing_behind_them(page):
     # A translucent panel blurs what is behind it on every frame: without a GPU the browser
-    # took ~45 ms to draw each frame of the orders screen (bench/OPTIMISATIONS.md, session 11).
+    # took ~45 ms to draw each frame of the orders screen (bench/README.md, optimisation notes).
     page.goto("/orders")
     expect(page.get_by_test_id("list-row")).to_have_count(25)
     assert page.evaluate(_BACKDROP_FILTERS) == []

@@ -149,7 +149,7 @@ def _route_for(cls) -> tuple[str, dict[str, str]]:
         return "/users/1", {"user_id": "1"}
     if module.endswith("record_form"):
         return "/products/1/edit", {"key": "1"}
-    if module.endswith("catalog") or "Orders" in cls.__name__ or "Products" in cls.__name__:
+    if ".pages.catalog" in module or "Orders" in cls.__name__ or "Products" in cls.__name__:
         return "/customers/VINET", {"key": "VINET"}
     if module.endswith("account"):
         return "/account", {}

@@ -1,0 +1,172 @@
+"""What every catalog detail page shares: `DetailState` (a state mixin: load one record, delete
+it) and the page's frame (heading, fields, not-found, edit and delete for roles that may).
+
+A detail page (one module per entity beside this one) subclasses `DetailState` with its
+entity's declaration (`entity`), the vars it shows besides `record` (`data_lists`, emptied on
+every load) and `_read(session, key)`, which reads and formats them in a worker thread through
+ui/backend.py. Its helpers are private: every public method of a state is an event handler any
+websocket may call with any payload.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import reflex as rx
+from sqlmodel import Session
+
+from northwind_app.entities import Entity
+from northwind_app.pages.catalog.lists import embedded, may
+from northwind_app.services.errors import NotFound, ServiceError
+from northwind_app.ui import backend
+from northwind_app.ui.auth import actor_of
+from northwind_app.ui.entity_list import path_part
+from northwind_app.ui.layout import page
+from northwind_app.ui.widgets import confirm_delete_dialog
+
+LOAD_FAILED = "This record could not be loaded. Try again."
+
+
+class DetailState(rx.State, mixin=True):
+    """One record of the page's entity (the URL's key), as display strings."""
+
+    key: str = ""
+    record: dict[str, str] = {}
+    not_found: bool = False
+    loading: bool = True
+    error: str = ""
+    action_error: str = ""
+    delete_open: bool = False
+
+    entity: ClassVar[Entity]
+    # The page's other vars read with the record (lists: a chart, the history, …).
+    data_lists: ClassVar[tuple[str, ...]] = ()
+
+    @staticmethod
+    def _read(session: Session, key: Any) -> dict[str, Any]:
+        """The page's vars (name -> value) for record `key`; NotFound when there is none."""
+        raise NotImplementedError
+
+    @rx.event
+    async def load(self):
+        self.key = path_part(self.router.url.path, 1)
+        self.loading, self.not_found, self.error, self.action_error = True, False, "", ""
+        self.record = {}
+        for name in self.data_lists:
+            setattr(self, name, [])
+        yield
+        try:
+            data = await backend.load(self, self._read, self.entity.parse_key(self.key))
+        except NotFound:
+            self.not_found = True
+        except ServiceError:  # a server problem: logged, or the outage banner raised
+            self.error = LOAD_FAILED
+        else:
+            for name, value in data.items():
+                setattr(self, name, value)
+        finally:
+            self.loading = False
+
+    @rx.event
+    def set_delete_open(self, value: bool):
+        self.delete_open = value
+        self.action_error = ""
+
+    @rx.event
+    async def confirm_delete(self):
+        entity = self.entity
+        if entity.delete is None:  # nothing of this entity is deleted on the screens
+            return
+        try:
+            key = entity.parse_key(self.key)
+            actor = await actor_of(self)
+            await backend.write(self, entity.delete, key, actor=actor)
+        except ServiceError as exc:
+            self.action_error = exc.message
+            return
+        self.delete_open = False
+        yield rx.toast.success(f"{entity.noun.title()} {self.key} deleted.")
+        yield rx.redirect(f"/{entity.name}")
+
+
+def info(state: type[DetailState], label: str, key: str,
+         testid: str | None = None) -> rx.Component:
+    record = state.record
+    return rx.vstack(rx.text(label, size="1", color=rx.color("gray", 11)),
+                     rx.text(rx.cond(record[key] != "", record[key], "—"), size="3",
+                             data_testid=testid or f"field-{key}"),
+                     spacing="0")
+
+
+def detail_shell(state: type[DetailState], title: str, body: rx.Component) -> rx.Component:
+    return page(title, rx.cond(
+        state.not_found,
+        rx.center(rx.vstack(rx.icon("search-x", size=40, color=rx.color("gray", 9)),
+                            rx.heading(title, " not found", size="5"),
+                            rx.text("Nothing has the id ", rx.code(state.key), "."),
+                            rx.link("Back to the list", href=f"/{state.entity.name}"),
+                            align="center", data_testid="record-not-found"),
+                  padding="4em", width="100%"),
+        rx.cond(state.error != "", rx.callout(state.error, color_scheme="red"),
+                rx.cond(state.record.length() > 0, body,
+                        rx.center(rx.spinner(size="3"), padding="3em", width="100%")))))
+
+
+def _delete_dialog(state: type[DetailState]) -> rx.Component:
+    noun = state.entity.noun
+    return confirm_delete_dialog(
+        title=f"Delete this {noun}?", description="This cannot be undone.",
+        open_=state.delete_open, on_open_change=state.set_delete_open,
+        on_confirm=state.confirm_delete, error=state.action_error,
+        confirm_label=f"Delete {noun}")
+
+
+def record_actions(state: type[DetailState]) -> rx.Component:
+    """Edit and delete, each for the roles the entity lets do it."""
+    entity = state.entity
+    parts: list[tuple[Any, rx.Component]] = []
+    if entity.may_edit and entity.fields:
+        parts.append((entity.may_edit, rx.link(
+            rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
+            href=f"/{entity.name}/" + state.key + "/edit", data_testid="edit-record")))
+    if entity.may_delete and entity.delete:
+        parts.append((entity.may_delete, rx.fragment(
+            rx.button(rx.icon("trash-2", size=16), "Delete", variant="soft", color_scheme="red",
+                      on_click=state.set_delete_open(True), data_testid="delete-record"),
+            _delete_dialog(state))))
+    if not parts:
+        return rx.fragment()
+    anyone = may(parts[0][0])
+    for permission, _ in parts[1:]:
+        anyone = anyone | may(permission)
+    return rx.cond(anyone, rx.hstack(*[rx.cond(may(permission), part)
+                                       for permission, part in parts], spacing="3"))
+
+
+def heading(state: type[DetailState], *children, actions=None) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.heading(*children, size="5", data_testid="record-heading"), rx.spacer(),
+                  actions or rx.fragment(), width="100%", align="center"),
+        rx.cond(state.action_error != "", rx.callout(state.action_error, color_scheme="red",
+                                                     width="100%", data_testid="action-error")),
+        width="100%",
+    )
+
+
+def related_lists(state: type[DetailState]) -> list[rx.Component]:
+    """The lists the entity declares for its detail page, in their order."""
+    return [embedded(state.entity, related) for related in state.entity.related]
+
+
+def bar_chart(data, bar: tuple[str, str], line: tuple[str, str], height=260) -> rx.Component:
+    """Bars (left axis) and a line (right axis) over `label`."""
+    return rx.recharts.composed_chart(
+        rx.recharts.bar(data_key=bar[0], name=bar[1], fill=rx.color("accent", 8), y_axis_id="left"),
+        rx.recharts.line(data_key=line[0], name=line[1], stroke=rx.color("orange", 9),
+                         y_axis_id="right", dot=False),
+        rx.recharts.x_axis(data_key="label", font_size=12),
+        rx.recharts.y_axis(y_axis_id="left", font_size=12, width=80),
+        rx.recharts.y_axis(y_axis_id="right", orientation="right", font_size=12),
+        rx.recharts.graphing_tooltip(), rx.recharts.legend(),
+        data=data, width="100%", height=height,
+    )

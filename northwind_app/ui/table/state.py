@@ -1,0 +1,206 @@
+"""`ListState`: one page of a list's rows for the view its address names.
+
+A screen subclasses `ListState` (a state mixin), declares its route and filter keys, and
+reads its rows in `_fetch(params, actor)`: a list declared with `EntityList`
+(ui/entity_list.py) reads its service through ui/backend.py; by default `_fetch` runs
+`_fetch_rows(params) -> (rows, total)` in a worker thread, so the event loop never waits on
+the database. A list whose service checks the caller's permission itself (users, audit trail)
+sets `needs_actor`: the signed-in user is then looked up before the rows are read. The view
+(sort, search, filters, page, page size) is in the address (url.py); `load` reads it back,
+and is also the page's on_load. A change costs one server event and one render of the table.
+The state holds one page of display-ready strings. Its helpers are private (`_fetch`, …):
+every public method of a state is an event handler that any websocket client may call with
+any payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from northwind_app.money import format_number
+from northwind_app.services.auth import Actor
+from northwind_app.services.errors import Forbidden, Invalid
+from northwind_app.services.listing import ListParams
+from northwind_app.ui import outage
+from northwind_app.ui.auth import actor_of
+from northwind_app.ui.backend import ServerProblem
+from northwind_app.ui.table.url import url_errors, view_query
+
+log = logging.getLogger(__name__)
+
+# Seconds a list's rows may take before the table shows it is loading (a quicker answer
+# replaces the rows without the extra render).
+SHOW_LOADING_AFTER = 0.15
+# A list's own message while the database is unreachable (the banner says so too).
+OUTAGE_TEXT = "The database is not reachable; the list loads again when it is back."
+FAILED_TEXT = "The list could not be loaded. Check the connection and try again."
+
+
+class ListState(rx.State, mixin=True):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    offset: int = 0  # of the page the address asks for
+    rows_offset: int = 0  # of the rows shown (they are replaced one server trip later)
+    # The query string of the address the rows shown are for (the table's data-view): a test
+    # or benchmark can tell when a change's rows have come, even rows that look the same.
+    rows_view: str = ""
+    page_size: int = 25
+    sort: str = ""
+    search: str = ""
+    filters: dict[str, str] = {}
+    loading: bool = True  # before the first rows, and while a slow load runs
+    error: str = ""
+    field_errors: dict[str, str] = {}
+
+    route: ClassVar[str] = "/"
+    default_sort: ClassVar[str] = ""
+    filter_keys: ClassVar[tuple[str, ...]] = ()
+    needs_actor: ClassVar[bool] = False  # the service checks the signed-in user
+
+    # -- to implement (one of the two) -------------------------------------------------------
+    def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+        """The rows and total of `params`, in a worker thread (`_fetch`'s default)."""
+        raise NotImplementedError
+
+    async def _fetch(self, params: ListParams,
+                     actor: Actor | None) -> tuple[list[dict[str, str]], int]:
+        """The rows of `params` as display strings, and the total of matching rows; `actor`
+        is the signed-in user when `needs_actor`."""
+        extra = (actor,) if self.needs_actor else ()
+        return await asyncio.to_thread(self._fetch_rows, params, *extra)
+
+    def _base_path(self) -> str:
+        """Where the list lives; a list embedded in a detail page returns that page's path."""
+        return self.route
+
+    def _fixed_filters(self) -> dict[str, str]:
+        """Filters the page imposes (e.g. the customer of a customer's detail page)."""
+        return {}
+
+    # -- computed -------------------------------------------------------------------------
+    @rx.var
+    def page_number(self) -> int:
+        return self.offset // self.page_size + 1 if self.page_size else 1
+
+    @rx.var
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size)) if self.page_size else 1
+
+    @rx.var
+    def range_text(self) -> str:
+        if not self.total:
+            return "No rows"
+        first = self.rows_offset + 1
+        last = self.rows_offset + len(self.rows)
+        return f"Rows {format_number(first)}–{format_number(last)} of {format_number(self.total)}"
+
+    @rx.var
+    def has_filters(self) -> bool:
+        return bool(self.search or any(self.filters.values()))
+
+    @rx.var
+    def query_string(self) -> str:
+        """The current view as a query string (for exports and links)."""
+        return urlencode(self._query())
+
+    # -- URL <-> state ----------------------------------------------------------------------
+    def _query(self, **changes: Any) -> dict[str, str]:
+        values: dict[str, Any] = {
+            "q": self.search, "sort": self.sort, "size": self.page_size,
+            "page": self.page_number, **self.filters,
+        }
+        values.update(changes)
+        return view_query(values, self.default_sort)
+
+    def _url(self, **changes: Any) -> str:
+        query = self._query(**changes)
+        return self._base_path() + ("?" + urlencode(query) if query else "")
+
+    def _read_url(self) -> dict[str, str]:
+        """Take the view from the address; returns what is wrong with its page size, page
+        number or search (by query parameter; the view is then the first page). The
+        services check the sort and the filters by the rules the API uses."""
+        params = self.router.url.query_parameters
+        errors, size, page = url_errors(params.get("size", ""), params.get("page", ""),
+                                        params.get("q", ""))
+        self._change(page_size=size, offset=(page - 1) * size,
+                     sort=params.get("sort", "") or self.default_sort,
+                     search=params.get("q", ""),
+                     filters={key: params.get(key, "") for key in self.filter_keys})
+        return errors
+
+    def _change(self, **values: Any) -> None:
+        """Assign the vars whose values differ. Reflex sends every assigned var, and each
+        state it sends renders every component that reads it: back to a view whose rows are
+        unchanged then renders nothing again."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
+    # -- events -----------------------------------------------------------------------------
+    async def _load_extras(self) -> None:
+        """Anything else the screen needs (e.g. a filter's options), loaded in `load`'s event
+        before the rows: one server event per navigation, not one more per extra."""
+
+    @rx.event(supersedes=True)  # a newer view of the list cancels an unfinished older one
+    async def load(self):
+        """The rows of the view the address names: the page's on_load, and the event every
+        control of the list sends after changing the address (`show`). The table dims while
+        the server works on it: from the moment a navigation starts (`data_table` reads the
+        router's `is_hydrated`, which the browser clears at once and `load` sets again with
+        the rows), and for a control's change once the rows take longer than
+        SHOW_LOADING_AFTER (a delta before the rows would only make the browser render the
+        table once more for every quick change). Values are assigned only when they change
+        (`_change`)."""
+        url_problems = self._read_url()
+        view = self.router.url.query
+        params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
+                            search=self.search or None,
+                            filters={key: value for key, value in
+                                     {**self.filters, **self._fixed_filters()}.items() if value})
+        fetching = None
+        try:
+            if url_problems:
+                raise Invalid(fields=url_problems)
+            await self._load_extras()
+            actor = await actor_of(self) if self.needs_actor else None
+            fetching = asyncio.ensure_future(self._fetch(params, actor))
+            done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
+            if not done:
+                self.loading = True
+                yield
+            rows, total = await fetching
+            if not rows and total and self.offset:
+                # The page is past the end (rows were deleted): show the last page instead.
+                last = -(-total // self.page_size)
+                self._change(loading=False)
+                yield rx.redirect(self._url(page=last), replace=True)
+                return
+            self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
+                         error="", field_errors={})
+        except Invalid as exc:
+            self._change(rows=[], total=0, rows_view=view, field_errors=exc.fields,
+                         error="This view's address has invalid values: " + exc.message)
+        except Forbidden as exc:
+            self._change(rows=[], total=0, rows_view=view, field_errors={}, error=exc.message)
+        except ServerProblem as exc:  # ui/backend.py has logged it or raised the banner
+            down = exc.__cause__ is not None and outage.is_unavailable(exc.__cause__)
+            self._change(rows=[], total=0, rows_view=view, field_errors={},
+                         error=OUTAGE_TEXT if down else FAILED_TEXT)
+        except Exception as exc:  # noqa: BLE001 - show a clear message, log the cause
+            down = await outage.failed(self, exc, log, "loading %s failed", self._base_path())
+            self._change(rows=[], total=0, rows_view=view, field_errors={},
+                         error=OUTAGE_TEXT if down else FAILED_TEXT)
+        finally:
+            self._change(loading=False)
+            if fetching is not None and not fetching.done():  # superseded by a newer view
+                fetching.cancel()
+        if not self.is_hydrated:
+            # The page's rows are here: the table stops dimming with them, not one server
+            # event later with Reflex's own `set_is_hydrated`, which follows the on_load.
+            self.is_hydrated = True
