@@ -78,7 +78,8 @@ def test_committed_change_is_announced_with_what_it_touches(classic_db):
     assert (change.entity, change.key, change.action, change.username) == (
         "order", str(order_id), "create", "alice")
     assert change.fields["freight"] == [None, "12.30"]
-    assert change.related == {"customer": ["ALFKI"], "employee": ["5"], "product": ["1", "2"]}
+    assert change.related == {"customer": ["ALFKI"], "employee": ["5"], "product": ["1", "2"],
+                              "stock": ["1", "2"]}
     assert {f"order:{order_id}", "orders", "dashboard", "customer:ALFKI", "product:1",
             "product:2", "products"} <= change.topics
 
@@ -88,11 +89,12 @@ def test_committed_change_is_announced_with_what_it_touches(classic_db):
     (change,) = sink.changes
     assert change.fields == {"freight": ["12.30", "40.00"], "total": [change.fields["total"][0],
                                                                       change.fields["total"][1]]}
-    assert "product" not in change.related  # no line changed: no stock moved
+    assert change.related["product"] == ["1", "2"]  # its lines' pages list it ...
+    assert "stock" not in change.related and "products" not in change.topics  # ... no stock moved
 
     with Sink() as sink:  # a cancel's lines are not in its audit entry, yet their stock moved
         write_transaction(lambda s: svc.cancel_order(s, order_id, actor=ALICE), classic_db)
-    assert sink.changes[0].related["product"] == ["1", "2"]
+    assert sink.changes[0].related["stock"] == ["1", "2"]
 
 
 class Boom(Exception):

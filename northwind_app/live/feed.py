@@ -95,8 +95,9 @@ class Change:
 
 def topics_of(change: Change) -> frozenset[str]:
     """The topics a change concerns: the record itself (`order:10248`), its list (`orders`),
-    the records it touches (`customer:ALFKI`, `product:11` whose stock moved), `dashboard`
-    for orders, and `session:<user id>` for an account change (role, deactivation, password)."""
+    the records it touches (`customer:ALFKI`, `product:11`; `products` when stock moved),
+    `dashboard` for orders, and `session:<user id>` for an account change (role,
+    deactivation, password)."""
     entity, key = change.entity, change.key
     if entity in SILENT:
         return frozenset()
@@ -108,11 +109,11 @@ def topics_of(change: Change) -> frozenset[str]:
     if entity == "api_token":
         topics.add("api_tokens")
     for other, keys in change.related.items():
+        if other == "stock":
+            if keys:
+                topics.add("products")  # the list shows stock
+            continue
         topics.update(f"{other}:{k}" for k in keys)
-        if other == "product" and keys:
-            topics.add("products")  # the list shows stock
-        if other == "user":
-            topics.update(f"session:{k}" for k in keys)
     return frozenset(topics)
 
 
@@ -123,18 +124,20 @@ def related(session: OrmSession, entity: str, key: str, action: str,
             fields: dict[str, list[str | None]]) -> dict[str, list[str]]:
     """The other records a change touches, from its fields and, for an order, the order as it
     is now (read in the writer's transaction, or later by a listener catching up): customers
-    and employees (before and after), and the products whose stock it moved (lines changed;
-    every line of a cancelled order)."""
+    and employees (before and after), the products on its lines (`product`: their pages list
+    the order) and those whose stock it moved (`stock`: lines changed; every line of a
+    cancelled order)."""
     if entity != "order":
         return {}
-    found: dict[str, set[str]] = {"customer": set(), "employee": set(), "product": set()}
+    found: dict[str, set[str]] = {"customer": set(), "employee": set(), "product": set(),
+                                  "stock": set()}
     for name, values in fields.items():
         if name in ("customer_id", "employee_id"):
             found[name.removesuffix("_id")].update(v for v in values if v)
             continue
         line = _LINE.match(name)
         if line and name.endswith(": quantity"):
-            found["product"].add(line.group(1))
+            found["stock"].add(line.group(1))
     try:
         order_id = int(key)
     except ValueError:
@@ -146,9 +149,12 @@ def related(session: OrmSession, entity: str, key: str, action: str,
             found["customer"].add(str(row.customer_id))
             if row.employee_id is not None:
                 found["employee"].add(str(row.employee_id))
+        lines = {str(pid) for pid in session.execute(
+            select(OrderDetail.product_id).where(OrderDetail.order_id == order_id)).scalars()}
+        found["product"].update(lines)
         if action == "cancel":
-            found["product"].update(str(pid) for pid in session.execute(
-                select(OrderDetail.product_id).where(OrderDetail.order_id == order_id)).scalars())
+            found["stock"].update(lines)
+    found["product"].update(found["stock"])
     return {name: sorted(keys) for name, keys in found.items() if keys}
 
 

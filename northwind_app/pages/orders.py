@@ -74,6 +74,7 @@ class OrdersListing:
 class OrdersState(ListState, rx.State):
     route: ClassVar[str] = "/orders"
     default_sort: ClassVar[str] = svc.DEFAULT_SORT
+    live_topics: ClassVar[tuple[str, ...]] = ("orders",)
     filter_keys: ClassVar[tuple[str, ...]] = (
         "status", "date_from", "date_to", "customer_id", "employee_id", "shipper_id", "ship_country")
 

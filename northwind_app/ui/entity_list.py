@@ -36,6 +36,9 @@ class EntityList:
     fixed_from_path: Callable[[str], dict[str, str]] | None = None  # embedded lists
     # A service list function that checks the caller (used instead of listing.page).
     fetch: Callable[[Session, Actor, ListParams], Page] | None = None
+    # What the list shows, for live updates: ListState.live_topics ("customer:{key}": the
+    # detail page's record).
+    topics: tuple[str, ...] = ()
 
 
 def list_state(spec: EntityList) -> type[ListState]:
@@ -57,11 +60,13 @@ def list_state(spec: EntityList) -> type[ListState]:
         "__module__": __name__,
         "__annotations__": {"route": ClassVar[str], "default_sort": ClassVar[str],
                             "filter_keys": ClassVar[tuple[str, ...]],
-                            "needs_actor": ClassVar[bool]},
+                            "needs_actor": ClassVar[bool],
+                            "live_topics": ClassVar[tuple[str, ...]]},
         "route": spec.route,
         "default_sort": spec.listing.default_sort,
         "filter_keys": spec.filter_keys,
         "needs_actor": spec.fetch is not None,
+        "live_topics": spec.topics,
         "_fetch": fetch,
         "_base_path": base_path,
         "_fixed_filters": fixed_filters,

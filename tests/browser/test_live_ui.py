@@ -73,6 +73,29 @@ def _loaded(page: Page) -> None:
     expect(page.get_by_test_id("list-table")).to_have_attribute("data-loading", "false")
 
 
+def test_orders_list_follows_a_change_made_through_the_api(page_as, api):
+    viewer = page_as("viewer")
+    viewer.goto("/orders?sort=-order_id&status=new")
+    _loaded(viewer)
+    range_text = viewer.get_by_test_id("list-range").inner_text()
+
+    order_id = _create(api)  # new: it matches the view and appears
+    start = time.monotonic()
+    row = _rows(viewer).filter(has_text=f"{order_id}")
+    expect(row).to_have_count(1, timeout=LIVE_MS)
+    print(f"list: API commit → row shown in {time.monotonic() - start:.3f} s")
+    expect(row).to_have_attribute("data-changed", "true")
+    expect(viewer.get_by_test_id("list-range")).not_to_have_text(range_text)
+    # The view is kept: its filters and sort are still in the address and applied.
+    assert "status=new" in viewer.url and "sort=-order_id" in viewer.url
+
+    # A change that takes the order out of the view (cancelled: no longer "new") removes it.
+    cancelled = api.post(f"/api/orders/{order_id}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    expect(row).to_have_count(0, timeout=LIVE_MS)
+    expect(viewer.get_by_test_id("list-range")).to_have_text(range_text)
+
+
 @pytest.mark.parametrize("change", [{"role": "viewer"}, {"active": False}])
 def test_role_change_or_deactivation_reaches_the_users_open_tabs_at_once(page_as, app_db_url,
                                                                          change):

@@ -40,18 +40,31 @@ def _fixed(name: str, index: int = 1) -> Callable[[str], dict[str, str]]:
     return lambda path: {name: path_part(path, index)}
 
 
+# Order changes name their customer, employee and products (live/feed.py): a list of one of
+# those records' orders follows only its record's.
+_ORDERS_OF = ("customer", "employee", "product")
+
+
+def _related_topics(entity: Entity, related: Related) -> tuple[str, ...]:
+    """What a related list shows, for live updates."""
+    if related.source == "orders" and entity.noun in _ORDERS_OF:
+        return (f"{entity.noun}:{{key}}",)
+    return (related.source,)
+
+
 def _states() -> dict[str, type[ListState]]:
     states = {}
     for entity in ENTITIES.values():
         states[entity.name] = list_state(EntityList(
             entity.name, f"/{entity.name}", entity.listing, list(entity.columns), entity.row,
-            entity.filter_keys))
+            entity.filter_keys, topics=(entity.name,)))
         for related in entity.related:
             source = LISTS[related.source]
             name = related_name(entity, related)
             states[name] = list_state(EntityList(
                 name, f"/{entity.name}", source.listing, list(source.columns), source.row,
-                fixed_from_path=_fixed(related.filter)))
+                fixed_from_path=_fixed(related.filter),
+                topics=_related_topics(entity, related)))
     return states
 
 

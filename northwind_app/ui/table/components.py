@@ -219,6 +219,9 @@ def data_table(
                 *[_cell(col, row) for col in columns],
                 class_name="rt-TableRow",
                 data_testid="list-row",
+                # Highlighted a moment after a live update brought it (assets/table.css).
+                data_changed=rx.cond(state.changed_rows.contains(row[state.live_key]),
+                                     "true", "false"),
             )),
         ),
         variant="surface",

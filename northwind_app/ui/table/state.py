@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import format_number
 from northwind_app.services.auth import Actor
 from northwind_app.services.errors import Forbidden, Invalid
@@ -41,7 +42,7 @@ OUTAGE_TEXT = "The database is not reachable; the list loads again when it is ba
 FAILED_TEXT = "The list could not be loaded. Check the connection and try again."
 
 
-class ListState(rx.State, mixin=True):
+class ListState(LiveMixin, mixin=True):
     rows: list[dict[str, str]] = []
     total: int = 0
     offset: int = 0  # of the page the address asks for
@@ -61,6 +62,11 @@ class ListState(rx.State, mixin=True):
     default_sort: ClassVar[str] = ""
     filter_keys: ClassVar[tuple[str, ...]] = ()
     needs_actor: ClassVar[bool] = False  # the service checks the signed-in user
+    # What the list shows, for live updates (northwind_app/live/): topics such as "orders" or,
+    # in a list embedded in a detail page, "customer:{key}" (the page's record key).
+    live_topics: ClassVar[tuple[str, ...]] = ()
+    live_key: ClassVar[str] = "href"  # the row value that tells rows apart (highlights)
+    _live_refreshing: bool = False  # the next load is a live refresh: highlight what changed
 
     # -- to implement (one of the two) -------------------------------------------------------
     def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
@@ -81,6 +87,17 @@ class ListState(rx.State, mixin=True):
     def _fixed_filters(self) -> dict[str, str]:
         """Filters the page imposes (e.g. the customer of a customer's detail page)."""
         return {}
+
+    def _live_watched(self) -> tuple[str, ...]:
+        parts = [part for part in self.router.url.path.split("/") if part]
+        key = parts[1] if len(parts) > 1 else ""  # /customers/ALFKI: the page's record
+        return tuple(topic.format(key=key) for topic in self.live_topics)
+
+    async def _live_refresh(self):
+        """Data the list shows changed: load the same view again (filters, sort, page, as
+        the address has them), then highlight the rows that are new or changed."""
+        self._live_refreshing = True
+        return type(self).load
 
     # -- computed -------------------------------------------------------------------------
     @rx.var
@@ -181,8 +198,13 @@ class ListState(rx.State, mixin=True):
                 self._change(loading=False)
                 yield rx.redirect(self._url(page=last), replace=True)
                 return
+            refreshing, self._live_refreshing = self._live_refreshing, False
+            self._change(changed_rows=self._live_rows_changed(self.rows, rows, self.live_key)
+                         if refreshing else [])
             self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
                          error="", field_errors={})
+            if self.live_topics:
+                await self._live_watch(*self._live_watched())
         except Invalid as exc:
             self._change(rows=[], total=0, rows_view=view, field_errors=exc.fields,
                          error="This view's address has invalid values: " + exc.message)
