@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import reflex as rx
 from sqlmodel import Session
 
+from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
 from northwind_app.services.errors import Invalid, ServiceError
@@ -64,7 +65,9 @@ def _load(session: Session, preset: str, year: int | None, quarter: int | None) 
     }
 
 
-class HomeState(rx.State):
+class HomeState(LiveMixin, rx.State):
+    """The dashboard; it follows new, changed, shipped and cancelled orders (live/)."""
+
     preset: str = "all"
     year: str = ""
     quarter: str = ""
@@ -80,20 +83,22 @@ class HomeState(rx.State):
     loading: bool = True
     error: str = ""
 
-    @rx.event
-    async def load(self):
+    def _period(self) -> tuple[str, int | None, int | None]:
         params = self.router.url.query_parameters
-        self.preset = params.get("period", "all")
-        if self.preset not in dash.PRESETS:
-            self.preset = "all"
+        preset = params.get("period", "all")
         year = params.get("year", "")
         quarter = params.get("quarter", "")
+        return (preset if preset in dash.PRESETS else "all",
+                int(year) if year.isdigit() else None,
+                int(quarter) if quarter.isdigit() else None)
+
+    @rx.event
+    async def load(self):
+        self.preset = self._period()[0]
         self.loading, self.error = True, ""
         yield
         try:
-            data = await backend.load(
-                self, _load, self.preset, int(year) if year.isdigit() else None,
-                int(quarter) if quarter.isdigit() else None)
+            data = await backend.load(self, _load, *self._period())
         except Invalid as exc:
             self.error = "This period is not valid: " + exc.message
         except ServiceError:  # a server problem: logged, or the outage banner raised
@@ -101,8 +106,19 @@ class HomeState(rx.State):
         else:
             for name, value in data.items():
                 setattr(self, name, value)
+            await self._live_watch("dashboard")
         finally:
             self.loading = False
+
+    async def _live_refresh(self):
+        """Orders changed: the same period's figures again, in place (only what differs)."""
+        try:
+            data = await backend.read(self, _load, *self._period())
+        except ServiceError:
+            return
+        for name, value in data.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def _go(self, **changes):
         query = {"period": self.preset, "year": self.year, "quarter": self.quarter, **changes}

@@ -50,7 +50,7 @@ USER_COLUMNS = [
     Column("last_login", "Last sign-in", sort="last_login_at"),
 ]
 USERS_LIST = EntityList("users", "/users", users.USERS, USER_COLUMNS, user_row, ("role", "active"),
-                        fetch=users.list_users)
+                        fetch=users.list_users, topics=("users",))
 UsersListState = requires(Permission.MANAGE_USERS)(list_state(USERS_LIST))
 ROLE_FILTER = [(role, role.title()) for role in ROLES]
 ACTIVE_FILTER = [("true", "Active"), ("false", "Deactivated")]

@@ -6,7 +6,9 @@ receives nothing its role may not read."""
 from __future__ import annotations
 
 import json
+import random
 import re
+import string
 import os
 import subprocess
 import sys
@@ -111,3 +113,80 @@ def test_role_change_or_deactivation_reaches_the_users_open_tabs_at_once(page_as
     start = time.monotonic()
     expect(tab).to_have_url(re.compile(r"/login"), timeout=LIVE_MS)
     print(f"{change} → tab on the login page in {time.monotonic() - start:.3f} s")
+
+
+def test_customer_page_follows_changes_and_says_who_else_is_here(page_as, api, app_db_url):
+    """A record page updates in place (its fields and its orders list) and shows who else
+    has it open; a deleted record says who deleted it and when."""
+    key = "L" + "".join(random.choice(string.ascii_uppercase) for _ in range(4))
+    created = api.post("/api/customers", json={"customer_id": key,
+                                               "company_name": "Live Traders", "city": "Reims"})
+    assert created.status_code == 201, created.text
+    key = created.json()["customer_id"]
+    viewer = page_as("viewer")
+    viewer.goto(f"/customers/{key}")
+    expect(viewer.get_by_test_id("record-heading")).to_contain_text("Live Traders")
+    expect(viewer.get_by_test_id("presence")).to_have_count(0)
+
+    admin = page_as("admin")  # a second user opens the same record
+    admin.goto(f"/customers/{key}")
+    expect(admin.get_by_test_id("presence")).to_have_text(re.compile("Also here: Demo Viewer$"))
+    expect(viewer.get_by_test_id("presence")).to_contain_text("Also here:", timeout=LIVE_MS)
+    admin.goto("/orders")  # and leaves it
+    expect(viewer.get_by_test_id("presence")).to_have_count(0, timeout=LIVE_MS)
+
+    changed = api.patch(f"/api/customers/{key}", json={"company_name": "Live Traders Ltd"})
+    assert changed.status_code == 200, changed.text
+    expect(viewer.get_by_test_id("record-heading")).to_contain_text("Live Traders Ltd",
+                                                                     timeout=LIVE_MS)
+    order = dict(NEW_ORDER, customer_id=key)
+    made = api.post("/api/orders", json=order)
+    assert made.status_code == 201, made.text
+    order_id = made.json()["order_id"]
+    expect(_rows(viewer).filter(has_text=str(order_id))).to_have_count(1, timeout=LIVE_MS)
+
+    assert api.delete(f"/api/orders/{order_id}").status_code == 204
+    expect(_rows(viewer).filter(has_text=str(order_id))).to_have_count(0, timeout=LIVE_MS)
+    assert api.delete(f"/api/customers/{key}").status_code == 204
+    expect(viewer.get_by_test_id("record-gone")).to_have_text(
+        re.compile(rf"Customer {key} was deleted by sales on "), timeout=LIVE_MS)
+
+
+def test_product_stock_and_dashboard_follow_orders(page_as, api):
+    viewer = page_as("viewer")
+    viewer.goto("/products/11")
+    stock = viewer.get_by_test_id("field-units_in_stock")
+    expect(stock).to_have_text(re.compile(r"^\d+$"))
+    before = int(stock.inner_text())
+    sales = page_as("sales")
+    sales.goto("/")
+    orders_kpi = sales.get_by_test_id("kpi-orders")
+    expect(orders_kpi).not_to_have_text("0")
+    orders_before = orders_kpi.inner_text()
+
+    order_id = _create(api)  # one unit of product 11
+    expect(stock).to_have_text(str(before - 1), timeout=LIVE_MS)
+    expect(orders_kpi).not_to_have_text(orders_before, timeout=LIVE_MS)
+    assert api.post(f"/api/orders/{order_id}/cancel").status_code == 200
+    expect(stock).to_have_text(str(before), timeout=LIVE_MS)
+    expect(orders_kpi).to_have_text(orders_before, timeout=LIVE_MS)
+
+
+def test_a_viewer_tab_gets_nothing_its_role_may_not_read(page_as, app_db_url):
+    """The users list is for admins: an admin's follows a new account; a viewer's tab on
+    /users is refused, and the same change sends it nothing (a refresh would be its own
+    event, refused like a click)."""
+    admin = page_as("admin")
+    admin.goto("/users")
+    _loaded(admin)
+    viewer = page_as("viewer")
+    frames: list[str] = []
+    viewer.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(
+        payload if isinstance(payload, str) else "")))
+    viewer.goto("/users")
+    viewer.wait_for_timeout(500)
+    username, _user_id = _make_user(app_db_url, "viewer")
+    expect(_rows(admin).filter(has_text=username)).to_have_count(1, timeout=LIVE_MS)
+    viewer.wait_for_timeout(1500)
+    assert frames and not any(username in frame for frame in frames)
+    assert _rows(viewer).count() == 0

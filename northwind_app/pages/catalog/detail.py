@@ -16,7 +16,9 @@ import reflex as rx
 from sqlmodel import Session
 
 from northwind_app.entities import Entity
+from northwind_app.live.tabs import LiveMixin
 from northwind_app.pages.catalog.lists import embedded, may
+from northwind_app.services import audit
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import actor_of
@@ -27,12 +29,15 @@ from northwind_app.ui.widgets import confirm_delete_dialog
 LOAD_FAILED = "This record could not be loaded. Try again."
 
 
-class DetailState(rx.State, mixin=True):
-    """One record of the page's entity (the URL's key), as display strings."""
+class DetailState(LiveMixin, mixin=True):
+    """One record of the page's entity (the URL's key), as display strings. It follows the
+    record as others change it (live/: shown again in place; a deletion says who and when),
+    and says who else has it open."""
 
     key: str = ""
     record: dict[str, str] = {}
     not_found: bool = False
+    gone: str = ""  # who deleted the record shown, and when (a live update)
     loading: bool = True
     error: str = ""
     action_error: str = ""
@@ -51,6 +56,7 @@ class DetailState(rx.State, mixin=True):
     async def load(self):
         self.key = path_part(self.router.url.path, 1)
         self.loading, self.not_found, self.error, self.action_error = True, False, "", ""
+        self.gone = ""
         self.record = {}
         for name in self.data_lists:
             setattr(self, name, [])
@@ -64,8 +70,34 @@ class DetailState(rx.State, mixin=True):
         else:
             for name, value in data.items():
                 setattr(self, name, value)
+            topic = f"{self.entity.noun}:{self.key}"
+            await self._live_watch(topic)
+            await self._live_here(topic)
         finally:
             self.loading = False
+
+    async def _live_refresh(self):
+        """The record changed: show it again in place (no spinner); deleted, say who and when."""
+        try:
+            key = self.entity.parse_key(self.key)
+            data = await backend.read(self, self._read, key)
+        except NotFound:
+            self.not_found = True
+            try:
+                deleted = await backend.read(self, audit.last_action, self.entity.noun, key,
+                                             "delete")
+            except ServiceError:
+                deleted = None
+            if deleted is not None:
+                self.gone = (f"{self.entity.noun.title()} {self.key} was deleted by "
+                             f"{deleted.username} on {audit.when_text(deleted.at)}.")
+            self._live_unwatch()
+        except ServiceError:  # a server problem: logged, or the outage banner raised
+            return
+        else:
+            for name, value in data.items():
+                if getattr(self, name) != value:
+                    setattr(self, name, value)
 
     @rx.event
     def set_delete_open(self, value: bool):
@@ -103,7 +135,9 @@ def detail_shell(state: type[DetailState], title: str, body: rx.Component) -> rx
         state.not_found,
         rx.center(rx.vstack(rx.icon("search-x", size=40, color=rx.color("gray", 9)),
                             rx.heading(title, " not found", size="5"),
-                            rx.text("Nothing has the id ", rx.code(state.key), "."),
+                            rx.cond(state.gone != "",
+                                    rx.text(state.gone, data_testid="record-gone"),
+                                    rx.text("Nothing has the id ", rx.code(state.key), ".")),
                             rx.link("Back to the list", href=f"/{state.entity.name}"),
                             align="center", data_testid="record-not-found"),
                   padding="4em", width="100%"),
@@ -147,10 +181,18 @@ def heading(state: type[DetailState], *children, actions=None) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(*children, size="5", data_testid="record-heading"), rx.spacer(),
                   actions or rx.fragment(), width="100%", align="center"),
+        presence(state),
         rx.cond(state.action_error != "", rx.callout(state.action_error, color_scheme="red",
                                                      width="100%", data_testid="action-error")),
         width="100%",
     )
+
+
+def presence(state: type[LiveMixin]) -> rx.Component:
+    """"Also here: Margaret (editing)": who else has the record open (live/presence.py)."""
+    return rx.cond(state.present != "",
+                   rx.text(rx.icon("users", size=14), " ", state.present, size="2",
+                           color=rx.color("gray", 11), data_testid="presence"))
 
 
 def related_lists(state: type[DetailState]) -> list[rx.Component]:
