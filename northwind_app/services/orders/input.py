@@ -213,7 +213,8 @@ def new_order_defaults(actor: Actor, today: dt.date | None = None) -> NewOrder:
     """A new order's starting values: taken today, required DEFAULT_REQUIRED_DAYS later, by
     the actor's employee (a sales user's orders are their own), no freight."""
     today = today or dt.date.today()
-    return NewOrder(order_date=today, required_date=today + dt.timedelta(days=DEFAULT_REQUIRED_DAYS),
+    return NewOrder(order_date=today,
+                    required_date=today + dt.timedelta(days=DEFAULT_REQUIRED_DAYS),
                     employee_id=actor.employee_id, freight=Decimal("0"))
 
 
