@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from northwind_app.db.models import Order
-from northwind_app.money import line_value, order_total
+from northwind_app.money import line_value, order_subtotal, order_total
 from northwind_app.services.auth import Actor
 from northwind_app.services.errors import Invalid
 from northwind_app.services.validation import Amount, Day, Rule, Text, WholeNumber, blank
@@ -181,16 +181,16 @@ class Totals:
 
 def preview_totals(raw: Mapping[str, Any]) -> Totals:
     """The totals of raw order input (the lines and the freight, as `parse_order_input` takes
-    them; a line without a unit price is worth nothing yet). Pure: no database, for the form's
-    live figures; the save computes the same with the money rules."""
+    them; a line without a unit price has no value yet, the save would take the product's).
+    Pure: no database, for the form's live figures; the save computes the same money rules."""
     problems: dict[str, str] = {}
     freight = _clean(_FREIGHT, raw.get("freight"), problems, "freight")
     raw_lines = raw.get("lines")
     lines = _lines(raw_lines if isinstance(raw_lines, (list, tuple)) else [], problems)
-    values = [None if line is None or line.unit_price is None
-              else line_value(line.unit_price, line.quantity, line.discount) for line in lines]
-    subtotal = (sum(values, Decimal(0))  # type: ignore[arg-type]
-                if all(value is not None for value in values) else None)
+    figures = [None if line is None or line.unit_price is None
+               else (line.unit_price, line.quantity, line.discount) for line in lines]
+    values = [None if figure is None else line_value(*figure) for figure in figures]
+    subtotal = order_subtotal(figures) if None not in figures else None  # type: ignore[arg-type]
     total = order_total(subtotal, freight) if subtotal is not None and freight is not None \
         else None
     return Totals(values, subtotal, freight, total, problems)
