@@ -17,7 +17,7 @@ from northwind_app.money import format_money, format_percent
 from northwind_app.services import audit
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
-from northwind_app.ui import backend
+from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
