@@ -157,6 +157,13 @@ class LiveMixin(rx.State, mixin=True):
         self.present = others_text(await registry.presence.here(topic), actor.user_id)
 
 
+def presence(state: type[LiveMixin]) -> rx.Component:
+    """"Also here: Margaret (editing)": who else has the page's record open."""
+    return rx.cond(state.present != "",
+                   rx.text(rx.icon("users", size=14), " ", state.present, size="2",
+                           color=rx.color("gray", 11), data_testid="presence"))
+
+
 # --- the worker's side ----------------------------------------------------------------------
 
 

@@ -13,9 +13,11 @@ from typing import NamedTuple
 import reflex as rx
 from sqlmodel import Session
 
+from northwind_app.live.tabs import LiveMixin, presence
 from northwind_app.money import format_money, format_percent
 from northwind_app.services import audit
 from northwind_app.services import orders as svc
+from northwind_app.services.auth import Actor
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, actor_of
@@ -115,10 +117,22 @@ def _load(session: Session, order_id: int):
     order = svc.get_order(session, order_id)
     shippers = [[c.value, c.label] for c in svc.shipper_choices(session)]
     changes = history_rows(audit.history(session, "order", order_id))
-    return order, shippers, changes
+    cancelled = (audit.last_action(session, "order", order_id, "cancel")
+                 if order.cancelled_at is not None else None)
+    return order, shippers, changes, cancelled.username if cancelled else ""
 
 
-class OrderDetailState(rx.State):
+def _deleted_text(session: Session, order_id: int) -> str:
+    deleted = audit.last_action(session, "order", order_id, "delete")
+    if deleted is None:
+        return ""
+    return f"Order {order_id} was deleted by {deleted.username} on {audit.when_text(deleted.at)}."
+
+
+class OrderDetailState(LiveMixin, rx.State):
+    """The order page (and its invoice); it follows the order as others change it (live/):
+    shown again in place, a deletion says who and when, and who else has it open."""
+
     order: dict[str, str] = {}
     lines: list[dict[str, str]] = []
     version: int = 0
@@ -126,6 +140,7 @@ class OrderDetailState(rx.State):
     ship_via_current: str = ""
     shipper_options: list[list[str]] = []
     not_found: bool = False
+    gone: str = ""  # who deleted the order shown, and when (a live update)
     loading: bool = True
     error: str = ""
     requested_id: str = ""
@@ -156,9 +171,10 @@ class OrderDetailState(rx.State):
             self.not_found = True
             self.loading = False
             return
+        self.gone = ""
         yield
         try:
-            order, shippers, history = await backend.load(self, _load, order_id)
+            loaded = await backend.load(self, _load, order_id)
             actor = await actor_of(self)
         except NotFound:
             self.not_found = True
@@ -167,16 +183,47 @@ class OrderDetailState(rx.State):
             # session ended
             self.error = "The order could not be loaded. Try again."
         else:
-            self.order = order_view_dict(order)
-            self.lines = line_dicts(order)
-            self.version = order.version
-            self.is_shipped = order.shipped_date is not None
-            self.ship_via_current = str(order.ship_via or "")
-            self.shipper_options = shippers
-            self.history = history
-            self.blocked = actions_dict(svc.order_actions(order, actor))
+            self._show(*loaded, actor)
+            topic = f"order:{order_id}"
+            await self._live_watch(topic)
+            await self._live_here(topic)
         finally:
             self.loading = False
+
+    def _show(self, order: svc.OrderDetailView, shippers: list[list[str]],
+              history: list[HistoryRow], cancelled_by: str, actor: Actor) -> None:
+        """Show `order` (assigning only what differs: a live refresh sends no more)."""
+        values = {
+            "order": {**order_view_dict(order), "cancelled_by": cancelled_by},
+            "lines": line_dicts(order), "version": order.version,
+            "is_shipped": order.shipped_date is not None,
+            "ship_via_current": str(order.ship_via or ""), "shipper_options": shippers,
+            "history": history, "blocked": actions_dict(svc.order_actions(order, actor)),
+        }
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
+    async def _live_refresh(self):
+        """The order changed: show it again in place; deleted, say who and when."""
+        order_id = order_id_from_path(self.router.url.path)
+        if order_id is None:
+            return
+        try:
+            loaded = await backend.read(self, _load, order_id)
+            actor = await actor_of(self)
+        except NotFound:
+            self.not_found = True
+            self.order, self.lines = {}, []
+            self._live_unwatch()
+            try:
+                self.gone = await backend.read(self, _deleted_text, order_id)
+            except ServiceError:
+                pass
+        except ServiceError:  # a server problem: logged, or the outage banner raised
+            return
+        else:
+            self._show(*loaded, actor)
 
     # -- ship -------------------------------------------------------------------------------
     @rx.event
@@ -287,7 +334,9 @@ def not_found_view() -> rx.Component:
         rx.vstack(
             rx.icon("search-x", size=40, color=rx.color("gray", 9)),
             rx.heading("Order not found", size="5"),
-            rx.text("There is no order ", rx.code(OrderDetailState.requested_id), "."),
+            rx.cond(OrderDetailState.gone != "",
+                    rx.text(OrderDetailState.gone, data_testid="order-gone"),
+                    rx.text("There is no order ", rx.code(OrderDetailState.requested_id), ".")),
             rx.link("Back to orders", href="/orders"),
             align="center",
             data_testid="order-not-found",
@@ -459,9 +508,12 @@ def detail_body() -> rx.Component:
                                   on_click=s.set_delete_open(True))),
             width="100%", align="center", spacing="3", wrap="wrap",
         ),
+        presence(s),
         unavailable_reasons(),
         rx.cond(s.order["cancelled"] != "", rx.callout(
-            "Cancelled on " + s.order["cancelled"] + ": kept for the record; its stock was "
+            "Cancelled" + rx.cond(s.order["cancelled_by"] != "", " by " + s.order["cancelled_by"],
+                                  "")
+            + " on " + s.order["cancelled"] + ": kept for the record; its stock was "
             "returned and it counts in no revenue.", icon="ban", color_scheme="gray",
             width="100%", data_testid="order-cancelled")),
         rx.grid(

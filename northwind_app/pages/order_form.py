@@ -21,8 +21,11 @@ import reflex as rx
 from sqlmodel import Session
 
 from northwind_app import formats
+from northwind_app.live.tabs import LiveMixin, presence
+from northwind_app.live.text import changed_text
 from northwind_app.money import format_money
 from northwind_app.pages.order_detail import order_id_from_path
+from northwind_app.services import audit
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.services.auth import Permission
@@ -144,7 +147,11 @@ def _product_results(session: Session, text: str) -> list[dict[str, str]]:
 
 
 @requires(Permission.WRITE_ORDERS)
-class OrderFormState(rx.State):
+class OrderFormState(LiveMixin, rx.State):
+    """The order form. Live (live/): when someone else changes the order being edited, a
+    banner says who changed what and when (the typing stays; reload, or keep editing and
+    save over it); its lines' stock and the product picker's follow other users' orders."""
+
     mode: str = "new"
     order_id: str = ""
     version: int = 0
@@ -179,6 +186,9 @@ class OrderFormState(rx.State):
     # What was typed survives the tab's reconnection (ui/drafts.py).
     _draft_key: str = ""
     _draft_sid: str = ""
+    # Someone else changed the order being edited ("Margaret changed this order 5 s ago: …").
+    changed_banner: str = ""
+    _since: int = 0  # the order's latest audit entry when the form was filled
 
     # -- loading ----------------------------------------------------------------------------
     @rx.event
@@ -192,7 +202,10 @@ class OrderFormState(rx.State):
             # A save still running holds the tab's state until it ends, so one marked as
             # running here died with its worker.
             self.saving = False
+            await self._live_follow()
+            await self._live_refresh()  # what changed while the tab was away
             return
+        self.changed_banner = ""
         self.loading = True
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
@@ -218,9 +231,14 @@ class OrderFormState(rx.State):
                 if actions.edit_blocked:  # e.g. cancelled: the service would refuse the save
                     self.form_error, self.conflict = actions.edit_blocked, False
                 self.lines_frozen = actions.lines_blocked
+                self._since = await backend.read(self, audit.last_id, "order", order.order_id)
             else:
                 self._fill_new(svc.new_order_defaults(actor))
+                self._since = 0
             await keep_draft(self)
+            await self._live_follow()
+            if order is not None:
+                await self._live_here(f"order:{order.order_id}", "editing")
         except NotFound:
             self.not_found = True
         except ServiceError:  # a server problem (logged, the outage banner raised) or the
@@ -228,6 +246,52 @@ class OrderFormState(rx.State):
             self.form_error = "The form could not be loaded. Try again."
         finally:
             self.loading = False
+
+    # -- live ---------------------------------------------------------------------------------
+    async def _live_follow(self) -> None:
+        """Watch the order being edited, and the products on its lines and in the picker."""
+        topics = [f"order:{self.order_id}"] if self.mode == "edit" and self.order_id else []
+        topics += [f"product:{line['product_id']}" for line in self.lines]
+        topics += [f"product:{p['value']}" for p in self.product_results]
+        await self._live_watch(*topics)
+
+    async def _live_refresh(self):
+        """Others' changes: the banner for the order's, fresh stock for its lines and the
+        picker. What was typed stays."""
+        try:
+            if self.mode == "edit" and self.order_id:
+                entries = await backend.read(self, audit.changes_since, "order",
+                                             int(self.order_id), self._since)
+                text = changed_text(entries, "this order")
+                self.changed_banner = text + ". Reload it, or keep editing and save over it " \
+                    "after reviewing the changes." if text else ""
+            ids = [int(line["product_id"]) for line in self.lines]
+            stock = await backend.read(self, svc.stock_levels, ids)
+            lines = [{**line, "stock": str(stock.get(int(line["product_id"]), line["stock"]))}
+                     for line in self.lines]
+            if lines != self.lines:
+                self.lines = lines
+            if self.product_results and self.product_query.strip():
+                results = await backend.read(self, _product_results, self.product_query)
+                if results != self.product_results:
+                    self.product_results = results
+        except ServiceError:  # a server problem: logged, or the outage banner raised
+            return
+
+    @rx.event
+    async def keep_editing(self):
+        """After the banner: save over the others' changes (the save then carries the
+        order's current version)."""
+        if self.mode != "edit" or not self.order_id:
+            return
+        try:
+            order_id = int(self.order_id)
+            self.version = (await backend.read(self, svc.get_order, order_id)).version
+            self._since = await backend.read(self, audit.last_id, "order", order_id)
+        except ServiceError as exc:
+            self.form_error = exc.message
+            return
+        self.changed_banner = ""
 
     def _fill_new(self, new: svc.NewOrder):
         self.order_id, self.version = "", 0
@@ -335,9 +399,10 @@ class OrderFormState(rx.State):
                                     if text.strip() else [])
         except ServiceError as exc:
             self.product_results, self.product_message = [], exc.message
+        await self._live_follow()
 
     @rx.event
-    def add_product(self, product_id: str):
+    async def add_product(self, product_id: str):
         match = next((p for p in self.product_results if p["value"] == product_id), None)
         if match is None:
             return
@@ -352,6 +417,7 @@ class OrderFormState(rx.State):
         self.product_query, self.product_results, self.product_message = "", [], ""
         self.errors = {k: v for k, v in self.errors.items() if k != "lines"}
         self._recompute()
+        await self._live_follow()
 
     @rx.event
     def set_line(self, index: int, name: str, value: str):
@@ -433,6 +499,7 @@ class OrderFormState(rx.State):
             return
         self.saving = False
         drop_draft(self)
+        self._live_unwatch()  # its own change: no banner on the way out
         yield rx.toast.success(f"Order {saved.order_id} saved.")
         yield rx.redirect(f"/orders/{saved.order_id}")
 
@@ -534,8 +601,24 @@ def totals_box() -> rx.Component:
     )
 
 
+def changed_callout() -> rx.Component:
+    """Someone else changed the order being edited: who, what, when; reload or keep editing."""
+    return rx.cond(S.changed_banner != "", rx.callout(
+        rx.vstack(rx.text(S.changed_banner, data_testid="changed-banner-text"),
+                  rx.hstack(rx.button("Reload the order", size="1", variant="soft",
+                                      on_click=S.load, data_testid="banner-reload"),
+                            rx.button("Keep editing", size="1", variant="soft",
+                                      color_scheme="gray", on_click=S.keep_editing,
+                                      data_testid="banner-keep"),
+                            spacing="2"),
+                  spacing="2"),
+        icon="info", color_scheme="amber", width="100%", data_testid="changed-banner"))
+
+
 def form_body() -> rx.Component:
     return rx.vstack(
+        presence(S),
+        changed_callout(),
         rx.cond(S.form_error != "", rx.callout(
             rx.vstack(rx.text(S.form_error),
                       rx.cond(S.conflict, rx.button("Reload the order", size="1", variant="soft",

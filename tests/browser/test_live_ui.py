@@ -190,3 +190,40 @@ def test_a_viewer_tab_gets_nothing_its_role_may_not_read(page_as, app_db_url):
     viewer.wait_for_timeout(1500)
     assert frames and not any(username in frame for frame in frames)
     assert _rows(viewer).count() == 0
+
+
+def test_order_page_and_form_follow_a_change_by_someone_else(page_as, api):
+    """The order page updates in place and says who else is here; the form being edited gets
+    a banner naming who changed what (the typing stays) and can save over it; a deletion
+    reaches the page with who and when."""
+    order_id = _create(api)  # by the sales user (Margaret Peacock), freight 32.38
+    viewer = page_as("viewer")
+    viewer.goto(f"/orders/{order_id}")
+    expect(viewer.get_by_test_id("order-freight")).to_have_text("$32.38")
+    admin = page_as("admin")
+    admin.goto(f"/orders/{order_id}/edit")
+    freight = admin.get_by_test_id("input-freight")
+    expect(freight).to_have_value("32.38")
+    expect(viewer.get_by_test_id("presence")).to_have_text(
+        re.compile(r"Also here: .* \(editing\)$"), timeout=LIVE_MS)
+    freight.fill("35.00")  # typing, not saved yet
+
+    changed = api.patch(f"/api/orders/{order_id}", json={"freight": "40.00"})
+    assert changed.status_code == 200, changed.text
+    start = time.monotonic()
+    expect(viewer.get_by_test_id("order-freight")).to_have_text("$40.00", timeout=LIVE_MS)
+    print(f"order page: API commit → shown in {time.monotonic() - start:.3f} s")
+    banner = admin.get_by_test_id("changed-banner-text")
+    expect(banner).to_contain_text("changed this order", timeout=LIVE_MS)
+    expect(banner).to_contain_text("freight 32.38 → 40.00")
+    expect(freight).to_have_value("35.00")  # what was typed stays
+
+    admin.get_by_test_id("banner-keep").click()  # save over it, after review
+    expect(admin.get_by_test_id("changed-banner")).to_have_count(0)
+    admin.get_by_test_id("save-order").click()
+    expect(admin).to_have_url(re.compile(rf"/orders/{order_id}$"))
+    expect(viewer.get_by_test_id("order-freight")).to_have_text("$35.00", timeout=LIVE_MS)
+
+    assert api.delete(f"/api/orders/{order_id}").status_code == 204
+    expect(viewer.get_by_test_id("order-gone")).to_have_text(
+        re.compile(rf"Order {order_id} was deleted by sales on "), timeout=LIVE_MS)

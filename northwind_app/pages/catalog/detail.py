@@ -16,7 +16,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from northwind_app.entities import Entity
-from northwind_app.live.tabs import LiveMixin
+from northwind_app.live.tabs import LiveMixin, presence
 from northwind_app.pages.catalog.lists import embedded, may
 from northwind_app.services import audit
 from northwind_app.services.errors import NotFound, ServiceError
@@ -186,13 +186,6 @@ def heading(state: type[DetailState], *children, actions=None) -> rx.Component:
                                                      width="100%", data_testid="action-error")),
         width="100%",
     )
-
-
-def presence(state: type[LiveMixin]) -> rx.Component:
-    """"Also here: Margaret (editing)": who else has the record open (live/presence.py)."""
-    return rx.cond(state.present != "",
-                   rx.text(rx.icon("users", size=14), " ", state.present, size="2",
-                           color=rx.color("gray", 11), data_testid="presence"))
 
 
 def related_lists(state: type[DetailState]) -> list[rx.Component]:

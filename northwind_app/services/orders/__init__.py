@@ -45,7 +45,7 @@ from northwind_app.services.orders.writes import (
 )
 from northwind_app.services.orders.choices import (
     Choice, customer_choices, employee_choices, shipper_choices, ProductChoice,
-    product_choices, customer_ship_to,
+    product_choices, customer_ship_to, stock_levels,
 )
 
 __all__ = [
@@ -65,5 +65,5 @@ __all__ = [
     'SavedOrder', 'save_order',
     'delete_order', 'ship_order', 'cancel_order', 'Actions', 'order_actions', 'Choice',
     'customer_choices', 'employee_choices', 'shipper_choices', 'ProductChoice',
-    'product_choices', 'customer_ship_to',
+    'product_choices', 'customer_ship_to', 'stock_levels',
 ]

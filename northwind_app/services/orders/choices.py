@@ -76,3 +76,11 @@ def customer_ship_to(session: Session, customer_id: str) -> dict[str, str | None
     return {"ship_name": customer.company_name, "ship_address": customer.address,
             "ship_city": customer.city, "ship_region": customer.region,
             "ship_postal_code": customer.postal_code, "ship_country": customer.country}
+
+
+def stock_levels(session: Session, product_ids: list[int]) -> dict[int, int]:
+    """Units in stock by product id (the order form's lines follow other users' orders)."""
+    if not product_ids:
+        return {}
+    return dict(session.execute(select(Product.product_id, Product.units_in_stock)
+                                .where(Product.product_id.in_(product_ids))).tuples().all())
