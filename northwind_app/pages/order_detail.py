@@ -141,6 +141,7 @@ class OrderDetailState(LiveMixin, rx.State):
     shipper_options: list[list[str]] = []
     not_found: bool = False
     gone: str = ""  # who deleted the order shown, and when (a live update)
+    _live_missed: bool = False  # a change came while an action's dialog was open
     loading: bool = True
     error: str = ""
     requested_id: str = ""
@@ -190,6 +191,11 @@ class OrderDetailState(LiveMixin, rx.State):
         finally:
             self.loading = False
 
+    async def _live_caught_up(self) -> None:
+        """A dialog closed: show what changed while it was open."""
+        if self._live_missed and not (self.ship_open or self.cancel_open or self.delete_open):
+            await self._live_refresh()
+
     def _show(self, order: svc.OrderDetailView, shippers: list[list[str]],
               history: list[HistoryRow], cancelled_by: str, actor: Actor) -> None:
         """Show `order` (assigning only what differs: a live refresh sends no more)."""
@@ -205,10 +211,17 @@ class OrderDetailState(LiveMixin, rx.State):
                 setattr(self, name, value)
 
     async def _live_refresh(self):
-        """The order changed: show it again in place; deleted, say who and when."""
+        """The order changed: show it again in place; deleted, say who and when. Not while an
+        action's dialog is open: the action was decided on what the user saw, so it is still
+        refused as a change by someone else (with a reload); the page follows once the
+        dialog closes."""
         order_id = order_id_from_path(self.router.url.path)
         if order_id is None:
             return
+        if self.ship_open or self.cancel_open or self.delete_open:
+            self._live_missed = True
+            return
+        self._live_missed = False
         try:
             loaded = await backend.read(self, _load, order_id)
             actor = await actor_of(self)
@@ -237,8 +250,9 @@ class OrderDetailState(LiveMixin, rx.State):
         self.ship_errors = {}
 
     @rx.event
-    def set_ship_open(self, value: bool):
+    async def set_ship_open(self, value: bool):
         self.ship_open = value
+        await self._live_caught_up()
 
     @rx.event
     def set_ship_date(self, value: str):
@@ -284,9 +298,10 @@ class OrderDetailState(LiveMixin, rx.State):
 
     # -- delete -----------------------------------------------------------------------------
     @rx.event
-    def set_delete_open(self, value: bool):
+    async def set_delete_open(self, value: bool):
         self.delete_open = value
         self.action_error, self.action_conflict = "", False
+        await self._live_caught_up()
 
     @rx.event
     async def confirm_delete(self):
@@ -300,9 +315,10 @@ class OrderDetailState(LiveMixin, rx.State):
 
     # -- cancel -----------------------------------------------------------------------------
     @rx.event
-    def set_cancel_open(self, value: bool):
+    async def set_cancel_open(self, value: bool):
         self.cancel_open = value
         self.action_error, self.action_conflict = "", False
+        await self._live_caught_up()
 
     @rx.event
     async def confirm_cancel(self):

@@ -5,13 +5,9 @@ receives nothing its role may not read."""
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import string
-import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -20,9 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from northwind_app.db.engine import session_scope
-from northwind_app.services import users
+from northwind_app.services import orders, users
 from northwind_app.services.auth import SYSTEM
-from northwind_app.settings import PROJECT_ROOT
 
 LIVE_MS = 5_000  # a change shows within this (its target is far less: bench)
 
@@ -96,6 +91,23 @@ def test_orders_list_follows_a_change_made_through_the_api(page_as, api):
     assert cancelled.status_code == 200, cancelled.text
     expect(row).to_have_count(0, timeout=LIVE_MS)
     expect(viewer.get_by_test_id("list-range")).to_have_text(range_text)
+
+
+def test_orders_list_follows_a_change_made_by_another_process(page_as, app_db_url):
+    """As the command line writes: through the services, in another process than the server,
+    which learns of it by reading the change feed."""
+    viewer = page_as("viewer")
+    viewer.goto("/orders?sort=-order_id&status=new")
+    _loaded(viewer)
+    data = orders.parse_order_input({**NEW_ORDER, "freight": "1.00"})
+    with session_scope(app_db_url, write=True) as session:
+        order_id = orders.create_order(session, data, actor=SYSTEM)
+    start = time.monotonic()
+    expect(_rows(viewer).filter(has_text=str(order_id))).to_have_count(1, timeout=LIVE_MS)
+    print(f"list: another process's commit → row shown in {time.monotonic() - start:.3f} s")
+    with session_scope(app_db_url, write=True) as session:
+        orders.cancel_order(session, order_id, actor=SYSTEM)
+    expect(_rows(viewer).filter(has_text=str(order_id))).to_have_count(0, timeout=LIVE_MS)
 
 
 @pytest.mark.parametrize("change", [{"role": "viewer"}, {"active": False}])
