@@ -14,8 +14,10 @@ import uuid
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
 
 from northwind_app.db.engine import session_scope
+from northwind_app.db.models import Order
 from northwind_app.services import orders, users
 from northwind_app.services.auth import SYSTEM
 
@@ -27,6 +29,19 @@ NEW_ORDER = {
     "ship_name": "Vins et alcools Chevalier", "ship_city": "Reims", "ship_country": "France",
     "lines": [{"product_id": 11, "quantity": 1}],
 }
+
+
+@pytest.fixture(autouse=True)
+def _orders_made_here_go(app_db_url):
+    """The shared server's other tests count orders: the ones a test here made are deleted
+    afterwards (cancelled or not, none of them shipped)."""
+    with session_scope(app_db_url) as session:
+        last = session.execute(select(func.max(Order.order_id))).scalar()
+    yield
+    with session_scope(app_db_url, write=True) as session:
+        made = session.execute(select(Order.order_id).where(Order.order_id > last)).scalars()
+        for order_id in list(made):
+            orders.delete_order(session, order_id, actor=SYSTEM)
 
 
 @pytest.fixture
