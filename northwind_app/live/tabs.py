@@ -24,12 +24,14 @@ A page state opts in with `LiveMixin`:
             await self._live_watch(f"order:{order_id}")
 
         async def _live_refresh(self):
-            await self.load()        # or something lighter that keeps a form's typing
+            ...                      # read again and assign what differs (no spinner); a
+                                     # form keeps what was typed; may return events
 
-`live_refresh` (the one public handler, safe for any socket to call: it only re-runs what the
-tab registered for itself) checks that the state still watches something on the tab's current
-page before it calls `_live_refresh`. `_live_rows_changed(old, new, key)` gives the keys of
-rows that are new or differ, for `changed_rows` (the rows to highlight).
+`live_refresh` and `live_presence` (public handlers, safe for any socket to call: they only
+re-run what the tab registered for itself) check that the state still watches something on
+the tab's current page before they act. `_live_here(topic, mode)` makes the tab present on a
+record (`present`: who else is). `_live_rows_changed(old, new, key)` gives the keys of rows
+that are new or differ, for `changed_rows` (the rows to highlight).
 """
 
 from __future__ import annotations
