@@ -49,7 +49,7 @@ __all__ = [
     'CANCELLED', 'LATE', 'NEW', 'SHIPPED', 'SHIPPED_LATE', 'STATUSES', 'STATUS_LABELS', 'status_of', 'status_condition',
     'status_rank', 'OrderFilters', 'OrderRow', 'EMPLOYEE_NAME', 'NameSort',
     'NAME_SORTS', 'SORT_KEYS', 'sort_columns', 'DEFAULT_SORT',
-    'CURSOR_SORTS', 'next_cursor', 'count_all_orders', 'VIEWS_KEPT',
+    'CURSOR_SORTS', 'next_cursor', 'count_all_orders',
     'checked_params', 'existing_customer_id', 'require_employee', 'WALK_MIN_ROWS',
     'list_orders', 'iter_orders', 'ship_countries',
     'SEARCH_ORDERS_MAX_SQLITE',
