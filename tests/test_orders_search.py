@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event, inspect, or_, select, update
 
 from northwind_app.data.classic import load_classic
+from northwind_app.db import schema as db_schema
 from northwind_app.db.engine import get_engine, session_scope
 from northwind_app.db.models import Customer, Order
 from northwind_app.services import orders as svc
@@ -194,7 +195,7 @@ def test_without_trigrams_equals_the_plain_rule(search_db, monkeypatch):
         collations = order_search._collations(s)
     if collations is None:
         pytest.skip("SQLite: the trigrams compare like every column's LIKE")
-    monkeypatch.setitem(order_search._COLLATIONS, get_engine(search_db).url.render_as_string(),
+    monkeypatch.setitem(db_schema._COLLATIONS, get_engine(search_db).url.render_as_string(),
                         {**collations, "order_search_grams.gram": "utf8mb4_general_ci"})
     lookup, = _lookups(search_db, "quxbridge")
     assert "order_search_grams" not in lookup and "order_search_values" in lookup
