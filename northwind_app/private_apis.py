@@ -126,7 +126,7 @@ USES: tuple[PrivateUse, ...] = (
     # --- React Router (in JavaScript written by the UI) --------------------------------------
     PrivateUse(
         "react-router", "history.state entries {usr, key, idx}",
-        ("northwind_app/ui/table.py",),
+        ("northwind_app/ui/table/url.py",),
         "A list's controls push the address with history.pushState, in React Router's own "
         "entry format, so that back/forward and React Router's navigations keep working "
         "without a React Router navigation (which renders the whole page again)."),

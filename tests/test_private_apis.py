@@ -191,7 +191,7 @@ def test_starlette_request_json_cache():
 
 # --- React Router ----------------------------------------------------------------------------
 
-# The React Router whose history entries ({usr, key, idx}) ui/table.py writes was checked at
+# The React Router whose history entries ({usr, key, idx}) ui/table/url.py writes was checked at
 # this version; a Reflex upgrade bringing another must be checked again (its
 # createBrowserHistory: getHistoryState / pushState).
 REACT_ROUTER_CHECKED = "8.4.0"
