@@ -1,15 +1,23 @@
 """Shared fixtures. Database tests run on SQLite always and on MariaDB when reachable
-(or fail when NORTHWIND_REQUIRE_MARIADB=1, as CI sets)."""
+(or fail when NORTHWIND_REQUIRE_MARIADB=1, as CI sets). Each database a test gets is a copy of
+a template built once per test process (tests/dbutil.py), so it is the test's own to change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from northwind_app.data.classic import load_classic
-from northwind_app.db.engine import get_engine
-from tests.dbutil import CLASSIC_DIR, TestDatabase, require_backend
+from tests import dbutil
+from tests.dbutil import TestDatabase, require_backend
 
 BACKENDS = ["sqlite", "mariadb"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_database_templates() -> Iterator[None]:
+    yield
+    dbutil.drop_templates()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -19,7 +27,7 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def empty_db(backend, tmp_path):
+def empty_db(backend, tmp_path) -> Iterator[str]:
     """URL of a migrated, empty database (fresh for each test)."""
     db = TestDatabase(backend, tmp_path).migrate()
     yield db.url
@@ -27,19 +35,17 @@ def empty_db(backend, tmp_path):
 
 
 @pytest.fixture
-def classic_db(empty_db):
+def classic_db(backend, tmp_path) -> Iterator[str]:
     """URL of a fresh database holding the classic Northwind data (safe to modify)."""
-    with get_engine(empty_db).begin() as conn:
-        load_classic(conn, CLASSIC_DIR)
-    return empty_db
+    db = TestDatabase(backend, tmp_path).classic()
+    yield db.url
+    db.drop()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def classic_db_ro(request, tmp_path_factory):
+def classic_db_ro(request, tmp_path_factory) -> Iterator[str]:
     """Module-wide classic database for read-only tests (do not modify it)."""
     require_backend(request.param)
-    db = TestDatabase(request.param, tmp_path_factory.mktemp("classic")).migrate()
-    with get_engine(db.url).begin() as conn:
-        load_classic(conn, CLASSIC_DIR)
+    db = TestDatabase(request.param, tmp_path_factory.mktemp("classic")).classic()
     yield db.url
     db.drop()
