@@ -14,6 +14,19 @@ from tests.dbutil import TestDatabase, require_backend
 BACKENDS = ["sqlite", "mariadb"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (scripts/test.sh runs `--dist loadgroup`), each module's tests stay
+    on one worker, so its module-wide fixtures (servers, databases) are made once; and every
+    test of the shared production app server (tests/browser/conftest.py `app_url`) is on the
+    same worker, since that server is built once per session in one web folder (.web-test)
+    that a second worker's build would overwrite."""
+    for item in items:
+        group = "browser-app" if "app_url" in getattr(item, "fixturenames", ()) \
+            else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_database_templates() -> Iterator[None]:
     yield
