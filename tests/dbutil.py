@@ -8,6 +8,10 @@ new database with the template's tables (SHOW CREATE TABLE, so foreign keys and 
 counters come along, unlike CREATE TABLE … LIKE), rows (INSERT … SELECT), views and then
 triggers (after the rows, which the template's triggers have already accounted for) and
 alembic_version. tests/db/test_schema.py checks that a copy has the template's schema.
+
+MariaDB copies and drops are mostly the server's file work, so they overlap the tests: the
+next copy of a template is made in a background thread while a test runs, and a dropped
+database is dropped in the background too.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,12 +91,20 @@ class TestDatabase:
 
     def migrate(self) -> TestDatabase:
         """Bring the (new, empty) database to head: a copy of the migrated template."""
-        _template(self.backend, "empty").copy_to(self)
-        return self
+        return self._copy_of(_template(self.backend, "empty"))
 
     def classic(self) -> TestDatabase:
         """Bring the (new, empty) database to head with the classic data: a copy."""
-        _template(self.backend, "classic").copy_to(self)
+        return self._copy_of(_template(self.backend, "classic"))
+
+    def _copy_of(self, template: _Template) -> TestDatabase:
+        if self.backend == "sqlite":
+            template.copy_to(self)
+            return self
+        ready = template.take()  # made while the previous test ran
+        with self._server_engine.begin() as conn:
+            conn.execute(text(f"DROP DATABASE `{self.name}`"))  # still empty: quick
+        self.name, self.url = ready.name, ready.url
         return self
 
     def run_migrations(self) -> TestDatabase:
@@ -99,12 +112,36 @@ class TestDatabase:
         upgrade_to_head(self.url)
         return self
 
-    def drop(self) -> None:
+    def drop(self, wait: bool = False) -> None:
         dispose_engine(self.url)
         if self.backend == "mariadb":
-            with self._server_engine.begin() as conn:
-                conn.execute(text(f"DROP DATABASE IF EXISTS `{self.name}`"))
-            self._server_engine.dispose()
+            future = _in_background(self._drop, self.name)
+            if wait:
+                future.result()
+
+    def _drop(self, name: str) -> None:
+        with self._server_engine.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        self._server_engine.dispose()
+
+
+# Makes the next MariaDB copy and drops finished ones while the tests run.
+_background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-databases")
+_pending: set[Future] = set()
+
+
+def _in_background(fn: Callable, *args) -> Future:
+    future = _background.submit(fn, *args)
+    _pending.add(future)
+    future.add_done_callback(_pending.discard)
+    return future
+
+
+def settle() -> None:
+    """Wait until no copy or drop runs in the background: for a test that counts what every
+    database connection of the process sends (tests/db/test_engine.py)."""
+    for future in list(_pending):
+        future.exception()  # waits; a failed copy is reported to whoever takes it
 
 
 @dataclass
@@ -115,6 +152,18 @@ class _Template:
     tables: list[str] = field(default_factory=list)  # MariaDB: base tables, in any order
     creates: list[str] = field(default_factory=list)  # MariaDB: tables, then views
     triggers: list[tuple[str, str]] = field(default_factory=list)  # (sql_mode, statement)
+    spare: Future | None = None  # MariaDB: the next copy, being made
+
+    def take(self) -> TestDatabase:
+        """A new MariaDB copy (the spare, if one is ready or being made); starts the next."""
+        future = self.spare or _in_background(self._new_copy)
+        self.spare = _in_background(self._new_copy)
+        return future.result()
+
+    def _new_copy(self) -> TestDatabase:
+        copy = TestDatabase("mariadb", Path(tempfile.gettempdir()))
+        self.copy_to(copy)
+        return copy
 
     def copy_to(self, target: TestDatabase) -> None:
         if target.backend == "sqlite":
@@ -193,10 +242,16 @@ def _describe(template: _Template) -> None:
 
 
 def drop_templates() -> None:
-    """Drop the templates this process built (at the end of the session)."""
+    """Drop the templates this process built, and their spare copies (at the end of the
+    session), and wait for every drop."""
     for template in _templates.values():
-        template.db.drop()
+        if template.spare is not None:
+            template.spare.result().drop(wait=True)
+        template.db.drop(wait=True)
     _templates.clear()
+    global _background
+    _background.shutdown(wait=True)  # the tests' drops too
+    _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-databases")
     if _template_dir is not None:
         shutil.rmtree(_template_dir, ignore_errors=True)
 

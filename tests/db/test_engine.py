@@ -34,6 +34,7 @@ def mariadb_url(tmp_path_factory) -> Iterator[str]:
 @contextmanager
 def sent() -> Iterator[list[str]]:
     """The commands every PyMySQL connection sends meanwhile (ping as "PING")."""
+    dbutil.settle()  # the test databases' background work is not the test's
     commands: list[str] = []
     original = pymysql.connections.Connection._execute_command
 
