@@ -14,17 +14,22 @@ from tests.dbutil import TestDatabase, require_backend
 BACKENDS = ["sqlite", "mariadb"]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist (scripts/test.sh runs `--dist loadgroup`), each module's tests stay
-    on one worker, so its module-wide fixtures (servers, databases) are made once; and every
-    test of the shared production app server (tests/browser/conftest.py `app_url`) is on the
-    same worker, since that server is built once per session in one web folder (.web-test)
-    that a second worker's build would overwrite."""
-    for item in items:
-        group = "browser-app" if "app_url" in getattr(item, "fixturenames", ()) \
-            else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With pytest-xdist (scripts/test.sh runs two workers): each module's tests stay on one
+    worker, so its module-wide fixtures (servers, databases) are made once; and all browser
+    tests are on one worker, since their shared production app server is built once per
+    session in one web folder (.web-test) that a second worker's build would overwrite.
+    (xdist's own `--dist loadgroup` marks do not group under pytest 9: it renames the test
+    ids through an attribute pytest no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleBrowserTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::")[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return ByModuleBrowserTogether(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
