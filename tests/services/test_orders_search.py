@@ -13,7 +13,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, inspect, or_, select, update
 
-from northwind_app.data.classic import load_classic
 from northwind_app.db import schema as db_schema
 from northwind_app.db.engine import get_engine, session_scope
 from northwind_app.db.models import Customer, Order
@@ -45,9 +44,8 @@ TEXTS = ["lo freight", "QUXBRIDGE", "quxbridge", "xbridge h", "t%f", "d_co", "%"
 def search_db(request, tmp_path_factory):
     """Classic data with SHIP_EDITS applied (read-only for the tests)."""
     dbutil.require_backend(request.param)
-    db = dbutil.TestDatabase(request.param, tmp_path_factory.mktemp("search")).migrate()
+    db = dbutil.TestDatabase(request.param, tmp_path_factory.mktemp("search")).classic()
     with get_engine(db.url).begin() as conn:
-        load_classic(conn, dbutil.CLASSIC_DIR)
         for order_id, values in SHIP_EDITS.items():
             conn.execute(update(Order).where(Order.order_id == order_id).values(**values))
     yield db.url
