@@ -2,7 +2,7 @@
 
 A private API (a name with a leading underscore, an undocumented attribute or format, a
 module the library calls internal) may change in any release without notice. Each use below
-says where it is, what it relies on and why no public API does; tests/test_private_apis.py
+says where it is, what it relies on and why no public API does; tests/unit/test_private_apis.py
 checks each one on the pinned versions (requirements.txt) and fails with the entry's name when
 an upgrade changes it. Add an entry, and its test, with every new use.
 
@@ -111,7 +111,7 @@ USES: tuple[PrivateUse, ...] = (
         "granian.server.Server when it runs",
         ("northwind_app/serve.py",),
         "Workers that die are respawned: serve.py swaps the module attribute (checked by "
-        "tests/test_respawn.py)."),
+        "tests/api/test_respawn.py)."),
     # --- Starlette -------------------------------------------------------------------------
     PrivateUse(
         "starlette", "starlette._utils.get_route_path(scope)",

@@ -18,7 +18,7 @@ from sqlalchemy.types import TupleType
 from northwind_app import private_apis
 from northwind_app.db.types import Money
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 _TABLE = Table("t", MetaData(), Column("x", Integer), Column("price", Money()))
 
 
