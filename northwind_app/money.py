@@ -38,6 +38,11 @@ def order_subtotal(lines: Iterable[tuple[Decimal, int, Decimal]]) -> Decimal:
     return sum((line_value(p, q, d) for p, q, d in lines), ZERO)
 
 
+def order_total(subtotal: Decimal, freight: Decimal) -> Decimal:
+    """What the customer pays: the subtotal plus freight, exact."""
+    return subtotal + freight
+
+
 def cents(value: Decimal) -> Decimal:
     """Round an exact amount to cents, half up (how invoices round)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

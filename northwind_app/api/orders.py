@@ -409,10 +409,10 @@ def get_order(id: RowIdPath, session: DbSession, response: Response):  # noqa: A
              summary="Create an order (takes its quantities from stock)",
              responses=error_responses(400, 403, 409, 422))
 def create_order(actor: OrderWriter, body: NewOrder, request: Request, response: Response):
-    data = svc.parse_order_input(body.model_dump(exclude_unset=True), actor)
+    raw = body.model_dump(exclude_unset=True)
 
     def create(session) -> svc.OrderDetailView:
-        return svc.get_order(session, svc.create_order(session, data, actor=actor))
+        return svc.get_order(session, svc.save_order(session, None, raw, actor=actor).order_id)
 
     view = write_transaction(create, database_url(request))
     response.headers["Location"] = f"{PREFIX}/{view.order_id}"
@@ -425,8 +425,7 @@ def _revise(request: Request, actor: Actor, order_id: int, body: BaseModel,
     expected = _expected_version(if_match, changes.pop("version", None))
 
     def revise(session) -> svc.OrderDetailView:
-        svc.revise_order(session, order_id, changes, partial=partial, expected_version=expected,
-                         actor=actor)
+        svc.save_order(session, order_id, changes, expected, actor=actor, partial=partial)
         return svc.get_order(session, order_id)
 
     return write_transaction(revise, database_url(request))

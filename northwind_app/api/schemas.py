@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from northwind_app.api.errors import describe_pattern
 from northwind_app.money import money_str, parse_decimal
 from northwind_app.services.listing import MAX_LIMIT, Listing, ListParams
-from northwind_app.services.validation import MAX_INT
+from northwind_app.services.validation import MAX_INT, at_least, at_most
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
 FRACTION_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
@@ -68,9 +68,9 @@ def _decimal_problem(value: str, places: int, number: dict[str, Any]) -> str:
     except ArithmeticError:
         amount = None
     if amount is not None and amount < number["minimum"]:
-        return f"must be {number['minimum']} or more"
+        return at_least(number["minimum"])
     if "maximum" in number and (amount is None or amount > number["maximum"]):
-        return f"must be at most {number['maximum']}"
+        return at_most(number["maximum"])
     if "exclusiveMaximum" in number and (amount is None or amount >= number["exclusiveMaximum"]):
         return f"must be less than {number['exclusiveMaximum']:,}"
     return (f"must be written with digits and at most {places} decimals after a point, "

@@ -18,7 +18,7 @@ from sqlalchemy import Boolean, Connection, Date, Integer
 from northwind_app.data.loading import analyze, ensure_empty_or_replace, insert_rows
 from northwind_app.db import models
 from northwind_app.db.types import ExactDecimal
-from northwind_app.money import order_subtotal
+from northwind_app.money import order_subtotal, order_total
 from northwind_app.services import rollups
 
 FILES = {
@@ -94,7 +94,7 @@ def load_classic(conn: Connection, directory: Path, *, replace: bool = False) ->
         )
     for order in tables[models.Order]:
         order["subtotal"] = order_subtotal(lines_by_order[order["order_id"]])
-        order["total"] = order["subtotal"] + order["freight"]
+        order["total"] = order_total(order["subtotal"], order["freight"])
         order["version"] = 1
 
     # Employees reference each other: insert them without managers, then set reports_to.

@@ -23,7 +23,7 @@ from northwind_app.data.loading import (
     search_values_paused,
 )
 from northwind_app.db import models
-from northwind_app.money import line_value
+from northwind_app.money import line_value, order_total
 from northwind_app.services import rollups
 
 CATEGORIES = [
@@ -300,7 +300,7 @@ class DemoGenerator:
                     "ship_postal_code": customer["postal_code"],
                     "ship_country": customer["country"],
                     "subtotal": subtotal,
-                    "total": subtotal + freight,
+                    "total": order_total(subtotal, freight),
                     "version": 1,
                 },
                 lines,

@@ -7,26 +7,22 @@ shown in the dialog that caused it, with a button to reload the order."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 from typing import NamedTuple
 
 import reflex as rx
+from sqlmodel import Session
 
-from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.money import format_money, format_percent
 from northwind_app.services import audit
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
-from northwind_app.ui import outage
+from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import page
 from northwind_app.ui.widgets import confirm_delete_dialog, line_header
-
-log = logging.getLogger(__name__)
 
 
 def order_id_from_path(path: str) -> int | None:
@@ -98,8 +94,9 @@ class Refusal(NamedTuple):
 
 def refusal_of(exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> Refusal:
     """Every refusal is visible: a ServiceError (validation, conflict, not found, permission)
-    by its message or its fields, anything else (the database is down) as a server problem."""
-    if not isinstance(exc, ServiceError):
+    by its message or its fields, anything else (the database is down: ui/backend's
+    ServerProblem) as a server problem."""
+    if not isinstance(exc, ServiceError) or isinstance(exc, backend.ServerProblem):
         return Refusal({}, f"The order could not be {doing} {SERVER_PROBLEM}", False)
     own = {k: v for k, v in exc.fields.items() if k in fields}
     if isinstance(exc, Invalid) and own and len(own) == len(exc.fields):
@@ -114,11 +111,10 @@ def actions_dict(actions: svc.Actions) -> dict[str, str]:
             "lines": actions.lines_blocked}
 
 
-def _load(order_id: int):
-    with session_scope() as session:
-        order = svc.get_order(session, order_id)
-        shippers = [[c.value, c.label] for c in svc.shipper_choices(session)]
-        changes = history_rows(audit.history(session, "order", order_id))
+def _load(session: Session, order_id: int):
+    order = svc.get_order(session, order_id)
+    shippers = [[c.value, c.label] for c in svc.shipper_choices(session)]
+    changes = history_rows(audit.history(session, "order", order_id))
     return order, shippers, changes
 
 
@@ -162,13 +158,13 @@ class OrderDetailState(rx.State):
             return
         yield
         try:
-            order, shippers, history = await asyncio.to_thread(_load, order_id)
+            order, shippers, history = await backend.load(self, _load, order_id)
             actor = await actor_of(self)
         except NotFound:
             self.not_found = True
             self.order, self.lines = {}, []
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "loading order %s failed", order_id)
+        except ServiceError:  # a server problem (logged, the outage banner raised) or the
+            # session ended
             self.error = "The order could not be loaded. Try again."
         else:
             self.order = order_view_dict(order)
@@ -205,13 +201,6 @@ class OrderDetailState(rx.State):
     def set_ship_via(self, value: str):
         self.ship_via = value
 
-    async def _refused(self, exc: Exception, doing: str, fields: tuple[str, ...] = ()) -> None:
-        """Show why an action failed (see `refusal_of`); a database that is down also raises
-        the outage banner (ui/outage.py)."""
-        if not isinstance(exc, ServiceError):
-            await outage.failed(self, exc, log, "%s order %s failed", doing,
-                                self.order.get("order_id"), reload=False)
-        self.ship_errors, self.action_error, self.action_conflict = refusal_of(exc, doing, fields)
 
     @rx.event
     async def reload(self):
@@ -222,14 +211,15 @@ class OrderDetailState(rx.State):
 
     async def _act(self, change, doing: str, fields: tuple[str, ...] = ()) -> bool:
         """Run `change(session, order_id, version, actor)` (a service action on the order
-        shown) in one write transaction; False when refused, the refusal shown (`_refused`)."""
+        shown) in one write transaction (ui/backend: a database that is down also raises the
+        outage banner); False when refused, the refusal shown (see `refusal_of`)."""
         order_id, version = int(self.order["order_id"]), self.version
         try:
             actor = await actor_of(self)
-            await asyncio.to_thread(write_transaction,
-                                    lambda s: change(s, order_id, version, actor))
-        except Exception as exc:  # noqa: BLE001 - every refusal is shown (see _refused)
-            await self._refused(exc, doing, fields)
+            await backend.write(self, change, order_id, version, actor)
+        except ServiceError as exc:
+            self.ship_errors, self.action_error, self.action_conflict = refusal_of(
+                exc, doing, fields)
             return False
         return True
 

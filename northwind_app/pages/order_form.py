@@ -1,46 +1,46 @@
 """Create (/orders/new) and edit (/orders/[order_id]/edit) an order with its line items.
 
 The form keeps strings, written and read in the user's number format (formats.py: the format
-of the verified user when the form was filled, never one an event names); totals are
-recomputed on every change with the service's money rule. Saving first reads every number in
-that format — text that does not fit it, or could mean another amount, is refused next to its
-field with how it was read, and nothing is sent — then sends exact values to the order
-service, which validates again and writes the order, its lines and the stock changes in one
-transaction. Errors come back keyed by field and are shown next to that field. Discounts are
-typed as a percentage (15 = 15 %); the service stores the fraction.
+of the verified user when the form was filled, never one an event names). Reading that format
+is the form's only concern; every rule is the order service's: a new order's defaults
+(`new_order_defaults`), the live totals and the problem of the field being typed
+(`preview_totals`, in the words a save uses), and the save (`save_order`, reached through
+ui/backend). Saving first reads every number — text that does not fit the format, or could
+mean another amount, is refused next to its field with how it was read, and nothing is sent —
+then sends exact values to the service, which validates and writes the order, its lines and
+the stock changes in one transaction. Errors come back keyed by field and are shown next to
+that field. Discounts are typed as a percentage (15 = 15 %); the service takes the fraction.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
-import logging
 from decimal import Decimal
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
 from northwind_app import formats
-from northwind_app.db.engine import session_scope, write_transaction
-from northwind_app.money import format_money, line_value
+from northwind_app.money import format_money
 from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.services.auth import Permission
-from northwind_app.ui import outage
+from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.picker import search_picker
 from northwind_app.ui.widgets import line_header
 
-log = logging.getLogger(__name__)
-
 HEADER_FIELDS = ("order_date", "required_date", "freight", "employee_id", "ship_via",
                  *svc.SHIP_FIELDS)
 LINE_FIELDS = ("product_id", "unit_price", "quantity", "discount")
-DEFAULT_REQUIRED_DAYS = 28
+LINE_NUMBERS = ("quantity", "unit_price", "discount")  # the line fields typed as numbers
 FORM_READING = "Numbers must be typed in your format"
+SAVE_FAILED = ("The order could not be saved because of a server problem (the database may "
+               "be unavailable); nothing was saved. Try again.")
+DISCOUNT_TEXT = "must be a percentage from 0 to 100 with at most 2 decimals"
 
 
 # Decimals each number field takes as typed (the discount is a percentage: 2 decimals of a
@@ -65,17 +65,35 @@ def fraction_to_percent(value: Decimal, fmt: str = formats.DEFAULT) -> str:
     return formats.plain(value * 100, formats.get(fmt), 2)
 
 
-def line_total_text(line: dict[str, str], fmt: str = formats.DEFAULT) -> tuple[str, Decimal | None]:
-    try:
-        price = read_number(line["unit_price"], "unit_price", fmt)
-        quantity = int(read_number(line["quantity"], "quantity", fmt))
-        discount = percent_to_fraction(line["discount"], fmt)
-    except (ValueError, KeyError):
-        return "—", None
-    if quantity < 1 or not Decimal(0) <= discount <= 1 or price < 0:
-        return "—", None
-    value = line_value(price, quantity, discount)
-    return format_money(value), value
+def read_form(values: dict[str, str], lines: list[dict[str, str]],
+              fmt: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's figures as service input, its numbers read in format `fmt` (a discount
+    typed as a percentage becomes the fraction the service takes), and the numbers that do
+    not read, keyed like the service's errors, with how they were read (left out of the
+    input as None)."""
+    unread: dict[str, str] = {}
+
+    def number(text: str, name: str, key: str) -> Decimal | None:
+        try:
+            value = read_number(text, name, fmt)
+        except ValueError as exc:
+            unread[key] = str(exc)
+            return None
+        return value / 100 if name == "discount" else value
+
+    raw: dict[str, Any] = {name: values.get(name, "") for name in HEADER_FIELDS}
+    raw["freight"] = number(raw["freight"], "freight", "freight")
+    raw["lines"] = [{"product_id": line["product_id"],
+                     **{name: number(line.get(name, ""), name, f"lines[{index}].{name}")
+                        for name in LINE_NUMBERS}}
+                    for index, line in enumerate(lines)]
+    return raw, unread
+
+
+def field_message(name: str, message: str) -> str:
+    """A service's message for the line field `name` as the form shows it ("" for none): the
+    service speaks of the discount as a fraction, the form takes a percentage."""
+    return DISCOUNT_TEXT if name == "discount" and message else message
 
 
 def form_refusal(exc: ServiceError, mode: str, header: set[str],
@@ -95,38 +113,34 @@ def form_refusal(exc: ServiceError, mode: str, header: set[str],
             conflict, False)
 
 
-def _options() -> dict[str, list[list[str]]]:
-    with session_scope() as session:
-        return {
-            "employees": [[c.value, c.label] for c in svc.employee_choices(session)],
-            "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
-        }
+# -- what the form reads (each runs in a worker thread through ui/backend) ----------------------
+
+def _form_data(session: Session, order_id: int | None) -> tuple[dict[str, list[list[str]]],
+                                                               svc.OrderDetailView | None]:
+    """The pickers' options, and the order edited (None for a new order)."""
+    options = {
+        "employees": [[c.value, c.label] for c in svc.employee_choices(session)],
+        "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
+    }
+    return options, None if order_id is None else svc.get_order(session, order_id)
 
 
-def _load_order(order_id: int):
-    with session_scope() as session:
-        return svc.get_order(session, order_id)
+def _customer_results(session: Session, text: str) -> list[dict[str, str]]:
+    return [{"value": c.value, "label": c.label, "detail": c.detail}
+            for c in svc.customer_choices(session, text, limit=12)]
 
 
-def _customer_results(text: str) -> list[dict[str, str]]:
-    with session_scope() as session:
-        return [{"value": c.value, "label": c.label, "detail": c.detail}
-                for c in svc.customer_choices(session, text, limit=12)]
-
-
-def _customer(customer_id: str) -> tuple[str, dict]:
-    with session_scope() as session:
-        ship_to = svc.customer_ship_to(session, customer_id)
+def _customer(session: Session, customer_id: str) -> tuple[str, dict]:
+    ship_to = svc.customer_ship_to(session, customer_id)
     return f"{ship_to['ship_name']} ({customer_id})", ship_to
 
 
-def _product_results(text: str) -> list[dict[str, str]]:
-    with session_scope() as session:
-        return [{"value": str(p.product_id), "label": p.product_name,
-                 "detail": f"{format_money(p.unit_price)} · {p.units_in_stock} in stock",
-                 "price": formats.edit_text(p.unit_price),
-                 "stock": str(p.units_in_stock)}
-                for p in svc.product_choices(session, text, limit=12)]
+def _product_results(session: Session, text: str) -> list[dict[str, str]]:
+    return [{"value": str(p.product_id), "label": p.product_name,
+             "detail": f"{format_money(p.unit_price)} · {p.units_in_stock} in stock",
+             "price": formats.edit_text(p.unit_price),
+             "stock": str(p.units_in_stock)}
+            for p in svc.product_choices(session, text, limit=12)]
 
 
 @requires(Permission.WRITE_ORDERS)
@@ -190,40 +204,39 @@ class OrderFormState(rx.State):
         self.mode = "edit" if path.rstrip("/").endswith("/edit") else "new"
         yield
         try:
-            self._fmt = (await actor_of(self)).number_format
-            options = await asyncio.to_thread(_options)
+            actor = await actor_of(self)
+            self._fmt = actor.number_format
+            if self.mode == "edit" and order_id is None:
+                raise NotFound("no such order")
+            options, order = await backend.load(
+                self, _form_data, order_id if self.mode == "edit" else None)
             self.employee_options = options["employees"]
             self.shipper_options = options["shippers"]
-            if self.mode == "edit":
-                if order_id is None:
-                    raise NotFound("no such order")
-                order = await asyncio.to_thread(_load_order, order_id)
+            if order is not None:
                 self._fill_from(order)
-                actions = svc.order_actions(order, await actor_of(self))
+                actions = svc.order_actions(order, actor)
                 if actions.edit_blocked:  # e.g. cancelled: the service would refuse the save
                     self.form_error, self.conflict = actions.edit_blocked, False
                 self.lines_frozen = actions.lines_blocked
             else:
-                self._fill_new()
-                actor = await actor_of(self)
-                if actor.employee_id is not None:  # a sales user's orders are their own
-                    self.values = {**self.values, "employee_id": str(actor.employee_id)}
+                self._fill_new(svc.new_order_defaults(actor))
             await keep_draft(self)
         except NotFound:
             self.not_found = True
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "loading the order form failed")
+        except ServiceError:  # a server problem (logged, the outage banner raised) or the
+            # session ended
             self.form_error = "The form could not be loaded. Try again."
         finally:
             self.loading = False
 
-    def _fill_new(self):
-        today = dt.date.today()
+    def _fill_new(self, new: svc.NewOrder):
         self.order_id, self.version = "", 0
         self.customer_id, self.customer_label = "", ""
         self.values = {name: "" for name in HEADER_FIELDS}
-        self.values.update(order_date=today.isoformat(), freight=formats.edit_text(Decimal(0), self._fmt),
-                           required_date=(today + dt.timedelta(days=DEFAULT_REQUIRED_DAYS)).isoformat())
+        self.values.update(order_date=new.order_date.isoformat(),
+                           required_date=new.required_date.isoformat(),
+                           freight=formats.edit_text(new.freight, self._fmt),
+                           employee_id="" if new.employee_id is None else str(new.employee_id))
         self.lines = []
         self._recompute()
 
@@ -253,25 +266,34 @@ class OrderFormState(rx.State):
                 "existing": "1" if existing else "", "line_total": "",
                 **{f"err_{f}": "" for f in LINE_FIELDS}}
 
-    def _recompute(self):
-        subtotal = Decimal(0)
-        valid = True
+    def _recompute(self, edited: str | None = None) -> None:
+        """The figures of what is typed (the service's `preview_totals`); `edited`, the key
+        of the field just changed (e.g. "lines[0].quantity"), gets its problem at once, in
+        the words a save would use."""
+        raw, unread = read_form(self.values, self.lines, self._fmt)
+        totals = svc.preview_totals(raw)
         lines = []
-        for line in self.lines:
-            text, value = line_total_text(line, self._fmt)
-            lines.append({**line, "line_total": text})
-            if value is None:
-                valid = False
-            else:
-                subtotal += value
+        for index, (line, value) in enumerate(zip(self.lines, totals.lines, strict=True)):
+            prefix = f"lines[{index}]."
+            readable = not any(key.startswith(prefix) for key in unread)
+            line = {**line, "line_total": format_money(value)
+                    if readable and value is not None else "—"}
+            if edited is not None and edited.startswith(prefix):
+                name = edited[len(prefix):]
+                line[f"err_{name}"] = unread.get(edited) or field_message(
+                    name, totals.problems.get(edited, ""))
+            lines.append(line)
         self.lines = lines
-        try:
-            freight = read_number(self.values.get("freight", ""), "freight", self._fmt)
-        except ValueError:
-            freight, valid = None, False
+        freight = None if "freight" in unread else totals.freight
+        if edited == "freight" and (problem := unread.get("freight")
+                                    or totals.problems.get("freight")):
+            self.errors = {**self.errors, "freight": problem}
+        readable = not any(key.startswith("lines[") for key in unread)
         self.freight_text = format_money(freight) if freight is not None else "—"
-        self.subtotal = format_money(subtotal) if valid else "—"
-        self.total = format_money(subtotal + freight) if valid and freight is not None else "—"
+        self.subtotal = format_money(totals.subtotal) \
+            if readable and totals.subtotal is not None else "—"
+        self.total = format_money(totals.total) \
+            if readable and totals.total is not None and freight is not None else "—"
 
     # -- field edits ------------------------------------------------------------------------
     @rx.event
@@ -281,16 +303,23 @@ class OrderFormState(rx.State):
         self.values = {**self.values, name: value}
         self.errors = {k: v for k, v in self.errors.items() if k != name}
         if name == "freight":
-            self._recompute()
+            self._recompute(edited="freight")
 
     @rx.event
     async def search_customers(self, text: str):
         self.customer_query = text
-        self.customer_results = await asyncio.to_thread(_customer_results, text) if text.strip() else []
+        try:
+            self.customer_results = (await backend.read(self, _customer_results, text)
+                                     if text.strip() else [])
+        except ServiceError:  # a server problem: logged, and no results
+            self.customer_results = []
 
     @rx.event
     async def pick_customer(self, customer_id: str):
-        label, ship_to = await asyncio.to_thread(_customer, customer_id)
+        try:
+            label, ship_to = await backend.read(self, _customer, customer_id)
+        except ServiceError:  # not a customer (any more), or a server problem
+            return
         self.customer_id, self.customer_label = customer_id, label
         self.customer_query, self.customer_results = "", []
         self.values = {**self.values, **{k: v or "" for k, v in ship_to.items()}}
@@ -301,33 +330,37 @@ class OrderFormState(rx.State):
     async def search_products(self, text: str):
         self.product_query = text
         self.product_message = ""
-        self.product_results = await asyncio.to_thread(_product_results, text) if text.strip() else []
+        try:
+            self.product_results = (await backend.read(self, _product_results, text)
+                                    if text.strip() else [])
+        except ServiceError as exc:
+            self.product_results, self.product_message = [], exc.message
 
     @rx.event
     def add_product(self, product_id: str):
-        for index, line in enumerate(self.lines):
-            if line["product_id"] == product_id:
-                self.product_message = (f"{line['product_name']} is already on line {index + 1}; "
-                                        "change that line's quantity instead.")
-                self.product_results = []
-                return
         match = next((p for p in self.product_results if p["value"] == product_id), None)
         if match is None:
             return
-        self.lines = [*self.lines, self._line(product_id, match["label"], match["price"], "1", "0",
-                                              match["stock"])]
+        line = self._line(product_id, match["label"], match["price"], "1", "0", match["stock"])
+        raw, _unread = read_form(self.values, [*self.lines, line], self._fmt)
+        problem = svc.preview_totals(raw).problems.get(f"lines[{len(self.lines)}].product_id")
+        if problem:  # each product once per order (e.g. already on a line)
+            self.product_message = f"{match['label']}: {problem}."
+            self.product_results = []
+            return
+        self.lines = [*self.lines, line]
         self.product_query, self.product_results, self.product_message = "", [], ""
         self.errors = {k: v for k, v in self.errors.items() if k != "lines"}
         self._recompute()
 
     @rx.event
     def set_line(self, index: int, name: str, value: str):
-        if name not in ("unit_price", "quantity", "discount") or not 0 <= index < len(self.lines):
+        if name not in LINE_NUMBERS or not 0 <= index < len(self.lines):
             return
         lines = list(self.lines)
         lines[index] = {**lines[index], name: value, f"err_{name}": ""}
         self.lines = lines
-        self._recompute()
+        self._recompute(edited=f"lines[{index}].{name}")
 
     @rx.event
     def remove_line(self, index: int):
@@ -339,25 +372,10 @@ class OrderFormState(rx.State):
     def _raw_input(self) -> dict[str, Any]:
         """The form as service input, its numbers read in the form's format; Invalid
         (keyed like the service's errors) naming every number that does not read."""
-        errors: dict[str, str] = {}
-
-        def number(text: str, name: str, key: str) -> Decimal | None:
-            try:
-                value = read_number(text, name, self._fmt)
-            except ValueError as exc:
-                errors[key] = str(exc)
-                return None
-            return value / 100 if name == "discount" else value
-
-        raw: dict[str, Any] = {name: self.values.get(name, "") for name in HEADER_FIELDS}
+        raw, unread = read_form(self.values, self.lines, self._fmt)
+        if unread:
+            raise Invalid(f"{FORM_READING} ({formats.get(self._fmt).example}).", unread)
         raw["customer_id"] = self.customer_id
-        raw["freight"] = number(raw["freight"], "freight", "freight")
-        raw["lines"] = [{"product_id": line["product_id"],
-                         **{name: number(line[name], name, f"lines[{index}].{name}")
-                            for name in ("quantity", "unit_price", "discount")}}
-                        for index, line in enumerate(self.lines)]
-        if errors:
-            raise Invalid(f"{FORM_READING} ({formats.get(self._fmt).example}).", errors)
         return raw
 
     def _show_errors(self, exc: ServiceError):
@@ -366,9 +384,8 @@ class OrderFormState(rx.State):
             if key.startswith("lines[") and "]." in key:
                 index, name = key[6:].split("].", 1)
                 per_line.setdefault(int(index), {})[f"err_{name}"] = (
-                    "must be a percentage from 0 to 100 with at most 2 decimals"
-                    if name == "discount" and not exc.message.startswith(FORM_READING)
-                    else message)
+                    message if exc.message.startswith(FORM_READING)
+                    else field_message(name, message))
             else:
                 header[key] = message
         self.lines = [{**line, **per_line.get(i, {})} for i, line in enumerate(self.lines)]
@@ -399,32 +416,25 @@ class OrderFormState(rx.State):
             self._show_errors(exc)
             self.saving = False
             return
-        mode, order_id, version = self.mode, self.order_id, self.version
-
-        def write(session):
-            if mode == "edit":  # the form has no shipped date: revise_order keeps it
-                svc.revise_order(session, int(order_id), raw, partial=False,
-                                 expected_version=version, actor=actor)
-                return int(order_id)
-            return svc.create_order(session, svc.parse_order_input(raw, actor), actor=actor)
-
+        editing = self.mode == "edit"
         try:
             actor = await actor_of(self)
-            saved_id = await asyncio.to_thread(write_transaction, write)
+            # An edit sends the whole form, which has no shipped date: the save keeps it.
+            saved = await backend.write(
+                self, svc.save_order, int(self.order_id) if editing else None, raw,
+                self.version if editing else None, actor=actor)
+        except backend.ServerProblem:  # logged, the outage banner raised if the database is down
+            self.form_error = SAVE_FAILED
+            self.saving = False
+            return
         except ServiceError as exc:
             self._show_errors(exc)
             self.saving = False
             return
-        except Exception as exc:  # noqa: BLE001
-            await outage.failed(self, exc, log, "saving an order failed", reload=False)
-            self.form_error = ("The order could not be saved because of a server problem (the "
-                               "database may be unavailable); nothing was saved. Try again.")
-            self.saving = False
-            return
         self.saving = False
         drop_draft(self)
-        yield rx.toast.success(f"Order {saved_id} saved.")
-        yield rx.redirect(f"/orders/{saved_id}")
+        yield rx.toast.success(f"Order {saved.order_id} saved.")
+        yield rx.redirect(f"/orders/{saved.order_id}")
 
 
 # -- components ---------------------------------------------------------------------------------

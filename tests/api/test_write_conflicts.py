@@ -23,7 +23,7 @@ from northwind_app.db import engine as db_engine
 from northwind_app.db.engine import session_scope
 from northwind_app.db.models import AuditEntry, OrderDetail, Product
 from northwind_app.services import audit
-from northwind_app.services import orders as orders_service
+from northwind_app.services.orders import writes as orders_service  # calls _apply_stock
 from northwind_app.services.errors import WriteConflict
 from northwind_app.settings import settings
 from tests.api.server import api_client, assert_error, bearer, demo_tokens

@@ -136,10 +136,10 @@ def test_product_validation_and_conflicts(api, classic_db):
         "product_name": "X", "unit_price": "1.2345", "units_in_stock": -1,
         "units_on_order": 2**40, "category_id": 99})
     error = assert_error(invalid, 422, "validation_failed", {"units_in_stock", "units_on_order"})
-    assert error["fields"]["units_in_stock"] == "must be 0 or more"
+    assert error["fields"]["units_in_stock"] == "must be at least 0"
     negative = api.post("/api/products", json={"product_name": "X", "unit_price": "-0.01"})
     assert assert_error(negative, 422, "validation_failed", {"unit_price"})["fields"] == {
-        "unit_price": "must be 0 or more"}
+        "unit_price": "must be at least 0"}
     not_a_number = api.post("/api/products", json={"product_name": "X", "unit_price": "abc"})
     assert_error(not_a_number, 422, "validation_failed", {"unit_price"})
     huge = api.post("/api/products", content=b'{"product_name": "X", "unit_price": 1e400}',

@@ -14,9 +14,9 @@ HUGE = "99999999999999999999"
 def test_a_huge_page_number_is_named_not_sent_to_the_database(page, path):
     page.goto(f"{path}?page={HUGE}")
     expect(page.get_by_test_id("pager-error-page")).to_have_text(
-        "Page must be at most 85899346")
+        "Page must be at most 85,899,346")
     expect(page.get_by_test_id("list-error")).to_contain_text(
-        "This view's address has invalid values: page: must be at most 85899346")
+        "This view's address has invalid values: page: must be at most 85,899,346")
     expect(page.get_by_test_id("list-row")).to_have_count(0)
     # The last page there is still loads (its rows start within the largest offset).
     page.goto(f"{path}?page=85899346")

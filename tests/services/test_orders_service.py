@@ -7,14 +7,16 @@ import threading
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from sqlalchemy import func, select, update
 
-from northwind_app.services.auth import SYSTEM
+from northwind_app.money import PLAIN_DECIMAL_TEXT, order_subtotal, order_total
+from northwind_app.services.auth import SYSTEM, Actor
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.services import orders as svc
 from northwind_app.services.orders import query as order_query
-from northwind_app.services.errors import Conflict, NotFound, Invalid
+from northwind_app.services.errors import Conflict, Forbidden, NotFound, Invalid
 from northwind_app.services.listing import ListParams
 from tests import factories
 from tests.dbutil import run_in_threads
@@ -338,3 +340,145 @@ def test_unfiltered_total_is_exact_including_undated_orders(classic_db):
     assert actual == 832
     assert _list(classic_db).total == actual
     assert _list(classic_db, filters={"customer_id": "ALFKI"}).total == 8
+
+
+# --- save_order: the one save of the screens and the API --------------------------------------
+
+SALES = Actor(user_id=None, username="sales", role="sales", employee_id=3)
+VIEWER = Actor(user_id=None, username="viewer", role="viewer")
+
+
+def _save(url, order_id, raw, version=None, *, actor=SYSTEM, partial=False):
+    return write_transaction(lambda s: svc.save_order(s, order_id, raw, version, actor=actor,
+                                                      partial=partial), url)
+
+
+def test_save_order_creates_an_order_of_the_actors_employee(classic_db):
+    raw = _input()
+    del raw["employee_id"]
+    saved = _save(classic_db, None, raw, actor=SALES)
+    assert saved.version == 1
+    with session_scope(classic_db) as s:
+        order = s.get(Order, saved.order_id)
+        assert (order.customer_id, order.employee_id) == ("ALFKI", 3)
+        assert order.total == order_total(order.subtotal, Decimal("12.30"))
+    with pytest.raises(Invalid) as failed:  # an account without an employee must name one
+        _save(classic_db, None, raw)
+    assert failed.value.fields == {
+        "employee_id": "is required (your account is not linked to an employee)"}
+
+
+def test_save_order_updates_whole_then_partial(classic_db):
+    saved = _save(classic_db, None, _input())
+    whole = _save(classic_db, saved.order_id, _input(freight="1.00", lines=[
+        {"product_id": 1, "quantity": 4}]), saved.version)
+    assert whole == svc.SavedOrder(saved.order_id, 2)
+    partial = _save(classic_db, saved.order_id, {"ship_city": "Berlin"}, 2, partial=True)
+    assert partial.version == 3
+    with session_scope(classic_db) as s:
+        view = svc.get_order(s, saved.order_id)
+    assert (view.freight, view.ship_city, [(l.product_id, l.quantity) for l in view.lines]) \
+        == (Decimal("1.00"), "Berlin", [(1, 4)])
+    assert view.total == order_total(view.subtotal, view.freight)
+
+
+def test_save_order_refuses_a_stale_version_and_writes_nothing(classic_db):
+    saved = _save(classic_db, None, _input())
+    _save(classic_db, saved.order_id, {"freight": "2"}, saved.version, partial=True)
+    with pytest.raises(Conflict) as failed:
+        _save(classic_db, saved.order_id, {"freight": "3"}, saved.version, partial=True)
+    assert failed.value.fields == {"version": "is out of date"}
+    with session_scope(classic_db) as s:
+        assert (s.get(Order, saved.order_id).freight, s.get(Order, saved.order_id).version) \
+            == (Decimal("2"), 2)
+    with pytest.raises(NotFound):
+        _save(classic_db, 999_999, _input())
+
+
+def test_save_order_needs_the_permission_before_reading_input(classic_db):
+    count = _order_count(classic_db)
+    for order_id in (None, 10248):
+        with pytest.raises(Forbidden):
+            _save(classic_db, order_id, {"lines": "not even lines"}, actor=VIEWER)
+    assert _order_count(classic_db) == count
+
+
+def _order_count(url):
+    with session_scope(url) as s:
+        return s.execute(select(func.count()).select_from(Order)).scalar_one()
+
+
+def test_new_order_defaults():
+    new = svc.new_order_defaults(SALES, dt.date(2026, 2, 1))
+    assert new == svc.NewOrder(dt.date(2026, 2, 1), dt.date(2026, 3, 1), 3, Decimal(0))
+    assert svc.new_order_defaults(SYSTEM, TODAY).employee_id is None
+
+
+# --- preview_totals: the form's live figures --------------------------------------------------
+
+def test_preview_totals_is_exact():
+    totals = svc.preview_totals({"freight": "0.0100", "lines": [
+        {"product_id": 1, "quantity": 3, "unit_price": "0.3333", "discount": "0.0001"},
+        {"product_id": 2, "quantity": "7", "unit_price": Decimal("19.99")}]})
+    first = Decimal("0.3333") * 3 * (1 - Decimal("0.0001"))
+    assert totals.lines == [first, Decimal("139.93")]
+    assert totals.subtotal == first + Decimal("139.93")
+    assert (totals.freight, totals.total) == (Decimal("0.0100"), totals.subtotal + Decimal("0.01"))
+    assert totals.problems == {}
+
+
+def test_preview_totals_names_bad_fields_in_the_words_of_the_save():
+    raw = _input(freight="-1", lines=[
+        {"product_id": 1, "quantity": 0, "unit_price": "18"},
+        {"product_id": 2, "quantity": 1, "unit_price": "19", "discount": "1.5"},
+        {"product_id": 1, "quantity": 1, "unit_price": "12,50"},
+        {"product_id": 3, "quantity": 2, "unit_price": "10"}])
+    totals = svc.preview_totals(raw)
+    assert totals.problems == {
+        "freight": "must be at least 0",
+        "lines[0].quantity": "must be at least 1",
+        "lines[1].discount": "must be at most 1",
+        "lines[2].product_id": "this product is already on line 1; change that line's "
+                               "quantity instead",
+        "lines[2].unit_price": f"must be {PLAIN_DECIMAL_TEXT}",
+    }
+    assert totals.lines == [None, None, None, Decimal(20)]
+    assert (totals.subtotal, totals.freight, totals.total) == (None, None, None)
+    with pytest.raises(Invalid) as failed:
+        svc.parse_order_input(raw)
+    assert failed.value.fields == totals.problems  # the same words on save
+
+
+_PRICE = st.decimals(min_value=0, max_value=svc.MAX_AMOUNT, places=4, allow_nan=False)
+_LINE = st.fixed_dictionaries({
+    "quantity": st.integers(1, svc.MAX_QUANTITY), "unit_price": _PRICE,
+    "discount": st.decimals(min_value=0, max_value=1, places=4, allow_nan=False)})
+_ANY = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**12), st.text(max_size=8),
+                 st.decimals(allow_nan=True, allow_infinity=True),
+                 st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(_LINE, min_size=1, max_size=6), freight=_PRICE)
+def test_preview_totals_agrees_with_the_money_rules(lines, freight):
+    raw = {"freight": freight, "lines": [{"product_id": index + 1, **line}
+                                         for index, line in enumerate(lines)]}
+    totals = svc.preview_totals(raw)
+    subtotal = order_subtotal((l["unit_price"], l["quantity"], l["discount"]) for l in lines)
+    assert totals.problems == {}
+    assert (totals.subtotal, totals.total) == (subtotal, order_total(subtotal, freight))
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.fixed_dictionaries({"product_id": _ANY, "quantity": _ANY, "unit_price": _ANY,
+                                   "discount": _ANY}), freight=_ANY)
+def test_preview_problems_are_the_saves(line, freight):
+    """Whatever is typed, the form's live problems are the save's, field for field."""
+    raw = _input(freight=freight, lines=[line])
+    problems = svc.preview_totals(raw).problems
+    try:
+        svc.parse_order_input(raw)
+    except Invalid as exc:
+        assert problems == exc.fields
+    else:
+        assert problems == {}

@@ -1,4 +1,6 @@
-"""Order writes: create, update (whole or partial), delete, ship, cancel; the lifecycle.
+"""Order writes: save (create or update, whole or partial), delete, ship, cancel; the lifecycle.
+
+`save_order` is the one door for a save from raw input, for the screens and the API alike.
 
 Rules that live here and nowhere else (the status has status.py, stock stock.py):
 - an order's subtotal is the exact sum of its line values and is stored with the lines;
@@ -23,15 +25,14 @@ from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
 from northwind_app.db.models import Customer, Employee, Order, OrderDetail, Product, Shipper
-from northwind_app.money import order_subtotal
+from northwind_app.money import order_subtotal, order_total
 from northwind_app.services import audit, rollups
 from northwind_app.services.auth import Actor, Permission, utcnow
 from northwind_app.services.errors import Conflict, NotFound, Invalid
 from northwind_app.services.orders.status import CANCELLED, status_of
-from northwind_app.services.validation import MAX_INT
 from northwind_app.services.orders.detail import OrderDetailView, get_order
 from northwind_app.services.orders.input import (
-    OrderInput, SHIP_FIELDS, _check_not_future, _date, _int, order_input_from_view,
+    OrderInput, SHIP_FIELDS, _check_not_future, check_shipment, order_input_from_view,
     parse_order_input,
 )
 from northwind_app.services.orders.stock import _apply_stock, _current_lines
@@ -158,7 +159,7 @@ def create_order(session: Session, data: OrderInput, *, actor: Actor) -> int:
     session.add(order)
     session.flush()
     order.subtotal = _write_lines(session, order.order_id, data, previous={})
-    order.total = order.subtotal + order.freight
+    order.total = order_total(order.subtotal, order.freight)
     session.flush()
     rollups.record_change(session, None, rollups.contribution(session, order.order_id))
     audit.record(session, actor, "create", "order", order.order_id, None,
@@ -208,7 +209,7 @@ def update_order(session: Session, order_id: int, data: OrderInput,
     for name, value in _header_values(data).items():
         setattr(order, name, value)
     order.subtotal = subtotal
-    order.total = subtotal + order.freight
+    order.total = order_total(subtotal, order.freight)
     order.version += 1
     session.flush()
     rollups.record_change(session, before, rollups.contribution(session, order_id))
@@ -232,6 +233,29 @@ def revise_order(session: Session, order_id: int, changes: Mapping[str, Any], *,
     raw = order_input_from_view(current) if partial else {"shipped_date": current.shipped_date}
     raw.update(changes)
     return update_order(session, order_id, parse_order_input(raw), expected_version, actor=actor)
+
+
+@dataclass(frozen=True)
+class SavedOrder:
+    """A saved order: its id and its version now (what the next save must carry)."""
+
+    order_id: int
+    version: int
+
+
+def save_order(session: Session, order_id: int | None, raw: Mapping[str, Any],
+               version: int | None = None, *, actor: Actor, partial: bool = False) -> SavedOrder:
+    """Save an order from raw input (strings or numbers, as `parse_order_input` takes them):
+    a new order when `order_id` is None (an order without employee_id is the actor's, when
+    their account is linked to an employee), else a revision of that order (`revise_order`:
+    `partial` merges `raw` onto it; `version`, when given, must be its current one).
+    Invalid, NotFound, Conflict or Forbidden when refused; nothing is written then."""
+    actor.require(Permission.WRITE_ORDERS)
+    if order_id is None:
+        new_id = create_order(session, parse_order_input(raw, actor), actor=actor)
+        return SavedOrder(new_id, session.get(Order, new_id).version)
+    return SavedOrder(order_id, revise_order(session, order_id, raw, partial=partial,
+                                             expected_version=version, actor=actor))
 
 
 def delete_order(session: Session, order_id: int, expected_version: int | None = None, *,
@@ -259,11 +283,8 @@ def ship_order(session: Session, order_id: int, shipped_date: Any, ship_via: Any
                expected_version: int | None = None, *, actor: Actor) -> int:
     """Mark an order shipped on a date with a shipper. Returns the new version."""
     actor.require(Permission.WRITE_ORDERS)
+    shipped, shipper = check_shipment(shipped_date, ship_via)
     errors: dict[str, str] = {}
-    shipped = _date(shipped_date, errors, "shipped_date", required=True)
-    shipper = _int(ship_via, errors, "ship_via", minimum=1, maximum=MAX_INT)
-    if errors:
-        raise Invalid(fields=errors)
     order = _lock_order(session, order_id, expected_version)
     _refuse_if_closed(order, "shipped")
     if order.shipped_date is not None:
