@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from northwind_app.db.models import Customer, Employee, Order, OrderDetail, Product, Shipper
 from northwind_app.db.fastpath import fetch_rows
-from northwind_app.money import line_value, order_subtotal
+from northwind_app.money import line_value, order_subtotal, order_total
 from northwind_app.services.errors import NotFound
 from northwind_app.services.orders.status import status_of
 from northwind_app.services.orders.query import EMPLOYEE_NAME
@@ -106,6 +106,6 @@ def get_order(session: Session, order_id: int, today: dt.date | None = None) -> 
         freight=o.freight, ship_name=o.ship_name, ship_address=o.ship_address,
         ship_city=o.ship_city, ship_region=o.ship_region,
         ship_postal_code=o.ship_postal_code, ship_country=o.ship_country,
-        lines=lines, subtotal=subtotal, total=subtotal + o.freight,
+        lines=lines, subtotal=subtotal, total=order_total(subtotal, o.freight),
         cancelled_at=o.cancelled_at,
     )
