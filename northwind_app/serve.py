@@ -12,7 +12,7 @@ on; everything else (the build, the fork preload, the worker count, the logging)
 Reflex's. Granian still stops if the replacement dies again within 5.5 s (its crash-loop
 guard), so a worker that cannot start does not respawn forever.
 
-Other libraries' internals this relies on (each guarded by tests/test_respawn.py, which fails
+Other libraries' internals this relies on (each guarded by tests/api/test_respawn.py, which fails
 when a Reflex or Granian upgrade changes it):
 - `granian.server.Server` is the class Reflex builds its server from, and
   `reflex.utils.exec.run_granian_backend_prod` looks it up there when it runs (it imports it

@@ -14,4 +14,6 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
-exec python -m pytest "$@"
+# Two workers (pytest-xdist) by default; NORTHWIND_TEST_WORKERS=0 runs in this process
+# (e.g. for --pdb). Each module, and all browser tests, stay on one worker (tests/conftest.py).
+exec python -m pytest -n "${NORTHWIND_TEST_WORKERS:-2}" "$@"

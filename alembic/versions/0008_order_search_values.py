@@ -35,7 +35,7 @@ MariaDB runs triggers with their definer's rights: the account that migrates mus
 with binary logging on it needs SUPER or log_bin_trust_function_creators=1 to create them).
 SQLite drops a table's triggers when a migration rebuilds that table (batch mode's
 move-and-copy): a later migration that rebuilds `orders`, `customers` or
-`order_search_values` must create them again (tests/test_search_values.py checks that they
+`order_search_values` must create them again (tests/services/test_search_values.py checks that they
 exist at head).
 """
 

@@ -77,7 +77,7 @@ class ExactJSONRequest(Request):
 # database connection and memory longer while it waits; a few threads still let a request
 # that waits on the database leave the core to another. One limiter per event loop (tests
 # run several loops). anyio's threads, not a ThreadPoolExecutor with `run_in_executor`,
-# which costs more per request. (Measurements: bench/OPTIMISATIONS.md.)
+# which costs more per request. (Measurements: bench/README.md.)
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = \
     weakref.WeakKeyDictionary()
 
@@ -108,7 +108,7 @@ class QueryModel:
     422 naming each bad parameter (`query.<name>`), unknown parameters ignored, the last
     value of a repeated one taken. FastAPI's `Annotated[model, Query()]` walks the model's
     fields in Python on every request, a noticeable share of a list request's time
-    (bench/OPTIMISATIONS.md).
+    (bench/README.md).
     The parameters are documented as FastAPI documents a query model (`parameters`, which
     `SessionRoute` adds to the operation). Use `query_model(model)` as the annotation. (One
     difference: FastAPI reads a route's dependencies before its path, so a request with a bad

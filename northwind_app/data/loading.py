@@ -135,7 +135,7 @@ def insert_written(conn: Connection, model, rows: list[dict]) -> None:
 def references_unchecked(conn: Connection) -> Iterator[None]:
     """Inserts inside without MariaDB/MySQL checking each row's foreign keys (the session's
     foreign_key_checks, as mysqldump's output does), for rows whose references are right by
-    construction: the demo generator's (tests/test_loaders.py checks every foreign key of a
+    construction: the demo generator's (tests/db/test_loaders.py checks every foreign key of a
     generated database). Measured on MariaDB: 200,000 orders ~5% faster, 1M orders 183 s ->
     142-168 s (the checked parents outgrow the buffer pool). The session's setting is restored
     however the block ends, so it never outlives the load in a pooled connection. On SQLite

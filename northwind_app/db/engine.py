@@ -51,7 +51,7 @@ T = TypeVar("T")
 # POOL_SIZE connections and opens up to POOL_OVERFLOW more for a burst (API endpoints run in up
 # to settings.api_threads threads, token and session lookups and Reflex's event handlers in
 # threads of their own). 5 workers keep at most 100, within MariaDB's default max_connections
-# of 151 (the bench's 64 connections hit it with 20).
+# of 151, which a pool's full overflow in every worker would pass (see bench/README.md).
 POOL_SIZE = 10
 POOL_OVERFLOW = 40
 # A pooled MySQL connection is pinged before use only after this long unused. One that was
@@ -110,9 +110,10 @@ class _Connection(pymysql.connections.Connection):
 
     def _read_packet(self, packet_type=MysqlPacket):
         """A result's column definition is parsed once per distinct definition: PyMySQL
-        parses each one in Python for every result (the order detail's 27 columns cost
-        more than its rows), yet a statement's definitions are the same bytes each time.
-        The parsed packets are only read (MySQLResult._get_descriptions)."""
+        parses each one in Python for every result (for a few rows of many columns, such
+        as an order's detail, that costs more than the rows), yet a statement's definitions
+        are the same bytes each time. The parsed packets are only read
+        (MySQLResult._get_descriptions). A private API: northwind_app/private_apis.py."""
         if packet_type is not FieldDescriptorPacket:
             return super()._read_packet(packet_type)
         data = super()._read_packet(MysqlPacket).get_all_data()
@@ -218,7 +219,7 @@ def make_engine(url: str, *, read_only: bool = False, timeouts: Timeouts | None 
     @event.listens_for(engine, "connect")
     def _session_settings(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        # Room for a page of rows read as one JSON value (db/rows.py): MariaDB's
+        # Room for a page of rows read as one JSON value (db/fastpath/json_rows.py): MariaDB's
         # JSON_ARRAYAGG is cut at this length (1 MB by default; MySQL has no such limit).
         lock_wait = ("" if timeouts.lock_wait is None
                      else f", innodb_lock_wait_timeout = {int(timeouts.lock_wait)}")

@@ -11,13 +11,13 @@ import base64
 import binascii
 import datetime as dt
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlmodel import Session
 
-from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
+from northwind_app.db.fastpath import fetch_rows, fetch_rows_and_scalar, fetch_values
 from northwind_app.services.errors import Invalid
 from northwind_app.services.validation import MAX_INT
 
@@ -181,22 +181,14 @@ _KEYS = bindparam("page_keys", expanding=True)
 class PageQuery:
     """The statements reading one view of a list (its conditions and sort), with the page's
     LIMIT, OFFSET and ids as bound parameters, so that they serve every page of the view. A
-    caller may keep them (orders keeps its views): a page then costs no statement building,
-    and SQLAlchemy, which remembers a statement's cache key, finds its compiled SQL at once.
-    For a short query those two cost about what running it does.
-
-    `plans`: where a kept PageQuery keeps the JSON forms of its statements (db/rows.py; set
-    it with `kept()`); one made for a single request (a search's) reads its rows plainly:
-    building those forms would cost it more than they save."""
+    caller may keep them (orders keeps its views, db/fastpath `kept_statements`): a page then
+    costs no statement building, and SQLAlchemy, which remembers a statement's cache key,
+    finds its compiled SQL at once; for a short query those two cost about what running it
+    does. (The fast path reads the statements it meets again by their plans.)"""
 
     page: Select  # a page of rows; with a key: a page of ids
     rows: Select | None  # with a key: the full rows of given ids, in order
     count: Select
-    plans: dict | None = field(default=None, compare=False, repr=False)
-
-    def kept(self) -> PageQuery:
-        """This query, keeping the JSON forms of its statements once they are built."""
-        return replace(self, plans={})
 
     @classmethod
     def build(cls, stmt: Select, order_by: Sequence, *, count: Select | None = None,
@@ -229,13 +221,12 @@ def fetch_page(session: Session, query: PageQuery, params: ListParams, row: Call
         rows = connection.execute(query.page, bounds).all()
     else:
         if keys is None:  # the page's ids, in any order: the rows statement sorts them
-            keys = fetch_values(session, query.page, bounds, query.plans)
+            keys = fetch_values(session, query.page, bounds)
         if keys and total is None:  # the count is read with the rows
             rows, total = fetch_rows_and_scalar(session, query.rows, {"page_keys": keys},
-                                                query.count, query.plans)
+                                                query.count)
         else:
-            rows = fetch_rows(session, query.rows, {"page_keys": keys}, query.plans) \
-                if keys else []
+            rows = fetch_rows(session, query.rows, {"page_keys": keys}) if keys else []
     if total is None:
         total = connection.execute(query.count).scalar_one()
     # int: MariaDB sums (the rollup counts) come back as DECIMAL.

@@ -21,7 +21,7 @@ What the screens' server trusts, and why (README, "Accounts and security"):
   another, the initial state of a reconnect included.
 - **No helper is an event.** Reflex makes every public method of a state an event handler that
   any socket may call with any payload; the helpers here are private (`_sign_in`,
-  `_current_actor`, …) and `tests/security/test_websocket_attack.py` calls every handler of
+  `_current_actor`, …) and `tests/browser/test_websocket_attack.py` calls every handler of
   every state as an outsider would.
 - **One database check per tab every RECHECK_SECONDS.** The verified actor is kept server-side
   (a private var, never sent to the browser) with the token it was verified for and when; each

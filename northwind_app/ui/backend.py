@@ -22,7 +22,7 @@ that nothing was changed. So a page needs one `except ServiceError` and no other
 
 `run_read` and `run_write` are the same sessions without the thread hop or the handling of
 server problems, for code that is already in a worker thread and decides about failures
-itself: the shared table's `_fetch_rows` (ui/table.py runs it in a thread), the outage
+itself: the shared table's `_fetch_rows` (ui/table/state.py runs it in a thread), the outage
 banner's probe and the auth middleware's session check (ui/outage.py, ui/auth.py), which
 must see the database's own error to tell an outage from a bug.
 """

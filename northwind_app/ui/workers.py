@@ -15,7 +15,7 @@ tab gets a new token, as before) unless that worker's channel is gone; then the 
 is deleted (only if unchanged) and Reflex links the tab to this worker under its own token,
 with its state. `redis-cli PUBSUB CHANNELS 'northwind:worker:*'` lists the live workers.
 
-Reflex internals this relies on (tests/test_respawn.py fails when an upgrade changes them):
+Reflex internals this relies on (tests/api/test_respawn.py fails when an upgrade changes them):
 - the app's `EventNamespace` keeps its token manager in `_token_manager` and reads it
   from there on every use, so replacing it in a lifespan task, before the worker serves
   its first connection, takes effect;

@@ -17,7 +17,7 @@ from tests.api.server import UNKNOWN_TOKEN, UNREACHABLE_DB, api_client, demo_tok
 def cheap_password_hashing() -> Iterator[None]:
     """argon2id at the production cost takes most of a second per hash here, and every test
     database gets three demo users: API tests hash with the least cost instead (same code,
-    same algorithm; tests/test_auth.py, outside this folder, runs with the real parameters)."""
+    same algorithm; tests/services/test_auth.py, outside this folder, runs with the real parameters)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         yield

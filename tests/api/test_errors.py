@@ -13,6 +13,7 @@ from starlette.routing import Route
 from northwind_app.api.app import ApiFirst, create_api, in_front_of_reflex
 from northwind_app.api.deps import get_session
 from northwind_app.api.errors import field_path
+from tests import aio
 from tests.api.server import api_client, assert_error
 
 
@@ -120,7 +121,7 @@ def test_only_api_paths_reach_the_api():
                              ("http", "/nw/api/orders", "/nw"), ("http", "/apiary", ""),
                              ("http", "/", ""), ("http", "/_upload/x", ""),
                              ("websocket", "/_event/", ""), ("lifespan", "", "")):
-        asyncio.run(first({"type": kind, "path": path, "root_path": root}, None, None))
+        aio.run(first({"type": kind, "path": path, "root_path": root}, None, None))
     assert seen == [("api", "http", "/api"), ("api", "http", "/api/orders"),
                     ("api", "http", "/nw/api/orders"), ("reflex", "http", "/apiary"),
                     ("reflex", "http", "/"), ("reflex", "http", "/_upload/x"),

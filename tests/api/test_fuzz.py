@@ -35,8 +35,6 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.openapi.checks import RejectedPositiveData
 
 from northwind_app.api.app import create_api
-from northwind_app.data.classic import load_classic
-from northwind_app.db.engine import get_engine
 from northwind_app.services.validation import MAX_INT
 from tests import dbutil
 from tests.api.server import bearer, demo_tokens, serve
@@ -106,9 +104,7 @@ def beyond_schema(response) -> bool:
 def fuzz_server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str], dict[str, str]]]:
     """The server's URL and the admin's and the viewer's Authorization headers; its own
     database, which the fuzzer changes."""
-    db = dbutil.TestDatabase("sqlite", tmp_path_factory.mktemp("fuzz")).migrate()
-    with get_engine(db.url).begin() as conn:
-        load_classic(conn, dbutil.CLASSIC_DIR)
+    db = dbutil.TestDatabase("sqlite", tmp_path_factory.mktemp("fuzz")).classic()
     tokens = demo_tokens(db.url)
     with serve(create_api(database_url=db.url)) as base_url:
         yield base_url, bearer(tokens["admin"]), bearer(tokens["viewer"])

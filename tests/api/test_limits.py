@@ -23,6 +23,7 @@ from northwind_app.api import limits
 from northwind_app.api.app import create_api
 from northwind_app.api.limits import BodySizeLimit
 from northwind_app.settings import PROJECT_ROOT, Settings, settings
+from tests import aio
 from tests.api.server import assert_error, bearer, demo_tokens, serve
 
 SMALL = 4096  # the limit of the servers these tests start with their own
@@ -133,7 +134,7 @@ def _run(app, messages: list[dict], scope_headers: list[tuple[bytes, bytes]]):
 
     scope = {"type": "http", "method": "POST", "path": "/api/x", "headers": scope_headers,
              "query_string": b"", "root_path": ""}
-    asyncio.run(app(scope, receive, send))
+    aio.run(app(scope, receive, send))
     return sent
 
 

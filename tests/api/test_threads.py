@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from northwind_app.api import routing
 from northwind_app.api.deps import DbSession
 from northwind_app.settings import settings
+from tests import aio
 
 
 def test_endpoints_share_a_limited_number_of_threads(monkeypatch):
@@ -38,7 +39,7 @@ def test_endpoints_share_a_limited_number_of_threads(monkeypatch):
     async def main() -> list[int]:
         return await asyncio.gather(*(run(n, delay=0.05) for n in range(12)))
 
-    assert asyncio.run(main()) == list(range(12))
+    assert aio.run(main()) == list(range(12))
     assert most == 3
     assert threading.get_ident() not in threads  # never on the event loop's thread
 
@@ -47,7 +48,7 @@ def test_each_event_loop_has_its_own_limiter():
     async def limiter() -> object:
         return routing.endpoint_limiter()
 
-    first, second = asyncio.run(limiter()), asyncio.run(limiter())
+    first, second = aio.run(limiter()), aio.run(limiter())
     assert first is not second
     assert first.total_tokens == settings.api_threads == 4
 
@@ -62,7 +63,7 @@ def test_endpoints_see_the_callers_context_variables():
         var.set("the request's")
         return await routing._in_worker_thread(endpoint)()
 
-    assert asyncio.run(main()) == "the request's"
+    assert aio.run(main()) == "the request's"
 
 
 def test_a_session_needs_a_route_that_ends_it(classic_db_ro):

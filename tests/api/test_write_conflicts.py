@@ -27,7 +27,7 @@ from northwind_app.services.orders import writes as orders_service  # calls _app
 from northwind_app.services.errors import WriteConflict
 from northwind_app.settings import settings
 from tests.api.server import api_client, assert_error, bearer, demo_tokens
-from tests.test_transactions import driver_error
+from tests.db.test_transactions import driver_error
 
 SECONDS = 8.0
 CREATORS, EDITORS = 6, 4

@@ -50,12 +50,11 @@ from northwind_app.services.orders.choices import (
 
 __all__ = [
     'CANCELLED', 'LATE', 'NEW', 'SHIPPED', 'SHIPPED_LATE', 'STATUSES', 'STATUS_LABELS', 'status_of', 'status_condition',
-    'status_rank', 'OrderFilters', 'OrderRow', 'EMPLOYEE_NAME', 'NameSort',
+    'status_rank', 'OrderFilters', 'OrderRow', 'EMPLOYEE_NAME',
     'NAME_SORTS', 'SORT_KEYS', 'sort_columns', 'DEFAULT_SORT',
-    'CURSOR_SORTS', 'next_cursor', 'count_all_orders', 'VIEWS_KEPT',
-    'checked_params', 'existing_customer_id', 'require_employee', 'WALK_MIN_ROWS',
+    'CURSOR_SORTS', 'next_cursor', 'count_all_orders',
+    'checked_params', 'existing_customer_id', 'require_employee',
     'list_orders', 'iter_orders', 'ship_countries',
-    'SEARCH_ORDERS_MAX_SQLITE',
     'SEARCH_VALUE_COLUMNS', 'search_condition', 'OrderLine',
     'OrderDetailView', 'get_order', 'SHIP_FIELDS', 'MAX_QUANTITY', 'MAX_AMOUNT',
     'DEFAULT_REQUIRED_DAYS', 'LineInput', 'OrderInput', 'parse_order_input',

@@ -10,8 +10,8 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from northwind_app.db.models import Customer, Employee, Order, OrderDetail, Product, Shipper
-from northwind_app.db.rows import fetch_rows
-from northwind_app.money import line_value, order_subtotal
+from northwind_app.db.fastpath import fetch_rows
+from northwind_app.money import line_value, order_subtotal, order_total
 from northwind_app.services.errors import NotFound
 from northwind_app.services.orders.status import status_of
 from northwind_app.services.orders.query import EMPLOYEE_NAME
@@ -58,8 +58,9 @@ class OrderDetailView:
     cancelled_at: dt.datetime | None = None
 
 
-# The detail in one statement, built once (the order id is bound per call): the order with
-# its names, one row per line (a single row of NULL line columns when it has none).
+# The detail in one statement, built once (the order id is bound per call, so the fast path
+# meets the same statement every time): the order with its names, one row per line (a single
+# row of NULL line columns when it has none).
 _DETAIL = (
     select(Order.order_id, Order.version, Order.customer_id,
            Customer.company_name.label("customer_name"), Customer.contact_name, Customer.phone,
@@ -79,12 +80,11 @@ _DETAIL = (
     .where(Order.order_id == bindparam("order_id"))
     .order_by(Product.product_name, OrderDetail.product_id)
 )
-_DETAIL_PLANS: dict = {}  # how the driver reads it (db/rows.py), kept as long as _DETAIL
 
 
 def get_order(session: Session, order_id: int, today: dt.date | None = None) -> OrderDetailView:
     today = today or dt.date.today()
-    rows = fetch_rows(session, _DETAIL, {"order_id": order_id}, _DETAIL_PLANS, as_json=False)
+    rows = fetch_rows(session, _DETAIL, {"order_id": order_id}, few_rows=True)
     if not rows:
         raise NotFound(f"Order {order_id} does not exist.")
     o = rows[0]
@@ -106,6 +106,6 @@ def get_order(session: Session, order_id: int, today: dt.date | None = None) -> 
         freight=o.freight, ship_name=o.ship_name, ship_address=o.ship_address,
         ship_city=o.ship_city, ship_region=o.ship_region,
         ship_postal_code=o.ship_postal_code, ship_country=o.ship_country,
-        lines=lines, subtotal=subtotal, total=subtotal + o.freight,
+        lines=lines, subtotal=subtotal, total=order_total(subtotal, o.freight),
         cancelled_at=o.cancelled_at,
     )

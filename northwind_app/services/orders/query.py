@@ -8,7 +8,6 @@ match (CSV export). The search condition is search.py's.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -17,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, bindparam, func, literal, select
 from sqlmodel import Session
 
+from northwind_app.db.fastpath import kept_statements
 from northwind_app.db.models import (
     Customer, Employee, Order, OrderDetail, SalesMonthEmployee, Shipper,
 )
@@ -271,24 +271,38 @@ def _cursor_of(params: ListParams) -> tuple[Any, int] | None:
     return decode_cursor(params.after, sort, CURSOR_SORTS[name][1])
 
 
-# A cursor's sort value and id, bound per request: every cursor of a view (its filters and
-# sort) shares its statements, so they are kept like the view's without a cursor.
+# A cursor's sort value and id are bound parameters: every cursor of a view (its filters and
+# sort) shares its statements. Only whether there is a cursor, and whether its sort value is
+# NULL (rows without one: a different condition), shape them.
 AFTER_VALUE, AFTER_KEY = "after_value", "after_key"
-BOUND_CURSOR = ("bound", "bound")  # `_cursor_condition` with parameters, not values
+NO_CURSOR, CURSOR, NULL_CURSOR = None, "cursor", "null"
 
 
-def _cursor_condition(params: ListParams, cursor: tuple[Any, Any] | None):
-    """The WHERE condition for the rows after `cursor` ((sort value, id), or BOUND_CURSOR for
-    any cursor of the sort, bound as AFTER_VALUE and AFTER_KEY) in `params.sort`."""
+def _cursor_shape(cursor: tuple[Any, int] | None) -> str | None:
+    """NO_CURSOR, CURSOR or NULL_CURSOR (a cursor in the rows without a sort value)."""
     if cursor is None:
+        return NO_CURSOR
+    return NULL_CURSOR if cursor[0] is None else CURSOR
+
+
+def _cursor_binds(cursor: tuple[Any, int] | None) -> dict[str, Any]:
+    """The values of `_cursor_condition`'s parameters for `cursor` ((sort value, id))."""
+    if cursor is None:
+        return {}
+    value, key = cursor
+    return {AFTER_KEY: key} if value is None else {AFTER_VALUE: value, AFTER_KEY: key}
+
+
+def _cursor_condition(params: ListParams, shape: str | None):
+    """The WHERE condition for the rows after a cursor of `shape` (see `_cursor_shape`) in
+    `params.sort`, its sort value and id bound as AFTER_VALUE and AFTER_KEY."""
+    if shape is NO_CURSOR:
         return None
     _sort_text, name, descending = _sort(params)
     column = CURSOR_SORTS[name][0]
-    if cursor is BOUND_CURSOR:
-        value, key = bindparam(AFTER_VALUE, type_=column.type), bindparam(AFTER_KEY, type_=Integer)
-    else:
-        value, key = cursor
-    return after_condition(column, value, Order.order_id, key, descending)
+    value = None if shape == NULL_CURSOR else bindparam(AFTER_VALUE, type_=column.type)
+    return after_condition(column, value, Order.order_id, bindparam(AFTER_KEY, type_=Integer),
+                           descending)
 
 
 def next_cursor(params: ListParams, page: Page[OrderRow]) -> str | None:
@@ -347,31 +361,27 @@ class _View(NamedTuple):
 
 def _filtered(params: ListParams, today: dt.date, session: Session) -> tuple[_View, dict]:
     """The statements of a list request's view and the values to bind to them. Views without
-    a search are kept (the VIEWS_KEPT most recently used): their statements are the same every
+    a search are kept (db/fastpath `kept_statements`): their statements are the same every
     time, a cursor's value and id being bound parameters. (A search looks its values up in
-    the database.) A cursor in the rows without a sort value (NULL) is written as literals."""
+    the database, so its statements are made for the one request.)"""
     params = _parsed(params)
     cursor = _cursor_of(params)
-    if (params.search or "").strip() or (cursor is not None and cursor[0] is None):
+    shape = _cursor_shape(cursor)
+    if (params.search or "").strip():
         return _build_view(params.filters, params.search, params.sort, today, session,
-                           cursor=cursor), {}
-    view = _kept_view(params.filters, params.sort, today, cursor is not None)
-    return view, {} if cursor is None else {AFTER_VALUE: cursor[0], AFTER_KEY: cursor[1]}
+                           cursor=shape), _cursor_binds(cursor)
+    return _kept_view(params.filters, params.sort, today, shape), _cursor_binds(cursor)
 
 
-VIEWS_KEPT = 256
-
-
-@functools.lru_cache(maxsize=VIEWS_KEPT)
-def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date, cursor: bool) -> _View:
-    view = _build_view(filters, None, sort, today, None,
-                       cursor=BOUND_CURSOR if cursor else None)
-    return view._replace(query=view.query.kept())  # and the JSON forms of its statements
+@kept_statements
+def _kept_view(filters: OrderFilters, sort: str | None, today: dt.date,
+               cursor: str | None) -> _View:
+    return _build_view(filters, None, sort, today, None, cursor=cursor)
 
 
 def _build_view(filters: OrderFilters, search: str | None, sort: str | None, today: dt.date,
-                session: Session | None, *, cursor: tuple[Any, Any] | None = None) -> _View:
-    """The view's statements; `cursor`: see `_cursor_condition`."""
+                session: Session | None, *, cursor: str | None = NO_CURSOR) -> _View:
+    """The view's statements; `cursor`: the shape of the request's cursor (`_cursor_shape`)."""
     params = ListParams(sort=sort, search=search, filters=filters)
     conditions = _where(filters, search, today, session)
     order_by = sort_clauses(sort, sort_columns(today), DEFAULT_SORT, Order.order_id)

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, false, func, or_, select
-from sqlalchemy import text as text_sql
 from sqlmodel import Session
 
+from northwind_app.db.fastpath import per_database
 from northwind_app.db.models import Customer, Order, OrderSearchGram, OrderSearchValue
+from northwind_app.db.schema import column_collations, column_name
 from northwind_app.services.listing import search_clause
 from northwind_app.services.validation import MAX_INT
 
@@ -15,9 +16,9 @@ from northwind_app.services.validation import MAX_INT
 # A search finds the matching values first and then the orders by value through indexes when
 # the values are few (SEARCH_VALUES_MAX per part: customers, ship names, ship cities) and
 # belong to few orders (SEARCH_ORDERS_MAX index entries in all). Past that it matches by LIKE
-# over every order: a scan, but then cheaper than reading that many orders one by one. Measured
-# at 1M orders: MariaDB (default 128 MiB buffer pool) breaks even at ~25,000 entries (~1 s);
-# SQLite, whose pages come from the OS cache, still gains 2x at ~100,000.
+# over every order: a scan, but then cheaper than reading that many orders one by one. The
+# break-even is lower on MariaDB, which reads pages through its buffer pool, than on SQLite,
+# whose pages come from the OS cache (figures: bench/README.md).
 SEARCH_VALUES_MAX = 500
 SEARCH_ORDERS_MAX = 20_000
 SEARCH_ORDERS_MAX_SQLITE = 100_000
@@ -28,6 +29,7 @@ SEARCH_VALUE_COLUMNS = (Customer.company_name, Order.ship_name, Order.ship_city)
 # (order_search_grams), spread over it; the database starts from the rarest of them.
 SEARCH_GRAM = 3
 SEARCH_GRAMS = 4
+_GRAM = OrderSearchGram.__table__.c.gram
 
 
 def search_condition(session: Session, text: str):
@@ -76,8 +78,7 @@ def _few_orders(session: Session, parts: list) -> bool:
     """Whether at most SEARCH_ORDERS_MAX(_SQLITE) orders have one of the values of `parts`
     ((indexed column, values) pairs), counted from the indexes alone (an order found by
     several parts counts more than once), each count stopping past the limit."""
-    most = SEARCH_ORDERS_MAX_SQLITE if session.get_bind().dialect.name == "sqlite" \
-        else SEARCH_ORDERS_MAX
+    most = per_database(session, sqlite=SEARCH_ORDERS_MAX_SQLITE, mysql=SEARCH_ORDERS_MAX)
     counts = [select(func.count()).select_from(
         select(Order.order_id).where(column.in_(values)).limit(most + 1).subquery())
         .scalar_subquery() for column, values in parts]
@@ -103,7 +104,7 @@ def _matching_values(session: Session, text: str) -> list[list[str]] | None:
     collations = _collations(session)
     grams = _spread_grams(text)
     if collations is not None and any(
-            collations[_column_name(c)] != collations["order_search_grams.gram"]
+            collations[column_name(c)] != collations[column_name(_GRAM)]
             for c in SEARCH_VALUE_COLUMNS):
         grams = []
     if grams:
@@ -119,7 +120,7 @@ def _matching_values(session: Session, text: str) -> list[list[str]] | None:
         kind, value = OrderSearchValue.kind, OrderSearchValue.value
     conditions = []
     for column in SEARCH_VALUE_COLUMNS:
-        collation = collations and collations[_column_name(column)]
+        collation = collations and collations[column_name(column)]
         compared = value.collate(collation) if collation else value
         conditions.append(and_(kind == column.key, compared.contains(text, autoescape=True)))
     most = SEARCH_VALUES_MAX * len(SEARCH_VALUE_COLUMNS)
@@ -142,29 +143,7 @@ def _spread_grams(text: str) -> list[str]:
     return list(dict.fromkeys(text[i:i + SEARCH_GRAM] for i in picks))
 
 
-def _column_name(column) -> str:
-    return f"{column.table.name}.{column.key}"
-
-
-_COLLATIONS: dict[str, dict[str, str]] = {}
-
-
 def _collations(session: Session) -> dict[str, str] | None:
-    """The collations of the searched columns and of the trigrams ("table.column": name) on
-    MariaDB/MySQL, read once per database (None on SQLite, whose LIKE is the same for every
-    column)."""
-    bind = session.get_bind()
-    if bind.dialect.name not in ("mysql", "mariadb"):
-        return None
-    url = bind.engine.url.render_as_string()
-    if url not in _COLLATIONS:
-        names = {f"{table}.{column}": collation for table, column, collation in session.execute(
-            text_sql("SELECT table_name, column_name, collation_name "
-                     "FROM information_schema.columns WHERE table_schema = DATABASE() "
-                     "AND table_name IN ('orders', 'customers', 'order_search_grams')"))}
-        wanted = [*map(_column_name, SEARCH_VALUE_COLUMNS), "order_search_grams.gram"]
-        for name in wanted:  # each goes into the SQL: a plain name, and there (migrated)
-            if not (names.get(name) or "").replace("_", "").isalnum():
-                raise RuntimeError(f"unexpected collation {names.get(name)!r} of {name}")
-        _COLLATIONS[url] = {name: names[name] for name in wanted}
-    return _COLLATIONS[url]
+    """The collations of the searched columns and of the trigrams ("table.column": name);
+    None on SQLite (db/schema.py)."""
+    return column_collations(session, [*SEARCH_VALUE_COLUMNS, _GRAM])

@@ -1,5 +1,5 @@
-"""Live updates' infrastructure (issue #23), without a browser: the change feed (the audit
-trail announced after commit), the per-process listener, and the registry's coalesced nudges.
+"""Live updates' change feed and listener (issue #23), without a browser: the audit trail
+announced after commit, read by cursor, and the per-process listener.
 
 On SQLite and MariaDB: a committed change is announced and read back by cursor, with what it
 touches; a rolled-back one never is (neither announced nor readable). With Redis: a second
@@ -23,7 +23,6 @@ from northwind_app.live import feed
 from northwind_app.live.feed import Change, Cursor
 from northwind_app.live.hub import Hub
 from northwind_app.live.presence import Here, RedisPresence
-from northwind_app.live.registry import REWATCH, SESSION, Registry, user_changed_at
 from northwind_app.services import customers, orders as svc
 from northwind_app.services.auth import Actor
 from northwind_app.settings import PROJECT_ROOT
@@ -61,14 +60,6 @@ class Sink:
 
     def __exit__(self, *_exc):
         feed.remove_sink(self)
-
-
-def _change(id_: int, entity: str = "order", key: str = "1", **related) -> Change:
-    return Change(id=id_, at="", user_id=None, username="x", action="update", entity=entity,
-                  key=key, fields={}, related=related)
-
-
-# --- the feed --------------------------------------------------------------------------------
 
 
 def test_committed_change_is_announced_with_what_it_touches(classic_db):
@@ -142,26 +133,6 @@ def test_the_feed_is_read_by_cursor(classic_db):
     assert changes[0].related["customer"] == ["ALFKI"]  # worked out again when read
     assert write_transaction(lambda s: feed.read(s, cursor), classic_db) == []
 
-
-def test_cursor_takes_each_change_once_and_rereads_its_gaps():
-    cursor = Cursor(10)
-    assert [c.id for c in cursor.take([_change(12), _change(11)])] == [11, 12]
-    assert cursor.take([_change(12)]) == []  # announced and read: handed on once
-    assert [c.id for c in cursor.take([_change(15)])] == [15]
-    assert sorted(cursor.gaps) == [13, 14]
-    assert [c.id for c in cursor.take([_change(14)])] == [14]  # committed late, below 15
-    assert sorted(cursor.gaps) == [13]
-    cursor.expire(time.monotonic() + feed.GAP_SECONDS + 1)
-    assert cursor.gaps == {}
-
-
-def test_topics():
-    assert _change(1, "customer", "ALFKI").topics == {"customer:ALFKI", "customers"}
-    assert "session:7" in _change(1, "user", "7").topics
-    assert _change(1, "sign_in", "1.2.3.4").topics == frozenset()
-
-
-# --- the listener ----------------------------------------------------------------------------
 
 WRITER = """
 import json, sys
@@ -253,119 +224,6 @@ def test_two_processes_on_one_redis(classic_db):
         aio.run(scenario())
 
 
-# --- the registry ----------------------------------------------------------------------------
-
-
-def test_registry_nudges_only_the_tabs_concerned_and_coalesces():
-    nudges: list[tuple[float, str, frozenset[str]]] = []
-
-    async def nudge(token, states):
-        nudges.append((time.monotonic(), token, states))
-
-    async def scenario():
-        registry = Registry(nudge)
-        registry.watch("list", "/orders", "orders_state", ["orders"])
-        registry.watch("detail", "/orders/1", "detail_state", ["order:1"])
-        registry.watch("customers", "/customers", "customers_state", ["customers"])
-        start = time.monotonic()
-        for n in range(40):  # 40 changes of order 2 in about 0.6 s
-            registry.dispatch([_change(100 + n, "order", "2")])
-            await asyncio.sleep(0.015)
-        burst = time.monotonic() - start
-        await asyncio.sleep(0.4)
-        times = [t - start for t, token, _ in nudges if token == "list"]
-        # The first at once, then at most one per 0.25 s, the last one after the burst.
-        assert 2 <= len(times) <= burst / 0.25 + 2
-        assert times[0] < times[1] - 0.2
-        assert all(b - a >= 0.24 for a, b in zip(times, times[1:], strict=False))
-        assert times[-1] >= burst - 0.25
-        assert {token for _, token, _ in nudges} == {"list"}  # unrelated tabs: nothing
-
-        nudges.clear()
-        registry.dispatch([_change(200, "order", "1")])
-        await asyncio.sleep(0.3)
-        assert {token for _, token, _ in nudges} == {"list", "detail"}
-
-        nudges.clear()  # the detail tab navigated to the customers list
-        registry.watch("detail", "/customers", "customers_state", ["customers"])
-        registry.dispatch([_change(201, "order", "1")])
-        await asyncio.sleep(0.05)
-        assert {token for _, token, _ in nudges} == {"list"}
-
-    aio.run(scenario())
-
-
-def test_an_account_change_reaches_every_tab_of_that_user():
-    nudges: list[tuple[str, frozenset[str]]] = []
-
-    async def nudge(token, states):
-        nudges.append((token, states))
-
-    async def scenario():
-        registry = Registry(nudge)
-        registry.seen("margaret", 7)
-        registry.watch("margaret", "/orders", "orders_state", ["orders"])
-        registry.seen("andrew", 8)
-        await asyncio.sleep(0.05)
-        # New to this worker: asked to register again what they watched (after a reconnect).
-        assert sorted(nudges) == [("andrew", frozenset({REWATCH})),
-                                  ("margaret", frozenset({REWATCH}))]
-        await asyncio.sleep(0.25)
-        nudges.clear()
-        registry.dispatch([_change(300, "user", "7")])
-        await asyncio.sleep(0.05)
-        assert nudges == [("margaret", frozenset({SESSION, "orders_state"}))]
-        assert user_changed_at(7) > time.time() - 5
-
-        registry.seen("margaret", None)  # signed out: watches nothing any more
-        nudges.clear()
-        registry.dispatch([_change(301, "order", "2")])
-        await asyncio.sleep(0.05)
-        assert nudges == []
-
-    aio.run(scenario())
-
-
-def test_disconnected_tabs_are_forgotten():
-    connected = {"a", "b"}
-
-    async def nudge(token, states):
-        pass
-
-    async def scenario():
-        registry = Registry(nudge, connected=lambda token: token in connected)
-        registry.watch("a", "/orders", "s", ["orders"])
-        registry.watch("b", "/orders", "s", ["orders"])
-        connected.discard("a")
-        registry.dispatch([_change(1)])
-        await asyncio.sleep(0.01)
-        assert set(registry.tabs) == {"b"} and registry.index["orders"] == {"b"}
-        connected.clear()
-        assert registry.sweep() == 1 and registry.index == {}
-
-    aio.run(scenario())
-
-
-def test_a_nudge_is_an_update_holding_the_states_refresh_events():
-    from northwind_app.live.tabs import LiveState, nudge
-
-    sent = []
-
-    class Namespace:
-        async def emit_update(self, update, token):
-            sent.append((token, update))
-
-    class App:
-        event_namespace = Namespace()
-
-    aio.run(nudge(App(), "tab", {"some_state", "some_state#presence", SESSION, REWATCH}))
-    ((token, update),) = sent
-    assert token == "tab" and update.delta == {}
-    live = LiveState.get_full_name()
-    assert [e.name for e in update.events] == [
-        f"{live}.ping", f"{live}.rewatch", "some_state.live_refresh", "some_state.live_presence"]
-
-
 def test_changes_since_and_their_sentence(classic_db):
     import datetime as dt
 
@@ -384,39 +242,6 @@ def test_changes_since_and_their_sentence(classic_db):
     assert changed_text(entries, "this order", now) == (
         "alice changed this order 5 s ago: freight 12.30 → 40.00; total "
         f"{entries[0].changes['total'][0]} → {entries[0].changes['total'][1]}")
-
-
-# --- presence --------------------------------------------------------------------------------
-
-
-def test_presence_in_process():
-    from northwind_app.live.presence import Here, others_text
-    from northwind_app.live.registry import PRESENCE
-
-    nudges: list[tuple[str, frozenset[str]]] = []
-
-    async def nudge(token, states):
-        nudges.append((token, states))
-
-    async def scenario():
-        registry = Registry(nudge)
-        registry.watch("andrew", "/orders/1", "detail", ["order:1"])
-        registry.enter("andrew", "/orders/1", "detail", "order:1", Here(2, "Andrew", "viewing"))
-        await asyncio.sleep(0.01)
-        registry.watch("margaret", "/orders/1/edit", "form", ["order:1"])
-        registry.enter("margaret", "/orders/1/edit", "form", "order:1",
-                       Here(4, "Margaret", "editing"))
-        await asyncio.sleep(0.3)
-        assert ("andrew", frozenset({"detail" + PRESENCE})) in nudges
-        here = await registry.presence.here("order:1")
-        assert others_text(here, 2) == "Also here: Margaret (editing)"
-        assert others_text(here, 4) == "Also here: Andrew"
-
-        registry.watch("margaret", "/orders", "list", ["orders"])  # she went to the list
-        await asyncio.sleep(0.01)
-        assert others_text(await registry.presence.here("order:1"), 2) == ""
-
-    aio.run(scenario())
 
 
 def test_presence_in_redis_is_shared_and_expires():

@@ -31,6 +31,14 @@ def mariadb_url(tmp_path_factory) -> Iterator[str]:
     db.drop()
 
 
+@pytest.fixture(autouse=True)
+def _no_background_database_work(request) -> None:
+    """The test databases' copies and drops (tests/dbutil.py) run on PyMySQL connections of
+    this process too: finished before a test counts what every connection sends (and before
+    its connections are warmed up, so none of them has idled while waiting)."""
+    dbutil.settle()
+
+
 @contextmanager
 def sent() -> Iterator[list[str]]:
     """The commands every PyMySQL connection sends meanwhile (ping as "PING")."""

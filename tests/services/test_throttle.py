@@ -23,6 +23,7 @@ from northwind_app.services.listing import ListParams
 from northwind_app.services.throttle import (
     ADDRESS_FREE, LOCK_SECONDS, MAX_LOCK_SECONDS, NAME_FREE, PAIR_FREE, WINDOW,
 )
+from tests import factories
 from tests.dbutil import run_in_threads
 
 NOW = dt.datetime(2026, 7, 4, 9, 0, tzinfo=dt.UTC)
@@ -52,9 +53,7 @@ def cheap_hashes(monkeypatch):
 
 @pytest.fixture
 def db(empty_db, cheap_hashes):
-    with session_scope(empty_db, write=True) as session:
-        users.create_user(session, SYSTEM, {"username": "margaret", "password": PASSWORD,
-                                            "role": "sales"})
+    factories.user(empty_db, "sales", username="margaret", password=PASSWORD)
     return empty_db
 
 
@@ -197,9 +196,8 @@ def test_unknown_and_known_usernames_are_throttled_alike(db, cheap_hashes):
     either way, so they take the same time) and the same rows, for a name that exists, one
     that does not and a deactivated account."""
     with session_scope(db, write=True) as session:
-        created = users.create_user(session, SYSTEM, {"username": "gone", "password": PASSWORD,
-                                                      "role": "sales"})
-        users.update_user(session, SYSTEM, created["user_id"], {"active": False})
+        gone = factories.user(session, "sales", username="gone", password=PASSWORD)
+        users.update_user(session, SYSTEM, gone.user_id, {"active": False})
     seen = {}
     for name, address in (("margaret", "192.0.2.1"), ("nobody", "192.0.2.2"),
                           ("gone", "192.0.2.3")):

@@ -19,6 +19,7 @@ from northwind_app.services.audit import history
 from northwind_app.services.auth import SYSTEM, Actor
 from northwind_app.services.errors import Conflict, NotFound, Forbidden, Invalid
 from northwind_app.services.listing import ListParams
+from tests.factories import order as _create, order_raw as _raw
 
 TODAY = dt.date.today()
 CENT = Decimal("0.01")
@@ -29,20 +30,6 @@ VIEWER = Actor(user_id=None, username="vera", role="viewer")
 def _stock(url, *product_ids):
     with session_scope(url) as s:
         return tuple(s.get(Product, p).units_in_stock for p in product_ids)
-
-
-def _raw(**overrides):
-    raw = {"customer_id": "ALFKI", "employee_id": 5, "order_date": "1998-05-07",
-           "required_date": "1998-06-04", "freight": "12.30",
-           "lines": [{"product_id": 1, "quantity": 2},
-                     {"product_id": 2, "quantity": 3, "unit_price": "19.00"}]}
-    raw.update(overrides)
-    return raw
-
-
-def _create(url, **overrides):
-    data = svc.parse_order_input(_raw(**overrides))
-    return write_transaction(lambda s: svc.create_order(s, data, actor=SYSTEM), url)
 
 
 def _run(url, fn):

@@ -22,15 +22,14 @@ from northwind_app.services.auth import (
 from northwind_app.services.errors import Conflict, NotFound, Forbidden, Invalid
 from northwind_app.services.listing import ListParams
 from northwind_app.settings import settings
+from tests import factories
 
 NOW = dt.datetime(2026, 7, 4, 9, 0, tzinfo=dt.UTC)
 
 
 def _user(session, username: str, role: str = "sales", password: str = "a long password",
           **extra) -> Actor:
-    created = users.create_user(session, SYSTEM, {"username": username, "password": password,
-                                                  "role": role, **extra})
-    return auth.actor_of(session.get(User, created["user_id"]))
+    return factories.user(session, role, username=username, password=password, **extra)
 
 
 # --- passwords ------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def test_run_script_announces_its_port_and_then_serves():
 
 
 def test_dev_script_is_reflex_run_after_the_database_is_prepared():
-    """What tests/test_dev_server.py runs: first-run, then `reflex run` (its pages, on port
+    """What tests/api/test_dev_server.py runs: first-run, then `reflex run` (its pages, on port
     3000, allowed to open the backend's websocket on port 8000)."""
     dev_sh = (PROJECT_ROOT / "scripts" / "dev.sh").read_text()
     first_run = dev_sh.index("python -m northwind_app.data first-run")

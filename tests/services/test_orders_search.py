@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, inspect, or_, select, update
 
-from northwind_app.data.classic import load_classic
+from northwind_app.db import schema as db_schema
 from northwind_app.db.engine import get_engine, session_scope
 from northwind_app.db.models import Customer, Order
 from northwind_app.services import orders as svc
@@ -44,9 +44,8 @@ TEXTS = ["lo freight", "QUXBRIDGE", "quxbridge", "xbridge h", "t%f", "d_co", "%"
 def search_db(request, tmp_path_factory):
     """Classic data with SHIP_EDITS applied (read-only for the tests)."""
     dbutil.require_backend(request.param)
-    db = dbutil.TestDatabase(request.param, tmp_path_factory.mktemp("search")).migrate()
+    db = dbutil.TestDatabase(request.param, tmp_path_factory.mktemp("search")).classic()
     with get_engine(db.url).begin() as conn:
-        load_classic(conn, dbutil.CLASSIC_DIR)
         for order_id, values in SHIP_EDITS.items():
             conn.execute(update(Order).where(Order.order_id == order_id).values(**values))
     yield db.url
@@ -194,7 +193,7 @@ def test_without_trigrams_equals_the_plain_rule(search_db, monkeypatch):
         collations = order_search._collations(s)
     if collations is None:
         pytest.skip("SQLite: the trigrams compare like every column's LIKE")
-    monkeypatch.setitem(order_search._COLLATIONS, get_engine(search_db).url.render_as_string(),
+    monkeypatch.setitem(db_schema._COLLATIONS, get_engine(search_db).url.render_as_string(),
                         {**collations, "order_search_grams.gram": "utf8mb4_general_ci"})
     lookup, = _lookups(search_db, "quxbridge")
     assert "order_search_grams" not in lookup and "order_search_values" in lookup

@@ -18,6 +18,7 @@ from northwind_app.services import orders as svc
 from northwind_app.services.orders import query as order_query
 from northwind_app.services.errors import Conflict, Forbidden, NotFound, Invalid
 from northwind_app.services.listing import ListParams
+from tests import factories
 from tests.dbutil import run_in_threads
 
 TODAY = dt.date(1998, 5, 7)  # the day after the classic data's last order
@@ -44,8 +45,7 @@ def _input(**overrides):
 
 
 def _create(url, **overrides):
-    data = svc.parse_order_input(_input(**overrides))
-    return write_transaction(lambda s: svc.create_order(s, data, actor=SYSTEM), url)
+    return factories.order(url, **_input(**overrides))
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""db/rows.fetch_rows: on MariaDB a statement's rows are read as one JSON value; they must be
-exactly the rows (values, types, decimal places, order) that running it gives."""
+"""db/fastpath: on MariaDB a statement met again is read by its plan (as one JSON value, or as
+the driver's rows, sent by the driver itself); the rows must be exactly the rows (values,
+types, decimal places, order) that running it gives."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from sqlalchemy import (
     text, union_all,
 )
 
-from northwind_app.db import rows as json_rows
 from northwind_app.db.engine import GROUP_CONCAT_MAX_LEN, get_engine, session_scope
+from northwind_app.db.fastpath import fetch_rows, fetch_rows_and_scalar, fetch_values
+from northwind_app.db.fastpath.plans import STORE
 from northwind_app.db.models import Customer, Order
-from northwind_app.db.rows import fetch_rows, fetch_rows_and_scalar, fetch_values
 from northwind_app.db.types import Amount, Money
 from northwind_app.services import orders as svc
 from northwind_app.services.orders import detail as order_detail, query as order_query
@@ -32,14 +33,28 @@ def _typed(rows) -> list[tuple]:
     return [tuple((type(v).__name__, repr(v)) for v in row) for row in rows]
 
 
-def _same_as_executed(session, stmt, params=None, *, as_json=True, plans=None):
-    plans = {} if plans is None else plans  # kept by the caller, like a kept list view's
-    got = fetch_rows(session, stmt, params, plans)
+def _twice(fetch):
+    """`fetch()`'s result the second time, when the fast path meets its statement again and
+    reads it by its plan (the first time it runs it plainly): both the same."""
+    first, second = fetch(), fetch()
+    assert _typed(first) == _typed(second)
+    return second
+
+
+def _values_twice(fetch):
+    """`_twice` for a set of values (in no particular order)."""
+    first, second = fetch(), fetch()
+    assert sorted(first) == sorted(second)
+    return second
+
+
+def _same_as_executed(session, stmt, params=None, *, as_json=True):
+    got = _twice(lambda: fetch_rows(session, stmt, params))
     want = session.execute(stmt, params).all()
     assert _typed(got) == _typed(want)
     dialect = session.get_bind().dialect
     if dialect.name == "mysql":  # read as JSON, or not when it cannot be
-        assert (json_rows._plan(plans, stmt, dialect) is not None) == as_json
+        assert (STORE.peek("rows", stmt, None, dialect) is not None) == as_json
     return got
 
 
@@ -59,25 +74,27 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
             got = _same_as_executed(session, view.query.rows, {"page_keys": keys})
             assert [r.order_id for r in got] == keys  # the sort's order, kept
             rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
-                                                view.query.count, {})
+                                                view.query.count)
+            assert _typed(rows) == _typed(got)
+            rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                                view.query.count)  # by its plan
             assert _typed(rows) == _typed(got)
             assert total == session.execute(view.query.count).scalar_one()
             assert (total == 830) == (search is None and not filters)
         order_ids = session.execute(select(Order.order_id)).scalars().all()
         lines = 0
-        plain_plans: dict = {}
         for order_id in order_ids:
             got = _same_as_executed(session, order_detail._DETAIL, {"order_id": order_id})
             lines += len(got)
             # as the detail reads it: the driver's rows, with the types' result processing
-            plain = fetch_rows(session, order_detail._DETAIL, {"order_id": order_id}, plain_plans,
-                               as_json=False)
+            plain = fetch_rows(session, order_detail._DETAIL, {"order_id": order_id},
+                               few_rows=True)
             assert _typed(plain) == _typed(got)
             assert plain[0]._mapping == got[0]._mapping
         assert lines == 2155  # every line of the classic data
         dialect = session.get_bind().dialect
         if dialect.name == "mysql":
-            assert json_rows._plain_plan(plain_plans, order_detail._DETAIL, dialect) is not None
+            assert STORE.peek("plain", order_detail._DETAIL, None, dialect) is not None
 
 
 def test_every_supported_type_and_null(backend, empty_db):
@@ -97,11 +114,10 @@ def test_every_supported_type_and_null(backend, empty_db):
                      for c in values.selected_columns))
     both = union_all(values, nulls).subquery()
     stmt = select(both).order_by(both.c.whole.desc())
-    plans: dict = {}
     with session_scope(empty_db) as session:
-        got = _same_as_executed(session, stmt, plans=plans)
+        got = _same_as_executed(session, stmt)
         # The order is the row numbers', whatever order the server aggregates the rows in.
-        plan = json_rows._plan(plans, stmt, session.get_bind().dialect)
+        plan = STORE.peek("rows", stmt, None, session.get_bind().dialect)
         count, raw = session.execute(plan.stmt).one()
         reversed_rows = json.dumps(json.loads(raw, parse_float=str)[::-1])
         assert _typed(plan.rows(count, reversed_rows)) == _typed(got)
@@ -136,7 +152,7 @@ def test_types_without_a_json_form_run_the_statement(backend, empty_db):
 def test_labels_that_cannot_be_attributes_run_the_statement(backend, empty_db):
     stmt = select(literal(1, Integer).label("_private"), literal(2, Integer).label("class"))
     with session_scope(empty_db) as session:
-        assert fetch_rows(session, stmt, None, {}) == [(1, 2)]
+        assert _twice(lambda: fetch_rows(session, stmt, None)) == [(1, 2)]
 
 
 def test_a_result_longer_than_mariadbs_default_limit_is_whole(empty_db, backend):
@@ -151,43 +167,51 @@ def test_a_result_longer_than_mariadbs_default_limit_is_whole(empty_db, backend)
                           for i in range(300))).subquery()  # ~1.5 MB of JSON
     stmt = select(numbers).order_by(numbers.c.n)
     with session_scope(empty_db) as session:
-        got = fetch_rows(session, stmt, None, {})
+        got = _twice(lambda: fetch_rows(session, stmt, None))
+        assert STORE.peek("rows", stmt, None, session.get_bind().dialect) is not None
     assert [r.n for r in got] == list(range(300)) and all(r.body == long_text for r in got)
 
 
 def test_values_of_a_page_are_its_ids(classic_db_ro):
-    plans: dict = {}
     with session_scope(classic_db_ro) as session:
         for sort, offset in (("-order_date", 0), ("total", 400), ("-shipped_date", 820)):
             params = order_query._parsed(ListParams(sort=sort, limit=50).validated())
             view, _binds = order_query._filtered(params, dt.date(1998, 5, 1), session)
             bounds = {"page_limit": 50, "page_offset": offset}
             want = session.execute(view.query.page, bounds).scalars().all()
-            got = fetch_values(session, view.query.page, bounds, plans)
+            got = _values_twice(lambda: fetch_values(session, view.query.page, bounds))
             assert sorted(got) == sorted(want) and len(got) == len(want) == min(50, 830 - offset)
             assert all(type(v) is int for v in got)
         nothing = {"page_limit": 50, "page_offset": 10_000}
-        assert fetch_values(session, view.query.page, nothing, plans) == []
+        assert fetch_values(session, view.query.page, nothing) == []
         dialect = session.get_bind().dialect
         if dialect.name == "mysql":
-            assert json_rows._values_plan(plans, view.query.page, dialect) is not None
+            assert STORE.peek("values", view.query.page, None, dialect) is not None
 
 
 def test_only_kept_list_views_keep_json_forms(classic_db_ro):
-    # A view made for one request (a search's) reads its rows plainly, so nothing of it is
-    # kept; a kept view holds its statements' JSON forms for its next pages (MariaDB).
+    # A view made for one request (a search's) is made anew each time, so the fast path never
+    # meets its statements again and builds nothing for them; a kept view's statements get
+    # their JSON forms for its next pages (MariaDB).
     with session_scope(classic_db_ro) as session:
         on_mariadb = session.get_bind().dialect.name == "mysql"
-        searched, _ = order_query._filtered(order_query._parsed(ListParams(search="rio")), dt.date.today(),
-                                    session)
-        assert searched.query.plans is None
+        dialect = session.get_bind().dialect
+        params = order_query._parsed(ListParams(search="rio"))
+        searched, _ = order_query._filtered(params, dt.date.today(), session)
+        assert order_query._filtered(params, dt.date.today(), session)[0] is not searched
+        keys = session.execute(searched.query.page, {"page_limit": 25, "page_offset": 0}) \
+            .scalars().all()
+        fetch_rows_and_scalar(session, searched.query.rows, {"page_keys": keys},
+                              searched.query.count)
+        assert STORE.peek("rows", searched.query.rows, searched.query.count, dialect) is None
         assert svc.list_orders(session, ListParams(search="rio")).total > 0
         params = ListParams(sort="-total")
         kept, _ = order_query._filtered(order_query._parsed(params), dt.date.today(), session)
         svc.list_orders(session, params)
-        assert kept.query.plans is not None
-        dialect = session.get_bind().dialect
-        assert (json_rows._plan(kept.query.plans, kept.query.rows, dialect, kept.query.count)
+        svc.list_orders(session, params)
+        assert order_query._filtered(order_query._parsed(params), dt.date.today(),
+                                     session)[0] is kept
+        assert (STORE.peek("rows", kept.query.rows, kept.query.count, dialect)
                 is not None) == on_mariadb
 
 
@@ -202,17 +226,18 @@ def test_kept_statements_are_run_by_the_driver(classic_db_ro):
     """On MariaDB a kept statement's JSON form is sent by PyMySQL itself (its 50-id IN list
     as one tuple parameter, the statement's literal values as SQLAlchemy binds them); an
     empty id list is left to SQLAlchemy, which renders it."""
-    plans: dict = {}
     with session_scope(classic_db_ro) as session:
         view, keys = _kept_view(session)
+        _twice(lambda: fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                             view.query.count)[0])  # then by its plan
         rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
-                                            view.query.count, plans)
+                                            view.query.count)
         assert [r.order_id for r in rows] == keys and total == 830
-        assert fetch_rows(session, view.query.rows, {"page_keys": []}, plans) == []
+        assert _twice(lambda: fetch_rows(session, view.query.rows, {"page_keys": []})) == []
         dialect = session.get_bind().dialect
         if dialect.name != "mysql":
             return
-        plan = json_rows._plan(plans, view.query.rows, dialect, view.query.count)
+        plan = STORE.peek("rows", view.query.rows, view.query.count, dialect)
         assert plan.driver is not None and "page_keys" in plan.driver.expanding
         assert plan.driver.one(session.connection(), {"page_keys": []}) is None
         driver = session.connection().connection.dbapi_connection
@@ -222,9 +247,10 @@ def test_kept_statements_are_run_by_the_driver(classic_db_ro):
             values = {**plan.driver.defaults, **values}
             assert plan.driver.written(driver, values) == \
                 driver.cursor().mogrify(plan.driver.text, values)
-        got = fetch_values(session, view.query.page, {"page_limit": 50, "page_offset": 0}, plans)
+        got = _values_twice(lambda: fetch_values(session, view.query.page,
+                                          {"page_limit": 50, "page_offset": 0}))
         assert sorted(got) == sorted(keys)
-        assert json_rows._values_plan(plans, view.query.page, dialect)[2] is not None
+        assert STORE.peek("values", view.query.page, None, dialect).driver is not None
 
 
 def test_driver_errors_are_sqlalchemys_and_a_lost_connection_is_replaced(backend, classic_db):
@@ -233,11 +259,11 @@ def test_driver_errors_are_sqlalchemys_and_a_lost_connection_is_replaced(backend
     import pymysql
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    plans: dict = {}
     with session_scope(classic_db) as session:
         view, keys = _kept_view(session)
-        plan = json_rows._plan(plans, view.query.rows, session.get_bind().dialect,
-                               view.query.count)
+        _twice(lambda: fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
+                                             view.query.count)[0])
+        plan = STORE.peek("rows", view.query.rows, view.query.count, session.get_bind().dialect)
         with pytest.raises(DBAPIError) as refused:  # SQLAlchemy's wrapper of the driver's
             plan.driver.one(session.connection(), {"page_keys": [[1, 2]]})
         assert isinstance(refused.value.orig, pymysql.err.Error)
@@ -248,10 +274,10 @@ def test_driver_errors_are_sqlalchemys_and_a_lost_connection_is_replaced(backend
             other.execute(text(f"KILL CONNECTION {int(victim)}"))
         with pytest.raises(OperationalError) as lost:
             fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
-                                  view.query.count, plans)
+                                  view.query.count)
         assert lost.value.connection_invalidated
         session.rollback()
     with session_scope(classic_db) as session:  # the pool made a new connection
         rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
-                                            view.query.count, plans)
+                                            view.query.count)
         assert [r.order_id for r in rows] == keys and total == 830

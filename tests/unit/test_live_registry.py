@@ -1,0 +1,176 @@
+"""Live updates' infrastructure without a database (issue #23): the feed's cursor and topics,
+the registry's coalesced nudges (only the tabs concerned, navigation, account changes,
+disconnected tabs), the nudge's update, presence in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from northwind_app.live import feed
+from northwind_app.live.feed import Change, Cursor
+from northwind_app.live.registry import REWATCH, SESSION, Registry, user_changed_at
+from tests import aio
+
+
+def _change(id_: int, entity: str = "order", key: str = "1", **related) -> Change:
+    return Change(id=id_, at="", user_id=None, username="x", action="update", entity=entity,
+                  key=key, fields={}, related=related)
+
+
+def test_cursor_takes_each_change_once_and_rereads_its_gaps():
+    cursor = Cursor(10)
+    assert [c.id for c in cursor.take([_change(12), _change(11)])] == [11, 12]
+    assert cursor.take([_change(12)]) == []  # announced and read: handed on once
+    assert [c.id for c in cursor.take([_change(15)])] == [15]
+    assert sorted(cursor.gaps) == [13, 14]
+    assert [c.id for c in cursor.take([_change(14)])] == [14]  # committed late, below 15
+    assert sorted(cursor.gaps) == [13]
+    cursor.expire(time.monotonic() + feed.GAP_SECONDS + 1)
+    assert cursor.gaps == {}
+
+
+def test_topics():
+    assert _change(1, "customer", "ALFKI").topics == {"customer:ALFKI", "customers"}
+    assert "session:7" in _change(1, "user", "7").topics
+    assert _change(1, "sign_in", "1.2.3.4").topics == frozenset()
+
+
+def test_registry_nudges_only_the_tabs_concerned_and_coalesces():
+    nudges: list[tuple[float, str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudges.append((time.monotonic(), token, states))
+
+    async def scenario():
+        registry = Registry(nudge)
+        registry.watch("list", "/orders", "orders_state", ["orders"])
+        registry.watch("detail", "/orders/1", "detail_state", ["order:1"])
+        registry.watch("customers", "/customers", "customers_state", ["customers"])
+        start = time.monotonic()
+        for n in range(40):  # 40 changes of order 2 in about 0.6 s
+            registry.dispatch([_change(100 + n, "order", "2")])
+            await asyncio.sleep(0.015)
+        burst = time.monotonic() - start
+        await asyncio.sleep(0.4)
+        times = [t - start for t, token, _ in nudges if token == "list"]
+        # The first at once, then at most one per 0.25 s, the last one after the burst.
+        assert 2 <= len(times) <= burst / 0.25 + 2
+        assert times[0] < times[1] - 0.2
+        assert all(b - a >= 0.24 for a, b in zip(times, times[1:], strict=False))
+        assert times[-1] >= burst - 0.25
+        assert {token for _, token, _ in nudges} == {"list"}  # unrelated tabs: nothing
+
+        nudges.clear()
+        registry.dispatch([_change(200, "order", "1")])
+        await asyncio.sleep(0.3)
+        assert {token for _, token, _ in nudges} == {"list", "detail"}
+
+        nudges.clear()  # the detail tab navigated to the customers list
+        registry.watch("detail", "/customers", "customers_state", ["customers"])
+        registry.dispatch([_change(201, "order", "1")])
+        await asyncio.sleep(0.05)
+        assert {token for _, token, _ in nudges} == {"list"}
+
+    aio.run(scenario())
+
+
+def test_an_account_change_reaches_every_tab_of_that_user():
+    nudges: list[tuple[str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudges.append((token, states))
+
+    async def scenario():
+        registry = Registry(nudge)
+        registry.seen("margaret", 7)
+        registry.watch("margaret", "/orders", "orders_state", ["orders"])
+        registry.seen("andrew", 8)
+        await asyncio.sleep(0.05)
+        # New to this worker: asked to register again what they watched (after a reconnect).
+        assert sorted(nudges) == [("andrew", frozenset({REWATCH})),
+                                  ("margaret", frozenset({REWATCH}))]
+        await asyncio.sleep(0.25)
+        nudges.clear()
+        registry.dispatch([_change(300, "user", "7")])
+        await asyncio.sleep(0.05)
+        assert nudges == [("margaret", frozenset({SESSION, "orders_state"}))]
+        assert user_changed_at(7) > time.time() - 5
+
+        registry.seen("margaret", None)  # signed out: watches nothing any more
+        nudges.clear()
+        registry.dispatch([_change(301, "order", "2")])
+        await asyncio.sleep(0.05)
+        assert nudges == []
+
+    aio.run(scenario())
+
+
+def test_disconnected_tabs_are_forgotten():
+    connected = {"a", "b"}
+
+    async def nudge(token, states):
+        pass
+
+    async def scenario():
+        registry = Registry(nudge, connected=lambda token: token in connected)
+        registry.watch("a", "/orders", "s", ["orders"])
+        registry.watch("b", "/orders", "s", ["orders"])
+        connected.discard("a")
+        registry.dispatch([_change(1)])
+        await asyncio.sleep(0.01)
+        assert set(registry.tabs) == {"b"} and registry.index["orders"] == {"b"}
+        connected.clear()
+        assert registry.sweep() == 1 and registry.index == {}
+
+    aio.run(scenario())
+
+
+def test_a_nudge_is_an_update_holding_the_states_refresh_events():
+    from northwind_app.live.tabs import LiveState, nudge
+
+    sent = []
+
+    class Namespace:
+        async def emit_update(self, update, token):
+            sent.append((token, update))
+
+    class App:
+        event_namespace = Namespace()
+
+    aio.run(nudge(App(), "tab", {"some_state", "some_state#presence", SESSION, REWATCH}))
+    ((token, update),) = sent
+    assert token == "tab" and update.delta == {}
+    live = LiveState.get_full_name()
+    assert [e.name for e in update.events] == [
+        f"{live}.ping", f"{live}.rewatch", "some_state.live_refresh", "some_state.live_presence"]
+
+
+def test_presence_in_process():
+    from northwind_app.live.presence import Here, others_text
+    from northwind_app.live.registry import PRESENCE
+
+    nudges: list[tuple[str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudges.append((token, states))
+
+    async def scenario():
+        registry = Registry(nudge)
+        registry.watch("andrew", "/orders/1", "detail", ["order:1"])
+        registry.enter("andrew", "/orders/1", "detail", "order:1", Here(2, "Andrew", "viewing"))
+        await asyncio.sleep(0.01)
+        registry.watch("margaret", "/orders/1/edit", "form", ["order:1"])
+        registry.enter("margaret", "/orders/1/edit", "form", "order:1",
+                       Here(4, "Margaret", "editing"))
+        await asyncio.sleep(0.3)
+        assert ("andrew", frozenset({"detail" + PRESENCE})) in nudges
+        here = await registry.presence.here("order:1")
+        assert others_text(here, 2) == "Also here: Margaret (editing)"
+        assert others_text(here, 4) == "Also here: Andrew"
+
+        registry.watch("margaret", "/orders", "list", ["orders"])  # she went to the list
+        await asyncio.sleep(0.01)
+        assert others_text(await registry.presence.here("order:1"), 2) == ""
+
+    aio.run(scenario())
