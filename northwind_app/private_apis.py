@@ -103,6 +103,11 @@ USES: tuple[PrivateUse, ...] = (
         "The worker-aware token manager replaces Reflex's in each worker and learns when "
         "Reflex gives the worker a new identity."),
     PrivateUse(
+        "reflex", "EventNamespace._token_manager.token_to_socket (SocketRecord.instance_id)",
+        ("northwind_app/live/tabs.py",),
+        "A live nudge goes only to tabs whose websocket this worker holds (the others' are "
+        "nudged by their own worker); Reflex records which socket is where only there."),
+    PrivateUse(
         "reflex", "Component._memoization_mode with reflex_base MemoizationMode",
         ("northwind_app/ui/layout.py",),
         "The sidebar's links are memoized always, so a navigation re-renders only them."),

@@ -155,6 +155,17 @@ def test_reflex_token_manager_internals():
                and "self._token_manager" in inspect.getsource(EventNamespace))
 
 
+def test_reflex_socket_records():
+    from reflex.app import EventNamespace
+    from reflex.utils.token_manager import LocalTokenManager, SocketRecord
+
+    manager = LocalTokenManager()
+    _relied_on("EventNamespace._token_manager.token_to_socket",
+               "self._token_manager" in inspect.getsource(EventNamespace)
+               and manager.token_to_socket == {} and isinstance(manager.instance_id, str)
+               and "instance_id" in SocketRecord.__dataclass_fields__)
+
+
 def test_reflex_memoization_mode():
     import reflex as rx
     from reflex_base.constants.compiler import MemoizationDisposition, MemoizationMode
@@ -223,6 +234,7 @@ def test_every_use_is_checked():
         "Connection._read_timeout", "Connection.server_status",
         "BaseState._get_root_state()", "BaseState._get_resolved_delta()",
         "RedisTokenManager._reset_instance_id()", "Component._memoization_mode",
+        "EventNamespace._token_manager.token_to_socket",
         "reflex.utils.exec.run_granian_backend_prod", "starlette._utils.get_route_path",
         "Request._json", "history.state entries",
     }
