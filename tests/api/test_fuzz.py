@@ -8,7 +8,9 @@ HTTP, on its own SQLite copy of the classic data (the fuzzer writes), with real 
   tokens enforced (the request is re-sent without one); and the checks that need a scenario.
 - `test_api_workflows`: Schemathesis' stateful phase (links inferred from `Location` and ids:
   create, then read, change, delete), where the scenario checks (use after delete, a created
-  resource is available) apply, with every check.
+  resource is available) apply, with every check. Each scenario starts from the database as
+  it was before the module's first request (so Hypothesis can replay it, alone or after the
+  other tests).
 - `test_viewer_may_not_write`: every write operation as the demo viewer, every check plus:
   the answer is 403 whatever the body (the role is checked before the body is read), except
   for what a viewer may do (create a token, set their own password and number format).
