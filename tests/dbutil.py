@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +256,14 @@ def drop_templates() -> None:
     _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="test-databases")
     if _template_dir is not None:
         shutil.rmtree(_template_dir, ignore_errors=True)
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    """Copy SQLite database `source` onto `target` through SQLite's backup API: unlike a file
+    copy it takes what is still in `source`'s WAL, and it may overwrite a database that a
+    server's pooled connections hold open (they see the copy from their next transaction)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 def run_in_threads(target: Callable[[], None], count: int) -> None:

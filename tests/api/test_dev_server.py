@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from northwind_app.settings import PROJECT_ROOT
-from tests.prodserver import answers, free_port, wait_for
+from tests.prodserver import answers, free_port, stop_group, wait_for
 
 START_TIMEOUT = 600
 IDLE_SECONDS = 30
@@ -111,12 +110,4 @@ def test_dev_server_compiles_once_and_reloads_once_per_edit(tmp_path):
         assert answers(health) and answers(page)
         assert _compiles(log_path) == 2, f"more than one reload for one edit:\n{server_log()}"
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=30)
+        stop_group(proc)

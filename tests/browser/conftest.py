@@ -12,7 +12,6 @@ signed in as another demo user, and `anonymous_page` one that is not signed in.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from northwind_app.ui.auth import COOKIE_NAME
 from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.settings import PROJECT_ROOT
 from tests.dbutil import CLASSIC_DIR
+from tests.prodserver import stop_group
 
 CHROMIUM = os.environ.get("NORTHWIND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -95,14 +95,7 @@ def prod_server(db_url: str, web_workdir: str, tmp_path_factory,
             time.sleep(1)
         yield base, log_path
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(proc)
         log.close()
 
 
