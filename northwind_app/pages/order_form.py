@@ -549,7 +549,8 @@ def line_row(line, index) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.vstack(
             rx.text(line["product_name"], weight="medium"),
-            rx.text(line["stock"], " in stock", size="1", color=rx.color("gray", 11)),
+            rx.text(line["stock"], " in stock", size="1", color=rx.color("gray", 11),
+                    data_testid="line-stock"),
             rx.cond(line["err_product_id"] != "",
                     rx.text(line["err_product_id"], color="red", size="1",
                             data_testid="line-error-product_id")),

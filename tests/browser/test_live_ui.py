@@ -254,3 +254,14 @@ def test_order_page_and_form_follow_a_change_by_someone_else(page_as, api):
     assert api.delete(f"/api/orders/{order_id}").status_code == 204
     expect(viewer.get_by_test_id("order-gone")).to_have_text(
         re.compile(rf"Order {order_id} was deleted by sales on "), timeout=LIVE_MS)
+
+
+def test_order_form_lines_follow_stock_taken_by_others(page_as, api):
+    order_id = _create(api)  # a line of product 11
+    admin = page_as("admin")
+    admin.goto(f"/orders/{order_id}/edit")
+    stock = admin.get_by_test_id("line-stock")
+    expect(stock).to_have_text(re.compile(r"^\d+ in stock$"))
+    before = int(stock.inner_text().split()[0])
+    _create(api)  # someone else takes one more unit of product 11
+    expect(stock).to_have_text(f"{before - 1} in stock", timeout=LIVE_MS)
