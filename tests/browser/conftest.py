@@ -56,14 +56,20 @@ def _ready(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_db_url(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'browser.db'}"
+def classic_app_db(path: Path) -> str:
+    """URL of a new SQLite database at `path`: migrated, the classic data, the demo users
+    (the data every app server of the browser tests serves)."""
+    url = f"sqlite:///{path}"
     upgrade_to_head(url)
     with get_engine(url).begin() as conn:
         load_classic(conn, CLASSIC_DIR)
         add_demo_users(conn)
     return url
+
+
+@pytest.fixture(scope="session")
+def app_db_url(tmp_path_factory) -> str:
+    return classic_app_db(tmp_path_factory.mktemp("app") / "browser.db")
 
 
 @contextmanager

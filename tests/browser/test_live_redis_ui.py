@@ -17,14 +17,10 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from northwind_app.data.classic import load_classic
-from northwind_app.data.loading import add_demo_users
-from northwind_app.db.engine import get_engine, session_scope
-from northwind_app.db.migrations import upgrade_to_head
+from northwind_app.db.engine import session_scope
 from northwind_app.services import users
 from northwind_app.services.auth import SYSTEM
-from tests.browser.conftest import TIMEOUT_MS, session_cookie
-from tests.dbutil import CLASSIC_DIR
+from tests.browser.conftest import TIMEOUT_MS, classic_app_db, session_cookie
 from tests.prodserver import AppServer, own_redis_db
 
 START_TIMEOUT = 900
@@ -35,11 +31,7 @@ LIVE_MS = 5_000
 def two_hosts(tmp_path_factory):
     """(database URL, [(base URL, server)] × 2) of two app processes on one Redis."""
     tmp = tmp_path_factory.mktemp("live-redis")
-    db_url = f"sqlite:///{tmp / 'live.db'}"
-    upgrade_to_head(db_url)
-    with get_engine(db_url).begin() as conn:
-        load_classic(conn, CLASSIC_DIR)
-        add_demo_users(conn)
+    db_url = classic_app_db(tmp / "live.db")
     web = os.environ.get("NORTHWIND_TEST_LIVE_WEB_WORKDIR", ".web-test-live-redis")
     with own_redis_db() as redis_url:
         servers = []

@@ -21,13 +21,8 @@ import pytest
 import redis
 from playwright.sync_api import Page, expect
 
-from northwind_app.data.classic import load_classic
-from northwind_app.data.loading import add_demo_users
-from northwind_app.db.engine import get_engine
-from northwind_app.db.migrations import upgrade_to_head
 from northwind_app.ui.workers import presence_pattern
-from tests.browser.conftest import TIMEOUT_MS, session_cookie
-from tests.dbutil import CLASSIC_DIR
+from tests.browser.conftest import TIMEOUT_MS, classic_app_db, session_cookie
 from tests.prodserver import AppServer, own_redis_db, wait_for
 
 START_TIMEOUT = 900
@@ -38,11 +33,7 @@ RECONNECT_SECONDS = 5
 def prod_app(tmp_path_factory):
     """(base URL, database URL, Redis URL, server) of the app in the production shape."""
     tmp = tmp_path_factory.mktemp("respawn")
-    db_url = f"sqlite:///{tmp / 'respawn.db'}"
-    upgrade_to_head(db_url)
-    with get_engine(db_url).begin() as conn:
-        load_classic(conn, CLASSIC_DIR)
-        add_demo_users(conn)
+    db_url = classic_app_db(tmp / "respawn.db")
     with own_redis_db() as redis_url:
         server = AppServer(
             ["-m", "northwind_app.serve", "run", "--env", "prod", "--single-port"],
