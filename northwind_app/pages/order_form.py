@@ -111,7 +111,7 @@ def form_refusal(exc: ServiceError, mode: str, header: set[str],
         return (f"{exc.message} Nothing was saved. You can save your edit as a new order, or "
                 "go back to the list.", False, True)
     if isinstance(exc, Invalid) and header <= set(HEADER_FIELDS) | {"customer_id", "lines"}:
-        return "Some fields need attention; nothing was saved.", conflict, False
+        return backend.FIELDS_FAILED, conflict, False
     return (exc.message if not isinstance(exc, Invalid) else f"{exc.message} Nothing was saved.",
             conflict, False)
 

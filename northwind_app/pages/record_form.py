@@ -18,15 +18,14 @@ from northwind_app import formats
 from northwind_app.entities import ENTITIES, Entity, Field
 from northwind_app.pages.catalog.lists import CatalogOptions, may
 from northwind_app.services.auth import Permission
-from northwind_app.services.errors import Conflict, NotFound, ServiceError
+from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
-from northwind_app.ui.backend import ServerProblem
+from northwind_app.ui.backend import FIELDS_FAILED, ServerProblem, form_message
 from northwind_app.ui.auth import actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import forbidden, page
 
-FIELDS_FAILED = "Some fields need attention; nothing was saved."
 SAVE_FAILED = "A server problem stopped the save; nothing was saved."
 
 
@@ -141,8 +140,7 @@ class RecordFormState(rx.State):
             return
         except ServiceError as exc:
             self.errors = exc.fields
-            self.form_error = (exc.message if not exc.fields or isinstance(exc, Conflict)
-                               else FIELDS_FAILED)
+            self.form_error = form_message(exc)
             self.saving = False
             return
         saved = str(record[entity.key_field])

@@ -23,7 +23,7 @@ from northwind_app.pages.account import (
 from northwind_app.services import audit, users
 from northwind_app.services import orders as order_service
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, ROLES, Actor, Permission
-from northwind_app.services.errors import Conflict, NotFound, ServiceError
+from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
@@ -120,8 +120,7 @@ class UserFieldsState(rx.State, mixin=True):
             return (await backend.write(self, write, actor, *args))["user_id"]
         except ServiceError as exc:
             self.errors = exc.fields
-            self.form_error = (exc.message if not exc.fields or isinstance(exc, Conflict)
-                               else "Some fields need attention; nothing was saved.")
+            self.form_error = backend.form_message(exc)
         finally:
             self.saving = False
         return None

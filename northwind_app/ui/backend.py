@@ -37,7 +37,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlmodel import Session
 
 from northwind_app.db.engine import begin, finish, new_session, write_transaction
-from northwind_app.services.errors import ServiceError
+from northwind_app.services.errors import Conflict, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,16 @@ async def write(state: Any, fn: Callable[Concatenate[Session, P], T],
     """`fn(session, …)` in one write transaction (retried after a deadlock); on an outage
     the banner is raised and the form is left as it was, for the user to save again."""
     return await _call(state, False, run_write, fn, *args, **kwargs)
+
+
+FIELDS_FAILED = "Some fields need attention; nothing was saved."
+
+
+def form_message(exc: ServiceError) -> str:
+    """A form's callout for a refused save whose field errors are shown beside its fields:
+    the refusal's own message when it names no field or is a conflict (a stale version, a
+    lifecycle rule: what the fields cannot say), else FIELDS_FAILED."""
+    return exc.message if not exc.fields or isinstance(exc, Conflict) else FIELDS_FAILED
 
 
 def form_errors(exc: ServiceError, fields: Mapping[str, str] | None = None
