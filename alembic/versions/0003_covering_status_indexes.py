@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from northwind_app.db import migrations as m
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -30,13 +32,11 @@ CHANGES = [  # (new name, new columns, old name, old columns)
 ]
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        for new, columns, _old, _ in CHANGES:
-            batch_op.create_index(new, columns, unique=False)
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        for _new, _, old, _ in CHANGES:
-            batch_op.drop_index(old)
+def upgrade() -> None:  # re-runnable: each index is created or dropped only if needed
+    for new, columns, _old, _ in CHANGES:
+        m.create_index(new, "orders", columns, unique=False)
+    for _new, _, old, _ in CHANGES:
+        m.drop_index(old, "orders")
 
 
 def downgrade() -> None:

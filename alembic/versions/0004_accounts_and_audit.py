@@ -17,6 +17,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from northwind_app.db import migrations as m
+
 revision: str = '0004'
 down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
@@ -24,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table('users',
+    m.create_table('users',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('full_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -41,10 +43,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('user_id'),
     sa.UniqueConstraint('username')
     )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_employee_id'), ['employee_id'], unique=False)
+    m.create_index('ix_users_employee_id', 'users', ['employee_id'], unique=False)
 
-    op.create_table('api_tokens',
+    m.create_table('api_tokens',
     sa.Column('token_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
@@ -58,10 +59,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('token_id'),
     sa.UniqueConstraint('token_hash')
     )
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+    m.create_index('ix_api_tokens_user_id', 'api_tokens', ['user_id'], unique=False)
 
-    op.create_table('audit_log',
+    m.create_table('audit_log',
     sa.Column('audit_id', sa.Integer(), nullable=False),
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
@@ -74,12 +74,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.user_id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('audit_id')
     )
-    with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_entity', ['entity', 'entity_key', 'audit_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
-        batch_op.create_index('ix_audit_user', ['user_id', 'audit_id'], unique=False)
+    m.create_index('ix_audit_entity', 'audit_log', ['entity', 'entity_key', 'audit_id'], unique=False)
+    m.create_index('ix_audit_log_at', 'audit_log', ['at'], unique=False)
+    m.create_index('ix_audit_user', 'audit_log', ['user_id', 'audit_id'], unique=False)
 
-    op.create_table('user_sessions',
+    m.create_table('user_sessions',
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -88,9 +87,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.user_id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token_hash')
     )
-    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_user_sessions_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+    m.create_index('ix_user_sessions_expires_at', 'user_sessions', ['expires_at'], unique=False)
+    m.create_index('ix_user_sessions_user_id', 'user_sessions', ['user_id'], unique=False)
 
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from northwind_app.db import migrations as m
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -23,10 +25,9 @@ INDEXES = [("ix_orders_required_id", ["required_date", "order_id"]),
            ("ix_orders_shipped_id", ["shipped_date", "order_id"])]
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        for name, columns in INDEXES:
-            batch_op.create_index(name, columns, unique=False)
+def upgrade() -> None:  # re-runnable: each index is created only if missing
+    for name, columns in INDEXES:
+        m.create_index(name, "orders", columns, unique=False)
 
 
 def downgrade() -> None:

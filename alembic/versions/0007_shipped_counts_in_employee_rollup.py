@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from northwind_app.db import migrations as m
+
 from northwind_app.db.types import ExactDecimal, month_start
 
 revision: str = "0007"
@@ -27,9 +29,10 @@ COLUMNS = ("shipped", "shipped_late")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sales_month_employee", schema=None) as batch_op:
-        for name in COLUMNS:
-            batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
+    # Re-runnable: a column is added only if missing; the rows are recomputed on every run.
+    for name in COLUMNS:
+        m.add_column("sales_month_employee",
+                     sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
     order = sa.table("orders", sa.column("order_date", sa.Date()),
                      sa.column("employee_id", sa.Integer()),
                      sa.column("subtotal", ExactDecimal(28, 8)),

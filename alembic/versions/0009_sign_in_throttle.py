@@ -26,6 +26,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from northwind_app.db import migrations as m
 from northwind_app.db.migrations import column_names
 
 revision: str = "0009"
@@ -39,7 +40,7 @@ USER_COLUMNS = ("failed_logins", "locked_until")
 
 
 def upgrade() -> None:
-    op.create_table(
+    m.create_table(
         TABLE,
         sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -48,9 +49,8 @@ def upgrade() -> None:
         sa.Column("window_start", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("scope", "username", "address"),
-        if_not_exists=True,
     )
-    op.create_index(INDEX, TABLE, ["window_start"], unique=False, if_not_exists=True)
+    m.create_index(INDEX, TABLE, ["window_start"], unique=False)
     present = column_names("users", set(USER_COLUMNS))
     for column in USER_COLUMNS:
         if column in present:

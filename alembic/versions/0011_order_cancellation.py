@@ -26,6 +26,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from northwind_app.db import migrations as m
 from northwind_app.db.migrations import column_names
 
 revision: str = "0011"
@@ -41,7 +42,7 @@ def upgrade() -> None:
     if COLUMN not in column_names("orders", set()):
         op.add_column("orders", sa.Column(COLUMN, sqlmodel.sql.sqltypes.UTCDateTime(),
                                           nullable=True))
-    op.create_index(INDEX, "orders", [COLUMN, "order_date"], unique=False, if_not_exists=True)
+    m.create_index(INDEX, "orders", [COLUMN, "order_date"], unique=False)
 
 
 def downgrade() -> None:

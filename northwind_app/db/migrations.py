@@ -8,7 +8,7 @@ from alembic import command, context, op
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Engine, inspect
+from sqlalchemy import Column, Engine, inspect, text
 
 from northwind_app.db import models
 from northwind_app.db.types import ExactDecimal
@@ -42,6 +42,76 @@ def column_names(table: str, offline: set[str]) -> set[str]:
     if context.is_offline_mode():
         return offline
     return {column["name"] for column in inspect(op.get_bind()).get_columns(table)}
+
+
+def _inspector():
+    return inspect(op.get_bind())  # a new one each time: the schema changes under it
+
+
+def table_exists(table: str) -> bool:
+    """Whether `table` exists now (offline: no, the step runs)."""
+    return not context.is_offline_mode() and _inspector().has_table(table)
+
+
+def index_exists(table: str, name: str) -> bool:
+    """Whether `table` has an index `name` now (offline: no)."""
+    if context.is_offline_mode() or not _inspector().has_table(table):
+        return False
+    return any(index["name"] == name for index in _inspector().get_indexes(table))
+
+
+def index_columns(table: str, name: str) -> list[str] | None:
+    """The columns of `table`'s index `name`, None if there is none (offline: None)."""
+    if context.is_offline_mode() or not _inspector().has_table(table):
+        return None
+    for index in _inspector().get_indexes(table):
+        if index["name"] == name:
+            return list(index["column_names"])
+    return None
+
+
+def trigger_exists(name: str) -> bool:
+    """Whether a trigger `name` exists in the database now (offline: no)."""
+    if context.is_offline_mode():
+        return False
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = :name"
+    else:
+        sql = ("SELECT COUNT(*) FROM information_schema.TRIGGERS "
+               "WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME = :name")
+    return bool(bind.execute(text(sql), {"name": name}).scalar())
+
+
+# Re-runnable steps (MariaDB and MySQL commit each DDL statement at once, so a migration that
+# fails halfway leaves its first steps done and its revision not recorded: the next run
+# starts it again). Each does its work only if it is not done yet. Inspected, not
+# `IF NOT EXISTS`: MySQL has no CREATE INDEX IF NOT EXISTS. Offline (`alembic upgrade
+# --sql`) every step is written out.
+
+def create_table(name: str, *columns, **kw) -> None:
+    if not table_exists(name):
+        op.create_table(name, *columns, **kw)
+
+
+def create_index(name: str, table: str, columns: list[str], **kw) -> None:
+    if not index_exists(table, name):
+        op.create_index(name, table, columns, **kw)
+
+
+def drop_index(name: str, table: str) -> None:
+    if context.is_offline_mode() or index_exists(table, name):
+        op.drop_index(name, table_name=table)
+
+
+def drop_table(name: str) -> None:
+    if context.is_offline_mode() or table_exists(name):
+        op.drop_table(name)
+
+
+def add_column(table: str, column: Column) -> None:
+    if column.name not in column_names(table, set()):
+        op.add_column(table, column)
 
 
 def configure_kwargs(target_metadata) -> dict:
