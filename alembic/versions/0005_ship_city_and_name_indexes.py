@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from northwind_app.db import migrations as m
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -30,10 +32,9 @@ INDEXES = [("ix_orders_ship_city_status", ["ship_city", *STATUS_DATES]),
            ("ix_orders_ship_name_status", ["ship_name", *STATUS_DATES])]
 
 
-def upgrade() -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        for name, columns in INDEXES:
-            batch_op.create_index(name, columns, unique=False)
+def upgrade() -> None:  # re-runnable: each index is created only if missing
+    for name, columns in INDEXES:
+        m.create_index(name, "orders", columns, unique=False)
 
 
 def downgrade() -> None:

@@ -46,6 +46,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
+from northwind_app.db import migrations as m
+
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -144,24 +146,27 @@ def _gram_type(dialect) -> sa.types.TypeEngine:
 
 
 def _search_indexes(columns: list[str]) -> None:
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        for name, column in SEARCH_INDEXES.items():
-            batch_op.drop_index(name)
-            batch_op.create_index(name, [column, *columns], unique=False)
+    """Re-runnable: an index that has the columns already is kept."""
+    for name, column in SEARCH_INDEXES.items():
+        if m.index_columns("orders", name) != [column, *columns]:
+            m.drop_index(name, "orders")
+            op.create_index(name, "orders", [column, *columns], unique=False)
 
 
 def upgrade() -> None:
+    # Re-runnable (MariaDB commits each DDL statement at once): every step checks whether it
+    # is done; the fill is INSERT IGNORE.
     _search_indexes(SORTED)  # before the triggers (should SQLite ever rebuild the table)
     dialect = op.get_context().dialect
     value_type = sa.String(length=VALUE_LENGTH).with_variant(
         sa.String(length=VALUE_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb")
-    op.create_table(
+    m.create_table(
         VALUES,
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("value", value_type, nullable=False),
         sa.PrimaryKeyConstraint("kind", "value"),
     )
-    op.create_table(
+    m.create_table(
         GRAMS,
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("gram", _gram_type(dialect), nullable=False),
@@ -169,7 +174,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "gram", "value"),
     )
     # Triggers first, then the fill: a row written in between is kept by either.
-    for statement in [*_trigger_sql(dialect), *_fill_sql(dialect)]:
+    for name, statement in zip(TRIGGERS, _trigger_sql(dialect), strict=True):
+        if not m.trigger_exists(name):
+            op.execute(statement)
+    for statement in _fill_sql(dialect):
         op.execute(statement)
 
 
