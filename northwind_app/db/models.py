@@ -11,7 +11,10 @@ same transaction as the lines:
 - `cancelled_at`: when the order was cancelled (None while it is not; see the order lifecycle).
 
 The `sales_month_*` tables are monthly rollups of the orders for the dashboard, kept exact and
-current by the same transactions (see northwind_app/services/rollups.py).
+current by the same transactions (see northwind_app/services/rollups.py). Each (month, key) is
+split over `slot` rows (a counter sharded in a few rows: a change adds to one slot, readers
+sum them) so that two orders of one employee in one month seldom write the same row (on a
+multi-primary Galera cluster such two transactions on two nodes would conflict at commit).
 """
 
 from __future__ import annotations
@@ -259,6 +262,9 @@ class SalesMonthCustomer(SQLModel, table=True):
 
     month: dt.date = Field(primary_key=True)  # first day of the month
     customer_id: str = Field(primary_key=True, max_length=5)
+    # Which of the key's counter rows (rollups.SLOTS of them; loaders write slot 0).
+    slot: int = Field(default=0, primary_key=True,
+                      sa_column_kwargs={"autoincrement": False, "server_default": "0"})
     orders: int = Field(default=0)
     revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
 
@@ -268,6 +274,9 @@ class SalesMonthEmployee(SQLModel, table=True):
 
     month: dt.date = Field(primary_key=True)
     employee_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # Which of the key's counter rows (rollups.SLOTS of them; loaders write slot 0).
+    slot: int = Field(default=0, primary_key=True,
+                      sa_column_kwargs={"autoincrement": False, "server_default": "0"})
     orders: int = Field(default=0)
     revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
     # Of `orders`, those shipped on time / late (their status no longer depends on the day):
@@ -281,6 +290,9 @@ class SalesMonthProduct(SQLModel, table=True):
 
     month: dt.date = Field(primary_key=True)
     product_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    # Which of the key's counter rows (rollups.SLOTS of them; loaders write slot 0).
+    slot: int = Field(default=0, primary_key=True,
+                      sa_column_kwargs={"autoincrement": False, "server_default": "0"})
     units: int = Field(default=0)
     revenue: Decimal = Field(default=Decimal("0"), sa_type=Amount(), nullable=False)
 

@@ -250,14 +250,16 @@ def years_with_orders(session: Session) -> list[int]:
 def product_sales_by_month(session: Session, product_id: int) -> list[MonthPoint]:
     """Revenue per month for one product; `orders` holds the units sold that month."""
     P = SalesMonthProduct
-    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(units))
-            for month, units, revenue in session.execute(
-                select(P.month, P.units, P.revenue).where(P.product_id == product_id, P.units != 0)
-                .order_by(P.month))]
+    units = func.sum(P.units)  # over the month's counter slots (services/rollups.py)
+    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(total))
+            for month, total, revenue in session.execute(
+                select(P.month, units, func.sum(P.revenue)).where(P.product_id == product_id)
+                .group_by(P.month).having(units != 0).order_by(P.month))]
 
 
 def employee_sales_by_year(session: Session, employee_id: int) -> list[tuple[int, int, Decimal]]:
-    """(year, orders, revenue) for one employee, oldest year first."""
+    """(year, orders, revenue) for one employee, oldest year first (summed over the months
+    and their counter slots)."""
     E = SalesMonthEmployee
     totals: dict[int, list] = {}
     for month, orders, revenue in session.execute(

@@ -6,11 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
-from northwind_app.db.models import ROLLUPS
 from northwind_app.money import cents
 from northwind_app.services import dashboard as dash
 from northwind_app.services import orders as svc
@@ -64,9 +62,9 @@ def test_range_must_be_whole_months(classic_db_ro):
 
 
 def _snapshot(url):
+    """Each rollup's sums per (month, key) over its counter slots."""
     with session_scope(url) as s:
-        return {m.__tablename__: sorted(tuple(r) for r in s.execute(select(m.__table__)).all()
-                                        if any(r[2:])) for m in ROLLUPS}
+        return rollups.totals(s)
 
 
 def test_rollups_follow_every_order_change(classic_db):
