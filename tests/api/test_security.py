@@ -168,27 +168,34 @@ def test_a_viewer_may_read_but_not_write(api_ro, tokens_ro, classic_db_ro, metho
     assert api_ro.get(f"/api/{resource}", headers=viewer).status_code == 200
 
 
-# Admins only (user 1 is the admin). Where the route itself needs the permission the refusal
-# comes before the body is read; on the self-service routes (someone else's password or
-# tokens) the service refuses once it knows whose they are.
+# Admins only (the demo admin's id is looked up: ids are not consecutive on a Galera cluster,
+# whose nodes step auto-increments by the node count). Where the route itself needs the
+# permission the refusal comes before the body is read; on the self-service routes (someone
+# else's password or tokens) the service refuses once it knows whose they are.
 ADMIN_ONLY = [
     ("GET", "/api/users", None, True),
-    ("GET", "/api/users/1", None, False),
+    ("GET", "/api/users/{admin}", None, False),
     ("POST", "/api/users", {"username": "intruder", "password": "a long password",
                             "role": "admin"}, True),
-    ("PATCH", "/api/users/1", {"role": "viewer"}, True),
-    ("PUT", "/api/users/1/password", {"new_password": "a long password"}, False),
-    ("GET", "/api/users/1/tokens", None, False),
+    ("PATCH", "/api/users/{admin}", {"role": "viewer"}, True),
+    ("PUT", "/api/users/{admin}/password", {"new_password": "a long password"}, False),
+    ("GET", "/api/users/{admin}/tokens", None, False),
     ("GET", "/api/audit", None, True),
 ]
+
+
+def _admin_id(api: httpx.Client, tokens: dict[str, str]) -> int:
+    return api.get("/api/me", headers=bearer(tokens["admin"])).json()["user_id"]
 
 
 @pytest.mark.parametrize("role", ["sales", "viewer"])
 def test_only_admins_manage_users_and_read_the_audit(api_ro, tokens_ro, role):
     headers = bearer(tokens_ro[role])
-    assert api_ro.get("/api/users/1", headers=bearer(tokens_ro["admin"])).json()["username"] == (
-        "admin")
+    admin = _admin_id(api_ro, tokens_ro)
+    assert api_ro.get(f"/api/users/{admin}", headers=bearer(tokens_ro["admin"])).json()[
+        "username"] == "admin"
     for method, path, body, early in ADMIN_ONLY:
+        path = path.format(admin=admin)
         response = api_ro.request(method, path, json=body, headers=headers)
         assert_error(response, 403, "forbidden", set())
         if body is not None and early:
@@ -323,7 +330,9 @@ def test_a_token_is_shown_once_and_dies_when_revoked(api, tokens, classic_db):
         assert token not in (stored.token_hash, stored.prefix, stored.name)
 
     # Someone else's token is not found (unless you are an admin); revoking is at once.
-    assert_error(api.delete("/api/tokens/1", headers=viewer), 404, "not_found", set())
+    [admins_token, *_] = api.get("/api/tokens", headers=bearer(tokens["admin"])).json()
+    assert_error(api.delete(f"/api/tokens/{admins_token['token_id']}", headers=viewer), 404,
+                 "not_found", set())
     assert api.delete(f"/api/tokens/{new['token_id']}", headers=bearer(token)).status_code == 204
     assert_error(api.get("/api/me", headers=bearer(token)), 401, "unauthorized", set())
     revoked = api.get("/api/tokens", headers=viewer).json()
@@ -376,8 +385,10 @@ def test_admins_manage_accounts(api, classic_db):
     assert api.get("/api/users", params={"active": False}).json()["total"] == 1
 
     # The last active admin stays one.
-    assert_error(api.patch("/api/users/1", json={"role": "sales"}), 409, "conflict", {"role"})
-    assert_error(api.patch("/api/users/1", json={"active": False}), 409, "conflict")
+    admin = api.get("/api/me").json()["user_id"]  # the client's: the demo admin
+    assert_error(api.patch(f"/api/users/{admin}", json={"role": "sales"}), 409, "conflict",
+                 {"role"})
+    assert_error(api.patch(f"/api/users/{admin}", json={"active": False}), 409, "conflict")
     assert_error(api.patch("/api/users/999", json={"role": "sales"}), 404, "not_found")
     assert_error(api.get("/api/users/999/tokens"), 404, "not_found")
     assert_error(api.patch(f"/api/users/{user_id}", json={"username": "x"}), 422,
