@@ -4,6 +4,7 @@ what a rebuild from the orders gives, and `fold` merges the slots without changi
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 from sqlalchemy import func, select, update
@@ -11,7 +12,7 @@ from sqlalchemy import func, select, update
 from northwind_app.db.engine import session_scope, write_transaction
 from northwind_app.db.models import Product, SalesMonthEmployee
 from northwind_app.services import orders as svc
-from northwind_app.services import rollups
+from northwind_app.services import dashboard, rollups
 from northwind_app.services.auth import SYSTEM
 from tests import factories
 
@@ -61,6 +62,16 @@ def test_concurrent_changes_of_one_employee_month_sum_to_a_rebuild(classic_db):
             func.extract("year", SalesMonthEmployee.month) == 1998)).scalar_one()
     # The classic data's row (slot 0) and the 2 × 12 changes' random slots: several rows.
     assert slots > 2, slots
+    with session_scope(classic_db) as s:  # the readers of single keys sum the slots
+        months = dashboard.product_sales_by_month(s, 11)
+        years = dashboard.employee_sales_by_year(s, 5)
+    may = incremental["sales_month_product"][(dt.date(1998, 5, 1), 11)]
+    assert [(p.orders, p.revenue) for p in months if p.month == "1998-05"] == [may]
+    assert [(n, revenue) for year, n, revenue in years if year == 1998] == [(
+        sum(v[0] for (month, e), v in incremental["sales_month_employee"].items()
+            if e == 5 and month.year == 1998),
+        sum(v[1] for (month, e), v in incremental["sales_month_employee"].items()
+            if e == 5 and month.year == 1998))]
     with session_scope(classic_db, write=True) as s:
         rollups.fold(s)
     with session_scope(classic_db) as s:
