@@ -66,8 +66,9 @@ TABLES = {  # name: (key column, counters, columns with / without the slot)
 
 def _rebuild(name: str, slotted: bool, copy: Callable[[str, str], str]) -> None:
     """Replace table `name` by a copy with (slotted) or without the slot, re-runnably."""
-    if (SLOT in column_names(name, set() if slotted else {SLOT})) == slotted:
-        return  # done
+    if not context.is_offline_mode() and m.table_exists(name) and \
+            (SLOT in column_names(name, set())) == slotted:
+        return  # done (offline, every step is written out)
     new = f"{name}_new"
     m.create_table(new, *TABLES[name][2](slotted))
     if context.is_offline_mode() or m.table_exists(name):
