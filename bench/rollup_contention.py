@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--slots", default=f"1,{rollups.SLOTS}", help="slot counts to compare")
     args = parser.parse_args()
-    name = f"w_compat_rollups_{uuid.uuid4().hex[:8]}"
+    name = f"nw_bench_rollups_{uuid.uuid4().hex[:8]}"
     server = create_engine(args.url)
     with server.begin() as conn:
         conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 "
