@@ -56,7 +56,7 @@ FEATURES = [
         GALERA: "refused: explicit table locks are not replicated",
         GROUP_REPLICATION: "table locks are not taken into account by certification",
         TIDB: "only with tidb_enable_table_lock (experimental)",
-        VITESS: "needs a reserved connection; not on PlanetScale"}),
+        VITESS: "only on a reserved connection"}),
     Feature("FLUSH TABLES t WITH READ LOCK", r"^\s*FLUSH\s+TABLES?\s+\w+.*\bWITH\s+READ\s+LOCK", {
         GALERA: "refused: explicit table list with a read lock",
         GROUP_REPLICATION: "not certified"}),
@@ -64,7 +64,7 @@ FEATURES = [
             r"\b(GET_LOCK|RELEASE_LOCK|RELEASE_ALL_LOCKS|IS_FREE_LOCK|IS_USED_LOCK)\s*\(", {
                 GALERA: "refused (ER_NOT_SUPPORTED_YET with wsrep_on since MDEV-30473)",
                 GROUP_REPLICATION: "named locks are local to one member",
-                TIDB: "supported from v5.x, 1 s to 1 h timeouts, no deadlock detection",
+                TIDB: "supported in current versions: 1 s to 1 h timeouts, no deadlock detection",
                 VITESS: "reserved connection"}),
     Feature("XA transactions", r"^\s*XA\s+(START|BEGIN|END|PREPARE|COMMIT|ROLLBACK|RECOVER)\b", {
         GALERA: "refused: XA is not supported", TIDB: "no XA syntax"}),
@@ -98,7 +98,7 @@ FEATURES = [
         GROUP_REPLICATION: "locks only on the member: conflicts fail at commit",
         TIDB: "pessimistic mode (default) only; optimistic mode conflicts at commit"}),
     Feature("SAVEPOINT", r"^\s*(SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT)\b", {
-        TIDB: "from v6.2", GROUP_REPLICATION: "not supported before MySQL 8.0"}),
+        TIDB: "from v6.2", GROUP_REPLICATION: "listed as unsupported for MySQL 5.7's"}),
     Feature("SERIALIZABLE isolation", r"ISOLATION\s+LEVEL\s+SERIALIZABLE", {
         GROUP_REPLICATION: "refused in multi-primary mode", GALERA: "not across nodes"}),
     Feature("user variables in SQL", r"@(?!@)\w+", {
