@@ -22,7 +22,7 @@ from northwind_app.api import errors, routing
 from northwind_app.db import engine as db_engine
 from northwind_app.db.engine import session_scope
 from northwind_app.db.models import AuditEntry, OrderDetail, Product
-from northwind_app.services import audit
+from northwind_app.services import audit, rollups
 from northwind_app.services.orders import writes as orders_service  # calls _apply_stock
 from northwind_app.services.errors import WriteConflict
 from northwind_app.settings import settings
@@ -146,6 +146,14 @@ def test_concurrent_creates_and_line_edits_all_succeed_with_exact_stock(
     assert {pid: lines_now[pid] - existing_lines.get(pid, 0) for pid in NEW_LINES} == dict(taken)
     # Each change is written once: one audit entry per successful request, none for retries.
     assert audited == {"create": len(created) + EDITORS, "update": statuses[200]}
+    # The rollups (sharded counters, written by every retried try's transaction once) sum to
+    # what a rebuild from the orders gives.
+    with session_scope(classic_db) as session:
+        incremental = rollups.totals(session)
+    with session_scope(classic_db, write=True) as session:
+        rollups.rebuild(session)
+    with session_scope(classic_db) as session:
+        assert rollups.totals(session) == incremental
 
 
 def test_a_conflict_that_persists_is_a_409_and_nothing_is_saved(api, classic_db, monkeypatch):
