@@ -65,7 +65,7 @@ def users_page() -> rx.Component:
             filters=[filter_select(s, "role", "Role", ROLE_FILTER, width="9em"),
                      filter_select(s, "active", "Status", ACTIVE_FILTER, width="9em")],
             actions=[rx.link(rx.button(rx.icon("user-plus", size=16), "New user"),
-                             href="/users/new", data_testid="new-user")],
+                             href="/users/new", data_testid="new-user", data_shortcut="new")],
             empty_text="No users match."),
         forbidden(FORBIDDEN)))
 
