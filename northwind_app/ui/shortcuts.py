@@ -25,7 +25,7 @@ import json
 
 import reflex as rx
 from reflex.event import EventChain, EventSpec
-from reflex.vars.base import LiteralVar, Var, VarData
+from reflex.vars.base import LiteralVar
 
 from northwind_app.ui.palette import INPUT_ID, PaletteState, palette_button, palette_dialog
 
@@ -54,14 +54,15 @@ class ShortcutsState(rx.State):
         self.help_open = value is True
 
 
-def _call(*events: EventSpec) -> Var:
+def _call(*events: EventSpec) -> str:
     """A JavaScript function (no arguments) that sends `events` (Reflex's own event queue:
     a redirect is handled in the browser, a state's event goes to the server)."""
-    return LiteralVar.create(EventChain.create(list(events), args_spec=lambda: []))
+    return str(LiteralVar.create(EventChain.create(list(events), args_spec=lambda: [])))
 
 
-def _listener() -> Var:
-    """The window's keydown listener, as a React effect (the hook's code)."""
+def _listener() -> str:
+    """The window's keydown listener, as a React effect (the hook's code; its imports are
+    KeyListener's)."""
     go = {key: _call(rx.redirect(route)) for key, route in GO_TARGETS.items()}
     calls = {"palette": _call(PaletteState.toggle), "help": _call(ShortcutsState.set_help_open(True)),
              "down": _call(PaletteState.move(1)), "up": _call(PaletteState.move(-1)),
@@ -120,15 +121,18 @@ def _listener() -> Var:
   window.addEventListener("keydown", onKey);
   return () => {{ window.removeEventListener("keydown", onKey); clearTimeout(prefixTimer); }};
 }}, []);"""
-    var_data = VarData.merge(*(v._get_all_var_data() for v in (*go.values(), *calls.values())),
-                             VarData(imports={"react": ["useEffect"]}))
-    return Var(_js_expr=code, _var_data=var_data)
+    return code
 
 
 class KeyListener(rx.Fragment):
     """Renders nothing; its hook registers the shortcuts' keydown listener."""
 
-    def add_hooks(self) -> list[str | Var]:
+    def add_imports(self) -> dict[str, str]:
+        # What the hook's code uses: React's effect, and Reflex's event queue (`_call`).
+        return {"react": "useEffect", "$/utils/context": "addEvents",
+                "$/utils/state": "ReflexEvent"}
+
+    def add_hooks(self) -> list[str]:
         return [_listener()]
 
 
