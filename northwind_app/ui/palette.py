@@ -125,7 +125,7 @@ class PaletteState(rx.State):
             self.active = 0
         elif step == "last":
             self.active = last
-        elif step in (1, -1) and not isinstance(step, bool):
+        elif type(step) is int and step in (1, -1):
             self.active = min(max(self.active + step, 0), last)
         else:
             return None
@@ -136,8 +136,7 @@ class PaletteState(rx.State):
         """Open result `index` (None: the active one, for Enter)."""
         if index is None:
             index = self.active
-        if isinstance(index, bool) or not isinstance(index, int) \
-                or not 0 <= index < len(self.results):
+        if type(index) is not int or not 0 <= index < len(self.results):
             return None
         href = self.results[index]["href"]
         self._close()
