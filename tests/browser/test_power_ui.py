@@ -213,13 +213,18 @@ def test_breadcrumbs_and_back_to_the_list_as_it_was(page):
     expect(page.get_by_test_id("list-row")).to_have_count(11)
 
 
-def test_a_direct_visit_goes_back_to_the_plain_list(page):
+def test_a_direct_visit_goes_back_to_the_plain_list_others_to_theirs(page):
     page.goto("/orders/10250")
     expect(page.get_by_test_id("order-heading")).to_have_text("Order 10250")
     expect(page.get_by_test_id("breadcrumb-back")).to_have_attribute("href", "/orders")
     page.goto("/products/11")
     expect(page.get_by_test_id("breadcrumbs")).to_have_text(re.compile(r"Products\s*11"))
     expect(page.get_by_test_id("breadcrumb-back")).to_have_attribute("href", "/products")
+    _rows_shown(page, "/users?role=admin")
+    page.get_by_test_id("list-row").first.get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/users/\d+/?$"))
+    expect(page.get_by_test_id("breadcrumb-link")).to_have_text("Users")
+    expect(page.get_by_test_id("breadcrumb-back")).to_have_attribute("href", "/users?role=admin")
 
 
 # -- new order for a customer, duplicate --------------------------------------------------------
