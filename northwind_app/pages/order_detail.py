@@ -22,7 +22,7 @@ from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceEr
 from northwind_app.ui import backend, outage
 from northwind_app.pages.orders import OrdersState
 from northwind_app.ui.auth import AuthState, actor_of
-from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
+from northwind_app.ui.breadcrumbs import action_link, breadcrumbs, list_href
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import page
@@ -524,9 +524,8 @@ def detail_body() -> rx.Component:
             # A new order's form with this one's customer, shipping and lines (today's
             # prices): services/orders/prefill.py.
             rx.cond(AuthState.can_write_orders,
-                    rx.link(rx.button(rx.icon("copy", size=16), "Duplicate", variant="soft"),
-                            href="/orders/new?from=" + o["order_id"],
-                            data_testid="duplicate-order")),
+                    action_link("Duplicate", "copy", "/orders/new?from=" + o["order_id"],
+                                "duplicate-order")),
             rx.cond(AuthState.can_write_orders,
                     action_button("delete", "trash-2", color_scheme="red",
                                   on_click=s.set_delete_open(True))),

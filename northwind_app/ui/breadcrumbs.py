@@ -1,5 +1,6 @@
 """Breadcrumbs for detail pages and forms (Orders › 10248 › Edit), with a "Back to list" that
-returns to the list as the user last saw it in this tab.
+returns to the list as the user last saw it in this tab; and `action_link`, a link to another
+page that looks like the page's action buttons.
 
 A list keeps its view (search, filters, sort, page, page size) in its address, and its state
 (ui/table/state.py, one per tab) holds the view last shown: `list_href` builds the list's
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Union
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.ui.table import ListState
 
@@ -55,3 +57,10 @@ def breadcrumbs(*trail: Crumb, back: Text | None = None) -> rx.Component:
         margin_bottom="0.75em",
         class_name="no-print",
     )
+
+
+def action_link(label: str, icon: str, href: Text, testid: str) -> rx.Component:
+    """A link shown as a soft button (one element, one tab stop: not a button inside a link),
+    followed by React Router (no page load)."""
+    return rx.button(ReactRouterLink.create(rx.icon(icon, size=16), label, to=href),
+                     as_child=True, variant="soft", data_testid=testid)

@@ -77,8 +77,8 @@ def _listener() -> str:
   let prefix = false, prefixTimer = null;
   const typing = (el) => !!el && (el.isContentEditable
     || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
-  const busy = () => !!document.querySelector(
-    '[role="dialog"], [role="alertdialog"], [role="menu"], [role="listbox"]');
+  const busy = () => !!document.querySelector(['dialog', 'alertdialog', 'menu', 'listbox']
+    .map((role) => `[role="${{role}}"][data-state="open"]`).join(", "));
   const onKey = (e) => {{
     if (e.isComposing) return;
     const key = e.key;

@@ -81,6 +81,10 @@ def test_shortcuts_go_focus_create_and_list_themselves(page):
     expect(help_dialog).to_be_visible()
     expect(help_dialog).to_contain_text("Go to customers")
     expect(help_dialog).to_contain_text("Command palette")
+    page.keyboard.press("g")  # not while a dialog is open
+    page.keyboard.press("c")
+    page.wait_for_timeout(800)
+    assert _path(page) == "/orders"
     page.keyboard.press("Escape")
     expect(help_dialog).to_have_count(0)
 
@@ -269,6 +273,16 @@ def test_new_order_for_this_customer(page_as, app_db_url):
     order, lines = _order(app_db_url, int(_path(page).split("/")[-1]))
     assert order.customer_id == "WOLZA" and order.employee_id == 4  # the sales user's
     assert [line[:2] for line in lines] == [(60, 1)]
+
+    # An address naming no customer or order starts an empty form, saying why.
+    page.goto("/orders/new?from=99999999")
+    expect(page.get_by_test_id("form-error")).to_contain_text(
+        "Order 99999999 does not exist. The form starts empty.")
+    expect(page.get_by_test_id("form-line")).to_have_count(0)
+    page.goto("/orders/new?customer=ab1")
+    expect(page.get_by_test_id("form-error")).to_contain_text(
+        "This address's customer must be exactly 5 letters A-Z. The form starts empty.")
+    expect(page.get_by_test_id("customer-selected")).to_have_count(0)
 
     # A viewer is not offered it.
     viewer = page_as("viewer")
