@@ -20,7 +20,9 @@ from northwind_app.services import orders as svc
 from northwind_app.services.auth import Actor
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.ui import backend, outage
+from northwind_app.pages.orders import OrdersState
 from northwind_app.ui.auth import AuthState, actor_of
+from northwind_app.ui.breadcrumbs import action_link, breadcrumbs, list_href
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import page
@@ -519,6 +521,11 @@ def detail_body() -> rx.Component:
             )),
             rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
                     href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
+            # A new order's form with this one's customer, shipping and lines (today's
+            # prices): services/orders/prefill.py.
+            rx.cond(AuthState.can_write_orders,
+                    action_link("Duplicate", "copy", "/orders/new?from=" + o["order_id"],
+                                "duplicate-order")),
             rx.cond(AuthState.can_write_orders,
                     action_button("delete", "trash-2", color_scheme="red",
                                   on_click=s.set_delete_open(True))),
@@ -569,8 +576,10 @@ def detail_body() -> rx.Component:
 
 def order_detail_page() -> rx.Component:
     s = OrderDetailState
+    orders = list_href(OrdersState, "/orders")
     return page(
         "Order",
+        breadcrumbs(("Orders", orders), (s.requested_id, None), back=orders),
         rx.cond(
             s.not_found,
             not_found_view(),

@@ -2,9 +2,10 @@
 
 The form keeps strings, written and read in the user's number format (formats.py: the format
 of the verified user when the form was filled, never one an event names). Reading that format
-is the form's only concern; every rule is the order service's: a new order's defaults
-(`new_order_defaults`), the live totals and the problem of the field being typed
-(`preview_totals`, in the words a save uses), and the save (`save_order`, reached through
+is the form's only concern; every rule is the order service's: a new order's start
+(`new_order_draft`: the defaults, or for the customer or as a copy of the order the address
+names, `?customer=ALFKI`, `?from=10248`), the live totals and the problem of the field being
+typed (`preview_totals`, in the words a save uses), and the save (`save_order`, reached through
 ui/backend). Saving first reads every number — text that does not fit the format, or could
 mean another amount, is refused next to its field with how it was read, and nothing is sent —
 then sends exact values to the service, which validates and writes the order, its lines and
@@ -25,12 +26,14 @@ from northwind_app.live.tabs import LiveMixin, presence
 from northwind_app.live.text import changed_text
 from northwind_app.money import format_money
 from northwind_app.pages.order_detail import order_id_from_path
+from northwind_app.pages.orders import OrdersState
 from northwind_app.services import audit
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.services.auth import Permission
 from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
+from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.picker import search_picker
@@ -179,6 +182,7 @@ class OrderFormState(LiveMixin, rx.State):
     _fmt: str = formats.DEFAULT
     deleted: bool = False  # the edited order was deleted meanwhile: offer to save it as new
     lines_frozen: str = ""  # why the lines cannot change (the order has shipped), or ""
+    prefill_note: str = ""  # what a duplicate copied and left out
     subtotal: str = "$0.00"
     freight_text: str = "$0.00"
     total: str = "$0.00"
@@ -209,7 +213,7 @@ class OrderFormState(LiveMixin, rx.State):
         self.loading = True
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
-        self.deleted, self.lines_frozen = False, ""
+        self.deleted, self.lines_frozen, self.prefill_note = False, "", ""
         self.customer_query, self.customer_results = "", []
         self.product_query, self.product_results = "", []
         path = self.router.url.path
@@ -233,7 +237,7 @@ class OrderFormState(LiveMixin, rx.State):
                 self.lines_frozen = actions.lines_blocked
                 self._since = await backend.read(self, audit.last_id, "order", order.order_id)
             else:
-                self._fill_new(svc.new_order_defaults(actor))
+                self._fill_new(await self._new_draft(actor))
                 self._since = 0
             await keep_draft(self)
             await self._live_follow()
@@ -293,15 +297,43 @@ class OrderFormState(LiveMixin, rx.State):
             return
         self.changed_banner = ""
 
-    def _fill_new(self, new: svc.NewOrder):
+    async def _new_draft(self, actor) -> svc.OrderDraft:
+        """A new order's start (the service's `new_order_draft`): for the customer or as a
+        duplicate of the order the address names (`?customer=ALFKI`, `?from=10248`); one
+        that cannot be found starts the form empty, saying why."""
+        params = self.router.url.query_parameters
+        try:
+            return await backend.load(self, svc.new_order_draft, actor,
+                                      params.get("customer"), params.get("from"))
+        except (Invalid, NotFound) as exc:
+            self.form_error = (f"{exc.message} The form starts empty." if not exc.fields else
+                               "This address's " + "; ".join(
+                                   f"{name} {text}" for name, text in exc.fields.items())
+                               + ". The form starts empty.")
+            return await backend.load(self, svc.new_order_draft, actor)
+
+    def _fill_new(self, new: svc.OrderDraft):
         self.order_id, self.version = "", 0
-        self.customer_id, self.customer_label = "", ""
+        self.customer_id = new.customer_id
+        self.customer_label = f"{new.customer_name} ({new.customer_id})" if new.customer_id \
+            else ""
         self.values = {name: "" for name in HEADER_FIELDS}
         self.values.update(order_date=new.order_date.isoformat(),
                            required_date=new.required_date.isoformat(),
                            freight=formats.edit_text(new.freight, self._fmt),
-                           employee_id="" if new.employee_id is None else str(new.employee_id))
-        self.lines = []
+                           employee_id="" if new.employee_id is None else str(new.employee_id),
+                           ship_via="" if new.ship_via is None else str(new.ship_via),
+                           **new.ship)
+        self.lines = [self._line(str(line.product_id), line.product_name,
+                                 formats.edit_text(line.unit_price, self._fmt),
+                                 str(line.quantity), fraction_to_percent(line.discount, self._fmt),
+                                 str(line.units_in_stock))
+                      for line in new.lines]
+        if new.source_order_id is not None:
+            self.prefill_note = " ".join((
+                f"A copy of order {new.source_order_id}: its customer, shipping and lines at "
+                "today's prices, dated today. Nothing is saved until you create it.",
+                *new.notes))
         self._recompute()
 
     def _fill_from(self, order: svc.OrderDetailView):
@@ -620,6 +652,9 @@ def form_body() -> rx.Component:
     return rx.vstack(
         presence(S),
         changed_callout(),
+        rx.cond(S.prefill_note != "", rx.callout(
+            S.prefill_note, icon="copy", color_scheme="blue", width="100%",
+            data_testid="prefill-note")),
         rx.cond(S.form_error != "", rx.callout(
             rx.vstack(rx.text(S.form_error),
                       rx.cond(S.conflict, rx.button("Reload the order", size="1", variant="soft",
@@ -674,11 +709,16 @@ def form_body() -> rx.Component:
 
 
 def order_form_page() -> rx.Component:
+    orders = list_href(OrdersState, "/orders")
     return rx.fragment(page(
         "Order",
         rx.cond(
             AuthState.can_write_orders,
             rx.fragment(
+                rx.cond(S.mode == "edit",
+                        breadcrumbs(("Orders", orders), (S.order_id, "/orders/" + S.order_id),
+                                    ("Edit", None), back=orders),
+                        breadcrumbs(("Orders", orders), ("New order", None), back=orders)),
                 rx.heading(rx.cond(S.mode == "edit", "Edit order " + S.order_id, "New order"),
                            size="5", margin_bottom="1em", data_testid="form-heading"),
                 rx.cond(S.not_found,

@@ -16,12 +16,13 @@ import reflex as rx
 
 from northwind_app import formats
 from northwind_app.entities import ENTITIES, Entity, Field
-from northwind_app.pages.catalog.lists import CatalogOptions, may
+from northwind_app.pages.catalog.lists import STATES, CatalogOptions, may
 from northwind_app.services.auth import Permission
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.backend import FIELDS_FAILED, ServerProblem, form_message
 from northwind_app.ui.auth import actor_of, requires
+from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import forbidden, page
@@ -198,7 +199,13 @@ def record_form_page(entity: Entity):
         may_change = rx.Var.create(True)
         for permission in {entity.may_create, entity.may_edit} - {None}:
             may_change = may_change & may(permission)
-        return rx.fragment(page(entity.name.title(), rx.cond(
+        back = list_href(STATES[entity.name], f"/{entity.name}")
+        trail = rx.cond(
+            S.key == "",
+            breadcrumbs((entity.title, back), (f"New {noun}", None), back=back),
+            breadcrumbs((entity.title, back), (S.key, f"/{entity.name}/" + S.key),
+                        ("Edit", None), back=back))
+        return rx.fragment(page(entity.name.title(), trail, rx.cond(
             ~may_change,
             forbidden(f"Your role may not create or edit {entity.name}."),
             rx.cond(

@@ -26,6 +26,7 @@ from northwind_app.services.auth import ROLE_DESCRIPTIONS, ROLES, Actor, Permiss
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
+from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import forbidden, page
@@ -65,7 +66,7 @@ def users_page() -> rx.Component:
             filters=[filter_select(s, "role", "Role", ROLE_FILTER, width="9em"),
                      filter_select(s, "active", "Status", ACTIVE_FILTER, width="9em")],
             actions=[rx.link(rx.button(rx.icon("user-plus", size=16), "New user"),
-                             href="/users/new", data_testid="new-user")],
+                             href="/users/new", data_testid="new-user", data_shortcut="new")],
             empty_text="No users match."),
         forbidden(FORBIDDEN)))
 
@@ -213,7 +214,9 @@ def new_user_page() -> rx.Component:
         on_submit=s.submit,
         reset_on_submit=False,
     )
-    return admin_page("Users", body)
+    users_list = list_href(UsersListState, "/users")
+    return admin_page("Users", rx.fragment(
+        breadcrumbs(("Users", users_list), ("New user", None), back=users_list), body))
 
 
 # --- /users/<id> -------------------------------------------------------------------------------
@@ -328,6 +331,8 @@ def user_detail_page() -> rx.Component:
                   rx.link("Back to users", href="/users"),
                   align="center", data_testid="record-not-found"),
         padding="4em", width="100%")
-    return admin_page("User", rx.cond(s.not_found, not_found,
-                                      loading_or(s.loading, s.error, body)))
+    users_list = list_href(UsersListState, "/users")
+    return admin_page("User", rx.fragment(
+        breadcrumbs(("Users", users_list), (s.requested_id, None), back=users_list),
+        rx.cond(s.not_found, not_found, loading_or(s.loading, s.error, body))))
 

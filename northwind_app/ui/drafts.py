@@ -20,10 +20,13 @@ from northwind_app.ui.auth import actor_of
 
 async def _key(state: Any) -> str:
     """The user, the number format its texts were typed in (a changed format starts the form
-    afresh: formats.py), and the page. A page loaded by the browser has a trailing slash, one
-    reached by a link none."""
+    afresh: formats.py), and the page, its query included (`/orders/new?from=10248` is
+    another start than `/orders/new`). A page loaded by the browser has a trailing slash,
+    one reached by a link none."""
     actor = await actor_of(state)
-    return f"{actor.user_id}:{actor.number_format}:{state.router.url.path.rstrip('/')}"
+    url = state.router.url
+    query = f"?{url.query}" if url.query else ""
+    return f"{actor.user_id}:{actor.number_format}:{url.path.rstrip('/')}{query}"
 
 
 async def resumes_draft(state: Any) -> bool:

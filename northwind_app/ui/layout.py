@@ -10,6 +10,7 @@ from reflex_components_core.base.fragment import Fragment
 from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.ui.auth import AuthState
+from northwind_app.ui.shortcuts import palette_button, shortcuts
 
 # (label, route, lucide icon). Screens add themselves here as they are built.
 NAV_ITEMS: list[tuple[str, str, str]] = [
@@ -136,6 +137,7 @@ def header(title: str) -> rx.Component:
     return Frozen.create(rx.hstack(
         rx.heading(title, size="6", data_testid="page-title"),
         rx.spacer(),
+        palette_button(),
         user_menu(),
         rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle dark mode"),
         align="center",
@@ -156,6 +158,7 @@ def page(title: str, *children: rx.Component) -> rx.Component:
 def _shell(title: str, *children: rx.Component) -> rx.Component:
     return rx.hstack(
         sidebar(),
+        shortcuts(),
         rx.box(
             header(title),
             *children,

@@ -13,6 +13,8 @@ from northwind_app.pages.catalog.detail import (
     DetailState, detail_shell, heading, info, record_actions, related_lists,
 )
 from northwind_app.services import audit, customers
+from northwind_app.ui.auth import AuthState
+from northwind_app.ui.breadcrumbs import action_link
 from northwind_app.ui.format import date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.widgets import address_card, contact_card
@@ -42,7 +44,13 @@ def customer_detail_page() -> rx.Component:
     s = CustomerState
     r = s.record
     body = rx.vstack(
-        heading(s, r["company_name"], " (", r["customer_id"], ")", actions=record_actions(s)),
+        heading(s, r["company_name"], " (", r["customer_id"], ")", actions=rx.hstack(
+            # The order form with this customer and their address preset
+            # (services/orders/prefill.py).
+            rx.cond(AuthState.can_write_orders, action_link(
+                "New order for this customer", "shopping-cart", "/orders/new?customer=" + s.key,
+                "new-order-for-customer")),
+            record_actions(s), spacing="3")),
         rx.grid(
             contact_card(r),
             address_card(r),

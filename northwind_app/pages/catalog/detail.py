@@ -17,11 +17,12 @@ from sqlmodel import Session
 
 from northwind_app.entities import Entity
 from northwind_app.live.tabs import LiveMixin, presence
-from northwind_app.pages.catalog.lists import embedded, may
+from northwind_app.pages.catalog.lists import STATES, embedded, may
 from northwind_app.services import audit
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import actor_of
+from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import page
 from northwind_app.ui.widgets import confirm_delete_dialog
@@ -131,7 +132,9 @@ def info(state: type[DetailState], label: str, key: str,
 
 
 def detail_shell(state: type[DetailState], title: str, body: rx.Component) -> rx.Component:
-    return page(title, rx.cond(
+    entity = state.entity
+    back = list_href(STATES[entity.name], f"/{entity.name}")
+    return page(title, breadcrumbs((entity.title, back), (state.key, None), back=back), rx.cond(
         state.not_found,
         rx.center(rx.vstack(rx.icon("search-x", size=40, color=rx.color("gray", 9)),
                             rx.heading(title, " not found", size="5"),

@@ -93,7 +93,8 @@ class CatalogOptions(rx.State):
 def _new_button(entity: Entity) -> rx.Component:
     return rx.cond(may(entity.may_create),
                    rx.link(rx.button(rx.icon("plus", size=16), f"New {entity.noun}"),
-                           href=f"/{entity.name}/new", data_testid="new-record"))
+                           href=f"/{entity.name}/new", data_testid="new-record",
+                           data_shortcut="new"))
 
 
 def list_page(entity: Entity) -> Callable[[], rx.Component]:

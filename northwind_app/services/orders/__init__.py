@@ -9,7 +9,9 @@
 - stock.py: the stock check and stock moves of a save;
 - writes.py: save (`save_order`: create or update), delete, ship, cancel; the lifecycle
   (`order_actions`);
-- choices.py: the pickers' lookups (customers, employees, shippers, products).
+- choices.py: the pickers' lookups (customers, employees, shippers, products);
+- prefill.py: what a new order's form starts with: for a customer, or a duplicate of an
+  order (`new_order_draft`).
 
 Callers use this package's names (`orders.list_orders`, `orders.get_order`, …).
 """
@@ -47,6 +49,9 @@ from northwind_app.services.orders.choices import (
     Choice, customer_choices, employee_choices, shipper_choices, ProductChoice,
     product_choices, customer_ship_to, stock_levels,
 )
+from northwind_app.services.orders.prefill import (
+    DraftLine, OrderDraft, new_order_draft,
+)
 
 __all__ = [
     'CANCELLED', 'LATE', 'NEW', 'SHIPPED', 'SHIPPED_LATE', 'STATUSES', 'STATUS_LABELS', 'status_of', 'status_condition',
@@ -65,4 +70,5 @@ __all__ = [
     'delete_order', 'ship_order', 'cancel_order', 'Actions', 'order_actions', 'Choice',
     'customer_choices', 'employee_choices', 'shipper_choices', 'ProductChoice',
     'product_choices', 'customer_ship_to', 'stock_levels',
+    'DraftLine', 'OrderDraft', 'new_order_draft',
 ]

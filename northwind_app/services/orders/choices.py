@@ -12,6 +12,7 @@ from northwind_app.db.models import Customer, Employee, Product, Shipper
 from northwind_app.services.errors import NotFound
 from northwind_app.services.listing import search_clause
 from northwind_app.services.orders.query import EMPLOYEE_NAME
+from northwind_app.services.validation import MAX_INT
 
 
 @dataclass
@@ -57,7 +58,7 @@ def product_choices(session: Session, text: str = "", limit: int = 20,
     stmt = select(Product.product_id, Product.product_name, Product.unit_price,
                   Product.units_in_stock, Product.discontinued)
     cond = search_clause(text, [Product.product_name])
-    if text.strip().isdigit():
+    if text.strip().isascii() and text.strip().isdigit() and int(text.strip()) <= MAX_INT:
         cond = Product.product_id == int(text.strip()) if cond is None else \
             cond | (Product.product_id == int(text.strip()))
     if cond is not None:

@@ -90,6 +90,7 @@ def search_box(state: type[ListState], placeholder: str) -> rx.Component:
             on_change=lambda v: set_query_param(state, "q", v, ".trim()", replace=True),
             width="22em",
             data_testid="list-search",
+            data_shortcut="search",  # the `/` shortcut focuses it (ui/shortcuts.py)
             aria_label="Search",
         ),
         debounce_timeout=350,
