@@ -23,7 +23,7 @@ from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
-from northwind_app.ui.layout import page
+from northwind_app.ui.layout import page, grid_columns
 from northwind_app.ui.widgets import confirm_delete_dialog, line_header
 
 
@@ -554,7 +554,7 @@ def detail_body() -> rx.Component:
                           rx.link(o["employee_name"], href="/employees/" + o["employee_id"]),
                           spacing="0"),
                 columns="2", spacing="3")),
-            columns="3", spacing="4", width="100%",
+            columns=grid_columns(3), spacing="4", width="100%",
         ),
         lines_table(),
         totals(),
@@ -617,7 +617,8 @@ def invoice_page() -> rx.Component:
                       rx.text("Required: ", o["required_date"], size="2"),
                       rx.text("Shipped: ", o["shipped_date"], size="2"),
                       rx.text("Ship via: ", o["shipper_name"], size="2"), spacing="1"),
-            columns="3", spacing="5", width="100%",
+            # Three columns from a tablet's width up, printed pages included.
+            columns=rx.breakpoints(initial="1", sm="3"), spacing="5", width="100%",
         ),
         lines_table(),
         totals(),

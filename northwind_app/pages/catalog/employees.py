@@ -16,6 +16,7 @@ from northwind_app.pages.catalog.detail import (
 from northwind_app.services import catalog
 from northwind_app.services import dashboard as figures
 from northwind_app.ui.format import date_text
+from northwind_app.ui.layout import grid_columns
 
 
 def _text(value: Any) -> str:
@@ -79,7 +80,7 @@ def employee_detail_page() -> rx.Component:
             rx.card(rx.vstack(rx.text("Territories", size="1", color=rx.color("gray", 11)),
                               _people(s.territories, "territory"), spacing="1",
                               max_height="12em", overflow_y="auto")),
-            columns="3", spacing="4", width="100%"),
+            columns=grid_columns(3), spacing="4", width="100%"),
         rx.card(rx.vstack(rx.heading("Sales by year", size="3"),
                           bar_chart(s.chart, ("revenue", "Revenue"), ("units", "Orders")),
                           rx.foreach(s.chart, lambda y: rx.hstack(

@@ -20,6 +20,7 @@ from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import actor_of
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
+from northwind_app.ui.layout import grid_columns
 
 
 class ProductState(DetailState, rx.State):
@@ -93,7 +94,7 @@ def product_detail_page() -> rx.Component:
             rx.card(rx.grid(info(s, "Revenue (all time)", "revenue"),
                             info(s, "Units sold", "units_sold"),
                             info(s, "Orders", "order_count"), columns="2", spacing="3")),
-            columns="3", spacing="4", width="100%"),
+            columns=grid_columns(3), spacing="4", width="100%"),
         rx.cond(r["out_of_stock"] != "", rx.callout("Out of stock.", icon="triangle-alert",
                                                     color_scheme="red",
                                                     data_testid="product-out-of-stock")),
