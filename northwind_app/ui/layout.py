@@ -181,7 +181,9 @@ def user_menu() -> rx.Component:
             ),
         ),
         rx.menu.content(
-            rx.menu.label(AuthState.display_name, " (", AuthState.role, ")"),
+            # The button shows the user's name from a tablet's width up; here it always is.
+            rx.text(AuthState.display_name, " (", AuthState.role, ")", size="2", weight="medium",
+                    padding_x="0.75em", padding_y="0.25em"),
             rx.menu.item(rx.icon("key-round", size=16), "Account and API tokens",
                          on_click=rx.redirect("/account"), data_testid="menu-account"),
             rx.menu.separator(),
