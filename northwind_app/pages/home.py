@@ -60,11 +60,11 @@ def _month_points(points: list[dash.MonthPoint]) -> list[dict]:
 
 def _axis(largest: float, label) -> dict:
     """An axis's ticks, their labels (by the tick's text, as the chart passes it) and the
-    width its longest label needs (12 px digits: about 7.5 px a character)."""
+    width its longest label needs (12 px digits: at most 7.5 px a character, and the tick)."""
     ticks = axis_ticks(largest)
     labels = {str(tick): label(tick) for tick in ticks}
     return {"ticks": ticks, "labels": labels, "top": ticks[-1],
-            "width": 12 + int(7.5 * max(len(text) for text in labels.values()))}
+            "width": 16 + int(7.5 * max(len(text) for text in labels.values()))}
 
 
 def _load(session: Session, preset: str, year: int | None, quarter: int | None) -> dict:
@@ -252,7 +252,7 @@ def month_chart() -> rx.Component:
     return chart_card("Revenue and orders by month", rx.recharts.composed_chart(
         link_bar(data_key="revenue", y_axis_id="left", fill=rx.color("accent", 8),
                  name="Revenue", on_click=HomeState.open_link, cursor="pointer", stack_id="rev"),
-        link_bar(data_key="revenue_partial", y_axis_id="left", fill=rx.color("accent", 4),
+        link_bar(data_key="revenue_partial", y_axis_id="left", fill=rx.color("accent", 6),
                  stroke=rx.color("accent", 8), custom_attrs={"strokeDasharray": "4 3"},
                  name="Revenue, month so far", on_click=HomeState.open_link,
                  cursor="pointer", stack_id="rev"),
@@ -261,13 +261,13 @@ def month_chart() -> rx.Component:
         rx.recharts.line(data_key="orders_partial", y_axis_id="right",
                          stroke=rx.color("orange", 9), stroke_dasharray="4 3",
                          name="Orders, month so far", dot=False, legend_type="none"),
-        rx.recharts.x_axis(data_key="label", font_size=12, interval="preserveStartEnd",
+        rx.recharts.x_axis(data_key="label", tick={"fontSize": 12}, interval="preserveStartEnd",
                            min_tick_gap=12),
-        rx.recharts.y_axis(y_axis_id="left", font_size=12, ticks=revenue["ticks"],
+        rx.recharts.y_axis(y_axis_id="left", tick={"fontSize": 12}, ticks=revenue["ticks"],
                            domain=[0, revenue["top"].to(int)],
                            tick_formatter=tick_labels(revenue["labels"]),
                            width=revenue["width"].to(int)),
-        rx.recharts.y_axis(y_axis_id="right", orientation="right", font_size=12,
+        rx.recharts.y_axis(y_axis_id="right", orientation="right", tick={"fontSize": 12},
                            ticks=orders["ticks"], domain=[0, orders["top"].to(int)],
                            tick_formatter=tick_labels(orders["labels"]),
                            width=orders["width"].to(int)),

@@ -581,7 +581,7 @@ def lines_editor() -> rx.Component:
             search_picker(query=S.product_query, on_query=S.search_products,
                           results=S.product_results, on_pick=S.add_product,
                           placeholder="Search products by name or id", testid="product"),
-            align="center", spacing="3",
+            align="center", spacing="3", wrap="wrap", width="100%",
         ),
         rx.cond(S.product_message != "",
                 rx.text(S.product_message, color="orange", size="2", data_testid="product-message")),
