@@ -316,6 +316,15 @@ def period_selector() -> rx.Component:
         rx.segmented_control.root(
             *[rx.segmented_control.item(label, value=value) for value, label in dash.PRESETS.items()],
             value=s.preset, on_change=s.set_preset, data_testid="period-preset",
+            display=rx.breakpoints(initial="none", sm="grid"),
+        ),
+        # On a phone the four presets do not fit side by side: the same choice as a select.
+        rx.select.root(
+            rx.select.trigger(aria_label="Period", data_testid="period-preset-select",
+                              display=rx.breakpoints(initial="inline-flex", sm="none")),
+            rx.select.content(*[rx.select.item(label, value=value)
+                                for value, label in dash.PRESETS.items()]),
+            value=s.preset, on_change=s.set_preset,
         ),
         rx.cond((s.preset == "year") | (s.preset == "quarter"),
                 _select(s.years, s.year, s.set_year, "period-year", "Year")),

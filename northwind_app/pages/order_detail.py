@@ -515,7 +515,7 @@ def detail_body() -> rx.Component:
                 action_button("ship", "truck", on_click=s.open_ship),
                 action_button("cancel", "ban", color_scheme="orange",
                               on_click=s.set_cancel_open(True)),
-                spacing="3",
+                spacing="3", wrap="wrap",
             )),
             rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
                     href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),

@@ -90,8 +90,9 @@ CHECK_LAYOUT = """() => {
   return problems.slice(0, 15);
 }"""
 
-# Settled: the page's title (or the login form) is there and nothing is loading.
-SETTLED = """() => !!document.querySelector('[data-testid=page-title], [data-testid=login-submit]')
+# Settled: the page's title (or the login form, the invoice) is there and nothing is loading.
+SETTLED = """() => !!document.querySelector(
+    '[data-testid=page-title], [data-testid=login-submit], [data-testid=invoice]')
   && !document.querySelector('.rt-Spinner, .rt-Skeleton, [data-loading=true]')"""
 
 

@@ -195,6 +195,10 @@ def pager(state: type[ListState]) -> rx.Component:
     )
 
 
+def _show_column(state: type[ListState], key: str):
+    return lambda shown: state.set_column_shown(key, shown)
+
+
 def column_chooser(state: type[ListState], columns: list[Column]) -> rx.Component:
     """A "Columns" button whose popover shows or hides each column but the first; the choice
     is kept with the signed-in user, per list (ListState.set_column_shown)."""
@@ -205,8 +209,7 @@ def column_chooser(state: type[ListState], columns: list[Column]) -> rx.Componen
             rx.vstack(
                 rx.text("Show columns", size="2", weight="medium"),
                 *[rx.checkbox(col.label, checked=~state.hidden_columns.contains(col.key),
-                              on_change=lambda shown, key=col.key: state.set_column_shown(
-                                  key, shown),
+                              on_change=_show_column(state, col.key),
                               data_testid=f"column-toggle-{col.key}")
                   for col in columns[1:]],
                 spacing="2",
