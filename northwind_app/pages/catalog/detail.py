@@ -174,13 +174,14 @@ def record_actions(state: type[DetailState]) -> rx.Component:
     for permission, _ in parts[1:]:
         anyone = anyone | may(permission)
     return rx.cond(anyone, rx.hstack(*[rx.cond(may(permission), part)
-                                       for permission, part in parts], spacing="3"))
+                                       for permission, part in parts], spacing="3",
+                                     wrap="wrap"))
 
 
 def heading(state: type[DetailState], *children, actions=None) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(*children, size="5", data_testid="record-heading"), rx.spacer(),
-                  actions or rx.fragment(), width="100%", align="center"),
+                  actions or rx.fragment(), width="100%", align="center", wrap="wrap"),
         presence(state),
         rx.cond(state.action_error != "", rx.callout(state.action_error, color_scheme="red",
                                                      width="100%", data_testid="action-error")),

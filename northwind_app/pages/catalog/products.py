@@ -76,7 +76,7 @@ def product_detail_page() -> rx.Component:
                                   on_click=s.set_discontinued(False), data_testid="undiscontinue"),
                         rx.button(rx.icon("archive", size=16), "Discontinue", variant="soft",
                                   on_click=s.set_discontinued(True), data_testid="discontinue"))),
-                    record_actions(s), spacing="3")),
+                    record_actions(s), spacing="3", wrap="wrap")),
         rx.grid(
             rx.card(rx.grid(info(s, "Unit price", "unit_price"),
                             info(s, "Quantity per unit", "quantity_per_unit"),
