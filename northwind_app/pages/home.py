@@ -2,9 +2,8 @@
 quarter) that lives in the URL (`/?period=year&year=1997`). Figures come exact from the
 dashboard service; the state gets formatted strings, plus plain numbers for chart geometry.
 
-The month chart's axes have round ticks chosen here (`axis_ticks`), labelled in the user's
-format by babel (`format_whole_money`, `format_number`): the chart draws the numbers, the
-labels come from the state. The month the data stops in (the newest order's, before its
+The month chart's axes have round ticks labelled in the user's format (ui/charts.py): the
+chart draws the numbers, the labels come from the state. The month the data stops in (the newest order's, before its
 end) is drawn as the month so far: a lighter, dashed bar and a dashed line, with a note.
 KPI values shrink to fit their card (assets/layout.css, `--nw-chars`) instead of clipping.
 """
@@ -15,17 +14,17 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import reflex as rx
-from reflex.vars.function import FunctionStringVar
 from sqlmodel import Session
 
 from northwind_app.live.tabs import LiveMixin
-from northwind_app.money import cents, format_money, format_number, format_whole_money
+from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
 from northwind_app.services.errors import Invalid, ServiceError
 from northwind_app.services.stats import entity_counts
 from northwind_app.ui import backend
 from northwind_app.ui.auth import safe_next
-from northwind_app.ui.format import axis_ticks, date_text
+from northwind_app.ui.charts import EMPTY_AXIS, TICK_FONT, count_axis, money_axis, y_axis_props
+from northwind_app.ui.format import date_text
 from northwind_app.ui.layout import page
 
 
@@ -58,15 +57,6 @@ def _month_points(points: list[dash.MonthPoint]) -> list[dict]:
     return rows
 
 
-def _axis(largest: float, label) -> dict:
-    """An axis's ticks, their labels (by the tick's text, as the chart passes it) and the
-    width its longest label needs (12 px digits: at most 7.5 px a character, and the tick)."""
-    ticks = axis_ticks(largest)
-    labels = {str(tick): label(tick) for tick in ticks}
-    return {"ticks": ticks, "labels": labels, "top": ticks[-1],
-            "width": 16 + int(7.5 * max(len(text) for text in labels.values()))}
-
-
 def _load(session: Session, preset: str, year: int | None, quarter: int | None) -> dict:
     """The page's figures as display values. A year or quarter view the address does not
     complete opens on the newest year with orders, and its first quarter."""
@@ -90,10 +80,8 @@ def _load(session: Session, preset: str, year: int | None, quarter: int | None) 
             **{f"count_{name}": format_number(n) for name, n in counts.items()},
         },
         "months": _month_points(board.by_month),
-        "revenue_axis": _axis(max((float(m.revenue) for m in board.by_month), default=0),
-                              format_whole_money),
-        "orders_axis": _axis(max((m.orders for m in board.by_month), default=0),
-                             format_number),
+        "revenue_axis": money_axis(m.revenue for m in board.by_month),
+        "orders_axis": count_axis(m.orders for m in board.by_month),
         "partial_note": next((f"{m.month} is the month so far: orders up to "
                               f"{date_text(board.last_order)}." for m in board.by_month
                               if m.partial), ""),
@@ -115,8 +103,8 @@ class HomeState(LiveMixin, rx.State):
     period_text: str = ""
     kpis: dict[str, str] = {}
     months: list[dict] = []
-    revenue_axis: dict = {"ticks": [], "labels": {}, "top": 0, "width": 60}
-    orders_axis: dict = {"ticks": [], "labels": {}, "top": 0, "width": 40}
+    revenue_axis: dict = dict(EMPTY_AXIS)
+    orders_axis: dict = dict(EMPTY_AXIS)
     partial_note: str = ""
     products: list[dict] = []
     customers: list[dict] = []
@@ -237,13 +225,6 @@ def chart_card(title: str, chart: rx.Component, testid: str, *notes) -> rx.Compo
                    width="100%", data_testid=testid)
 
 
-def tick_labels(labels: rx.Var) -> rx.Var:
-    """A recharts tickFormatter showing each tick by its label in `labels` (tick text ->
-    label, from the state)."""
-    return FunctionStringVar.create(f"((v) => (({labels!s}) ?? {{}})[String(v)] ?? String(v))",
-                                    _var_data=labels._get_all_var_data())
-
-
 def month_chart() -> rx.Component:
     """Revenue bars (left axis) and orders (right axis) by month; a partial last month is a
     lighter, dashed bar and a dashed line, and the note under the chart says so."""
@@ -261,16 +242,10 @@ def month_chart() -> rx.Component:
         rx.recharts.line(data_key="orders_partial", y_axis_id="right",
                          stroke=rx.color("orange", 9), stroke_dasharray="4 3",
                          name="Orders, month so far", dot=False, legend_type="none"),
-        rx.recharts.x_axis(data_key="label", tick={"fontSize": 12}, interval="preserveStartEnd",
+        rx.recharts.x_axis(data_key="label", tick=TICK_FONT, interval="preserveStartEnd",
                            min_tick_gap=12),
-        rx.recharts.y_axis(y_axis_id="left", tick={"fontSize": 12}, ticks=revenue["ticks"],
-                           domain=[0, revenue["top"].to(int)],
-                           tick_formatter=tick_labels(revenue["labels"]),
-                           width=revenue["width"].to(int)),
-        rx.recharts.y_axis(y_axis_id="right", orientation="right", tick={"fontSize": 12},
-                           ticks=orders["ticks"], domain=[0, orders["top"].to(int)],
-                           tick_formatter=tick_labels(orders["labels"]),
-                           width=orders["width"].to(int)),
+        rx.recharts.y_axis(y_axis_id="left", **y_axis_props(revenue)),
+        rx.recharts.y_axis(y_axis_id="right", orientation="right", **y_axis_props(orders)),
         rx.recharts.graphing_tooltip(), rx.recharts.legend(),
         data=s.months, width="100%", height=320,
     ), "chart-months",
@@ -287,7 +262,7 @@ def ranking(title: str, data, testid: str) -> rx.Component:
             bar,
             rx.recharts.x_axis(type_="number", hide=True),
             rx.recharts.y_axis(data_key="label", type_="category", width=150,
-                               tick_line=False, interval=0, font_size=12),
+                               tick_line=False, interval=0, tick=TICK_FONT),
             rx.recharts.graphing_tooltip(),
             # Room for every label (a two-line one too): 30 px a row.
             data=data, layout="vertical", width="100%", height=data.length() * 30 + 20,

@@ -1,5 +1,5 @@
-"""The dashboard's month chart data: round axis ticks labelled in each user's format, and the
-month the data stops in drawn apart (pages/home.py)."""
+"""Chart data: round axis ticks labelled in each user's format (ui/charts.py), and the
+dashboard's month the data stops in drawn apart (pages/home.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from northwind_app.money import format_number, format_whole_money
-from northwind_app.pages.home import _axis, _month_points
+from northwind_app.pages.home import _month_points
+from northwind_app.ui.charts import axis
 from northwind_app.services.dashboard import MonthPoint
 from northwind_app.ui.format import axis_ticks
 
@@ -28,10 +29,11 @@ def test_ticks_are_round_and_reach_past_the_largest_value(largest, ticks):
 def test_axis_labels_are_money_in_the_users_format():
     assert [format_whole_money(400000, fmt) for fmt in ("en", "de", "fr")] == [
         "$400,000", "400.000\xa0$", "400\u202f000\xa0$US"]
-    axis = _axis(123798.5, lambda v: format_whole_money(v, "en"))
-    assert axis["labels"]["125000"] == "$125,000" and axis["top"] == 125000
-    assert axis["width"] >= 16 + 7 * len("$125,000")
-    assert _axis(80, lambda v: format_number(v, "de"))["labels"]["80"] == "80"
+    money = axis([123798.5, 3.0], lambda v: format_whole_money(v, "en"))
+    assert money["labels"]["125000"] == "$125,000" and money["top"] == 125000
+    assert money["width"] >= 16 + 7 * len("$125,000")
+    assert axis([1200], lambda v: format_number(v, "de"))["labels"]["1250"] == "1.250"
+    assert axis([], str)["ticks"] == [0, 1]  # no data: an axis all the same
 
 
 def test_a_partial_last_month_is_its_own_series():
