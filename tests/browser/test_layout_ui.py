@@ -3,7 +3,8 @@ Chromium on the shared server (classic data, signed in as the demo admin).
 
 For each screen and width: nothing sticks out of the viewport sideways (the page never
 scrolls sideways) except inside a deliberately scrollable table box (`data-scroll-x`, the
-tables' own scroll areas), and no KPI value or heading is cut (its scrollWidth fits its
+tables' own scroll areas) or a box that clips its text (a select's ellipsis), and no KPI
+value or heading is cut (its scrollWidth fits its
 clientWidth). A full-page screenshot of each is kept under `NORTHWIND_ARTIFACTS` (default
 `test-artifacts/` in the project, git-ignored): `layout/<width>/<screen>.png`.
 
@@ -69,12 +70,27 @@ CHECK_LAYOUT = """() => {
     return el.tagName.toLowerCase() + (id ? `[data-testid=${id}]` : '') + (cls ? '.' + cls : '')
       + ` "${(el.textContent || '').trim().slice(0, 30)}"`;
   };
+  // Inside a deliberately scrollable box, or one that clips what it holds (a select's text
+  // cut with an ellipsis), an element cannot stick out of the page: the box itself is checked.
   const scroller = '[data-scroll-x], .rt-ScrollAreaViewport';
+  const contained = new Map();
+  const inside = (el) => {
+    if (!el || el === document.body) return false;
+    if (!contained.has(el)) {
+      const overflow = getComputedStyle(el).overflowX;
+      contained.set(el, overflow === 'hidden' || overflow === 'clip' || el.matches(scroller)
+                        || inside(el.parentElement));
+    }
+    return contained.get(el);
+  };
   const problems = [];
   if (document.documentElement.scrollWidth > width + 1)
     problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+  const title = document.querySelector('[data-testid=page-title], [data-testid=invoice]');
+  if (title && inside(title.parentElement))
+    problems.push('the page is inside a box that clips or scrolls: nothing would be seen to overflow');
   for (const el of document.body.querySelectorAll('*')) {
-    if (el.parentElement && el.parentElement.closest(scroller)) continue;
+    if (inside(el.parentElement)) continue;
     const style = getComputedStyle(el);
     if (style.display === 'none' || style.visibility === 'hidden') continue;
     const box = el.getBoundingClientRect();
