@@ -292,3 +292,25 @@ def test_dashboard_axes_and_partial_month(page_at):
         "1998-05 is the month so far: orders up to May 6, 1998.")
     # The second bar series, the month so far, has the one bar.
     expect(chart.locator(".recharts-bar").nth(1).locator(".recharts-bar-rectangle")).to_have_count(1)
+
+
+def _within_screen(page: Page, locator, width: int = 390) -> None:
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+def test_phone_dialogs_and_popovers_fit_the_screen(page_at):
+    page = page_at(390)
+    _settle(page, "/orders/11077")  # not shipped: it may be shipped, cancelled, deleted
+    page.get_by_test_id("ship-order").click()
+    _within_screen(page, page.get_by_role("dialog"))
+    expect(page.get_by_test_id("confirm-ship")).to_be_in_viewport()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_test_id("delete-order").click()
+    _within_screen(page, page.get_by_role("alertdialog"))
+    page.keyboard.press("Escape")
+    _settle(page, "/orders")
+    page.get_by_test_id("column-chooser").click()
+    _within_screen(page, page.get_by_test_id("column-chooser-panel"))
