@@ -30,9 +30,8 @@ from northwind_app.services import users
 from northwind_app.services.auth import Actor
 from northwind_app.services.errors import Forbidden, Invalid, ServiceError
 from northwind_app.services.listing import ListParams
-from northwind_app.ui import outage
+from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import actor_of
-from northwind_app.ui import backend
 from northwind_app.ui.backend import ServerProblem
 from northwind_app.ui.table.url import url_errors, view_query
 
@@ -207,6 +206,7 @@ class ListState(LiveMixin, mixin=True):
             yield rx.toast.error(f"The column choice was not saved: {exc.message}")
         else:
             self._change(hidden_columns=kept.get(self.list_name, []))
+
     async def _load_extras(self) -> None:
         """Anything else the screen needs (e.g. a filter's options), loaded in `load`'s event
         before the rows: one server event per navigation, not one more per extra."""
@@ -232,9 +232,11 @@ class ListState(LiveMixin, mixin=True):
             if url_problems:
                 raise Invalid(fields=url_problems)
             await self._load_extras()
-            await self._read_hidden_columns()
             actor = await actor_of(self) if self.needs_actor else None
             fetching = asyncio.ensure_future(self._fetch(params, actor))
+            # The tab's first load of the list also reads the user's hidden columns, while
+            # the rows are read (another worker thread).
+            await self._read_hidden_columns()
             done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
             if not done:
                 self.loading = True
