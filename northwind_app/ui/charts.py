@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import reflex as rx
-from reflex.vars.function import FunctionStringVar
+from reflex.vars.function import ArgsFunctionOperation
 
 from northwind_app.money import format_number, format_whole_money
 from northwind_app.ui.format import axis_ticks
@@ -44,9 +44,9 @@ def count_axis(values: Iterable[float]) -> dict[str, Any]:
 
 def tick_labels(labels: rx.Var) -> rx.Var:
     """A recharts tickFormatter showing each tick by its label in `labels` (tick text ->
-    label, a state var)."""
-    return FunctionStringVar.create(f"((v) => (({labels!s}) ?? {{}})[String(v)] ?? String(v))",
-                                    _var_data=labels._get_all_var_data())
+    label, a state var): `(v) => labels?.[String(v)]`. The axis's ticks are the labels'
+    keys, so every tick has one."""
+    return ArgsFunctionOperation.create(("v",), labels.to(dict)[rx.Var("String(v)").to(str)])
 
 
 def y_axis_props(axis_var: rx.Var) -> dict[str, Any]:
