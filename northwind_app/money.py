@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel import Locale
 from babel.numbers import format_currency
 
 from northwind_app import formats
@@ -64,6 +65,15 @@ def format_money(value: Decimal | None, fmt: str | None = None) -> str:
     if value is None:
         return ""
     return format_currency(cents(value), CURRENCY, locale=formats.get(fmt).locale)
+
+
+def format_whole_money(value: int | Decimal, fmt: str | None = None) -> str:
+    """A whole amount, for a chart's axis, in the user's format without cents: "$400,000",
+    "400.000 $", "400 000 $US"."""
+    locale = formats.get(fmt).locale
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern.replace(".00", "")
+    return format_currency(Decimal(value).to_integral_value(ROUND_HALF_UP), CURRENCY,
+                           format=pattern, locale=locale, currency_digits=False)
 
 
 def format_number(value: int | Decimal | None, fmt: str | None = None) -> str:

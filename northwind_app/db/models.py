@@ -319,6 +319,9 @@ class User(SQLModel, table=True):
     # How numbers and dates are read and shown on the screens (formats.FORMATS: en, de, fr);
     # NULL until the first sign-in sets it from the browser's language.
     number_format: str | None = Field(default=None, max_length=8)
+    # The columns the user hides in each list of the screens: list name -> column keys
+    # (services/users.py, `set_list_columns`); NULL: every column shown.
+    list_columns: dict | None = Field(default=None, sa_type=JSON, nullable=True)
 
 
 class UserSession(SQLModel, table=True):

@@ -59,6 +59,13 @@ class Related:
     search_placeholder: str
     source: str
     filter: str
+    # Columns of `source`'s list left out here: the same on every row (the customer on the
+    # customer's own page).
+    hide: tuple[str, ...] = ()
+
+    def columns(self, source_columns) -> list[Column]:
+        """`source`'s columns as this list shows them."""
+        return [column for column in source_columns if column.key not in self.hide]
 
 
 @dataclass(frozen=True)

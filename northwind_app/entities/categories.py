@@ -22,5 +22,6 @@ CATEGORIES = Entity(
     row=category_row,
     search_placeholder="Name or description",
     get=catalog.get_category,
-    related=(Related("products", "Products", "Product name", "products", "category_id"),),
+    related=(Related("products", "Products", "Product name", "products", "category_id",
+                     hide=("category_name",)),),
 )

@@ -46,5 +46,6 @@ CUSTOMERS = Entity(
     may_create=Permission.WRITE_RECORDS,
     may_edit=Permission.WRITE_RECORDS,
     may_delete=Permission.WRITE_RECORDS,
-    related=(Related("orders", "Orders", "Order id, ship name or city", "orders", "customer_id"),),
+    related=(Related("orders", "Orders", "Order id, ship name or city", "orders", "customer_id",
+                     hide=("customer",)),),
 )

@@ -33,5 +33,5 @@ EMPLOYEES = Entity(
     filters=(Filter("country", "Country", "employee_countries"),),
     get=catalog.get_employee,
     related=(Related("orders", "Orders", "Order id, customer, ship name or city", "orders",
-                     "employee_id"),),
+                     "employee_id", hide=("employee",)),),
 )

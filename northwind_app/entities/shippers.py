@@ -23,5 +23,5 @@ SHIPPERS = Entity(
     search_placeholder="Name or phone",
     get=catalog.get_shipper,
     related=(Related("orders", "Orders", "Order id, customer, ship name or city", "orders",
-                     "shipper_id"),),
+                     "shipper_id", hide=("shipper",)),),
 )

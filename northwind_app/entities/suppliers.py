@@ -28,5 +28,6 @@ SUPPLIERS = Entity(
     search_placeholder="Company, contact, city or country",
     filters=(Filter("country", "Country", "supplier_countries"),),
     get=catalog.get_supplier,
-    related=(Related("products", "Products", "Product name", "products", "supplier_id"),),
+    related=(Related("products", "Products", "Product name", "products", "supplier_id",
+                     hide=("supplier_name",)),),
 )

@@ -30,7 +30,7 @@ from northwind_app.services.users import TokenView
 from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.history import when
-from northwind_app.ui.layout import page
+from northwind_app.ui.layout import page, grid_columns
 from northwind_app.ui.widgets import confirm_delete_dialog
 
 TOKEN_COLORS = {"active": "green", "revoked": "gray", "expired": "orange"}
@@ -439,7 +439,7 @@ def section(title: str, *children: rx.Component, testid: str) -> rx.Component:
 def account_page() -> rx.Component:
     s = AccountState
     body = rx.vstack(
-        section("Profile", rx.grid(*profile_items(s.profile), columns="3", spacing="4",
+        section("Profile", rx.grid(*profile_items(s.profile), columns=grid_columns(3), spacing="4",
                                    width="100%"), testid="profile"),
         section("Change password",
                 rx.text("Changing it signs you out of every other browser.", size="2",

@@ -1,6 +1,11 @@
 """Dashboard (/): KPIs and charts for a period (all time, last 12 months of data, a year, a
 quarter) that lives in the URL (`/?period=year&year=1997`). Figures come exact from the
 dashboard service; the state gets formatted strings, plus plain numbers for chart geometry.
+
+The month chart's axes have round ticks labelled in the user's format (ui/charts.py): the
+chart draws the numbers, the labels come from the state. The month the data stops in (the newest order's, before its
+end) is drawn as the month so far: a lighter, dashed bar and a dashed line, with a note.
+KPI values shrink to fit their card (assets/layout.css, `--nw-chars`) instead of clipping.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from northwind_app.services.errors import Invalid, ServiceError
 from northwind_app.services.stats import entity_counts
 from northwind_app.ui import backend
 from northwind_app.ui.auth import safe_next
+from northwind_app.ui.charts import EMPTY_AXIS, TICK_FONT, count_axis, money_axis, y_axis_props
+from northwind_app.ui.format import date_text
 from northwind_app.ui.layout import page
 
 
@@ -29,6 +36,25 @@ def _ranked(items: list[dash.Ranked], href) -> list[dict]:
     return [{"label": r.label, "revenue": float(cents(r.revenue)),
              "revenue_text": format_money(r.revenue), "href": href(r) if href else ""}
             for r in items]
+
+
+def _month_points(points: list[dash.MonthPoint]) -> list[dict]:
+    """The month chart's data: a partial month's figures go to `revenue_partial` and
+    `orders_partial` (the latter also on the month before it, so its dashed line joins the
+    solid one); the full months' to `revenue` and `orders`."""
+    rows = []
+    for index, m in enumerate(points):
+        revenue = float(cents(m.revenue))
+        before_partial = index + 1 < len(points) and points[index + 1].partial
+        rows.append({
+            "label": m.month,
+            "revenue": None if m.partial else revenue,
+            "revenue_partial": revenue if m.partial else None,
+            "orders": None if m.partial else m.orders,
+            "orders_partial": m.orders if m.partial or before_partial else None,
+            "href": f"/orders?date_from={m.month}-01&date_to="
+                    f"{_month_end(dt.date.fromisoformat(m.month + '-01'))}"})
+    return rows
 
 
 def _load(session: Session, preset: str, year: int | None, quarter: int | None) -> dict:
@@ -53,10 +79,12 @@ def _load(session: Session, preset: str, year: int | None, quarter: int | None) 
             "not_shipped": format_number(k.not_shipped), "late": format_number(k.late),
             **{f"count_{name}": format_number(n) for name, n in counts.items()},
         },
-        "months": [{"label": m.month, "revenue": float(cents(m.revenue)), "orders": m.orders,
-                    "href": f"/orders?date_from={m.month}-01&date_to="
-                            f"{_month_end(dt.date.fromisoformat(m.month + '-01'))}"}
-                   for m in board.by_month],
+        "months": _month_points(board.by_month),
+        "revenue_axis": money_axis(m.revenue for m in board.by_month),
+        "orders_axis": count_axis(m.orders for m in board.by_month),
+        "partial_note": next((f"{m.month} is the month so far: orders up to "
+                              f"{date_text(board.last_order)}." for m in board.by_month
+                              if m.partial), ""),
         "products": _ranked(board.top_products, lambda r: f"/products/{r.key}"),
         "customers": _ranked(board.top_customers, lambda r: f"/orders?customer_id={r.key}"),
         "employees": _ranked(board.top_employees, lambda r: f"/orders?employee_id={r.key}"),
@@ -75,6 +103,9 @@ class HomeState(LiveMixin, rx.State):
     period_text: str = ""
     kpis: dict[str, str] = {}
     months: list[dict] = []
+    revenue_axis: dict = dict(EMPTY_AXIS)
+    orders_axis: dict = dict(EMPTY_AXIS)
+    partial_note: str = ""
     products: list[dict] = []
     customers: list[dict] = []
     employees: list[dict] = []
@@ -164,18 +195,23 @@ link_bar = Bar.create
 
 
 def kpi_card(label: str, key: str, icon: str) -> rx.Component:
+    """A figure under its label; the figure's font shrinks to the card's width (its length in
+    characters is `--nw-chars`, assets/layout.css) rather than be cut."""
+    value = HomeState.kpis.get(key, "0").to(str)
     return rx.card(
-        rx.hstack(
-            rx.icon(icon, size=26, color=rx.color("accent", 10)),
-            rx.vstack(
+        rx.vstack(
+            rx.hstack(
+                rx.icon(icon, size=18, color=rx.color("accent", 10), flex_shrink="0"),
                 rx.text(label, size="2", color=rx.color("gray", 11)),
-                rx.skeleton(rx.heading(HomeState.kpis.get(key, "0"), size="6",
-                                       data_testid=f"kpi-{key}"),
-                            loading=HomeState.loading),
-                spacing="1",
+                align="center", spacing="2",
             ),
-            align="center", spacing="3",
+            rx.skeleton(rx.heading(value, size="6", class_name="nw-kpi-value",
+                                   style={"--nw-chars": value.length()},
+                                   data_testid=f"kpi-{key}"),
+                        loading=HomeState.loading),
+            spacing="2", width="100%",
         ),
+        class_name="nw-kpi",
     )
 
 
@@ -184,9 +220,38 @@ def count_badge(label: str, key: str) -> rx.Component:
                                                 data_testid=f"count-{key}"), size="2")
 
 
-def chart_card(title: str, chart: rx.Component, testid: str) -> rx.Component:
-    return rx.card(rx.vstack(rx.heading(title, size="3"), chart, width="100%"),
+def chart_card(title: str, chart: rx.Component, testid: str, *notes) -> rx.Component:
+    return rx.card(rx.vstack(rx.heading(title, size="3"), chart, *notes, width="100%"),
                    width="100%", data_testid=testid)
+
+
+def month_chart() -> rx.Component:
+    """Revenue bars (left axis) and orders (right axis) by month; a partial last month is a
+    lighter, dashed bar and a dashed line, and the note under the chart says so."""
+    s = HomeState
+    revenue, orders = s.revenue_axis, s.orders_axis
+    return chart_card("Revenue and orders by month", rx.recharts.composed_chart(
+        link_bar(data_key="revenue", y_axis_id="left", fill=rx.color("accent", 8),
+                 name="Revenue", on_click=HomeState.open_link, cursor="pointer", stack_id="rev"),
+        link_bar(data_key="revenue_partial", y_axis_id="left", fill=rx.color("accent", 6),
+                 stroke=rx.color("accent", 8), custom_attrs={"strokeDasharray": "4 3"},
+                 name="Revenue, month so far", on_click=HomeState.open_link,
+                 cursor="pointer", stack_id="rev"),
+        rx.recharts.line(data_key="orders", y_axis_id="right", stroke=rx.color("orange", 9),
+                         name="Orders", dot=False),
+        rx.recharts.line(data_key="orders_partial", y_axis_id="right",
+                         stroke=rx.color("orange", 9), stroke_dasharray="4 3",
+                         name="Orders, month so far", dot=False, legend_type="none"),
+        rx.recharts.x_axis(data_key="label", tick=TICK_FONT, interval="preserveStartEnd",
+                           min_tick_gap=12),
+        rx.recharts.y_axis(y_axis_id="left", **y_axis_props(revenue)),
+        rx.recharts.y_axis(y_axis_id="right", orientation="right", **y_axis_props(orders)),
+        rx.recharts.graphing_tooltip(), rx.recharts.legend(),
+        data=s.months, width="100%", height=320,
+    ), "chart-months",
+        rx.cond(s.partial_note != "", rx.text(s.partial_note, size="1",
+                                              color=rx.color("gray", 11),
+                                              data_testid="partial-month-note")))
 
 
 def ranking(title: str, data, testid: str) -> rx.Component:
@@ -196,10 +261,11 @@ def ranking(title: str, data, testid: str) -> rx.Component:
         rx.recharts.bar_chart(
             bar,
             rx.recharts.x_axis(type_="number", hide=True),
-            rx.recharts.y_axis(data_key="label", type_="category", width=170,
-                               tick_line=False, interval=0, font_size=12),
+            rx.recharts.y_axis(data_key="label", type_="category", width=150,
+                               tick_line=False, interval=0, tick=TICK_FONT),
             rx.recharts.graphing_tooltip(),
-            data=data, layout="vertical", width="100%", height=320,
+            # Room for every label (a two-line one too): 30 px a row.
+            data=data, layout="vertical", width="100%", height=data.length() * 30 + 20,
         ),
         rx.foreach(data, lambda item: rx.hstack(
             rx.cond(item["href"] != "",
@@ -225,6 +291,15 @@ def period_selector() -> rx.Component:
         rx.segmented_control.root(
             *[rx.segmented_control.item(label, value=value) for value, label in dash.PRESETS.items()],
             value=s.preset, on_change=s.set_preset, data_testid="period-preset",
+            display=rx.breakpoints(initial="none", sm="grid"),
+        ),
+        # On a phone the four presets do not fit side by side: the same choice as a select.
+        rx.select.root(
+            rx.select.trigger(aria_label="Period", data_testid="period-preset-select",
+                              display=rx.breakpoints(initial="inline-flex", sm="none")),
+            rx.select.content(*[rx.select.item(label, value=value)
+                                for value, label in dash.PRESETS.items()]),
+            value=s.preset, on_change=s.set_preset,
         ),
         rx.cond((s.preset == "year") | (s.preset == "quarter"),
                 _select(s.years, s.year, s.set_year, "period-year", "Year")),
@@ -251,21 +326,12 @@ def home() -> rx.Component:
                 kpi_card("Units sold", "units", "package"),
                 kpi_card("Not yet shipped", "not_shipped", "truck"),
                 kpi_card("Late", "late", "alarm-clock"),
-                columns=rx.breakpoints(initial="2", md="3", lg="6"), spacing="3", width="100%",
+                # Six in a row only where each card has room; KPI values shrink, never clip.
+                columns=rx.breakpoints(initial="2", sm="3", xl="6"), spacing="3", width="100%",
             ),
             rx.hstack(count_badge("All orders", "orders"), count_badge("Customers", "customers"),
-                      count_badge("Products", "products"), spacing="5"),
-            chart_card("Revenue and orders by month", rx.recharts.composed_chart(
-                link_bar(data_key="revenue", y_axis_id="left", fill=rx.color("accent", 8),
-                               name="Revenue", on_click=HomeState.open_link, cursor="pointer"),
-                rx.recharts.line(data_key="orders", y_axis_id="right", stroke=rx.color("orange", 9),
-                                 name="Orders", dot=False),
-                rx.recharts.x_axis(data_key="label", font_size=12),
-                rx.recharts.y_axis(y_axis_id="left", font_size=12),
-                rx.recharts.y_axis(y_axis_id="right", orientation="right", font_size=12),
-                rx.recharts.graphing_tooltip(), rx.recharts.legend(),
-                data=s.months, width="100%", height=320,
-            ), "chart-months"),
+                      count_badge("Products", "products"), spacing="5", wrap="wrap"),
+            month_chart(),
             rx.grid(
                 ranking("Top 10 products", s.products, "top-products"),
                 ranking("Top 10 customers", s.customers, "top-customers"),

@@ -25,7 +25,7 @@ from northwind_app.ui.auth import AuthState, actor_of
 from northwind_app.ui.breadcrumbs import action_link, breadcrumbs, list_href
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
-from northwind_app.ui.layout import page
+from northwind_app.ui.layout import page, grid_columns
 from northwind_app.ui.widgets import confirm_delete_dialog, line_header
 
 
@@ -517,7 +517,7 @@ def detail_body() -> rx.Component:
                 action_button("ship", "truck", on_click=s.open_ship),
                 action_button("cancel", "ban", color_scheme="orange",
                               on_click=s.set_cancel_open(True)),
-                spacing="3",
+                spacing="3", wrap="wrap",
             )),
             rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
                     href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
@@ -561,7 +561,7 @@ def detail_body() -> rx.Component:
                           rx.link(o["employee_name"], href="/employees/" + o["employee_id"]),
                           spacing="0"),
                 columns="2", spacing="3")),
-            columns="3", spacing="4", width="100%",
+            columns=grid_columns(3), spacing="4", width="100%",
         ),
         lines_table(),
         totals(),
@@ -626,7 +626,8 @@ def invoice_page() -> rx.Component:
                       rx.text("Required: ", o["required_date"], size="2"),
                       rx.text("Shipped: ", o["shipped_date"], size="2"),
                       rx.text("Ship via: ", o["shipper_name"], size="2"), spacing="1"),
-            columns="3", spacing="5", width="100%",
+            # Three columns from a tablet's width up, printed pages included.
+            columns=rx.breakpoints(initial="1", sm="3"), spacing="5", width="100%",
         ),
         lines_table(),
         totals(),

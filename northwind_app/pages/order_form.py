@@ -35,7 +35,7 @@ from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
-from northwind_app.ui.layout import forbidden, page
+from northwind_app.ui.layout import forbidden, page, grid_columns
 from northwind_app.ui.picker import search_picker
 from northwind_app.ui.widgets import line_header
 
@@ -613,7 +613,7 @@ def lines_editor() -> rx.Component:
             search_picker(query=S.product_query, on_query=S.search_products,
                           results=S.product_results, on_pick=S.add_product,
                           placeholder="Search products by name or id", testid="product"),
-            align="center", spacing="3",
+            align="center", spacing="3", wrap="wrap", width="100%",
         ),
         rx.cond(S.product_message != "",
                 rx.text(S.product_message, color="orange", size="2", data_testid="product-message")),
@@ -683,14 +683,14 @@ def form_body() -> rx.Component:
             text_input("Order date", "order_date", "date"),
             text_input("Required date", "required_date", "date"),
             text_input("Freight", "freight"),
-            columns="3", spacing="4", width="100%",
+            columns=grid_columns(3), spacing="4", width="100%",
         ),
         rx.heading("Ship to", size="4"),
         rx.grid(
             text_input("Name", "ship_name"), text_input("Address", "ship_address"),
             text_input("City", "ship_city"), text_input("Region", "ship_region"),
             text_input("Postal code", "ship_postal_code"), text_input("Country", "ship_country"),
-            columns="3", spacing="4", width="100%",
+            columns=grid_columns(3), spacing="4", width="100%",
         ),
         rx.cond(S.lines_frozen != "", rx.callout(
             S.lines_frozen, icon="lock", color_scheme="gray", width="100%",

@@ -18,17 +18,19 @@ from northwind_app.ui.table import (
     Column, ListState, data_table, filter_date, filter_select, set_query_param,
 )
 
+# The most important first (id, date, customer, status, total): they fit a 1280 px screen
+# beside the sidebar; the rest follow, and each user may hide any of them (the column chooser).
 COLUMNS = [
     Column("order_id", "Order", sort="order_id", link="href"),
     Column("order_date", "Ordered", sort="order_date"),
     Column("customer", "Customer", sort="customer", link="customer_href"),
+    Column("status", "Status", sort="status", badge="status_color"),
+    Column("total", "Total", sort="total", align="right"),
     Column("employee", "Employee", sort="employee"),
     Column("ship_country", "Ship country", sort="ship_country"),
     Column("shipper", "Shipper", sort="shipper"),
-    Column("status", "Status", sort="status", badge="status_color"),
     Column("required_date", "Required", sort="required_date"),
     Column("shipped_date", "Shipped", sort="shipped_date"),
-    Column("total", "Total", sort="total", align="right"),
 ]
 STATUS_OPTIONS = [(status, svc.STATUS_LABELS[status]) for status in svc.STATUSES]
 
@@ -73,6 +75,7 @@ class OrdersListing:
 
 class OrdersState(ListState, rx.State):
     route: ClassVar[str] = "/orders"
+    list_name: ClassVar[str] = "orders"
     default_sort: ClassVar[str] = svc.DEFAULT_SORT
     live_topics: ClassVar[tuple[str, ...]] = ("orders",)
     filter_keys: ClassVar[tuple[str, ...]] = (

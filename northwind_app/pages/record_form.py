@@ -25,7 +25,7 @@ from northwind_app.ui.auth import actor_of, requires
 from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
-from northwind_app.ui.layout import forbidden, page
+from northwind_app.ui.layout import forbidden, page, grid_columns
 
 SAVE_FAILED = "A server problem stopped the save; nothing was saved."
 
@@ -187,7 +187,7 @@ def record_form_page(entity: Entity):
             rx.cond(S.form_error != "", rx.callout(S.form_error, color_scheme="red",
                                                    icon="triangle-alert", width="100%",
                                                    data_testid="form-error")),
-            rx.grid(*[field_control(f) for f in entity.fields], columns="3", spacing="4",
+            rx.grid(*[field_control(f) for f in entity.fields], columns=grid_columns(3), spacing="4",
                     width="100%"),
             rx.hstack(
                 rx.link(rx.button("Cancel", variant="soft", color_scheme="gray"),

@@ -29,7 +29,7 @@ from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
-from northwind_app.ui.layout import forbidden, page
+from northwind_app.ui.layout import forbidden, page, grid_columns
 from northwind_app.ui.table import Column, data_table, filter_select
 
 NO_EMPLOYEE = "none"  # a select item cannot have an empty value
@@ -204,7 +204,7 @@ def new_user_page() -> rx.Component:
                            auto_complete="new-password"),
                 form_field("Repeat the password", "repeat_password", s.errors, type="password",
                            auto_complete="new-password"),
-                columns="3", spacing="4", width="100%"),
+                columns=grid_columns(3), spacing="4", width="100%"),
             rx.hstack(
                 rx.link(rx.button("Cancel", variant="soft", color_scheme="gray", type="button"),
                         href="/users"),
@@ -320,7 +320,7 @@ def user_detail_page() -> rx.Component:
                               password_form(s, ask_current=False, submit_label="Set password"),
                               spacing="3", width="100%"),
                     data_testid="reset-password"),
-            columns="3", spacing="4", width="100%"),
+            columns=grid_columns(3), spacing="4", width="100%"),
         tokens_card(s, "API tokens"),
         history_panel(s.history, title="Changes to this account"),
         width="100%", spacing="4")

@@ -81,6 +81,9 @@ class MonthPoint:
     month: str  # "1997-03"
     revenue: Decimal
     orders: int
+    # The month of the newest order, which ends before the month does: its figures are those
+    # of the month so far (drawn as such, not as a fall).
+    partial: bool = False
 
 
 @dataclass
@@ -100,6 +103,7 @@ class Dashboard:
     top_employees: list[Ranked]
     by_category: list[Ranked]
     by_country: list[Ranked]
+    last_order: dt.date | None = None  # the newest order's date (the data's end)
 
 
 def data_bounds(session: Session) -> tuple[dt.date | None, dt.date | None]:
@@ -126,12 +130,23 @@ def kpis(session: Session, period: DateRange, today: dt.date) -> Kpis:
                 units_sold=int(units), not_shipped=not_shipped, late=late)
 
 
-def revenue_by_month(session: Session, period: DateRange) -> list[MonthPoint]:
+def is_partial_month(month: dt.date, last_order: dt.date | None) -> bool:
+    """Whether `month` (its first day) is the month of the data's newest order and that
+    order came before the month's last day: the data stops inside it."""
+    return (last_order is not None and month == last_order.replace(day=1)
+            and last_order < add_months(month, 1) - dt.timedelta(days=1))
+
+
+def revenue_by_month(session: Session, period: DateRange,
+                     last_order: dt.date | None = None) -> list[MonthPoint]:
+    """Revenue and orders per month of the period; the month of `last_order` (the newest
+    order's date) is marked partial when the data stops before its end."""
     C = SalesMonthCustomer
     rows = session.execute(
         select(C.month, func.sum(C.revenue), func.sum(C.orders))
         .where(*period.months(C.month)).group_by(C.month).order_by(C.month)).all()
-    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(count))
+    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(count),
+                       partial=is_partial_month(month, last_order))
             for month, revenue, count in rows if count]
 
 
@@ -198,15 +213,17 @@ def revenue_by_country(session: Session, period: DateRange) -> list[Ranked]:
 def dashboard(session: Session, period: DateRange, today: dt.date | None = None) -> Dashboard:
     period = period.validated()
     today = today or dt.date.today()
+    _, last_order = data_bounds(session)
     return Dashboard(
         range=period,
         kpis=kpis(session, period, today),
-        by_month=revenue_by_month(session, period),
+        by_month=revenue_by_month(session, period, last_order),
         top_products=top_products(session, period),
         top_customers=top_customers(session, period),
         top_employees=top_employees(session, period),
         by_category=revenue_by_category(session, period),
         by_country=revenue_by_country(session, period),
+        last_order=last_order,
     )
 
 

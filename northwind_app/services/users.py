@@ -8,6 +8,7 @@ audit never holds a password or a token, only that one was set.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -290,6 +291,56 @@ def default_number_format(session: Session, actor: Actor, accept_language: str |
                                               User.number_format.is_(None))
                            .values(number_format=chosen)).rowcount
     return replace(actor, number_format=chosen) if done else actor
+
+
+# --- list columns ----------------------------------------------------------------------------
+
+# A list's or a column's name: what the screens call them ("orders", "customer_orders";
+# "employee", "ship_country").
+_LIST_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+MAX_HIDDEN_COLUMNS = 40  # per list
+MAX_LISTS = 60  # lists with hidden columns, per user
+
+
+def _names(value: Any, field: str, limit: int) -> list[str]:
+    if not isinstance(value, (list, tuple)) or len(value) > limit or not all(
+            isinstance(name, str) and _LIST_NAME.fullmatch(name) for name in value):
+        raise Invalid(fields={field: f"must be a list of at most {limit} names (a-z, 0-9, _)"})
+    return list(dict.fromkeys(value))
+
+
+def list_columns(session: Session, actor: Actor) -> dict[str, list[str]]:
+    """The columns the signed-in user hides in each list of the screens (list name -> column
+    names; a list not named shows every column)."""
+    if actor.user_id is None:
+        return {}
+    stored = session.execute(select(User.list_columns)
+                             .where(User.user_id == actor.user_id)).scalar_one_or_none()
+    return {name: list(columns) for name, columns in (stored or {}).items()}
+
+
+def set_list_columns(session: Session, actor: Actor, list_name: Any,
+                     hidden: Any) -> dict[str, list[str]]:
+    """Remember which columns of the list `list_name` the signed-in user hides (a preference
+    kept with the user, like the number format; not audited). Returns every list's hidden
+    columns. The screens decide which names mean a column; unknown ones show nothing."""
+    if actor.user_id is None:
+        raise Forbidden("Only a signed-in user has list preferences.")
+    if not isinstance(list_name, str) or not _LIST_NAME.fullmatch(list_name):
+        raise Invalid(fields={"list": "must be a list name (a-z, 0-9, _)"})
+    columns = _names(hidden, "hidden", MAX_HIDDEN_COLUMNS)
+    user = _user(session, actor.user_id, lock=True)  # two tabs' changes one after the other
+    stored = {name: list(value) for name, value in (user.list_columns or {}).items()}
+    if columns:
+        if list_name not in stored and len(stored) >= MAX_LISTS:
+            raise Invalid(fields={"list": f"at most {MAX_LISTS} lists keep hidden columns"})
+        stored[list_name] = columns
+    else:
+        stored.pop(list_name, None)
+    if stored != (user.list_columns or {}):
+        user.list_columns = stored or None
+        session.flush()
+    return stored
 
 
 # --- API tokens -----------------------------------------------------------------------------

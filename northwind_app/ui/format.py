@@ -14,3 +14,18 @@ def date_text(value: dt.date | None) -> str:
     """"Jul 4, 1996" (or "04.07.1996", "4 juil. 1996": the signed-in user's format);
     empty for no date."""
     return formats.date_text(value)
+
+
+def axis_ticks(largest: float, count: int = 5) -> list[int]:
+    """Round tick values for a chart axis from 0 past `largest`: about `count` steps of 1, 2,
+    2.5 or 5 × a power of ten (0, 25,000 … 125,000 for 123,798), whole numbers."""
+    if largest <= 0:
+        return [0, 1]
+    rough = largest / count
+    power = 10 ** max(0, len(str(int(rough))) - 1)
+    step = next(power * m for m in (1, 2, 2.5, 5, 10) if power * m >= rough)
+    step = max(1, int(step))
+    top = -(-int(largest) // step) * step
+    if top < largest:
+        top += step
+    return list(range(0, top + 1, step))

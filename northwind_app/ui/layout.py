@@ -1,6 +1,12 @@
 """The app shell: sidebar navigation, header with the signed-in user's menu and the dark-mode
 toggle, page body. A page's body is rendered only once the user's session is confirmed (the
-auth middleware sends everyone else to the login page)."""
+auth middleware sends everyone else to the login page).
+
+Below the `md` breakpoint (1024 px, Radix Themes') the sidebar gives way to a drawer behind
+the header's menu button: a Radix dialog (focus moves into it and back to the button, Escape
+or a click outside closes it, so does following a link), styled as a panel at the left edge
+(assets/layout.css). `grid_columns` gives a page's grids one column on a phone, two on a tablet or
+narrow laptop, and their full count from `lg` (1280 px) up."""
 
 from __future__ import annotations
 
@@ -52,7 +58,16 @@ class Frozen(Fragment):
                                         recursive=False)
 
 
-def nav_link(label: str, route: str, icon: str) -> rx.Component:
+# Where the layout changes (Radix Themes' breakpoints: sm 768 px, md 1024 px, lg 1280 px).
+SIDEBAR_FROM = "md"  # the sidebar shows from this width up; below it, the drawer
+
+
+def grid_columns(count: int) -> rx.Breakpoints:
+    """A grid's `columns` that stack on a phone: 1, then 2 from `sm`, `count` from `lg`."""
+    return rx.breakpoints(initial="1", sm=str(min(count, 2)), lg=str(count))
+
+
+def nav_link(label: str, route: str, icon: str, testid_prefix: str = "nav") -> rx.Component:
     current = {"color": rx.color("accent", 11), "background": rx.color("accent", 3)}
     return rx.link(
         NavLink.create(
@@ -72,29 +87,43 @@ def nav_link(label: str, route: str, icon: str) -> rx.Component:
         _hover={"background": rx.color("accent", 4)},
         style={"&[aria-current='page']": current,
                "&[aria-current='page']:hover": {"background": rx.color("accent", 4)}},
-        data_testid=f"nav-{label.lower()}",
+        data_testid=f"{testid_prefix}-{label.lower()}",
     )
 
 
-def sidebar() -> rx.Component:
-    return Frozen.create(rx.vstack(
-        rx.hstack(
-            rx.icon("ship", size=24, color=rx.color("accent", 10)),
-            rx.heading("Northwind", size="5"),
-            align="center",
-            spacing="2",
-            padding_bottom="1em",
-        ),
-        *[nav_link(label, route, icon) for label, route, icon in NAV_ITEMS],
+def _brand() -> rx.Component:
+    return rx.hstack(
+        rx.icon("ship", size=24, color=rx.color("accent", 10)),
+        rx.heading("Northwind", size="5"),
+        align="center",
+        spacing="2",
+        padding_bottom="1em",
+    )
+
+
+def _nav_items(testid_prefix: str = "nav", wrap=None) -> list[rx.Component]:
+    """The navigation links (the admin's too, for admins); `wrap` wraps each link."""
+    wrap = wrap or (lambda link: link)
+    return [
+        *[wrap(nav_link(label, route, icon, testid_prefix)) for label, route, icon in NAV_ITEMS],
         rx.cond(
             AuthState.can_manage_users,
             rx.vstack(
                 rx.divider(margin_y="0.5em"),
-                *[nav_link(label, route, icon) for label, route, icon in ADMIN_NAV_ITEMS],
+                *[wrap(nav_link(label, route, icon, testid_prefix))
+                  for label, route, icon in ADMIN_NAV_ITEMS],
                 spacing="1",
                 width="100%",
             ),
         ),
+    ]
+
+
+def sidebar() -> rx.Component:
+    return Frozen.create(rx.vstack(
+        _brand(),
+        *_nav_items(),
+        display=rx.breakpoints(initial="none", **{SIDEBAR_FROM: "flex"}),
         width="14em",
         min_width="14em",
         padding="1.25em",
@@ -105,7 +134,38 @@ def sidebar() -> rx.Component:
         background=rx.color("gray", 2),
         spacing="1",
         class_name="no-print",
+        data_testid="sidebar",
     ))
+
+
+def nav_drawer() -> rx.Component:
+    """The navigation on a narrow screen: the menu button and the drawer it opens (a Radix
+    dialog, which moves the focus in and back, and closes on Escape, outside clicks and, as
+    each link is wrapped in its Close, on following a link). Only the browser's: opening and
+    closing it sends no event."""
+    return rx.dialog.root(
+        rx.dialog.trigger(rx.icon_button(
+            rx.icon("menu", size=20), variant="ghost", size="2", aria_label="Open the menu",
+            display=rx.breakpoints(initial="inline-flex", **{SIDEBAR_FROM: "none"}),
+            data_testid="menu-button")),
+        rx.dialog.content(
+            rx.vstack(
+                rx.hstack(
+                    rx.dialog.title(_brand(), margin="0"),
+                    rx.spacer(),
+                    rx.dialog.close(rx.icon_button(rx.icon("x", size=18), variant="ghost",
+                                                   aria_label="Close the menu",
+                                                   data_testid="menu-close")),
+                    width="100%", align="start",
+                ),
+                rx.dialog.description("Go to a screen", class_name="nw-sr-only"),
+                *_nav_items("drawer-nav", lambda link: rx.dialog.close(link, as_child=True)),
+                spacing="1", width="100%",
+            ),
+            class_name="nw-drawer",
+            data_testid="nav-drawer",
+        ),
+    )
 
 
 def user_menu() -> rx.Component:
@@ -113,12 +173,18 @@ def user_menu() -> rx.Component:
         rx.menu.trigger(
             rx.button(
                 rx.icon("circle-user", size=18),
-                rx.text(AuthState.display_name, data_testid="user-name"),
-                rx.badge(AuthState.role, variant="soft", data_testid="user-role"),
+                # On a phone the button is its icon alone (the menu still names the user).
+                rx.text(AuthState.display_name, data_testid="user-name",
+                        class_name="nw-hide-narrow"),
+                rx.badge(AuthState.role, variant="soft", data_testid="user-role",
+                         class_name="nw-hide-narrow"),
                 variant="ghost", size="2", data_testid="user-menu",
             ),
         ),
         rx.menu.content(
+            # The button shows the user's name from a tablet's width up; here it always is.
+            rx.text(AuthState.display_name, " (", AuthState.role, ")", size="2", weight="medium",
+                    padding_x="0.75em", padding_y="0.25em"),
             rx.menu.item(rx.icon("key-round", size=16), "Account and API tokens",
                          on_click=rx.redirect("/account"), data_testid="menu-account"),
             rx.menu.separator(),
@@ -135,12 +201,15 @@ def forbidden(message: str = "Your role may not open this page.") -> rx.Componen
 
 def header(title: str) -> rx.Component:
     return Frozen.create(rx.hstack(
-        rx.heading(title, size="6", data_testid="page-title"),
+        nav_drawer(),
+        rx.heading(title, size=rx.breakpoints(initial="5", sm="6"), data_testid="page-title",
+                   min_width="0", overflow_wrap="anywhere"),
         rx.spacer(),
         palette_button(),
         user_menu(),
         rx.color_mode.button(size="2", variant="ghost", aria_label="Toggle dark mode"),
         align="center",
+        spacing=rx.breakpoints(initial="2", sm="3"),
         width="100%",
         padding_y="0.75em",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
@@ -164,7 +233,7 @@ def _shell(title: str, *children: rx.Component) -> rx.Component:
             *children,
             flex="1",
             min_width="0",
-            padding_x="2em",
+            padding_x=rx.breakpoints(initial="0.75em", sm="1.25em", **{SIDEBAR_FROM: "2em"}),
             padding_bottom="2em",
         ),
         align="start",

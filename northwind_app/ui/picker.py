@@ -34,7 +34,7 @@ def search_picker(
                 placeholder=placeholder,
                 value=query,
                 on_change=on_query,
-                width=width,
+                width="100%",
                 data_testid=f"{testid}-search",
                 aria_label=placeholder,
                 color_scheme=rx.cond(has_error, "red", "gray"),
@@ -61,7 +61,7 @@ def search_picker(
                     max_height="16em",
                     overflow_y="auto",
                 ),
-                width=width,
+                width="100%",
                 position="absolute",
                 top="100%",
                 z_index="20",
@@ -71,4 +71,6 @@ def search_picker(
         rx.cond(has_error, rx.text(error, color="red", size="1", data_testid=f"{testid}-error")),
         spacing="1",
         position="relative",
+        width=width,
+        max_width="100%",  # never wider than the screen (a phone's)
     )

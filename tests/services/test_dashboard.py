@@ -92,3 +92,16 @@ def test_rollups_follow_every_order_change(classic_db):
         rollups.rebuild(s)
     assert incremental == _snapshot(classic_db)
     assert _board(classic_db).kpis.orders == 829  # +1 created, -1 deleted, -1 cancelled
+
+
+def test_the_month_the_data_stops_in_is_partial(classic_db_ro):
+    """The classic data's newest order is of May 6, 1998: May 1998 is the month so far, drawn
+    as such (pages/home.py), not as a fall; a year's last month, complete, is not."""
+    b = _board(classic_db_ro)
+    assert b.last_order == dt.date(1998, 5, 6)
+    assert [m.month for m in b.by_month if m.partial] == ["1998-05"]
+    assert not any(m.partial for m in _board(classic_db_ro, Y1997).by_month)
+    assert dash.is_partial_month(dt.date(1998, 5, 1), dt.date(1998, 5, 6))
+    assert not dash.is_partial_month(dt.date(1998, 5, 1), dt.date(1998, 5, 31))
+    assert not dash.is_partial_month(dt.date(1998, 4, 1), dt.date(1998, 5, 6))
+    assert not dash.is_partial_month(dt.date(1998, 5, 1), None)

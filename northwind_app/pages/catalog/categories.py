@@ -14,6 +14,7 @@ from northwind_app.pages.catalog.detail import (
 )
 from northwind_app.services import catalog
 from northwind_app.services import dashboard as figures
+from northwind_app.ui.layout import grid_columns
 
 
 class CategoryState(DetailState, rx.State):
@@ -36,7 +37,7 @@ def category_detail_page() -> rx.Component:
         rx.grid(rx.card(info(s, "Products", "product_count")),
                 rx.card(info(s, "Revenue (all time)", "revenue", "category-revenue")),
                 rx.card(info(s, "Units sold", "units_sold")),
-                columns="3", spacing="4", width="100%"),
+                columns=grid_columns(3), spacing="4", width="100%"),
         *related_lists(s),
         width="100%", spacing="4")
     return detail_shell(s, "Category", body)

@@ -18,6 +18,7 @@ from northwind_app.ui.breadcrumbs import action_link
 from northwind_app.ui.format import date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.widgets import address_card, contact_card
+from northwind_app.ui.layout import grid_columns
 
 
 class CustomerState(DetailState, rx.State):
@@ -58,7 +59,7 @@ def customer_detail_page() -> rx.Component:
                             info(s, "Orders", "order_count"),
                             info(s, "First order", "first_order_date"),
                             info(s, "Last order", "last_order_date"), columns="2", spacing="3")),
-            columns="3", spacing="4", width="100%"),
+            columns=grid_columns(3), spacing="4", width="100%"),
         *related_lists(s),
         history_panel(s.history),
         width="100%", spacing="4")

@@ -23,6 +23,7 @@ from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import actor_of
 from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
+from northwind_app.ui.charts import TICK_FONT, count_axis, money_axis, y_axis_props
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import page
 from northwind_app.ui.widgets import confirm_delete_dialog
@@ -177,13 +178,14 @@ def record_actions(state: type[DetailState]) -> rx.Component:
     for permission, _ in parts[1:]:
         anyone = anyone | may(permission)
     return rx.cond(anyone, rx.hstack(*[rx.cond(may(permission), part)
-                                       for permission, part in parts], spacing="3"))
+                                       for permission, part in parts], spacing="3",
+                                     wrap="wrap"))
 
 
 def heading(state: type[DetailState], *children, actions=None) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(*children, size="5", data_testid="record-heading"), rx.spacer(),
-                  actions or rx.fragment(), width="100%", align="center"),
+                  actions or rx.fragment(), width="100%", align="center", wrap="wrap"),
         presence(state),
         rx.cond(state.action_error != "", rx.callout(state.action_error, color_scheme="red",
                                                      width="100%", data_testid="action-error")),
@@ -196,15 +198,25 @@ def related_lists(state: type[DetailState]) -> list[rx.Component]:
     return [embedded(state.entity, related) for related in state.entity.related]
 
 
-def bar_chart(data, bar: tuple[str, str], line: tuple[str, str], height=260) -> rx.Component:
-    """Bars (left axis) and a line (right axis) over `label`."""
+def chart_axes(rows: list[dict], money: str, count: str) -> dict[str, dict]:
+    """`bar_chart`'s axes for `rows`: amounts (`money`) left, counts (`count`) right, in the
+    user's format (ui/charts.py)."""
+    return {"left": money_axis(row[money] for row in rows),
+            "right": count_axis(row[count] for row in rows)}
+
+
+def bar_chart(data, bar: tuple[str, str], line: tuple[str, str], axes: rx.Var,
+              height=260) -> rx.Component:
+    """Bars (left axis: money) and a line (right axis: counts) over `label`; `axes` is the
+    state's `chart_axes` value."""
     return rx.recharts.composed_chart(
         rx.recharts.bar(data_key=bar[0], name=bar[1], fill=rx.color("accent", 8), y_axis_id="left"),
         rx.recharts.line(data_key=line[0], name=line[1], stroke=rx.color("orange", 9),
                          y_axis_id="right", dot=False),
-        rx.recharts.x_axis(data_key="label", font_size=12),
-        rx.recharts.y_axis(y_axis_id="left", font_size=12, width=80),
-        rx.recharts.y_axis(y_axis_id="right", orientation="right", font_size=12),
+        rx.recharts.x_axis(data_key="label", tick=TICK_FONT, interval="preserveStartEnd",
+                           min_tick_gap=12),
+        rx.recharts.y_axis(y_axis_id="left", **y_axis_props(axes["left"])),
+        rx.recharts.y_axis(y_axis_id="right", orientation="right", **y_axis_props(axes["right"])),
         rx.recharts.graphing_tooltip(), rx.recharts.legend(),
         data=data, width="100%", height=height,
     )

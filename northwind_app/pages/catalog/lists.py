@@ -62,7 +62,8 @@ def _states() -> dict[str, type[ListState]]:
             source = LISTS[related.source]
             name = related_name(entity, related)
             states[name] = list_state(EntityList(
-                name, f"/{entity.name}", source.listing, list(source.columns), source.row,
+                name, f"/{entity.name}", source.listing, related.columns(source.columns),
+                source.row,
                 fixed_from_path=_fixed(related.filter),
                 topics=_related_topics(entity, related)))
     return states
@@ -119,7 +120,7 @@ def embedded(entity: Entity, related: Related) -> rx.Component:
     """A related list inside `entity`'s detail page."""
     state = STATES[related_name(entity, related)]
     return rx.vstack(rx.heading(related.title, size="4"),
-                     data_table(state, list(LISTS[related.source].columns),
+                     data_table(state, related.columns(LISTS[related.source].columns),
                                 search_placeholder=related.search_placeholder),
                      width="100%", spacing="2", padding_top="1em")
 

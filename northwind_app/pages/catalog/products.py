@@ -11,7 +11,7 @@ from sqlmodel import Session
 from northwind_app.entities import PRODUCTS, Entity
 from northwind_app.money import cents, format_money, format_number
 from northwind_app.pages.catalog.detail import (
-    DetailState, bar_chart, detail_shell, heading, info, record_actions, related_lists,
+    DetailState, bar_chart, chart_axes, detail_shell, heading, info, record_actions, related_lists,
 )
 from northwind_app.pages.catalog.lists import may
 from northwind_app.services import audit, products
@@ -20,6 +20,8 @@ from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import actor_of
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
+from northwind_app.ui.charts import EMPTY_AXIS
+from northwind_app.ui.layout import grid_columns
 
 
 class ProductState(DetailState, rx.State):
@@ -27,6 +29,7 @@ class ProductState(DetailState, rx.State):
     data_lists: ClassVar[tuple[str, ...]] = ("chart", "history")
 
     chart: list[dict] = []  # revenue and units by month
+    chart_axes: dict[str, dict] = {"left": dict(EMPTY_AXIS), "right": dict(EMPTY_AXIS)}
     history: list[HistoryRow] = []
 
     @staticmethod
@@ -34,7 +37,10 @@ class ProductState(DetailState, rx.State):
         p = products.get_product(session, key)
         months = figures.product_sales_by_month(session, key)
         history = history_rows(audit.history(session, "product", key))
-        return {"history": history, "record": {
+        chart = [{"label": m.month, "revenue": float(cents(m.revenue)), "units": m.orders}
+                 for m in months]
+        return {"history": history, "chart": chart,
+                "chart_axes": chart_axes(chart, "revenue", "units"), "record": {
             **{k: "" if v is None else str(v) for k, v in p.items()},
             "unit_price": format_money(p["unit_price"]), "revenue": format_money(p["revenue"]),
             "units_sold": format_number(p["units_sold"]),
@@ -44,8 +50,7 @@ class ProductState(DetailState, rx.State):
                                                         p["reorder_level"]) else "",
             "out_of_stock": "yes" if products.stock_level(p["units_in_stock"], p["reorder_level"])
             == products.OUT_OF_STOCK else "",
-        }, "chart": [{"label": m.month, "revenue": float(cents(m.revenue)), "units": m.orders}
-                     for m in months]}
+        }}
 
     @rx.event
     async def set_discontinued(self, value: bool):
@@ -75,7 +80,7 @@ def product_detail_page() -> rx.Component:
                                   on_click=s.set_discontinued(False), data_testid="undiscontinue"),
                         rx.button(rx.icon("archive", size=16), "Discontinue", variant="soft",
                                   on_click=s.set_discontinued(True), data_testid="discontinue"))),
-                    record_actions(s), spacing="3")),
+                    record_actions(s), spacing="3", wrap="wrap")),
         rx.grid(
             rx.card(rx.grid(info(s, "Unit price", "unit_price"),
                             info(s, "Quantity per unit", "quantity_per_unit"),
@@ -93,7 +98,7 @@ def product_detail_page() -> rx.Component:
             rx.card(rx.grid(info(s, "Revenue (all time)", "revenue"),
                             info(s, "Units sold", "units_sold"),
                             info(s, "Orders", "order_count"), columns="2", spacing="3")),
-            columns="3", spacing="4", width="100%"),
+            columns=grid_columns(3), spacing="4", width="100%"),
         rx.cond(r["out_of_stock"] != "", rx.callout("Out of stock.", icon="triangle-alert",
                                                     color_scheme="red",
                                                     data_testid="product-out-of-stock")),
@@ -101,7 +106,7 @@ def product_detail_page() -> rx.Component:
                                                  icon="triangle-alert", color_scheme="orange",
                                                  data_testid="product-low-stock")),
         rx.card(rx.vstack(rx.heading("Revenue and units sold by month", size="3"),
-                          bar_chart(s.chart, ("revenue", "Revenue"), ("units", "Units")),
+                          bar_chart(s.chart, ("revenue", "Revenue"), ("units", "Units"), s.chart_axes),
                           width="100%"), width="100%", data_testid="product-chart"),
         *related_lists(s),
         history_panel(s.history),

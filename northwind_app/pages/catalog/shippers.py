@@ -15,6 +15,7 @@ from northwind_app.pages.catalog.detail import (
 )
 from northwind_app.services import catalog
 from northwind_app.services import dashboard as figures
+from northwind_app.ui.layout import grid_columns
 
 
 class ShipperState(DetailState, rx.State):
@@ -44,7 +45,7 @@ def shipper_detail_page() -> rx.Component:
         rx.grid(rx.card(info(s, "Phone", "phone")), rx.card(info(s, "Orders", "order_count")),
                 rx.card(info(s, "Average delivery", "average_days", "shipper-average-days")),
                 rx.card(info(s, "Shipped late", "late_rate", "shipper-late-rate")),
-                columns="4", spacing="4", width="100%"),
+                columns=grid_columns(4), spacing="4", width="100%"),
         *related_lists(s),
         width="100%", spacing="4")
     return detail_shell(s, "Shipper", body)

@@ -13,6 +13,7 @@ from northwind_app.pages.catalog.detail import (
 )
 from northwind_app.services import catalog
 from northwind_app.ui.widgets import address_card, contact_card
+from northwind_app.ui.layout import grid_columns
 
 
 class SupplierState(DetailState, rx.State):
@@ -36,7 +37,7 @@ def supplier_detail_page() -> rx.Component:
             contact_card(r),
             address_card(r),
             rx.card(info(s, "Products", "product_count")),
-            columns="3", spacing="4", width="100%"),
+            columns=grid_columns(3), spacing="4", width="100%"),
         *related_lists(s),
         width="100%", spacing="4")
     return detail_shell(s, "Supplier", body)

@@ -4,6 +4,11 @@ filters and search box, and `Column`, how one column of rows is shown.
 Rows are display-ready strings (state.py); every control edits the address (url.py). A cell's
 styles are class names (assets/table.css), not Emotion styles: a page of rows is hundreds of
 elements.
+
+Every column but the first carries the class `nw-col-<key>`; the list's column chooser
+(`column_chooser`) hides columns with one style element the state writes (`hidden_css`),
+so hiding a column renders no row again. The first column stays in place while the rest
+scroll sideways on a narrow screen (`nw-sticky-first`, assets/table.css).
 """
 
 from __future__ import annotations
@@ -41,9 +46,14 @@ def _sort_icon(state: type[ListState], key: str) -> rx.Component:
     )
 
 
+def _col_class(col: Column) -> str:
+    return f"nw-col-{col.key}"
+
+
 def _header(state: type[ListState], col: Column) -> rx.Component:
     if col.sort is None:
-        return rx.table.column_header_cell(col.label, text_align=col.align, white_space="nowrap")
+        return rx.table.column_header_cell(col.label, text_align=col.align, white_space="nowrap",
+                                           class_name=_col_class(col))
     return rx.table.column_header_cell(
         rx.hstack(rx.text(col.label), _sort_icon(state, col.sort), spacing="1", align="center",
                   justify="end" if col.align == "right" else "start"),
@@ -56,6 +66,7 @@ def _header(state: type[ListState], col: Column) -> rx.Component:
         aria_sort=rx.cond(state.sort == col.sort, "ascending",
                           rx.cond(state.sort == "-" + col.sort, "descending", "none")),
         data_testid=f"sort-{col.sort}",
+        class_name=_col_class(col),
     )
 
 
@@ -77,8 +88,8 @@ def _cell(col: Column, row) -> rx.Component:
                              class_name="rt-reset rt-Badge rt-r-size-1 rt-variant-soft")
     else:
         content = value
-    return rx.el.td(content, class_name="rt-TableCell nw-cell-right" if col.align == "right"
-                    else "rt-TableCell nw-cell")
+    return rx.el.td(content, class_name=("rt-TableCell nw-cell-right " if col.align == "right"
+                                         else "rt-TableCell nw-cell ") + _col_class(col))
 
 
 def search_box(state: type[ListState], placeholder: str) -> rx.Component:
@@ -88,7 +99,7 @@ def search_box(state: type[ListState], placeholder: str) -> rx.Component:
             placeholder=placeholder,
             value=state.search,
             on_change=lambda v: set_query_param(state, "q", v, ".trim()", replace=True),
-            width="22em",
+            width="min(22em, 100%)",
             data_testid="list-search",
             data_shortcut="search",  # the `/` shortcut focuses it (ui/shortcuts.py)
             aria_label="Search",
@@ -179,8 +190,33 @@ def pager(state: type[ListState]) -> rx.Component:
                      state.page_number >= state.page_count),
         align="center",
         spacing="2",
+        wrap="wrap",
         width="100%",
         padding_y="0.75em",
+    )
+
+
+def _show_column(state: type[ListState], key: str):
+    return lambda shown: state.set_column_shown(key, shown)
+
+
+def column_chooser(state: type[ListState], columns: list[Column]) -> rx.Component:
+    """A "Columns" button whose popover shows or hides each column but the first; the choice
+    is kept with the signed-in user, per list (ListState.set_column_shown)."""
+    return rx.popover.root(
+        rx.popover.trigger(rx.button(rx.icon("columns-3", size=16), "Columns", variant="soft",
+                                     color_scheme="gray", data_testid="column-chooser")),
+        rx.popover.content(
+            rx.vstack(
+                rx.text("Show columns", size="2", weight="medium"),
+                *[rx.checkbox(col.label, checked=~state.hidden_columns.contains(col.key),
+                              on_change=_show_column(state, col.key),
+                              data_testid=f"column-toggle-{col.key}")
+                  for col in columns[1:]],
+                spacing="2",
+            ),
+            data_testid="column-chooser-panel",
+        ),
     )
 
 
@@ -203,6 +239,7 @@ def data_table(
                           data_testid="clear-filters", align_self="end")),
         rx.spacer(),
         *(actions or []),
+        column_chooser(state, columns) if len(columns) > 1 else rx.fragment(),
         wrap="wrap",
         spacing="3",
         align="end",
@@ -228,6 +265,7 @@ def data_table(
         variant="surface",
         size="2",
         width="100%",
+        class_name=f"nw-sticky-first nw-list-{state.list_name}",
         opacity=rx.cond(busy | outage.OutageState.db_down, "0.55", "1"),
         transition="opacity 0.15s",
         data_testid="list-table",
@@ -239,7 +277,10 @@ def data_table(
         rx.cond(state.error != "",
                 rx.callout(state.error, icon="triangle-alert", color_scheme="red", width="100%",
                            data_testid="list-error")),
-        rx.box(table, width="100%", overflow_x="auto"),
+        rx.el.style(state.hidden_css),
+        # The table scrolls sideways inside its own box when its columns are wider than the
+        # screen (the page itself never does).
+        rx.box(table, width="100%", overflow_x="auto", data_scroll_x="true"),
         rx.cond(
             busy & (state.rows.length() == 0),
             rx.center(rx.spinner(size="3"), rx.text("Loading…", margin_left="0.5em"), width="100%",

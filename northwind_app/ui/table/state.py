@@ -8,7 +8,9 @@ the database. A list whose service checks the caller's permission itself (users,
 sets `needs_actor`: the signed-in user is then looked up before the rows are read. The view
 (sort, search, filters, page, page size) is in the address (url.py); `load` reads it back,
 and is also the page's on_load. A change costs one server event and one render of the table.
-The state holds one page of display-ready strings. Its helpers are private (`_fetch`, …):
+The state holds one page of display-ready strings, and the columns the signed-in user hides
+in this list (`hidden_columns`, read with the first load of the tab's list, kept with the
+user by `set_column_shown`). Its helpers are private (`_fetch`, …):
 every public method of a state is an event handler that any websocket client may call with
 any payload.
 """
@@ -24,10 +26,11 @@ import reflex as rx
 
 from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import format_number
+from northwind_app.services import users
 from northwind_app.services.auth import Actor
-from northwind_app.services.errors import Forbidden, Invalid
+from northwind_app.services.errors import Forbidden, Invalid, ServiceError
 from northwind_app.services.listing import ListParams
-from northwind_app.ui import outage
+from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import actor_of
 from northwind_app.ui.backend import ServerProblem
 from northwind_app.ui.table.url import url_errors, view_query
@@ -57,8 +60,13 @@ class ListState(LiveMixin, mixin=True):
     loading: bool = True  # before the first rows, and while a slow load runs
     error: str = ""
     field_errors: dict[str, str] = {}
+    # The columns (keys) the signed-in user hides in this list (the column chooser).
+    hidden_columns: list[str] = []
+    _columns_read: bool = False  # hidden_columns has been read for this tab's list
 
     route: ClassVar[str] = "/"
+    # The list's name for the user's column choice ("orders", "customer_orders").
+    list_name: ClassVar[str] = "list"
     default_sort: ClassVar[str] = ""
     filter_keys: ClassVar[tuple[str, ...]] = ()
     needs_actor: ClassVar[bool] = False  # the service checks the signed-in user
@@ -121,6 +129,13 @@ class ListState(LiveMixin, mixin=True):
         return bool(self.search or any(self.filters.values()))
 
     @rx.var
+    def hidden_css(self) -> str:
+        """The style that hides this list's hidden columns (the table's class names its list;
+        each cell its column)."""
+        return "".join(f".nw-list-{self.list_name} .nw-col-{key}{{display:none}}"
+                       for key in self.hidden_columns if key.replace("_", "").isalnum())
+
+    @rx.var
     def query_string(self) -> str:
         """The current view as a query string (for exports and links)."""
         return urlencode(self._query())
@@ -159,7 +174,39 @@ class ListState(LiveMixin, mixin=True):
             if getattr(self, name) != value:
                 setattr(self, name, value)
 
+    async def _read_hidden_columns(self) -> None:
+        """The user's hidden columns of this list, once per tab (a failure shows them all)."""
+        if self._columns_read:
+            return
+        try:
+            actor = await actor_of(self)
+            chosen = await backend.load(self, users.list_columns, actor)
+        except ServiceError:  # logged, or the banner raised: every column shown meanwhile
+            return
+        self._columns_read = True
+        self._change(hidden_columns=chosen.get(self.list_name, []))
+
     # -- events -----------------------------------------------------------------------------
+    @rx.event
+    async def set_column_shown(self, key: str, shown: bool):
+        """Show or hide a column of this list, and remember it for the signed-in user. (Any
+        socket may send any payload: the service takes names only, and unknown ones hide
+        nothing.)"""
+        if not isinstance(key, str) or not isinstance(shown, bool):
+            return
+        hidden = [name for name in self.hidden_columns if name != key] + ([] if shown else [key])
+        before, self.hidden_columns = self.hidden_columns, hidden
+        yield
+        try:
+            actor = await actor_of(self)
+            kept = await backend.write(self, users.set_list_columns, actor, self.list_name,
+                                       hidden)
+        except ServiceError as exc:  # a refusal, or a server problem (logged, or the banner)
+            self.hidden_columns = before
+            yield rx.toast.error(f"The column choice was not saved: {exc.message}")
+        else:
+            self._change(hidden_columns=kept.get(self.list_name, []))
+
     async def _load_extras(self) -> None:
         """Anything else the screen needs (e.g. a filter's options), loaded in `load`'s event
         before the rows: one server event per navigation, not one more per extra."""
@@ -187,6 +234,9 @@ class ListState(LiveMixin, mixin=True):
             await self._load_extras()
             actor = await actor_of(self) if self.needs_actor else None
             fetching = asyncio.ensure_future(self._fetch(params, actor))
+            # The tab's first load of the list also reads the user's hidden columns, while
+            # the rows are read (another worker thread).
+            await self._read_hidden_columns()
             done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
             if not done:
                 self.loading = True
