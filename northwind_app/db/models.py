@@ -307,6 +307,9 @@ class User(SQLModel, table=True):
     # How numbers and dates are read and shown on the screens (formats.FORMATS: en, de, fr);
     # NULL until the first sign-in sets it from the browser's language.
     number_format: str | None = Field(default=None, max_length=8)
+    # The IANA time zone times are shown in ("Europe/Berlin"); NULL until the first sign-in
+    # sets it from the browser's zone.
+    time_zone: str | None = Field(default=None, max_length=64)
 
 
 class UserSession(SQLModel, table=True):

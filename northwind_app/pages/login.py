@@ -1,4 +1,7 @@
-"""The login page: username and password, errors next to the field, back to where you were.
+"""The login page: username and password, errors next to the field (as sentences: "Enter
+your user name."), back to where you were. A refused password is cleared from its field.
+The browser's time zone (its Intl API's) goes with the form: a first sign-in makes it the
+user's (users.default_time_zone).
 
 Failed attempts are counted by the auth service per username and client address (see
 services/throttle.py): too many refuse that name from that address, or that address, for a
@@ -17,6 +20,7 @@ from northwind_app.services import auth, users
 from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, public, safe_next
+from northwind_app.ui.format import BROWSER_ZONE
 
 UNAVAILABLE = "Signing in failed because of a server problem. Try again shortly."
 DATABASE_DOWN = ("Not signed in: the database is not reachable. Try again when the banner "
@@ -50,13 +54,16 @@ class LoginState(rx.State):
             actor, token = await backend.write(
                 self, users.sign_in, form.get("username", ""), form.get("password", ""),
                 address=self.router.session.client_ip,
-                accept_language=self.router.headers.accept_language)
+                accept_language=self.router.headers.accept_language,
+                browser_zone=form.get("time_zone"))
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")
             if not (self.username_error or self.password_error):
                 self.password_error = exc.message
             self.busy = False
+            if form.get("password"):  # a refused password is not left to be sent again
+                yield rx.set_value("password", "")
             return
         except backend.ServerProblem as exc:  # logged, or the outage banner raised
             self.password_error = DATABASE_DOWN if outage.is_unavailable(exc) else UNAVAILABLE
@@ -100,6 +107,8 @@ def login_page() -> rx.Component:
                            auto_complete="username", auto_focus=True),
                     _field("Password", "password", LoginState.password_error,
                            type="password", auto_complete="current-password"),
+                    rx.el.input(type="hidden", name="time_zone", value=BROWSER_ZONE,
+                                data_testid="browser-zone"),
                     # Until the page's state has come, its load (which clears the errors)
                     # must not follow a submission.
                     rx.button("Sign in", type="submit", size="3", width="100%",

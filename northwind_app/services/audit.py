@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from northwind_app import formats
 from northwind_app.db.models import AuditEntry, User
 # The trail is also the live screens' change feed: importing the feed makes every process that
 # writes announce its committed entries (live/feed.py).
@@ -172,10 +173,9 @@ def last_action(session: Session, entity: str, key: Any, action: str) -> AuditVi
 
 
 def when_text(at: dt.datetime) -> str:
-    """An audit time for a message: "2026-12-06 03:10 UTC" (stored naive on some backends)."""
-    if at.tzinfo is not None:
-        at = at.astimezone(dt.UTC)
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    """An audit time for a message, in the user's time zone and format (formats.time_text:
+    "Dec 6, 2026, 4:10 AM +0100"; UTC where no user's zone is known, e.g. the API)."""
+    return formats.time_text(at)
 
 
 def usernames(session: Session) -> list[str]:

@@ -14,7 +14,7 @@ from northwind_app.pages.catalog.detail import (
     DetailState, bar_chart, detail_shell, heading, info, record_actions, related_lists,
 )
 from northwind_app.pages.catalog.lists import may
-from northwind_app.services import audit, products
+from northwind_app.services import changes, products
 from northwind_app.services import dashboard as figures
 from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend
@@ -33,7 +33,7 @@ class ProductState(DetailState, rx.State):
     def _read(session: Session, key: Any) -> dict[str, Any]:
         p = products.get_product(session, key)
         months = figures.product_sales_by_month(session, key)
-        history = history_rows(audit.history(session, "product", key))
+        history = history_rows(changes.history(session, "product", key))
         return {"history": history, "record": {
             **{k: "" if v is None else str(v) for k, v in p.items()},
             "unit_price": format_money(p["unit_price"]), "revenue": format_money(p["revenue"]),
