@@ -81,7 +81,7 @@ AUDIT_COLUMNS = [
 ]
 AUDIT_LIST = EntityList("audit", "/audit", audit.AUDIT, AUDIT_COLUMNS, audit_row,
                         ("entity", "action", "username", "key", "date_from", "date_to"),
-                        fetch=changes.list_audit)
+                        fetch=changes.list_audit, default_sort_text="time, newest first")
 AuditListState = requires(Permission.VIEW_AUDIT)(list_state(AUDIT_LIST))
 
 

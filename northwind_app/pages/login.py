@@ -1,7 +1,7 @@
 """The login page: username and password, errors next to the field (as sentences: "Enter
 your user name."), back to where you were. A refused password is cleared from its field.
-The browser's time zone (its Intl API's) goes with the form: a first sign-in makes it the
-user's (users.default_time_zone).
+The browser's time zone (what its Intl API says when the form is sent) goes with the sign-in:
+a first sign-in makes it the user's (users.default_time_zone).
 
 Failed attempts are counted by the auth service per username and client address (see
 services/throttle.py): too many refuse that name from that address, or that address, for a
@@ -46,7 +46,9 @@ class LoginState(rx.State):
             return rx.redirect(self._next())
 
     @rx.event
-    async def submit(self, form: dict):
+    async def submit(self, form: dict, zone: str | None = None):
+        """`zone`: the browser's time zone, its own word (the service takes it only if it is
+        a zone it knows, and only as a first sign-in's default)."""
         self.username_error = self.password_error = ""
         self.busy = True
         yield
@@ -55,7 +57,7 @@ class LoginState(rx.State):
                 self, users.sign_in, form.get("username", ""), form.get("password", ""),
                 address=self.router.session.client_ip,
                 accept_language=self.router.headers.accept_language,
-                browser_zone=form.get("time_zone"))
+                browser_zone=zone[:64] if isinstance(zone, str) else None)
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")
@@ -107,8 +109,6 @@ def login_page() -> rx.Component:
                            auto_complete="username", auto_focus=True),
                     _field("Password", "password", LoginState.password_error,
                            type="password", auto_complete="current-password"),
-                    rx.el.input(type="hidden", name="time_zone", value=BROWSER_ZONE,
-                                data_testid="browser-zone"),
                     # Until the page's state has come, its load (which clears the errors)
                     # must not follow a submission.
                     rx.button("Sign in", type="submit", size="3", width="100%",
@@ -117,7 +117,7 @@ def login_page() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                on_submit=LoginState.submit,
+                on_submit=lambda form: LoginState.submit(form, BROWSER_ZONE),
                 reset_on_submit=False,
             ),
             width="24em",

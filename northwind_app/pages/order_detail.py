@@ -630,6 +630,6 @@ def invoice_page() -> rx.Component:
         max_width="60em", width="100%", spacing="4", padding="2em", margin_x="auto",
         data_testid="invoice",
     )
-    return rx.cond(s.not_found, not_found_view(),
+    return rx.cond(s.not_found, page("Order", not_found_view()),
                    rx.cond(s.order.contains("order_id"), body,
                            rx.center(rx.spinner(size="3"), padding="3em")))

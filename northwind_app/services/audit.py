@@ -24,6 +24,7 @@ from northwind_app.db.models import AuditEntry, User
 # writes announce its committed entries (live/feed.py).
 from northwind_app.live import feed as _feed  # noqa: F401
 from northwind_app.services.auth import Actor, Permission, utcnow
+from northwind_app.services.errors import Invalid
 from northwind_app.services.listing import Listing, ListParams, Page
 
 ACTIONS = ("create", "update", "ship", "cancel", "delete", "password", "revoke",
@@ -147,8 +148,15 @@ AUDIT = Listing(
 
 
 def list_audit(session: Session, actor: Actor, params: ListParams) -> Page[AuditView]:
-    """The whole trail, filtered (admins)."""
+    """The whole trail, filtered (admins). A date range must not end before it starts."""
     actor.require(Permission.VIEW_AUDIT)
+    try:
+        first, last = (_date(params.filters[name]) if params.filters.get(name) else None
+                       for name in ("date_from", "date_to"))
+    except ValueError:
+        first = last = None  # the filter itself names the bad date
+    if first and last and last < first:
+        raise Invalid(fields={"date_to": "must not be before date_from"})
     return AUDIT.page(session, params)
 
 

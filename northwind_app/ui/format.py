@@ -18,8 +18,9 @@ def date_text(value: dt.date | None) -> str:
     return formats.date_text(value)
 
 
-# The browser's IANA time zone ("Europe/Berlin"), as its Intl API says where a component is
-# rendered (the login form sends it; the account page offers it).
+# The browser's IANA time zone ("Europe/Berlin"), as its Intl API says where it is evaluated:
+# in an event's arguments, when the event is sent (the login form's, the account page's
+# button); rendered, as the page is drawn.
 BROWSER_ZONE = rx.Var(
     "(typeof Intl !== 'undefined' ? Intl.DateTimeFormat().resolvedOptions().timeZone : '')"
 ).to(str)
