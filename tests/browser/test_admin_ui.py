@@ -123,7 +123,7 @@ def test_role_change_and_deactivation_end_the_users_sessions(page, page_as, app_
     page.get_by_test_id("save-user").click()
     expect(page.get_by_test_id("user-role-badge")).to_have_text("sales")
     entry = page.get_by_test_id("history-entry").first
-    expect(entry).to_contain_text(re.compile(r"role\s*viewer\s*→\s*sales"))
+    expect(entry).to_contain_text(re.compile(r"Role\s*viewer\s*→\s*sales"))
     # Their browser was signed out: a fresh tab on the same cookie gets the login page.
     stale = theirs.context.new_page()
     stale.goto("/orders")

@@ -238,12 +238,12 @@ class ListState(LiveMixin, mixin=True):
             if self.live_topics:
                 await self._live_watch(*self._live_watched())
         except Invalid as exc:
-            # A filter's refusal is said beside its control, in its words; the rest (a page
-            # number or size: beside the pager) above the list.
+            # A filter's refusal is said beside its control, in its words; the rest above the
+            # list (a page number or size also beside the pager).
             shown = {name: filter_message(name, message) if name in self.filter_keys
                      else message for name, message in exc.fields.items()}
             others = {name: message for name, message in exc.fields.items()
-                      if name not in self.filter_keys and name not in ("page", "size")}
+                      if name not in self.filter_keys}
             self._change(rows=[], total=0, rows_view=view, field_errors=shown, notice="",
                          error="This view's address has invalid values: "
                          + "; ".join(f"{name}: {message}" for name, message in others.items())
