@@ -7,7 +7,7 @@ page of entries into what a user reads: field labels of the screens ("Employee",
 Peacock", shipper 3 → "Federal Shipping", customers, products, suppliers, categories), money to
 cents, quantities, percentages and dates in the user's number format, and times in the user's
 time zone (formats.current / formats.zone, set from the verified user). The names of a whole
-page are read together: one query per kind of record named on the page, never one per entry.
+page are read together in one statement, never one query per entry.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, literal, select, union_all
 from sqlmodel import Session
 
 from northwind_app import formats
@@ -27,6 +27,7 @@ from northwind_app.db.models import Category, Customer, Employee, Shipper, Suppl
 from northwind_app.money import format_money, format_number, format_percent
 from northwind_app.services import audit
 from northwind_app.services.audit import AuditView, ChangeSince
+from northwind_app.services.orders import EMPLOYEE_NAME
 
 # Kinds of value: how a stored text is shown.
 TEXT, MONEY, NUMBER, PERCENT, DATE, TIME, FORMAT = (
@@ -132,63 +133,39 @@ def _spec(entity: str, name: str) -> FieldSpec:
     return known or FieldSpec(name.replace("_", " ").capitalize())
 
 
-_LOOKUPS: dict[str, tuple[Callable[[str], Any], Callable[[Session, list], dict]]] = {}
-
-
-def _lookup(kind: str, parse: Callable[[str], Any]):
-    def register(read: Callable[[Session, list], dict]):
-        _LOOKUPS[kind] = (parse, read)
-        return read
-    return register
-
-
-@_lookup(EMPLOYEE, int)
-def _employees(session: Session, ids: list) -> dict:
-    return {str(k): f"{first} {last}" for k, first, last in session.execute(
-        select(Employee.employee_id, Employee.first_name, Employee.last_name)
-        .where(Employee.employee_id.in_(ids)))}
-
-
-@_lookup(SHIPPER, int)
-def _shippers(session: Session, ids: list) -> dict:
-    return {str(k): name for k, name in session.execute(
-        select(Shipper.shipper_id, Shipper.company_name).where(Shipper.shipper_id.in_(ids)))}
-
-
-@_lookup(CUSTOMER, str)
-def _customers(session: Session, ids: list) -> dict:
-    return {str(k): name for k, name in session.execute(
-        select(Customer.customer_id, Customer.company_name)
-        .where(Customer.customer_id.in_(ids)))}
-
-
-@_lookup(SUPPLIER, int)
-def _suppliers(session: Session, ids: list) -> dict:
-    return {str(k): name for k, name in session.execute(
-        select(Supplier.supplier_id, Supplier.company_name)
-        .where(Supplier.supplier_id.in_(ids)))}
-
-
-@_lookup(CATEGORY, int)
-def _categories(session: Session, ids: list) -> dict:
-    return {str(k): name for k, name in session.execute(
-        select(Category.category_id, Category.category_name)
-        .where(Category.category_id.in_(ids)))}
+# The records a change may name: (how an id is written, the id column, the name) per kind.
+_LOOKUPS: dict[str, tuple[Callable[[str], Any], Any, Any]] = {
+    EMPLOYEE: (int, Employee.employee_id, EMPLOYEE_NAME),
+    SHIPPER: (int, Shipper.shipper_id, Shipper.company_name),
+    CUSTOMER: (str, Customer.customer_id, Customer.company_name),
+    SUPPLIER: (int, Supplier.supplier_id, Supplier.company_name),
+    CATEGORY: (int, Category.category_id, Category.category_name),
+}
 
 
 def names(session: Session, wanted: dict[str, set[str]]) -> dict[str, dict[str, str]]:
-    """{kind: {id text: name}} for the ids of each kind (one query per kind that has any;
-    ids that are not ids of that kind, or of no record any more, are left out)."""
-    found: dict[str, dict[str, str]] = {}
-    for kind, ids in wanted.items():
-        parse, read = _LOOKUPS[kind]
+    """{kind: {id text: name}} for the ids of each kind, read in one statement (a UNION ALL
+    of one lookup per kind that has any); ids that are not ids of that kind, or of no record
+    any more, are left out."""
+    parts = []
+    for kind, ids in sorted(wanted.items()):
+        parse, key, name = _LOOKUPS[kind]
         keys = []
         for text in ids:
             try:
                 keys.append(parse(text))
             except ValueError:
                 continue
-        found[kind] = read(session, keys) if keys else {}
+        if keys:
+            # Every column cast to text: MariaDB refuses a UNION of columns of different
+            # collations, and the key columns are numbers and text.
+            parts.append(select(literal(kind).label("kind"), cast(key, String).label("key"),
+                                cast(name, String).label("name")).where(key.in_(keys)))
+    found: dict[str, dict[str, str]] = {kind: {} for kind in wanted}
+    if parts:
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        for kind, key, name in session.execute(stmt):
+            found[kind][str(key)] = name
     return found
 
 
@@ -237,8 +214,8 @@ def _changes(entity: str, changes: dict[str, list[str | None]],
 
 
 def describe(session: Session, views: Sequence[AuditView]) -> list[EntryText]:
-    """A page of audit entries in the user's words (see the module docstring): one query per
-    kind of record the page names."""
+    """A page of audit entries in the user's words (see the module docstring): the names it
+    needs read in one statement."""
     known = names(session, _wanted((v.entity, v.changes or {}) for v in views))
     return [EntryText(audit_id=v.audit_id, at=formats.time_text(v.at), username=v.username,
                       action=v.action, entity=v.entity, entity_key=v.entity_key,
@@ -248,7 +225,7 @@ def describe(session: Session, views: Sequence[AuditView]) -> list[EntryText]:
 
 def changes_since(session: Session, entity: str, key: Any, after_id: int) -> list[ChangeSince]:
     """`audit.changes_since` (a live screen's banner) with each entry's changes in the
-    user's words: {label: [before, after]} (one query per kind of record named)."""
+    user's words: {label: [before, after]} (the names read in one statement)."""
     entries = audit.changes_since(session, entity, key, after_id)
     known = names(session, _wanted((entity, e.changes) for e in entries))
     return [replace(e, changes={c.label: [c.before, c.after]

@@ -199,7 +199,8 @@ def revenue_by_month(session: Session, period: DateRange) -> list[MonthPoint]:
     rows = session.execute(
         select(C.c.month, func.sum(C.c.revenue), func.sum(C.c.count))
         .group_by(C.c.month).order_by(C.c.month)).all()
-    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(count))
+    # (MariaDB types the month of a UNION with a cut month as text: "1997-05-01".)
+    return [MonthPoint(str(month)[:7], revenue, int(count))
             for month, revenue, count in rows if count]
 
 
