@@ -103,35 +103,41 @@ class DateRange:
         return conds
 
 
-# The rollups' rows for a period: (month, key, count, revenue) of the whole months from the
-# rollup table, and of the days of a cut month computed from the orders as `rollups.rebuild`
-# computes them.
+# The rollups' figures for a period, from the rollup table for the whole months and, for the
+# days of a cut month, from the orders as `rollups.rebuild` computes them; each part summed by
+# `by` before they are put together (a few rows, not every customer's every month).
 _DATED = and_(Order.order_date.is_not(None), Order.cancelled_at.is_(None))
+_KEYS = {SalesMonthCustomer: ("customer_id", "orders"),
+         SalesMonthEmployee: ("employee_id", "orders"),
+         SalesMonthProduct: ("product_id", "units")}
 
 
-def _rows(model, period: DateRange):
-    """`model`'s rollup rows in `period` as a subquery with columns month, key, count,
-    revenue (count: orders, or units for products)."""
+def _rows(model, period: DateRange, by: str | None):
+    """`model`'s figures in `period` as a subquery of (`by`: "key" or "month", when given),
+    count, revenue (count: orders, or units for products); sum them again by `by`."""
     t = model.__table__
-    key, count = {SalesMonthCustomer: ("customer_id", "orders"),
-                  SalesMonthEmployee: ("employee_id", "orders"),
-                  SalesMonthProduct: ("product_id", "units")}[model]
-    parts = [select(t.c.month.label("month"), t.c[key].label("key"), t.c[count].label("count"),
-                    t.c.revenue.label("revenue")).where(*period.months(t.c.month))]
+    key, count = _KEYS[model]
+    group = {"key": t.c[key], "month": t.c.month}.get(by or "")
+    whole = select(*([group.label(by)] if by else []), func.sum(t.c[count]).label("count"),
+                   func.sum(t.c.revenue).label("revenue")).where(*period.months(t.c.month))
+    parts = [whole.group_by(group) if by else whole]
     for first, last in period.cut_days():
         days = and_(_DATED, Order.order_date >= first, Order.order_date <= last)
-        month = literal(first.replace(day=1), t.c.month.type)
         if model is SalesMonthProduct:
-            parts.append(
-                select(month, OrderDetail.product_id, func.sum(OrderDetail.quantity),
+            column = OrderDetail.product_id
+            figures = (func.sum(OrderDetail.quantity),
                        func.sum(line_value(OrderDetail.unit_price, OrderDetail.quantity,
                                            OrderDetail.discount)))
-                .join(Order, Order.order_id == OrderDetail.order_id)
-                .where(days).group_by(OrderDetail.product_id))
         else:
             column = Order.customer_id if model is SalesMonthCustomer else Order.employee_id
-            parts.append(select(month, column, func.count(), func.sum(Order.subtotal))
-                         .where(days).group_by(column))
+            figures = (func.count(), func.sum(Order.subtotal))
+        label = {"key": column, "month": literal(first.replace(day=1), t.c.month.type)}
+        part = select(*([label[by]] if by else []), *figures)
+        if model is SalesMonthProduct:
+            part = part.select_from(OrderDetail).join(Order,
+                                                      Order.order_id == OrderDetail.order_id)
+        part = part.where(days)
+        parts.append(part.group_by(column) if by == "key" else part)
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
@@ -177,7 +183,7 @@ def data_bounds(session: Session) -> tuple[dt.date | None, dt.date | None]:
 
 
 def kpis(session: Session, period: DateRange, today: dt.date) -> Kpis:
-    C, P = _rows(SalesMonthCustomer, period), _rows(SalesMonthProduct, period)
+    C, P = _rows(SalesMonthCustomer, period, None), _rows(SalesMonthProduct, period, None)
     revenue, orders = session.execute(
         select(func.coalesce(func.sum(C.c.revenue), ZERO),
                func.coalesce(func.sum(C.c.count), 0))).one()
@@ -195,7 +201,7 @@ def kpis(session: Session, period: DateRange, today: dt.date) -> Kpis:
 
 
 def revenue_by_month(session: Session, period: DateRange) -> list[MonthPoint]:
-    C = _rows(SalesMonthCustomer, period)
+    C = _rows(SalesMonthCustomer, period, "month")
     rows = session.execute(
         select(C.c.month, func.sum(C.c.revenue), func.sum(C.c.count))
         .group_by(C.c.month).order_by(C.c.month)).all()
@@ -206,7 +212,9 @@ def revenue_by_month(session: Session, period: DateRange) -> list[MonthPoint]:
 
 def _totals(model, period: DateRange):
     """Revenue per key over the period, aggregated before any join (a small subquery)."""
-    rows = _rows(model, period)
+    rows = _rows(model, period, "key")
+    if not period.cut_days():  # one part, summed by key already
+        return rows
     return (select(rows.c.key.label("key"), func.sum(rows.c.revenue).label("revenue"))
             .group_by(rows.c.key).subquery())
 
