@@ -18,6 +18,10 @@ refused, never guessed, when it does not fit it or could mean another amount:
 `current` holds the signed-in user's format for the display helpers (money.format_money, …):
 the screens' auth check (ui/auth.py) sets it from the verified user before every event, so it
 never comes from an event's payload; asyncio.to_thread carries it into worker threads.
+
+Times (the audit trail's, sign-ins, tokens) are shown in each user's time zone
+(`users.time_zone`, an IANA name such as ``Europe/Berlin``; `zone` holds the signed-in user's,
+set beside `current`): ``Dec 6, 2026, 9:10 AM +0100``, in their number format's language.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 
 
@@ -60,6 +65,8 @@ CODES = tuple(FORMATS)
 MAX_LANGUAGES = 20  # of an Accept-Language header, the ones looked at
 
 current: ContextVar[str] = ContextVar("number_format", default=DEFAULT)
+DEFAULT_ZONE = "UTC"
+zone: ContextVar[str] = ContextVar("time_zone", default=DEFAULT_ZONE)
 
 
 def get(code: str | None = None) -> NumberFormat:
@@ -70,6 +77,28 @@ def get(code: str | None = None) -> NumberFormat:
 def use(code: str | None) -> None:
     """Make `code` (a verified user's format; None: signed out) the current format."""
     current.set(code if code in FORMATS else DEFAULT)
+
+
+def use_zone(name: str | None) -> None:
+    """Make `name` (a verified user's time zone; None: not chosen or signed out) the current
+    time zone; an unknown name is UTC."""
+    zone.set(name if name and is_zone(name) else DEFAULT_ZONE)
+
+
+def is_zone(name: Any) -> bool:
+    """Whether `name` is an IANA time zone this machine knows ("Europe/Berlin", "UTC")."""
+    return isinstance(name, str) and name in zone_names()
+
+
+_ZONES: list[str] = []
+
+
+def zone_names() -> list[str]:
+    """Every IANA time zone name the system knows, sorted ("Africa/Abidjan" … "UTC")."""
+    if not _ZONES:
+        _ZONES.extend(sorted(name for name in available_timezones()
+                             if "/" in name or name == "UTC"))
+    return _ZONES
 
 
 def from_accept_language(header: str | None) -> str:
@@ -205,3 +234,29 @@ def date_text(value: dt.date | None, fmt: NumberFormat | str | None = None) -> s
     """"Jul 4, 1996" / "04.07.1996" / "4 juil. 1996"; empty for no date."""
     fmt = fmt if isinstance(fmt, NumberFormat) else get(fmt)
     return "" if value is None else format_date(value, "medium", locale=fmt.locale)
+
+
+def _time_pattern(fmt: NumberFormat) -> str:
+    """The locale's medium date and short time, joined as the locale joins them, and the
+    zone: "MMM d, y, h:mm a z"."""
+    locale = Locale.parse(fmt.locale)
+    return (locale.datetime_formats["medium"].replace("{1}", locale.date_formats["medium"].pattern)
+            .replace("{0}", locale.time_formats["short"].pattern) + " z")
+
+
+def time_text(value: dt.datetime | None, fmt: NumberFormat | str | None = None,
+              time_zone: str | None = None) -> str:
+    """A moment in the user's time zone (`time_zone`, default the current one) and format:
+    "Dec 6, 2026, 9:10 AM +0100" / "06.12.2026, 09:10 MEZ"; empty for none. A naive
+    value is UTC (how some backends return stored times)."""
+    if value is None:
+        return ""
+    fmt = fmt if isinstance(fmt, NumberFormat) else get(fmt)
+    name = time_zone if time_zone and is_zone(time_zone) else zone.get()
+    try:
+        tzinfo = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tzinfo = ZoneInfo(DEFAULT_ZONE)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return format_datetime(value, _time_pattern(fmt), tzinfo=tzinfo, locale=fmt.locale)

@@ -15,6 +15,7 @@ from northwind_app.pages.audit import AuditOptions, audit_page
 from northwind_app.pages.catalog import PAGES, CatalogOptions, related_loads
 from northwind_app.pages.home import HomeState, home
 from northwind_app.pages.login import LoginState, login_page
+from northwind_app.pages.not_found import NotFoundState, not_found_page
 from northwind_app.pages.order_detail import OrderDetailState, invoice_page, order_detail_page
 from northwind_app.pages.order_form import OrderFormState, order_form_page
 from northwind_app.pages.orders import OrdersState, orders_page
@@ -92,3 +93,6 @@ app.add_page(usr.user_detail_page, route="/users/[user_id]", title="User · Nort
              on_load=usr.UserDetailState.load)
 app.add_page(audit_page, route="/audit", title="Audit trail · Northwind Orders",
              on_load=AuditOptions.load)
+# Any other address: "Page not found" in the app shell (Reflex's 404 route).
+app.add_page(not_found_page, route="404", title="Page not found · Northwind Orders",
+             on_load=NotFoundState.load)

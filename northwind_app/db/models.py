@@ -322,6 +322,9 @@ class User(SQLModel, table=True):
     # The columns the user hides in each list of the screens: list name -> column keys
     # (services/users.py, `set_list_columns`); NULL: every column shown.
     list_columns: dict | None = Field(default=None, sa_type=JSON, nullable=True)
+    # The IANA time zone times are shown in ("Europe/Berlin"); NULL until the first sign-in
+    # sets it from the browser's zone.
+    time_zone: str | None = Field(default=None, max_length=64)
 
 
 class UserSession(SQLModel, table=True):

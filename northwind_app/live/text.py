@@ -30,7 +30,8 @@ def _value(value: str | None) -> str:
 
 
 def fields_text(changes: dict[str, list[str | None]]) -> str:
-    """"freight 32.38 → 40.00; ship_city Reims → Lyon" (at most MAX_FIELDS, then "and N more")."""
+    """"Freight $32.38 → $40.00; Ship city Reims → Lyon" (changes as services/changes.py
+    words them; at most MAX_FIELDS, then "and N more")."""
     parts = [f"{name} {_value(before)} → {_value(after)}"
              for name, (before, after) in list(changes.items())[:MAX_FIELDS]]
     more = len(changes) - MAX_FIELDS

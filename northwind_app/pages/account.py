@@ -29,7 +29,7 @@ from northwind_app.services.errors import ServiceError
 from northwind_app.services.users import TokenView
 from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of
-from northwind_app.ui.history import when
+from northwind_app.ui.format import BROWSER_ZONE
 from northwind_app.ui.layout import page, grid_columns
 from northwind_app.ui.widgets import confirm_delete_dialog
 
@@ -42,7 +42,7 @@ TOKEN_FIELDS = {"name": "token_name", "expires_days": "token_days"}
 
 
 def when_text(value: dt.datetime | None, empty: str = "never") -> str:
-    return when(value) if value is not None else empty
+    return formats.time_text(value) if value is not None else empty
 
 
 def token_rows(views: list[TokenView]) -> list[dict[str, str]]:
@@ -376,6 +376,8 @@ class AccountState(CredentialsState, rx.State):
     error: str = ""
     number_format: str = ""
     format_error: str = ""
+    time_zone: str = ""
+    zone_error: str = ""
 
     @rx.event
     async def load(self):
@@ -385,6 +387,7 @@ class AccountState(CredentialsState, rx.State):
             actor = await actor_of(self)
             self._reset_credentials(str(actor.user_id))
             self.number_format, self.format_error = actor.number_format, ""
+            self.time_zone, self.zone_error = actor.time_zone or "", ""
             self.profile, self.tokens = await backend.load(self, _load_account, actor)
         except ServiceError:  # a server problem (logged, or the outage banner) or signed out
             self.error = "Your account could not be loaded. Try again."
@@ -409,6 +412,49 @@ class AccountState(CredentialsState, rx.State):
         self.number_format = actor.number_format
         yield rx.toast.success(f"Numbers and dates now look like "
                                f"{formats.get(actor.number_format).example}.")
+
+
+    @rx.event
+    async def set_time_zone(self, value: str):
+        """Your own time zone (the service checks it is one this machine knows); the screens
+        show times in it from the next event on."""
+        self.zone_error = ""
+        try:
+            actor = await actor_of(self)
+            actor = await backend.write(self, users.set_time_zone, actor, actor.user_id, value)
+        except ServiceError as exc:
+            self.zone_error = exc.fields.get("time_zone", exc.message)
+            return
+        auth_state = await self.get_state(AuthState)
+        auth_state._apply(actor, auth_state._checked_token)
+        formats.use_zone(actor.time_zone)
+        self.time_zone = actor.time_zone or ""
+        # The profile's times, in the new zone.
+        self.profile, self.tokens = await backend.load(self, _load_account, actor)
+        yield rx.toast.success(f"Times are now shown in {actor.time_zone}.")
+
+
+def zone_section(s: type[AccountState]) -> rx.Component:
+    """The time zone: any IANA zone (a native select: some 600 of them), or this browser's."""
+    return section(
+        "Time zone",
+        rx.text("Times (changes, sign-ins, tokens) are shown in this zone. Your first sign-in "
+                "set it to your browser's.", size="2", color=rx.color("gray", 11)),
+        rx.hstack(
+            rx.el.select(
+                rx.cond(s.time_zone == "", rx.el.option("UTC (not chosen yet)", value="")),
+                *[rx.el.option(name, value=name) for name in formats.zone_names()],
+                value=s.time_zone, on_change=s.set_time_zone, class_name="nw-zone-select",
+                aria_label="Time zone", data_testid="input-time_zone",
+                style={"padding": "0.35em 0.5em", "border_radius": "var(--radius-2)",
+                       "border": f"1px solid {rx.color('gray', 7)}",
+                       "background": rx.color("gray", 1), "color": rx.color("gray", 12)}),
+            rx.button("Use this browser's zone (", BROWSER_ZONE, ")", variant="soft",
+                      on_click=s.set_time_zone(BROWSER_ZONE), data_testid="use-browser-zone"),
+            spacing="3", align="center", wrap="wrap"),
+        rx.cond(s.zone_error != "", rx.text(s.zone_error, color="red", size="1",
+                                            data_testid="error-time_zone")),
+        testid="time-zone")
 
 
 def format_section(s: type[AccountState]) -> rx.Component:
@@ -447,6 +493,7 @@ def account_page() -> rx.Component:
                 password_form(s, ask_current=True, submit_label="Change password"),
                 testid="change-password"),
         format_section(s),
+        zone_section(s),
         tokens_card(s, "Personal API tokens"),
         width="100%", spacing="4",
     )

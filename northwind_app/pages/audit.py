@@ -4,7 +4,9 @@ API tokens, newest first, on the shared paginated table, with its filters in the
 The rows come from `audit.list_audit(session, actor, params)`, which checks the permission
 itself; the state also `requires` it so the middleware refuses its events to other roles.
 A row links to the changed record's page where there is one, and shows the changed fields as
-"field: before → after", the first few at once and the rest behind "+N more".
+"Field: before → after" in the user's words (services/changes.py: labels, names for ids,
+their number format; times in their time zone), the first few at once and the rest behind
+"+N more".
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from urllib.parse import quote
 import reflex as rx
 from sqlmodel import Session
 
-from northwind_app.services import audit
-from northwind_app.services.audit import AuditView
+from northwind_app.services import audit, changes
+from northwind_app.services.changes import EntryText, change_line
 from northwind_app.services.auth import Permission
 from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, requires
 from northwind_app.ui.entity_list import EntityList, list_state
-from northwind_app.ui.history import ACTION_COLORS, EMPTY, when
+from northwind_app.ui.history import ACTION_COLORS
 from northwind_app.ui.layout import forbidden, page
 from northwind_app.ui.table import Column, data_table, filter_date, filter_select, filter_text
 
@@ -31,16 +33,11 @@ RECORD_ROUTES = {"order": "/orders", "customer": "/customers", "product": "/prod
 SHOWN_CHANGES = 3  # changed fields shown at once; the rest behind "+N more"
 
 
-def change_lines(changes: dict[str, list[str | None]]) -> list[str]:
-    return [f"{name}: {EMPTY if before is None else before} → {EMPTY if after is None else after}"
-            for name, (before, after) in changes.items()]
-
-
-def audit_row(entry: AuditView) -> dict[str, str]:
-    lines = change_lines(entry.changes)
+def audit_row(entry: EntryText) -> dict[str, str]:
+    lines = [change_line(change) for change in entry.changes]
     route = RECORD_ROUTES.get(entry.entity)
     hidden = len(lines) - SHOWN_CHANGES
-    return {"audit_id": str(entry.audit_id), "at": when(entry.at), "username": entry.username,
+    return {"audit_id": str(entry.audit_id), "at": entry.at, "username": entry.username,
             "action": entry.action, "action_color": ACTION_COLORS.get(entry.action, "gray"),
             "entity": entry.entity, "key": entry.entity_key,
             "href": f"{route}/{quote(entry.entity_key, safe='')}" if route else "",
@@ -84,7 +81,7 @@ AUDIT_COLUMNS = [
 ]
 AUDIT_LIST = EntityList("audit", "/audit", audit.AUDIT, AUDIT_COLUMNS, audit_row,
                         ("entity", "action", "username", "key", "date_from", "date_to"),
-                        fetch=audit.list_audit)
+                        fetch=changes.list_audit, default_sort_text="time, newest first")
 AuditListState = requires(Permission.VIEW_AUDIT)(list_state(AUDIT_LIST))
 
 

@@ -28,8 +28,26 @@ from northwind_app.ui.format import date_text
 from northwind_app.ui.layout import page
 
 
-def _month_end(month: dt.date) -> str:
-    return (dash.add_months(month, 1) - dt.timedelta(days=1)).isoformat()
+def _month_href(month: str, period: dash.DateRange) -> str:
+    """The orders of a chart's month (within the period, for a month it cuts)."""
+    first = dt.date.fromisoformat(month + "-01")
+    last = dash.month_end(first)
+    if period.first_day and period.first_day > first:
+        first = period.first_day
+    if period.last_day and period.last_day < last:
+        last = period.last_day
+    return f"/orders?date_from={first.isoformat()}&date_to={last.isoformat()}"
+
+
+def _period_text(period: dash.DateRange) -> str:
+    """"Jan 1997 – Dec 1997"; a period that cuts months by its days: "May 7, 1997 – May 6,
+    1998"."""
+    if not (period.start and period.end):
+        return "All orders"
+    if period.first_day or period.last_day:
+        return (f"{date_text(period.first_day or period.start)} – "
+                f"{date_text(period.last_day or dash.month_end(period.end))}")
+    return f"{period.start:%b %Y} – {period.end:%b %Y}"
 
 
 def _ranked(items: list[dash.Ranked], href) -> list[dict]:
@@ -38,7 +56,7 @@ def _ranked(items: list[dash.Ranked], href) -> list[dict]:
             for r in items]
 
 
-def _month_points(points: list[dash.MonthPoint]) -> list[dict]:
+def _month_points(points: list[dash.MonthPoint], period: dash.DateRange) -> list[dict]:
     """The month chart's data: a partial month's figures go to `revenue_partial` and
     `orders_partial` (the latter also on the month before it, so its dashed line joins the
     solid one); the full months' to `revenue` and `orders`."""
@@ -52,34 +70,32 @@ def _month_points(points: list[dash.MonthPoint]) -> list[dict]:
             "revenue_partial": revenue if m.partial else None,
             "orders": None if m.partial else m.orders,
             "orders_partial": m.orders if m.partial or before_partial else None,
-            "href": f"/orders?date_from={m.month}-01&date_to="
-                    f"{_month_end(dt.date.fromisoformat(m.month + '-01'))}"})
+            "href": _month_href(m.month, period)})
     return rows
 
 
 def _load(session: Session, preset: str, year: int | None, quarter: int | None) -> dict:
     """The page's figures as display values. A year or quarter view the address does not
-    complete opens on the newest year with orders, and its first quarter."""
+    complete opens on the newest year with orders, and its latest quarter with orders."""
     years = dash.years_with_orders(session)
     if preset in ("year", "quarter") and year is None and years:
         year = years[0]
     if preset == "quarter" and quarter is None:
-        quarter = 1
+        quarter = dash.latest_quarter(session, year) if year is not None else 1
     period = dash.resolve_period(session, preset, year, quarter)
     board = dash.dashboard(session, period)
     counts = entity_counts(session)
     k = board.kpis
     return {
         "year": str(year or ""), "quarter": str(quarter or ""), "years": [str(y) for y in years],
-        "period_text": (f"{period.start:%b %Y} – {period.end:%b %Y}"
-                        if period.start and period.end else "All orders"),
+        "period_text": _period_text(period),
         "kpis": {
             "revenue": format_money(k.revenue), "orders": format_number(k.orders),
             "aov": format_money(k.average_order_value), "units": format_number(k.units_sold),
             "not_shipped": format_number(k.not_shipped), "late": format_number(k.late),
             **{f"count_{name}": format_number(n) for name, n in counts.items()},
         },
-        "months": _month_points(board.by_month),
+        "months": _month_points(board.by_month, period),
         "revenue_axis": money_axis(m.revenue for m in board.by_month),
         "orders_axis": count_axis(m.orders for m in board.by_month),
         "partial_note": next((f"{m.month} is the month so far: orders up to "
@@ -335,7 +351,8 @@ def home() -> rx.Component:
             rx.grid(
                 ranking("Top 10 products", s.products, "top-products"),
                 ranking("Top 10 customers", s.customers, "top-customers"),
-                ranking("Top 10 employees", s.employees, "top-employees"),
+                # Northwind has fewer than ten employees (9 in the classic data): all who sold.
+                ranking("Top employees", s.employees, "top-employees"),
                 ranking("Revenue by category", s.categories, "by-category"),
                 columns=rx.breakpoints(initial="1", lg="2"), spacing="4", width="100%",
             ),

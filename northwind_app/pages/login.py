@@ -1,4 +1,7 @@
-"""The login page: username and password, errors next to the field, back to where you were.
+"""The login page: username and password, errors next to the field (as sentences: "Enter
+your user name."), back to where you were. A refused password is cleared from its field.
+The browser's time zone (what its Intl API says when the form is sent) goes with the sign-in:
+a first sign-in makes it the user's (users.default_time_zone).
 
 Failed attempts are counted by the auth service per username and client address (see
 services/throttle.py): too many refuse that name from that address, or that address, for a
@@ -17,6 +20,7 @@ from northwind_app.services import auth, users
 from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend, outage
 from northwind_app.ui.auth import AuthState, public, safe_next
+from northwind_app.ui.format import BROWSER_ZONE
 
 UNAVAILABLE = "Signing in failed because of a server problem. Try again shortly."
 DATABASE_DOWN = ("Not signed in: the database is not reachable. Try again when the banner "
@@ -42,7 +46,9 @@ class LoginState(rx.State):
             return rx.redirect(self._next())
 
     @rx.event
-    async def submit(self, form: dict):
+    async def submit(self, form: dict, zone: str | None = None):
+        """`zone`: the browser's time zone, its own word (the service takes it only if it is
+        a zone it knows, and only as a first sign-in's default)."""
         self.username_error = self.password_error = ""
         self.busy = True
         yield
@@ -50,13 +56,16 @@ class LoginState(rx.State):
             actor, token = await backend.write(
                 self, users.sign_in, form.get("username", ""), form.get("password", ""),
                 address=self.router.session.client_ip,
-                accept_language=self.router.headers.accept_language)
+                accept_language=self.router.headers.accept_language,
+                browser_zone=zone[:64] if isinstance(zone, str) else None)
         except auth.AuthenticationFailed as exc:
             self.username_error = exc.fields.get("username", "")
             self.password_error = exc.fields.get("password", "")
             if not (self.username_error or self.password_error):
                 self.password_error = exc.message
             self.busy = False
+            if form.get("password"):  # a refused password is not left to be sent again
+                yield rx.set_value("password", "")
             return
         except backend.ServerProblem as exc:  # logged, or the outage banner raised
             self.password_error = DATABASE_DOWN if outage.is_unavailable(exc) else UNAVAILABLE
@@ -108,7 +117,7 @@ def login_page() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                on_submit=LoginState.submit,
+                on_submit=lambda form: LoginState.submit(form, BROWSER_ZONE),
                 reset_on_submit=False,
             ),
             width="24em",

@@ -13,9 +13,10 @@ from typing import NamedTuple
 import reflex as rx
 from sqlmodel import Session
 
+from northwind_app import formats
 from northwind_app.live.tabs import LiveMixin, presence
 from northwind_app.money import format_money, format_percent
-from northwind_app.services import audit
+from northwind_app.services import audit, changes
 from northwind_app.services import orders as svc
 from northwind_app.services.auth import Actor
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
@@ -64,7 +65,7 @@ def order_view_dict(order: svc.OrderDetailView) -> dict[str, str]:
         "freight": format_money(order.freight),
         "total": format_money(order.total),
         "cancelled": "" if order.cancelled_at is None
-        else order.cancelled_at.strftime("%Y-%m-%d %H:%M UTC"),
+        else formats.time_text(order.cancelled_at),
     }
 
 
@@ -118,10 +119,10 @@ def actions_dict(actions: svc.Actions) -> dict[str, str]:
 def _load(session: Session, order_id: int):
     order = svc.get_order(session, order_id)
     shippers = [[c.value, c.label] for c in svc.shipper_choices(session)]
-    changes = history_rows(audit.history(session, "order", order_id))
+    history = history_rows(changes.history(session, "order", order_id))
     cancelled = (audit.last_action(session, "order", order_id, "cancel")
                  if order.cancelled_at is not None else None)
-    return order, shippers, changes, cancelled.username if cancelled else ""
+    return order, shippers, history, cancelled.username if cancelled else ""
 
 
 def _deleted_text(session: Session, order_id: int) -> str:
@@ -639,6 +640,6 @@ def invoice_page() -> rx.Component:
         max_width="60em", width="100%", spacing="4", padding="2em", margin_x="auto",
         data_testid="invoice",
     )
-    return rx.cond(s.not_found, not_found_view(),
+    return rx.cond(s.not_found, page("Order", not_found_view()),
                    rx.cond(s.order.contains("order_id"), body,
                            rx.center(rx.spinner(size="3"), padding="3em")))

@@ -27,7 +27,7 @@ from northwind_app.live.text import changed_text
 from northwind_app.money import format_money
 from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.pages.orders import OrdersState
-from northwind_app.services import audit
+from northwind_app.services import audit, changes
 from northwind_app.services import orders as svc
 from northwind_app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from northwind_app.services.auth import Permission
@@ -264,7 +264,7 @@ class OrderFormState(LiveMixin, rx.State):
         picker. What was typed stays."""
         try:
             if self.mode == "edit" and self.order_id:
-                entries = await backend.read(self, audit.changes_since, "order",
+                entries = await backend.read(self, changes.changes_since, "order",
                                              int(self.order_id), self._since)
                 text = changed_text(entries, "this order")
                 self.changed_banner = text + ". Reload it, or keep editing and save over it " \

@@ -15,7 +15,7 @@ from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.auth import AuthState
 from northwind_app.ui.layout import page
 from northwind_app.ui.table import (
-    Column, ListState, data_table, filter_date, filter_select, set_query_param,
+    Column, ListState, data_table, filter_date, filter_error, filter_select, set_query_param,
 )
 
 # The most important first (id, date, customer, status, total): they fit a 1280 px screen
@@ -77,6 +77,7 @@ class OrdersState(ListState, rx.State):
     route: ClassVar[str] = "/orders"
     list_name: ClassVar[str] = "orders"
     default_sort: ClassVar[str] = svc.DEFAULT_SORT
+    default_sort_text: ClassVar[str] = "order date, newest first"
     live_topics: ClassVar[tuple[str, ...]] = ("orders",)
     filter_keys: ClassVar[tuple[str, ...]] = (
         "status", "date_from", "date_to", "customer_id", "employee_id", "shipper_id", "ship_country")
@@ -110,6 +111,7 @@ def customer_filter() -> rx.Component:
                      width="8em", data_testid="filter-customer_id", aria_label="Customer ID"),
             debounce_timeout=400,
         ),
+        filter_error(OrdersState, "customer_id"),
         spacing="1",
     )
 

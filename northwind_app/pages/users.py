@@ -20,7 +20,7 @@ from northwind_app.pages.account import (
     CredentialsState, error_callout, form_field, loading_or, password_form, profile_dict,
     profile_items, token_rows, tokens_card,
 )
-from northwind_app.services import audit, users
+from northwind_app.services import changes, users
 from northwind_app.services import orders as order_service
 from northwind_app.services.auth import ROLE_DESCRIPTIONS, ROLES, Actor, Permission
 from northwind_app.services.errors import NotFound, ServiceError
@@ -224,7 +224,7 @@ def new_user_page() -> rx.Component:
 def _load_user(session: Session, actor: Actor, user_id: int) -> dict[str, Any]:
     user = users.get_user(session, actor, user_id)
     return {"user": user, "tokens": token_rows(users.list_api_tokens(session, actor, user_id)),
-            "history": history_rows(audit.history(session, "user", user_id))}
+            "history": history_rows(changes.history(session, "user", user_id))}
 
 
 @requires(Permission.MANAGE_USERS)

@@ -18,11 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from northwind_app import formats
 from northwind_app.db.models import AuditEntry, User
 # The trail is also the live screens' change feed: importing the feed makes every process that
 # writes announce its committed entries (live/feed.py).
 from northwind_app.live import feed as _feed  # noqa: F401
 from northwind_app.services.auth import Actor, Permission, utcnow
+from northwind_app.services.errors import Invalid
 from northwind_app.services.listing import Listing, ListParams, Page
 
 ACTIONS = ("create", "update", "ship", "cancel", "delete", "password", "revoke",
@@ -146,8 +148,15 @@ AUDIT = Listing(
 
 
 def list_audit(session: Session, actor: Actor, params: ListParams) -> Page[AuditView]:
-    """The whole trail, filtered (admins)."""
+    """The whole trail, filtered (admins). A date range must not end before it starts."""
     actor.require(Permission.VIEW_AUDIT)
+    try:
+        first, last = (_date(params.filters[name]) if params.filters.get(name) else None
+                       for name in ("date_from", "date_to"))
+    except ValueError:
+        first = last = None  # the filter itself names the bad date
+    if first and last and last < first:
+        raise Invalid(fields={"date_to": "must not be before date_from"})
     return AUDIT.page(session, params)
 
 
@@ -172,10 +181,9 @@ def last_action(session: Session, entity: str, key: Any, action: str) -> AuditVi
 
 
 def when_text(at: dt.datetime) -> str:
-    """An audit time for a message: "2026-12-06 03:10 UTC" (stored naive on some backends)."""
-    if at.tzinfo is not None:
-        at = at.astimezone(dt.UTC)
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    """An audit time for a message, in the user's time zone and format (formats.time_text:
+    "Dec 6, 2026, 4:10 AM +0100"; UTC where no user's zone is known, e.g. the API)."""
+    return formats.time_text(at)
 
 
 def usernames(session: Session) -> list[str]:

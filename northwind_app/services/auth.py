@@ -73,6 +73,7 @@ class Actor:
     employee_id: int | None = None
     full_name: str = ""
     number_format: str = "en"  # formats.FORMATS: how the screens read and show numbers
+    time_zone: str | None = None  # IANA name the screens show times in (None: UTC)
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -98,7 +99,7 @@ SYSTEM = Actor(user_id=None, username="system", role="admin")
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.user_id, username=user.username, role=user.role,
                  employee_id=user.employee_id, full_name=user.full_name,
-                 number_format=user.number_format or "en")
+                 number_format=user.number_format or "en", time_zone=user.time_zone)
 
 
 class AuthenticationFailed(ServiceError):
@@ -175,10 +176,10 @@ def authenticate(session: Session, username: Any, password: Any,
     if not name or not isinstance(password, str) or not password:
         fields = {}
         if not name:
-            fields["username"] = "is required"
+            fields["username"] = "Enter your user name."
         if not isinstance(password, str) or not password:
-            fields["password"] = "is required"
-        raise AuthenticationFailed("Enter your username and password.", fields)
+            fields["password"] = "Enter your password."
+        raise AuthenticationFailed("Enter your user name and password.", fields)
     wait = throttle.wait_seconds(session, name, address, now)
     if wait:
         message = THROTTLED.format(seconds=wait)

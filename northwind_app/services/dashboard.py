@@ -1,8 +1,10 @@
 """Sales figures for the dashboard, exact, from the monthly rollups (never stale, see rollups.py).
 
 Revenue is the sum of line values (unit price × quantity × (1 − discount)), without freight,
-as in the classic dataset's facts (all-time revenue 1,265,793.04). Periods are whole months:
-the presets are all time, the last 12 months of the data, a year and a quarter.
+as in the classic dataset's facts (all-time revenue 1,265,793.04). The presets are all time,
+the last 12 months of the data (the twelve months ending on the day of the newest order, which
+need not start or end with a month: the rollups give the whole months inside, the orders
+themselves the days of the months it cuts), a year and a quarter.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlmodel import Session
 
 from northwind_app.db.models import (
-    Category, Customer, Employee, Order, Product, SalesMonthCustomer, SalesMonthEmployee,
+    Category, Customer, Employee, Order, OrderDetail, Product, SalesMonthCustomer, SalesMonthEmployee,
     SalesMonthProduct,
 )
-from northwind_app.db.types import days_between
+from northwind_app.db.types import days_between, line_value
 from northwind_app.services.errors import Invalid
 from northwind_app.services.orders import EMPLOYEE_NAME, LATE, status_condition
 
@@ -30,12 +32,21 @@ def add_months(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def month_end(month: dt.date) -> dt.date:
+    """The last day of `month`'s month."""
+    return add_months(month.replace(day=1), 1) - dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class DateRange:
-    """Whole months: `start` and `end` are first days of months, both included; None = open."""
+    """Months: `start` and `end` are first days of months, both included; None = open.
+    `first_day` / `last_day` (within the start / end month) cut the first and last month:
+    the period then begins / ends on those days."""
 
     start: dt.date | None = None
     end: dt.date | None = None
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
 
     def validated(self) -> DateRange:
         errors = {}
@@ -43,27 +54,91 @@ class DateRange:
             value = getattr(self, name)
             if value is not None and value.day != 1:
                 errors[name] = "must be the first day of a month"
+        for name, month in (("first_day", self.start), ("last_day", self.end)):
+            day = getattr(self, name)
+            if day is not None and (month is None or day.replace(day=1) != month):
+                errors[name] = "must be a day of the period's first (last) month"
         if not errors and self.start and self.end and self.start > self.end:
             errors["end"] = "must not be before the start"
         if errors:
             raise Invalid(fields=errors)
         return self
 
+    @property
+    def _cut_first(self) -> bool:
+        return self.first_day is not None and self.first_day.day != 1
+
+    @property
+    def _cut_last(self) -> bool:
+        return self.last_day is not None and self.last_day != month_end(self.last_day)
+
     def months(self, column) -> list:
+        """Conditions on a rollup's month: the months wholly in the period."""
         conds = []
         if self.start:
-            conds.append(column >= self.start)
+            conds.append(column > self.start if self._cut_first else column >= self.start)
         if self.end:
-            conds.append(column <= self.end)
+            conds.append(column < self.end if self._cut_last else column <= self.end)
         return conds
+
+    def cut_days(self) -> list[tuple[dt.date, dt.date]]:
+        """(first, last day) of each month the period cuts (read from the orders)."""
+        if self.start and self.end and self.start == self.end and (
+                self._cut_first or self._cut_last):  # one month, cut
+            return [(self.first_day or self.start, self.last_day or month_end(self.end))]
+        cut = []
+        if self._cut_first:
+            cut.append((self.first_day, month_end(self.first_day)))
+        if self._cut_last:
+            cut.append((self.last_day.replace(day=1), self.last_day))
+        return cut
 
     def order_dates(self) -> list:
         conds = []
         if self.start:
-            conds.append(Order.order_date >= self.start)
+            conds.append(Order.order_date >= (self.first_day or self.start))
         if self.end:
-            conds.append(Order.order_date < add_months(self.end, 1))
+            conds.append(Order.order_date <= self.last_day if self.last_day
+                         else Order.order_date < add_months(self.end, 1))
         return conds
+
+
+# The rollups' figures for a period, from the rollup table for the whole months and, for the
+# days of a cut month, from the orders as `rollups.rebuild` computes them; each part summed by
+# `by` before they are put together (a few rows, not every customer's every month).
+_DATED = and_(Order.order_date.is_not(None), Order.cancelled_at.is_(None))
+_KEYS = {SalesMonthCustomer: ("customer_id", "orders"),
+         SalesMonthEmployee: ("employee_id", "orders"),
+         SalesMonthProduct: ("product_id", "units")}
+
+
+def _rows(model, period: DateRange, by: str | None):
+    """`model`'s figures in `period` as a subquery of (`by`: "key" or "month", when given),
+    count, revenue (count: orders, or units for products); sum them again by `by`."""
+    t = model.__table__
+    key, count = _KEYS[model]
+    group = {"key": t.c[key], "month": t.c.month}.get(by or "")
+    whole = select(*([group.label(by)] if by else []), func.sum(t.c[count]).label("count"),
+                   func.sum(t.c.revenue).label("revenue")).where(*period.months(t.c.month))
+    parts = [whole.group_by(group) if by else whole]
+    for first, last in period.cut_days():
+        days = and_(_DATED, Order.order_date >= first, Order.order_date <= last)
+        if model is SalesMonthProduct:
+            column = OrderDetail.product_id
+            figures = (func.sum(OrderDetail.quantity),
+                       func.sum(line_value(OrderDetail.unit_price, OrderDetail.quantity,
+                                           OrderDetail.discount)))
+        else:
+            column = Order.customer_id if model is SalesMonthCustomer else Order.employee_id
+            figures = (func.count(), func.sum(Order.subtotal))
+        label = {"key": column, "month": literal(first.replace(day=1), t.c.month.type)}
+        part = select(*([label[by]] if by else []), *figures)
+        if model is SalesMonthProduct:
+            part = part.select_from(OrderDetail).join(Order,
+                                                      Order.order_id == OrderDetail.order_id)
+        part = part.where(days)
+        parts.append(part.group_by(column) if by == "key" else part)
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
 @dataclass
@@ -112,12 +187,11 @@ def data_bounds(session: Session) -> tuple[dt.date | None, dt.date | None]:
 
 
 def kpis(session: Session, period: DateRange, today: dt.date) -> Kpis:
-    C, P = SalesMonthCustomer, SalesMonthProduct
+    C, P = _rows(SalesMonthCustomer, period, None), _rows(SalesMonthProduct, period, None)
     revenue, orders = session.execute(
-        select(func.coalesce(func.sum(C.revenue), ZERO), func.coalesce(func.sum(C.orders), 0))
-        .where(*period.months(C.month))).one()
-    units = session.execute(select(func.coalesce(func.sum(P.units), 0))
-                            .where(*period.months(P.month))).scalar_one()
+        select(func.coalesce(func.sum(C.c.revenue), ZERO),
+               func.coalesce(func.sum(C.c.count), 0))).one()
+    units = session.execute(select(func.coalesce(func.sum(P.c.count), 0))).scalar_one()
     dates = period.order_dates()
     not_shipped = session.execute(
         select(func.count()).select_from(Order).where(Order.shipped_date.is_(None),
@@ -141,19 +215,28 @@ def revenue_by_month(session: Session, period: DateRange,
                      last_order: dt.date | None = None) -> list[MonthPoint]:
     """Revenue and orders per month of the period; the month of `last_order` (the newest
     order's date) is marked partial when the data stops before its end."""
-    C = SalesMonthCustomer
+    C = _rows(SalesMonthCustomer, period, "month")
     rows = session.execute(
-        select(C.month, func.sum(C.revenue), func.sum(C.orders))
-        .where(*period.months(C.month)).group_by(C.month).order_by(C.month)).all()
-    return [MonthPoint(month.strftime("%Y-%m"), revenue, int(count),
-                       partial=is_partial_month(month, last_order))
-            for month, revenue, count in rows if count]
+        select(C.c.month, func.sum(C.c.revenue), func.sum(C.c.count))
+        .group_by(C.c.month).order_by(C.c.month)).all()
+    # (MariaDB types the month of a UNION with a cut month as text: "1997-05-01".)
+    points = []
+    for month, revenue, count in rows:
+        if not count:
+            continue
+        first = dt.date.fromisoformat(str(month)[:10])
+        points.append(MonthPoint(first.strftime("%Y-%m"), revenue, int(count),
+                                 partial=is_partial_month(first, last_order)))
+    return points
 
 
-def _totals(key, revenue, period_column, period: DateRange):
+def _totals(model, period: DateRange):
     """Revenue per key over the period, aggregated before any join (a small subquery)."""
-    return (select(key.label("key"), func.sum(revenue).label("revenue"))
-            .where(*period.months(period_column)).group_by(key).subquery())
+    rows = _rows(model, period, "key")
+    if not period.cut_days():  # one part, summed by key already
+        return rows
+    return (select(rows.c.key.label("key"), func.sum(rows.c.revenue).label("revenue"))
+            .group_by(rows.c.key).subquery())
 
 
 def _ranked(session: Session, stmt, limit: int | None) -> list[Ranked]:
@@ -164,16 +247,14 @@ def _ranked(session: Session, stmt, limit: int | None) -> list[Ranked]:
 
 
 def top_products(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
-    P = SalesMonthProduct
-    t = _totals(P.product_id, P.revenue, P.month, period)
+    t = _totals(SalesMonthProduct, period)
     return _ranked(session, select(t.c.key, Product.product_name, t.c.revenue)
                    .join(Product, Product.product_id == t.c.key)
                    .order_by(t.c.revenue.desc(), t.c.key), limit)
 
 
 def top_customers(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
-    C = SalesMonthCustomer
-    t = _totals(C.customer_id, C.revenue, C.month, period)
+    t = _totals(SalesMonthCustomer, period)
     top = select(t.c.key, t.c.revenue).order_by(t.c.revenue.desc(), t.c.key).limit(limit).subquery()
     return _ranked(session, select(top.c.key, Customer.company_name, top.c.revenue)
                    .join(Customer, Customer.customer_id == top.c.key)
@@ -181,16 +262,14 @@ def top_customers(session: Session, period: DateRange, limit: int = 10) -> list[
 
 
 def top_employees(session: Session, period: DateRange, limit: int = 10) -> list[Ranked]:
-    E = SalesMonthEmployee
-    t = _totals(E.employee_id, E.revenue, E.month, period)
+    t = _totals(SalesMonthEmployee, period)
     return _ranked(session, select(t.c.key, EMPLOYEE_NAME, t.c.revenue)
                    .join(Employee, Employee.employee_id == t.c.key)
                    .order_by(t.c.revenue.desc(), t.c.key), limit)
 
 
 def revenue_by_category(session: Session, period: DateRange) -> list[Ranked]:
-    P = SalesMonthProduct
-    t = _totals(P.product_id, P.revenue, P.month, period)
+    t = _totals(SalesMonthProduct, period)
     total = func.sum(t.c.revenue)
     return _ranked(session, select(Category.category_id, Category.category_name, total)
                    .select_from(t).join(Product, Product.product_id == t.c.key)
@@ -201,8 +280,7 @@ def revenue_by_category(session: Session, period: DateRange) -> list[Ranked]:
 
 def revenue_by_country(session: Session, period: DateRange) -> list[Ranked]:
     """By the customer's country."""
-    C = SalesMonthCustomer
-    t = _totals(C.customer_id, C.revenue, C.month, period)
+    t = _totals(SalesMonthCustomer, period)
     total = func.sum(t.c.revenue)
     return _ranked(session, select(Customer.country, Customer.country, total)
                    .select_from(t).join(Customer, Customer.customer_id == t.c.key)
@@ -231,17 +309,27 @@ PRESETS = {"all": "All time", "last12": "Last 12 months of data", "year": "A yea
            "quarter": "A quarter"}
 
 
+def year_before(day: dt.date) -> dt.date:
+    """The day after the same day a year earlier: where twelve months ending on `day` start
+    (Feb 29 → Mar 1 of the year before)."""
+    try:
+        return day.replace(year=day.year - 1) + dt.timedelta(days=1)
+    except ValueError:  # Feb 29
+        return dt.date(day.year - 1, 3, 1)
+
+
 def resolve_period(session: Session, preset: str, year: int | None = None,
                    quarter: int | None = None) -> DateRange:
-    """Turn a preset into whole months. "last12" ends with the month of the newest order."""
+    """Turn a preset into a period. "last12": the twelve months ending on the day of the
+    newest order (e.g. May 7, 1997 – May 6, 1998); the others are whole months."""
     if preset == "all":
         return DateRange()
     if preset == "last12":
         _, last = data_bounds(session)
         if last is None:
             return DateRange()
-        end = last.replace(day=1)
-        return DateRange(add_months(end, -11), end)
+        first = year_before(last)
+        return DateRange(first.replace(day=1), last.replace(day=1), first, last)
     errors = {}
     if year is None or not 1900 <= year <= 9999:
         errors["year"] = "choose a year"
@@ -255,6 +343,15 @@ def resolve_period(session: Session, preset: str, year: int | None = None,
         return DateRange(dt.date(year, 1, 1), dt.date(year, 12, 1))
     first = dt.date(year, 3 * (quarter - 1) + 1, 1)
     return DateRange(first, add_months(first, 2))
+
+
+def latest_quarter(session: Session, year: int) -> int:
+    """The latest quarter of `year` with orders (what "A quarter" opens on): the newest
+    order's quarter in its year, Q4 in the years before; Q1 when there are no orders."""
+    _, last = data_bounds(session)
+    if last is None or year > last.year:
+        return 1
+    return (last.month - 1) // 3 + 1 if year == last.year else 4
 
 
 def years_with_orders(session: Session) -> list[int]:

@@ -249,12 +249,15 @@ def set_password_here(session: Session, actor: Actor, user_id: int, new_password
 
 
 def sign_in(session: Session, username: Any, password: Any, *, address: str | None,
-            accept_language: str | None) -> tuple[Actor, str]:
+            accept_language: str | None, browser_zone: Any = None) -> tuple[Actor, str]:
     """A browser's sign-in: check the password (`authenticate`, throttled per `address`),
-    take the number format from the browser's languages on a first sign-in
-    (`default_number_format`) and start a session. Returns the actor and its session token."""
+    take the number format from the browser's languages and the time zone from the
+    browser's (`browser_zone`, what its Intl API says) on a first sign-in
+    (`default_number_format`, `default_time_zone`) and start a session. Returns the actor
+    and its session token."""
     actor = authenticate(session, username, password, address=address)
     actor = default_number_format(session, actor, accept_language)
+    actor = default_time_zone(session, actor, browser_zone)
     return actor, start_session(session, actor)
 
 
@@ -341,6 +344,38 @@ def set_list_columns(session: Session, actor: Actor, list_name: Any,
         user.list_columns = stored or None
         session.flush()
     return stored
+# --- time zone ------------------------------------------------------------------------------
+
+def set_time_zone(session: Session, actor: Actor, user_id: int, time_zone: Any) -> Actor:
+    """Set the time zone the screens show times in for a user (an IANA name such as
+    "Europe/Berlin"): your own, or anyone's as an admin. Returns the actor with the new
+    zone when it is your own."""
+    if actor.user_id != user_id:
+        actor.require(Permission.MANAGE_USERS)
+    if not formats.is_zone(time_zone):
+        raise Invalid(fields={"time_zone": "is not a time zone; choose one from the list "
+                                           "(e.g. Europe/Berlin, America/New_York, UTC)"})
+    user = _user(session, user_id, lock=True)
+    before = user.time_zone
+    if before != time_zone:
+        user.time_zone = time_zone
+        session.flush()
+        token_cache.forget()  # cached API actors carry the zone
+        audit.record(session, actor, "update", "user", user.user_id,
+                     {"time_zone": before}, {"time_zone": time_zone}, summary=user.username)
+    return replace(actor, time_zone=time_zone) if actor.user_id == user_id else actor
+
+
+def default_time_zone(session: Session, actor: Actor, browser_zone: Any) -> Actor:
+    """On a user's first sign-in (no zone chosen yet), take the browser's time zone (what
+    its `Intl.DateTimeFormat().resolvedOptions().timeZone` says; ignored unless it is a
+    zone this machine knows). Returns the actor with the zone it signs in with."""
+    if actor.user_id is None or not formats.is_zone(browser_zone):
+        return actor
+    done = session.execute(update(User).where(User.user_id == actor.user_id,
+                                              User.time_zone.is_(None))
+                           .values(time_zone=browser_zone)).rowcount
+    return replace(actor, time_zone=browser_zone) if done else actor
 
 
 # --- API tokens -----------------------------------------------------------------------------

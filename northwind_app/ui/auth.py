@@ -162,6 +162,7 @@ class AuthState(rx.State):
             if self._actor is not None or self._checked_token:
                 self._apply(None, "")
             formats.use(None)
+            formats.use_zone(None)
             return None
         # A change to the user's account (role, deactivation, password: heard by the live
         # updates, live/registry.py) makes the check stale at once.
@@ -178,8 +179,10 @@ class AuthState(rx.State):
             self._apply(actor, token)
             if actor is None and had:
                 self.notice = "Your session has ended. Please sign in again."
-        # The verified user's number format for this event's display helpers (formats.py).
+        # The verified user's number format and time zone for this event's display helpers
+        # (formats.py).
         formats.use(self._actor.number_format if self._actor else None)
+        formats.use_zone(self._actor.time_zone if self._actor else None)
         return self._actor
 
     def _sign_in(self, actor: Actor, token: str) -> EventSpec:

@@ -39,6 +39,19 @@ class EntityList:
     # What the list shows, for live updates: ListState.live_topics ("customer:{key}": the
     # detail page's record).
     topics: tuple[str, ...] = ()
+    # The default sort in words ("time, newest first"); else the sorted column's label.
+    default_sort_text: str = ""
+
+
+def sort_text(spec: EntityList) -> str:
+    """The list's default sort in words, for the notice about an unknown sort: "company",
+    "unit price (descending)"."""
+    if spec.default_sort_text:
+        return spec.default_sort_text
+    key = spec.listing.default_sort
+    label = next((c.label.lower() for c in spec.columns if c.sort == key.lstrip("-")),
+                 key.lstrip("-").replace("_", " "))
+    return label + (" (descending)" if key.startswith("-") else "")
 
 
 def list_state(spec: EntityList) -> type[ListState]:
@@ -61,13 +74,15 @@ def list_state(spec: EntityList) -> type[ListState]:
         "__annotations__": {"route": ClassVar[str], "default_sort": ClassVar[str],
                             "filter_keys": ClassVar[tuple[str, ...]],
                             "needs_actor": ClassVar[bool], "list_name": ClassVar[str],
-                            "live_topics": ClassVar[tuple[str, ...]]},
+                            "live_topics": ClassVar[tuple[str, ...]],
+                            "default_sort_text": ClassVar[str]},
         "route": spec.route,
         "list_name": spec.name,
         "default_sort": spec.listing.default_sort,
         "filter_keys": spec.filter_keys,
         "needs_actor": spec.fetch is not None,
         "live_topics": spec.topics,
+        "default_sort_text": sort_text(spec),
         "_fetch": fetch,
         "_base_path": base_path,
         "_fixed_filters": fixed_filters,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import reflex as rx
+
 from northwind_app import formats
 
 STATUS_COLORS = {"new": "blue", "late": "red", "shipped": "green", "shipped_late": "orange",
@@ -29,3 +31,9 @@ def axis_ticks(largest: float, count: int = 5) -> list[int]:
     if top < largest:
         top += step
     return list(range(0, top + 1, step))
+# The browser's IANA time zone ("Europe/Berlin"), as its Intl API says where it is evaluated:
+# in an event's arguments, when the event is sent (the login form's, the account page's
+# button); rendered, as the page is drawn.
+BROWSER_ZONE = rx.Var(
+    "(typeof Intl !== 'undefined' ? Intl.DateTimeFormat().resolvedOptions().timeZone : '')"
+).to(str)

@@ -1,5 +1,6 @@
 """A record's change history (from the audit trail) as a card: who, when, what changed
-(before → after per field). Used by the order, customer and product detail pages."""
+(before → after per field), in the user's words (services/changes.py: labels, names, their
+number format and time zone). Used by the order, customer, product and user pages."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import dataclasses
 
 import reflex as rx
 
-from northwind_app.services.audit import AuditView
+from northwind_app.services.changes import EMPTY, EntryText
 
 ACTION_COLORS = {"create": "green", "update": "blue", "ship": "cyan", "delete": "red",
                  "password": "orange", "revoke": "orange", "sign_in_failed": "amber",
                  "lockout": "red"}
-EMPTY = "—"
 
 
 @dataclasses.dataclass
@@ -25,18 +25,13 @@ class HistoryRow:
     changes: list[list[str]]  # [field, before, after]
 
 
-def when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def history_rows(views: list[AuditView]) -> list[HistoryRow]:
+def history_rows(entries: list[EntryText]) -> list[HistoryRow]:
+    """`changes.history`'s entries as the panel's rows."""
     return [
-        HistoryRow(at=when(v.at), username=v.username, action=v.action,
-                   color=ACTION_COLORS.get(v.action, "gray"), summary=v.summary,
-                   changes=[[name, before if before is not None else EMPTY,
-                             after if after is not None else EMPTY]
-                            for name, (before, after) in v.changes.items()])
-        for v in views
+        HistoryRow(at=e.at, username=e.username, action=e.action,
+                   color=ACTION_COLORS.get(e.action, "gray"), summary=e.summary,
+                   changes=[[c.label, c.before or EMPTY, c.after or EMPTY] for c in e.changes])
+        for e in entries
     ]
 
 

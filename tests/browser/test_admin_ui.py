@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from northwind_app.db.engine import session_scope
 from northwind_app.db.models import Order
+from northwind_app.money import format_money
 from northwind_app.services import audit, users
 from northwind_app.services.auth import SYSTEM
 from northwind_app.ui.auth import COOKIE_NAME
@@ -122,7 +123,7 @@ def test_role_change_and_deactivation_end_the_users_sessions(page, page_as, app_
     page.get_by_test_id("save-user").click()
     expect(page.get_by_test_id("user-role-badge")).to_have_text("sales")
     entry = page.get_by_test_id("history-entry").first
-    expect(entry).to_contain_text(re.compile(r"role\s*viewer\s*→\s*sales"))
+    expect(entry).to_contain_text(re.compile(r"Role\s*viewer\s*→\s*sales"))
     # Their browser was signed out: a fresh tab on the same cookie gets the login page.
     stale = theirs.context.new_page()
     stale.goto("/orders")
@@ -264,7 +265,7 @@ def test_audit_trail_shows_an_order_edit_and_filters_in_the_url(page, page_as, a
     sales.get_by_test_id("input-freight").fill(str(after))
     sales.get_by_test_id("save-order").click()
     sales.wait_for_url(re.compile(rf"/orders/{order_id}$"))
-    change = f"freight: {audit.text(before)} → {audit.text(after)}"
+    change = f"Freight: {format_money(before)} → {format_money(after)}"  # (the admin's: en)
 
     page.goto("/audit")
     expect(page.get_by_test_id("list-row").first).to_contain_text(change)  # newest first
@@ -299,12 +300,12 @@ def test_audit_hides_long_change_lists_behind_more(page, app_db_url):
     page.goto(f"/audit?entity=user&key={user_id}&action=create")
     row = page.get_by_test_id("list-row")
     expect(row).to_have_count(1)
-    expect(row.get_by_test_id("audit-changes")).to_contain_text(f"username: — → {username}")
+    expect(row.get_by_test_id("audit-changes")).to_contain_text(f"User name: — → {username}")
     # username, full_name, role shown; active behind "+1 more"
     expect(row.get_by_test_id("audit-more")).to_have_text("+1 more")
     expect(row.get_by_test_id("audit-more-changes")).not_to_be_visible()
     row.get_by_test_id("audit-more").click()
-    expect(row.get_by_test_id("audit-more-changes")).to_contain_text("active: — → yes")
+    expect(row.get_by_test_id("audit-more-changes")).to_contain_text("Active: — → yes")
 
 
 @pytest.mark.parametrize("role", ["viewer", "sales"])

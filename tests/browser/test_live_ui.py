@@ -242,7 +242,7 @@ def test_order_page_and_form_follow_a_change_by_someone_else(page_as, api):
     print(f"order page: API commit → shown in {time.monotonic() - start:.3f} s")
     banner = admin.get_by_test_id("changed-banner-text")
     expect(banner).to_contain_text("changed this order", timeout=LIVE_MS)
-    expect(banner).to_contain_text("freight 32.38 → 40.00")
+    expect(banner).to_contain_text("Freight $32.38 → $40.00")
     expect(freight).to_have_value("35.00")  # what was typed stays
 
     admin.get_by_test_id("banner-keep").click()  # save over it, after review

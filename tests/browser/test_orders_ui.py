@@ -327,7 +327,8 @@ def test_page_size_and_last_page(page):
 
 def test_invalid_url_values_show_an_error(page):
     page.goto("/orders?date_from=notadate")
-    expect(page.get_by_test_id("list-error")).to_contain_text("date_from")
+    expect(page.get_by_test_id("filter-error-date_from")).to_have_text(
+        "Must be a date (YYYY-MM-DD).")
 
 
 def test_invoice_page(page):

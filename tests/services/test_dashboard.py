@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from northwind_app.services.auth import SYSTEM
 from northwind_app.db.engine import session_scope, write_transaction
@@ -105,3 +106,63 @@ def test_the_month_the_data_stops_in_is_partial(classic_db_ro):
     assert not dash.is_partial_month(dt.date(1998, 5, 1), dt.date(1998, 5, 31))
     assert not dash.is_partial_month(dt.date(1998, 4, 1), dt.date(1998, 5, 6))
     assert not dash.is_partial_month(dt.date(1998, 5, 1), None)
+
+
+def test_last_12_months_end_on_the_day_of_the_newest_order(classic_db_ro):
+    """Issue #24: "Last 12 months of data" is the twelve months ending with the newest order
+    (May 6, 1998 in the classic data: May 7, 1997 – May 6, 1998), not whole calendar months
+    and not "this year"; its figures equal the orders' own over exactly those days."""
+    from sqlalchemy import func
+
+    from northwind_app.db.models import Order, OrderDetail, Product
+    from northwind_app.db.types import line_value
+
+    with session_scope(classic_db_ro) as s:
+        period = dash.resolve_period(s, "last12")
+        assert (period.first_day, period.last_day) == (dt.date(1997, 5, 7), dt.date(1998, 5, 6))
+        board = dash.dashboard(s, period, TODAY)
+        days = (Order.order_date >= period.first_day, Order.order_date <= period.last_day,
+                Order.cancelled_at.is_(None))
+        revenue, orders = s.execute(select(func.sum(Order.subtotal), func.count())
+                                    .where(*days)).one()
+        units = s.execute(select(func.sum(OrderDetail.quantity))
+                          .join(Order, Order.order_id == OrderDetail.order_id)
+                          .where(*days)).scalar_one()
+        product_revenue = dict(s.execute(
+            select(Product.product_name, func.sum(line_value(
+                OrderDetail.unit_price, OrderDetail.quantity, OrderDetail.discount)))
+            .join(Order, Order.order_id == OrderDetail.order_id)
+            .join(Product, Product.product_id == OrderDetail.product_id)
+            .where(*days).group_by(Product.product_name)).all())
+        year = dash.dashboard(s, dash.resolve_period(s, "year", 1998), TODAY)
+    assert board.kpis.revenue == Decimal(revenue) and board.kpis.orders == orders
+    assert board.kpis.units_sold == units
+    top = board.top_products[0]
+    assert cents(top.revenue) == cents(Decimal(product_revenue[top.label]))
+    for parts in (board.by_category, board.by_country, board.by_month):
+        assert sum(p.revenue for p in parts) == board.kpis.revenue
+    assert sum(p.orders for p in board.by_month) == orders
+    assert (board.by_month[0].month, board.by_month[-1].month) == ("1997-05", "1998-05")
+    assert sum(e.revenue for e in board.top_employees) == board.kpis.revenue  # 9 employees
+    assert board.kpis.revenue != year.kpis.revenue
+
+
+def test_a_period_that_cuts_one_month_and_twelve_months_that_end_a_month(classic_db_ro):
+    with session_scope(classic_db_ro) as s:
+        inside = dash.dashboard(s, dash.DateRange(dt.date(1997, 2, 1), dt.date(1997, 2, 1),
+                                                  dt.date(1997, 2, 10), dt.date(1997, 2, 20)),
+                                TODAY)
+        from sqlalchemy import func
+
+        from northwind_app.db.models import Order
+        orders = s.execute(select(func.count()).where(
+            Order.order_date.between(dt.date(1997, 2, 10), dt.date(1997, 2, 20)))).scalar_one()
+    assert inside.kpis.orders == orders and [m.month for m in inside.by_month] == ["1997-02"]
+    assert dash.year_before(dt.date(1998, 5, 31)) == dt.date(1997, 6, 1)  # whole months
+    assert dash.year_before(dt.date(2024, 2, 29)) == dt.date(2023, 3, 1)
+
+
+def test_the_quarter_view_opens_on_the_latest_quarter_with_orders(classic_db_ro):
+    with session_scope(classic_db_ro) as s:
+        assert dash.latest_quarter(s, 1998) == 2  # the newest order: May 6, 1998
+        assert dash.latest_quarter(s, 1997) == 4

@@ -12,7 +12,7 @@ from northwind_app.money import format_money, format_number
 from northwind_app.pages.catalog.detail import (
     DetailState, detail_shell, heading, info, record_actions, related_lists,
 )
-from northwind_app.services import audit, customers
+from northwind_app.services import changes, customers
 from northwind_app.ui.auth import AuthState
 from northwind_app.ui.breadcrumbs import action_link
 from northwind_app.ui.format import date_text
@@ -30,7 +30,7 @@ class CustomerState(DetailState, rx.State):
     @staticmethod
     def _read(session: Session, key: Any) -> dict[str, Any]:
         c = customers.get_customer(session, key)
-        history = history_rows(audit.history(session, "customer", c["customer_id"]))
+        history = history_rows(changes.history(session, "customer", c["customer_id"]))
         return {"history": history, "record": {
             **{k: "" if v is None else str(v) for k, v in c.items() if k != "revenue"},
             "revenue": format_money(c["revenue"]),

@@ -14,7 +14,7 @@ from northwind_app.pages.catalog.detail import (
     DetailState, bar_chart, chart_axes, detail_shell, heading, info, record_actions, related_lists,
 )
 from northwind_app.pages.catalog.lists import may
-from northwind_app.services import audit, products
+from northwind_app.services import changes, products
 from northwind_app.services import dashboard as figures
 from northwind_app.services.errors import ServiceError
 from northwind_app.ui import backend
@@ -36,7 +36,7 @@ class ProductState(DetailState, rx.State):
     def _read(session: Session, key: Any) -> dict[str, Any]:
         p = products.get_product(session, key)
         months = figures.product_sales_by_month(session, key)
-        history = history_rows(audit.history(session, "product", key))
+        history = history_rows(changes.history(session, "product", key))
         chart = [{"label": m.month, "revenue": float(cents(m.revenue)), "units": m.orders}
                  for m in months]
         return {"history": history, "chart": chart,

@@ -9,13 +9,13 @@ Every public name is importable from `northwind_app.ui.table`.
 """
 
 from northwind_app.ui.table.components import (
-    Column, data_table, filter_date, filter_select, filter_text, pager, search_box,
+    Column, data_table, filter_date, filter_error, filter_select, filter_text, pager, search_box,
 )
 from northwind_app.ui.table.state import OUTAGE_TEXT, SHOW_LOADING_AFTER, ListState
 from northwind_app.ui.table.url import set_query_param, show, url_errors, view_query
 
 __all__ = [
     "Column", "ListState", "OUTAGE_TEXT", "SHOW_LOADING_AFTER", "data_table", "filter_date",
-    "filter_select", "filter_text", "pager", "search_box", "set_query_param", "show",
+    "filter_error", "filter_select", "filter_text", "pager", "search_box", "set_query_param", "show",
     "url_errors", "view_query",
 ]

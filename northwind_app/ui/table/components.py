@@ -108,6 +108,14 @@ def search_box(state: type[ListState], placeholder: str) -> rx.Component:
     )
 
 
+def filter_error(state: type[ListState], name: str) -> rx.Component:
+    """What is wrong with filter `name`'s value, beside its control, in its words ("The end
+    date is before the start date")."""
+    return rx.cond(state.field_errors.contains(name),
+                   rx.text(state.field_errors[name], color="red", size="1", max_width="16em",
+                           data_testid=f"filter-error-{name}"))
+
+
 def filter_select(state: type[ListState], name: str, label: str,
                   options: list[tuple[str, str]] | rx.Var, width: str = "11em") -> rx.Component:
     """A select bound to one URL filter; options are (value, label) pairs."""
@@ -123,6 +131,7 @@ def filter_select(state: type[ListState], name: str, label: str,
             value=rx.cond(state.filters[name] != "", state.filters[name], "all"),
             on_change=lambda v: set_query_param(state, name, v, none="all"),
         ),
+        filter_error(state, name),
         spacing="1",
     )
 
@@ -138,6 +147,7 @@ def filter_text(state: type[ListState], name: str, label: str, placeholder: str 
                      data_testid=f"filter-{name}", aria_label=label),
             debounce_timeout=400,
         ),
+        filter_error(state, name),
         spacing="1",
     )
 
@@ -148,8 +158,7 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
         rx.input(type="date", value=state.filters[name],
                  on_change=lambda v: set_query_param(state, name, v), data_testid=f"filter-{name}",
                  aria_label=label),
-        rx.cond(state.field_errors.contains(name),
-                rx.text(state.field_errors[name], color="red", size="1")),
+        filter_error(state, name),
         spacing="1",
     )
 
@@ -280,6 +289,9 @@ def data_table(
         rx.el.style(state.hidden_css),
         # The table scrolls sideways inside its own box when its columns are wider than the
         # screen (the page itself never does).
+        rx.cond(state.notice != "",
+                rx.text(state.notice, size="1", color=rx.color("gray", 11),
+                        data_testid="list-notice", padding_bottom="0.5em")),
         rx.box(table, width="100%", overflow_x="auto", data_scroll_x="true"),
         rx.cond(
             busy & (state.rows.length() == 0),

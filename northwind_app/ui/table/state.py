@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -43,6 +44,18 @@ SHOW_LOADING_AFTER = 0.15
 # A list's own message while the database is unreachable (the banner says so too).
 OUTAGE_TEXT = "The database is not reachable; the list loads again when it is back."
 FAILED_TEXT = "The list could not be loaded. Check the connection and try again."
+# A filter's refusal in the words of the filter controls (the services word it for the API,
+# by query parameter); any other is the service's message as a sentence.
+FILTER_WORDS = {("date_to", "must not be before date_from"):
+                "The end date is before the start date"}
+
+
+def filter_message(name: str, message: str) -> str:
+    """What a filter control says about its refused value: "The end date is before the start
+    date", "Must be a date (YYYY-MM-DD)."."""
+    if (name, message) in FILTER_WORDS:
+        return FILTER_WORDS[name, message]
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 class ListState(LiveMixin, mixin=True):
@@ -63,6 +76,8 @@ class ListState(LiveMixin, mixin=True):
     # The columns (keys) the signed-in user hides in this list (the column chooser).
     hidden_columns: list[str] = []
     _columns_read: bool = False  # hidden_columns has been read for this tab's list
+    # A small notice about the view (an unknown sort in the address, ignored).
+    notice: str = ""
 
     route: ClassVar[str] = "/"
     # The list's name for the user's column choice ("orders", "customer_orders").
@@ -70,6 +85,9 @@ class ListState(LiveMixin, mixin=True):
     default_sort: ClassVar[str] = ""
     filter_keys: ClassVar[tuple[str, ...]] = ()
     needs_actor: ClassVar[bool] = False  # the service checks the signed-in user
+    # The default sort in words, for the notice when the address's sort is unknown
+    # ("order date, newest first").
+    default_sort_text: ClassVar[str] = ""
     # What the list shows, for live updates (northwind_app/live/): topics such as "orders" or,
     # in a list embedded in a detail page, "customer:{key}" (the page's record key).
     live_topics: ClassVar[tuple[str, ...]] = ()
@@ -228,12 +246,26 @@ class ListState(LiveMixin, mixin=True):
                             filters={key: value for key, value in
                                      {**self.filters, **self._fixed_filters()}.items() if value})
         fetching = None
+        notice = ""
         try:
             if url_problems:
                 raise Invalid(fields=url_problems)
             await self._load_extras()
             actor = await actor_of(self) if self.needs_actor else None
-            fetching = asyncio.ensure_future(self._fetch(params, actor))
+
+            async def fetch() -> tuple[list[dict[str, str]], int]:
+                """The rows; a sort the list does not know is ignored, with a notice."""
+                nonlocal notice
+                try:
+                    return await self._fetch(params, actor)
+                except Invalid as exc:
+                    if set(exc.fields) != {"sort"} or params.sort == self.default_sort:
+                        raise
+                    notice = (f"Unknown sort '{params.sort}' ignored; sorted by "
+                              f"{self.default_sort_text or self.default_sort.lstrip('-')}.")
+                    return await self._fetch(replace(params, sort=self.default_sort), actor)
+
+            fetching = asyncio.ensure_future(fetch())
             # The tab's first load of the list also reads the user's hidden columns, while
             # the rows are read (another worker thread).
             await self._read_hidden_columns()
@@ -252,14 +284,23 @@ class ListState(LiveMixin, mixin=True):
             self._change(changed_rows=self._live_rows_changed(self.rows, rows, self.live_key)
                          if refreshing else [])
             self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
-                         error="", field_errors={})
+                         error="", field_errors={}, notice=notice)
             if self.live_topics:
                 await self._live_watch(*self._live_watched())
         except Invalid as exc:
-            self._change(rows=[], total=0, rows_view=view, field_errors=exc.fields,
-                         error="This view's address has invalid values: " + exc.message)
+            # A filter's refusal is said beside its control, in its words; the rest above the
+            # list (a page number or size also beside the pager).
+            shown = {name: filter_message(name, message) if name in self.filter_keys
+                     else message for name, message in exc.fields.items()}
+            others = {name: message for name, message in exc.fields.items()
+                      if name not in self.filter_keys}
+            self._change(rows=[], total=0, rows_view=view, field_errors=shown, notice="",
+                         error="This view's address has invalid values: "
+                         + "; ".join(f"{name}: {message}" for name, message in others.items())
+                         if others else "")
         except Forbidden as exc:
-            self._change(rows=[], total=0, rows_view=view, field_errors={}, error=exc.message)
+            self._change(rows=[], total=0, rows_view=view, field_errors={}, notice="",
+                         error=exc.message)
         except ServerProblem as exc:  # ui/backend.py has logged it or raised the banner
             down = exc.__cause__ is not None and outage.is_unavailable(exc.__cause__)
             self._change(rows=[], total=0, rows_view=view, field_errors={},
