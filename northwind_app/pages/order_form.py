@@ -33,8 +33,9 @@ from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page
-from northwind_app.ui.picker import search_picker
-from northwind_app.ui.widgets import line_header
+from northwind_app.ui.picker import (MAX_TEXT, key_action, scroll_to_option, search_picker,
+                                      valid_key_payload)
+from northwind_app.ui.widgets import line_header, link_button
 
 HEADER_FIELDS = ("order_date", "required_date", "freight", "employee_id", "ship_via",
                  *svc.SHIP_FIELDS)
@@ -164,12 +165,14 @@ class OrderFormState(LiveMixin, rx.State):
     customer_label: str = ""
     customer_query: str = ""
     customer_results: list[dict[str, str]] = []
+    customer_active: int = -1  # the picker's highlighted option (-1: none)
     employee_options: list[list[str]] = []
     shipper_options: list[list[str]] = []
 
     lines: list[dict[str, str]] = []
     product_query: str = ""
     product_results: list[dict[str, str]] = []
+    product_active: int = -1
     product_message: str = ""
 
     errors: dict[str, str] = {}
@@ -210,8 +213,8 @@ class OrderFormState(LiveMixin, rx.State):
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
         self.deleted, self.lines_frozen = False, ""
-        self.customer_query, self.customer_results = "", []
-        self.product_query, self.product_results = "", []
+        self.customer_query, self.customer_results, self.customer_active = "", [], -1
+        self.product_query, self.product_results, self.product_active = "", [], -1
         path = self.router.url.path
         order_id = order_id_from_path(path)
         self.mode = "edit" if path.rstrip("/").endswith("/edit") else "new"
@@ -275,6 +278,7 @@ class OrderFormState(LiveMixin, rx.State):
                 results = await backend.read(self, _product_results, self.product_query)
                 if results != self.product_results:
                     self.product_results = results
+                    self.product_active = min(self.product_active, len(results) - 1)
         except ServiceError:  # a server problem: logged, or the outage banner raised
             return
 
@@ -369,9 +373,15 @@ class OrderFormState(LiveMixin, rx.State):
         if name == "freight":
             self._recompute(edited="freight")
 
+    # -- the pickers (ui/picker.py: a combobox each) ------------------------------------------
     @rx.event
     async def search_customers(self, text: str):
-        self.customer_query = text
+        if isinstance(text, str) and len(text) <= MAX_TEXT and (
+                text != self.customer_query or not self.customer_results):
+            await self._search_customers(text)
+
+    async def _search_customers(self, text: str) -> None:
+        self.customer_query, self.customer_active = text, -1
         try:
             self.customer_results = (await backend.read(self, _customer_results, text)
                                      if text.strip() else [])
@@ -380,19 +390,51 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     async def pick_customer(self, customer_id: str):
+        if isinstance(customer_id, str) and 0 < len(customer_id) <= MAX_TEXT:
+            await self._pick_customer(customer_id)
+
+    async def _pick_customer(self, customer_id: str) -> None:
         try:
             label, ship_to = await backend.read(self, _customer, customer_id)
         except ServiceError:  # not a customer (any more), or a server problem
             return
         self.customer_id, self.customer_label = customer_id, label
-        self.customer_query, self.customer_results = "", []
+        self.customer_query, self.customer_results, self.customer_active = "", [], -1
         self.values = {**self.values, **{k: v or "" for k, v in ship_to.items()}}
         self.errors = {k: v for k, v in self.errors.items()
                        if k != "customer_id" and k not in svc.SHIP_FIELDS}
 
     @rx.event
+    async def customer_key(self, key: str, text: str):
+        """A key in the customer picker, with the picker's text (see ui/picker.py)."""
+        if not valid_key_payload(key, text):
+            return
+        if text != self.customer_query:  # typed faster than the debounced search
+            await self._search_customers(text)
+        action, index = key_action(key, self.customer_active, len(self.customer_results))
+        if action == "search" and text.strip():
+            await self._search_customers(text)
+            self.customer_active = 0 if self.customer_results else -1
+        elif action == "move":
+            self.customer_active = index
+            yield scroll_to_option("customer", index)
+        elif action == "pick":
+            await self._pick_customer(self.customer_results[index]["value"])
+        elif action == "close":
+            self.customer_results, self.customer_active = [], -1
+        elif action == "clear":
+            self.customer_query = ""
+        # "submit": Enter with no option chosen is the form's (the browser submits it when
+        # the list is closed)
+
+    @rx.event
     async def search_products(self, text: str):
-        self.product_query = text
+        if isinstance(text, str) and len(text) <= MAX_TEXT and (
+                text != self.product_query or not self.product_results):
+            await self._search_products(text)
+
+    async def _search_products(self, text: str) -> None:
+        self.product_query, self.product_active = text, -1
         self.product_message = ""
         try:
             self.product_results = (await backend.read(self, _product_results, text)
@@ -403,6 +445,10 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     async def add_product(self, product_id: str):
+        if isinstance(product_id, str):
+            await self._add_product(product_id)
+
+    async def _add_product(self, product_id: str) -> None:
         match = next((p for p in self.product_results if p["value"] == product_id), None)
         if match is None:
             return
@@ -411,13 +457,35 @@ class OrderFormState(LiveMixin, rx.State):
         problem = svc.preview_totals(raw).problems.get(f"lines[{len(self.lines)}].product_id")
         if problem:  # each product once per order (e.g. already on a line)
             self.product_message = f"{match['label']}: {problem}."
-            self.product_results = []
+            self.product_results, self.product_active = [], -1
             return
         self.lines = [*self.lines, line]
         self.product_query, self.product_results, self.product_message = "", [], ""
+        self.product_active = -1
         self.errors = {k: v for k, v in self.errors.items() if k != "lines"}
         self._recompute()
         await self._live_follow()
+
+    @rx.event
+    async def product_key(self, key: str, text: str):
+        """A key in the line picker, with its text: Enter only ever picks (ui/picker.py)."""
+        if not valid_key_payload(key, text):
+            return
+        if text != self.product_query:  # typed faster than the debounced search
+            await self._search_products(text)
+        action, index = key_action(key, self.product_active, len(self.product_results))
+        if action == "search" and text.strip():
+            await self._search_products(text)
+            self.product_active = 0 if self.product_results else -1
+        elif action == "move":
+            self.product_active = index
+            yield scroll_to_option("product", index)
+        elif action == "pick":
+            await self._add_product(self.product_results[index]["value"])
+        elif action == "close":
+            self.product_results, self.product_active = [], -1
+        elif action == "clear":
+            self.product_query, self.product_message = "", ""
 
     @rx.event
     def set_line(self, index: int, name: str, value: str):
@@ -467,6 +535,12 @@ class OrderFormState(LiveMixin, rx.State):
         self.mode, self.order_id, self.version, self.deleted = "new", "", 0, False
         self.lines = [{**line, "existing": ""} for line in self.lines]
         yield OrderFormState.save
+
+    @rx.event
+    def submit_form(self, _form_data: dict):
+        """The form was submitted (its button, or Enter in a field): save what the state
+        holds; what the browser sends with the submission is not read."""
+        return OrderFormState.save
 
     @rx.event
     async def save(self):
@@ -528,7 +602,8 @@ def text_input(label: str, key: str, type_: str = "text", width: str = "100%") -
 
 def select_input(label: str, key: str, options, placeholder: str) -> rx.Component:
     return labeled(label, rx.select.root(
-        rx.select.trigger(placeholder=placeholder, width="100%", data_testid=f"input-{key}"),
+        rx.select.trigger(placeholder=placeholder, width="100%", data_testid=f"input-{key}",
+                          aria_label=label),
         rx.select.content(rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
         value=S.values[key], on_change=lambda v: S.set_value(key, v),
     ), key)
@@ -561,7 +636,7 @@ def line_row(line, index) -> rx.Component:
                                 rx.text("%"), align="start", spacing="1")),
         rx.table.cell(rx.text(line["line_total"], data_testid="line-total"), text_align="right"),
         rx.table.cell(rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="red",
-                                     on_click=S.remove_line(index), aria_label="Remove line",
+                                     on_click=S.remove_line(index), aria_label="Remove line", type="button",
                                      data_testid="remove-line")),
         data_testid="form-line",
     )
@@ -579,8 +654,10 @@ def lines_editor() -> rx.Component:
         rx.hstack(
             rx.text("Add product", size="2", weight="medium"),
             search_picker(query=S.product_query, on_query=S.search_products,
-                          results=S.product_results, on_pick=S.add_product,
-                          placeholder="Search products by name or id", testid="product"),
+                          results=S.product_results, active=S.product_active,
+                          on_pick=S.add_product, on_key=S.product_key, label="Add product",
+                          placeholder="Search products by name or id", testid="product",
+                          enter_picks=True),
             align="center", spacing="3",
         ),
         rx.cond(S.product_message != "",
@@ -606,9 +683,9 @@ def changed_callout() -> rx.Component:
     """Someone else changed the order being edited: who, what, when; reload or keep editing."""
     return rx.cond(S.changed_banner != "", rx.callout(
         rx.vstack(rx.text(S.changed_banner, data_testid="changed-banner-text"),
-                  rx.hstack(rx.button("Reload the order", size="1", variant="soft",
+                  rx.hstack(rx.button("Reload the order", size="1", variant="soft", type="button",
                                       on_click=S.load, data_testid="banner-reload"),
-                            rx.button("Keep editing", size="1", variant="soft",
+                            rx.button("Keep editing", size="1", variant="soft", type="button",
                                       color_scheme="gray", on_click=S.keep_editing,
                                       data_testid="banner-keep"),
                             spacing="2"),
@@ -617,18 +694,20 @@ def changed_callout() -> rx.Component:
 
 
 def form_body() -> rx.Component:
-    return rx.vstack(
+    return rx.form(rx.vstack(
         presence(S),
         changed_callout(),
         rx.cond(S.form_error != "", rx.callout(
             rx.vstack(rx.text(S.form_error),
                       rx.cond(S.conflict, rx.button("Reload the order", size="1", variant="soft",
-                                                    on_click=S.load, data_testid="reload-order")),
+                                                    type="button", on_click=S.load,
+                                                    data_testid="reload-order")),
                       rx.cond(S.deleted, rx.hstack(
                           rx.button("Save as a new order", size="1", on_click=S.save_as_new,
+                                    type="button",
                                     data_testid="save-as-new"),
-                          rx.link(rx.button("Back to the list", size="1", variant="soft"),
-                                  href="/orders", data_testid="back-to-list"),
+                          link_button("Back to the list", size="1", variant="soft",
+                                      href="/orders", data_testid="back-to-list"),
                           spacing="2")),
                       spacing="2"),
             icon="triangle-alert", color_scheme=rx.cond(S.conflict, "orange", "red"),
@@ -637,7 +716,8 @@ def form_body() -> rx.Component:
             rx.vstack(
                 rx.text("Customer", size="2", weight="medium"),
                 search_picker(query=S.customer_query, on_query=S.search_customers,
-                              results=S.customer_results, on_pick=S.pick_customer,
+                              results=S.customer_results, active=S.customer_active,
+                              on_pick=S.pick_customer, on_key=S.customer_key, label="Customer",
                               placeholder="Search customers by name, id or city",
                               testid="customer", selected_label=S.customer_label,
                               error=S.errors.get("customer_id", ""), width="100%"),
@@ -663,14 +743,16 @@ def form_body() -> rx.Component:
         lines_editor(),
         totals_box(),
         rx.hstack(
-            rx.link(rx.button("Cancel", variant="soft", color_scheme="gray"),
-                    href=rx.cond(S.mode == "edit", "/orders/" + S.order_id, "/orders")),
+            link_button("Cancel", variant="soft", color_scheme="gray",
+                        href=rx.cond(S.mode == "edit", "/orders/" + S.order_id, "/orders")),
+            # The form's one submit button: Enter in any of its fields presses it too (the
+            # pickers keep their Enter while their list is open, the line picker always).
             rx.button(rx.cond(S.mode == "edit", "Save changes", "Create order"),
-                      on_click=S.save, loading=S.saving, data_testid="save-order"),
+                      type="submit", loading=S.saving, data_testid="save-order"),
             justify="end", width="100%", spacing="3",
         ),
         width="100%", spacing="4",
-    )
+    ), on_submit=S.submit_form, width="100%")
 
 
 def order_form_page() -> rx.Component:

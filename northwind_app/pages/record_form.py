@@ -25,6 +25,7 @@ from northwind_app.ui.auth import actor_of, requires
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import forbidden, page
+from northwind_app.ui.widgets import link_button
 
 SAVE_FAILED = "A server problem stopped the save; nothing was saved."
 
@@ -163,7 +164,8 @@ def field_control(f: Field) -> rx.Component:
     if f.kind == "select":
         options = getattr(CatalogOptions, f.options)
         control = rx.select.root(
-            rx.select.trigger(placeholder="Choose…", width="100%", data_testid=f"input-{f.key}"),
+            rx.select.trigger(placeholder="Choose…", width="100%", data_testid=f"input-{f.key}",
+                              aria_label=f.label),
             rx.select.content(rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
             value=S.values[f.key], on_change=lambda v: S.set_value(f.key, v))
     else:
@@ -189,8 +191,9 @@ def record_form_page(entity: Entity):
             rx.grid(*[field_control(f) for f in entity.fields], columns="3", spacing="4",
                     width="100%"),
             rx.hstack(
-                rx.link(rx.button("Cancel", variant="soft", color_scheme="gray"),
-                        href=rx.cond(S.key == "", f"/{entity.name}", f"/{entity.name}/" + S.key)),
+                link_button("Cancel", variant="soft", color_scheme="gray",
+                            href=rx.cond(S.key == "", f"/{entity.name}",
+                                         f"/{entity.name}/" + S.key)),
                 rx.button(rx.cond(S.key == "", f"Create {noun}", "Save changes"), on_click=S.save,
                           loading=S.saving, data_testid="save-record"),
                 justify="end", width="100%", spacing="3"),

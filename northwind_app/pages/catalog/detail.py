@@ -24,7 +24,7 @@ from northwind_app.ui import backend
 from northwind_app.ui.auth import actor_of
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import page
-from northwind_app.ui.widgets import confirm_delete_dialog
+from northwind_app.ui.widgets import confirm_delete_dialog, link_button
 
 LOAD_FAILED = "This record could not be loaded. Try again."
 
@@ -160,8 +160,8 @@ def record_actions(state: type[DetailState]) -> rx.Component:
     entity = state.entity
     parts: list[tuple[Any, rx.Component]] = []
     if entity.may_edit and entity.fields:
-        parts.append((entity.may_edit, rx.link(
-            rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
+        parts.append((entity.may_edit, link_button(
+            rx.icon("pencil", size=16), "Edit", variant="soft",
             href=f"/{entity.name}/" + state.key + "/edit", data_testid="edit-record")))
     if entity.may_delete and entity.delete:
         parts.append((entity.may_delete, rx.fragment(
