@@ -66,8 +66,10 @@ def key_action(key: str, active: int, count: int) -> tuple[Action, int]:
 
 
 def valid_key_payload(key: object, text: object) -> bool:
-    """A picker key event's payload as a browser sends it (anything else is ignored)."""
-    return isinstance(key, str) and isinstance(text, str) and len(text) <= MAX_TEXT
+    """A key event's payload the picker acts on: one of its keys and a text as a browser
+    sends it (anything else, every other key included, is ignored)."""
+    return (isinstance(key, str) and key in KEYS and isinstance(text, str)
+            and len(text) <= MAX_TEXT)
 
 
 def _keys_and_text(e: ObjectVar[JavascriptKeyboardEvent]) -> tuple[Var[str], Var[str]]:

@@ -48,6 +48,7 @@ def test_other_keys_do_nothing(key):
 @pytest.mark.parametrize("key, text, ok", [
     ("Enter", "Verd", True), ("Enter", "", True), ("Enter", "x" * MAX_TEXT, True),
     ("Enter", "x" * (MAX_TEXT + 1), False), (None, "Verd", False), ("Enter", None, False),
+    ("a", "Verd", False),  # a letter: the debounced search handles the text
     (["Enter"], "Verd", False), ("Enter", {"a": 1}, False), (13, "Verd", False),
 ])
 def test_key_payloads_from_a_socket_are_checked(key, text, ok):
