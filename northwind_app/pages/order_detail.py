@@ -420,7 +420,7 @@ def ship_dialog() -> rx.Component:
                          data_testid="ship-date", aria_label="Shipped on",
                          max=s.today),
                 rx.cond(s.ship_errors.contains("shipped_date"),
-                        rx.text(s.ship_errors["shipped_date"], color="red", size="1",
+                        rx.text(s.ship_errors["shipped_date"], color_scheme="red", size="1",
                                 data_testid="ship-date-error")),
                 rx.text("Shipper", size="2"),
                 rx.select.root(
@@ -430,7 +430,7 @@ def ship_dialog() -> rx.Component:
                     value=s.ship_via, on_change=s.set_ship_via,
                 ),
                 rx.cond(s.ship_errors.contains("ship_via"),
-                        rx.text(s.ship_errors["ship_via"], color="red", size="1")),
+                        rx.text(s.ship_errors["ship_via"], color_scheme="red", size="1")),
                 rx.hstack(
                     rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
                     rx.button("Mark shipped", on_click=s.confirm_ship,

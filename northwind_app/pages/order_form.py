@@ -366,7 +366,7 @@ class OrderFormState(LiveMixin, rx.State):
     # -- field edits ------------------------------------------------------------------------
     @rx.event
     def set_value(self, name: str, value: str):
-        if name not in HEADER_FIELDS:
+        if not isinstance(value, str) or name not in HEADER_FIELDS:
             return
         self.values = {**self.values, name: value}
         self.errors = {k: v for k, v in self.errors.items() if k != name}
@@ -489,7 +489,8 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     def set_line(self, index: int, name: str, value: str):
-        if name not in LINE_NUMBERS or not 0 <= index < len(self.lines):
+        if (not isinstance(index, int) or not isinstance(value, str)
+                or name not in LINE_NUMBERS or not 0 <= index < len(self.lines)):
             return
         lines = list(self.lines)
         lines[index] = {**lines[index], name: value, f"err_{name}": ""}
@@ -498,7 +499,7 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     def remove_line(self, index: int):
-        if 0 <= index < len(self.lines):
+        if isinstance(index, int) and 0 <= index < len(self.lines):
             self.lines = [line for i, line in enumerate(self.lines) if i != index]
             self._recompute()
 
@@ -584,7 +585,7 @@ S = OrderFormState
 
 def error_text(key: str) -> rx.Component:
     return rx.cond(S.errors.contains(key),
-                   rx.text(S.errors[key], color="red", size="1", data_testid=f"error-{key}"))
+                   rx.text(S.errors[key], color_scheme="red", size="1", data_testid=f"error-{key}"))
 
 
 def labeled(label: str, control: rx.Component, key: str) -> rx.Component:
@@ -617,7 +618,7 @@ def line_row(line, index) -> rx.Component:
                      aria_label=label or name.replace("_", " "),
                      color_scheme=rx.cond(line[f"err_{name}"] != "", "red", "gray")),
             rx.cond(line[f"err_{name}"] != "",
-                    rx.text(line[f"err_{name}"], color="red", size="1", max_width="16em",
+                    rx.text(line[f"err_{name}"], color_scheme="red", size="1", max_width="16em",
                             data_testid=f"line-error-{name}")),
             spacing="1", align="end",
         )
@@ -627,7 +628,7 @@ def line_row(line, index) -> rx.Component:
             rx.text(line["stock"], " in stock", size="1", color=rx.color("gray", 11),
                     data_testid="line-stock"),
             rx.cond(line["err_product_id"] != "",
-                    rx.text(line["err_product_id"], color="red", size="1",
+                    rx.text(line["err_product_id"], color_scheme="red", size="1",
                             data_testid="line-error-product_id")),
             spacing="0")),
         rx.table.cell(cell_input("unit_price", "7em")),
@@ -661,7 +662,8 @@ def lines_editor() -> rx.Component:
             align="center", spacing="3",
         ),
         rx.cond(S.product_message != "",
-                rx.text(S.product_message, color="orange", size="2", data_testid="product-message")),
+                rx.text(S.product_message, color_scheme="orange", size="2",
+                        data_testid="product-message")),
         width="100%",
         spacing="3",
     )

@@ -156,7 +156,7 @@ S = RecordFormState
 
 def field_control(f: Field) -> rx.Component:
     error = rx.cond(S.errors.contains(f.key),
-                    rx.text(S.errors[f.key], color="red", size="1", data_testid=f"error-{f.key}"))
+                    rx.text(S.errors[f.key], color_scheme="red", size="1", data_testid=f"error-{f.key}"))
     if f.kind == "checkbox":
         control = rx.checkbox(f.label, checked=S.values[f.key] == "true",
                               on_change=lambda v: S.set_value(f.key, v), data_testid=f"input-{f.key}")

@@ -289,7 +289,7 @@ def _edit_card() -> rx.Component:
             rx.text("Deactivating or changing the role signs the user out everywhere.",
                     size="1", color=rx.color("gray", 11)),
             rx.cond(s.errors.contains("active"),
-                    rx.text(s.errors["active"], color="red", size="1", data_testid="error-active")),
+                    rx.text(s.errors["active"], color_scheme="red", size="1", data_testid="error-active")),
             spacing="1"),
         rx.button("Save changes", on_click=s.save, loading=s.saving, data_testid="save-user"),
         spacing="3", width="100%"), width="100%", data_testid="edit-user")

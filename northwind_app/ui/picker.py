@@ -183,7 +183,7 @@ def search_picker(
                 size="1",
             ),
         ),
-        rx.cond(has_error, rx.text(error, color="red", size="1", data_testid=f"{testid}-error")),
+        rx.cond(has_error, rx.text(error, color_scheme="red", size="1", data_testid=f"{testid}-error")),
         spacing="1",
         position="relative",
     )

@@ -140,7 +140,7 @@ def filter_date(state: type[ListState], name: str, label: str) -> rx.Component:
                  on_change=lambda v: set_query_param(state, name, v), data_testid=f"filter-{name}",
                  aria_label=label),
         rx.cond(state.field_errors.contains(name),
-                rx.text(state.field_errors[name], color="red", size="1")),
+                rx.text(state.field_errors[name], color_scheme="red", size="1")),
         spacing="1",
     )
 
@@ -158,7 +158,7 @@ def pager(state: type[ListState]) -> rx.Component:
         rx.text(state.range_text, size="2", data_testid="list-range"),
         # A page number or size in the address that no page has (e.g. ?page=0).
         *[rx.cond(state.field_errors.contains(name),
-                  rx.text(f"{label} ", state.field_errors[name], color="red", size="2",
+                  rx.text(f"{label} ", state.field_errors[name], color_scheme="red", size="2",
                           data_testid=f"pager-error-{name}"))
           for name, label in (("page", "Page"), ("size", "Rows per page"))],
         rx.spacer(),
