@@ -17,11 +17,13 @@ The input is `role="combobox"` with `aria-expanded`, `aria-controls` and
 is `role="listbox"` of `role="option"` items with `aria-selected`. The mouse still picks by
 clicking an option.
 
-The browser sends every key pressed in the picker with the input's current text (which may
-be ahead of the debounced query): the state searches that text first, so "Verd", ArrowDown,
-Enter picks the first match for "Verd" however fast it is typed. The browser itself only
-keeps the keys the picker uses from doing their default thing (moving the cursor, submitting
-the form).
+The browser sends each key pressed in the picker with the input's current text (which may
+be ahead of the debounced query); the state acts on the six keys above only, and for those
+searches that text first if the debounced search has not caught up, so "Verd", ArrowDown,
+Enter picks the first match for "Verd" however fast it is typed. (Other keys are events that
+do nothing: a Reflex event chain cannot be conditional in the browser.) The browser itself
+only keeps the keys the picker uses from doing their default thing (moving the cursor,
+submitting the form).
 """
 
 from __future__ import annotations
