@@ -36,7 +36,7 @@ api = create_api()
 app = App(
     api_transformer=in_front_of_reflex(api),
     csp_by_path=api_csp(api),
-    stylesheets=["/print.css", "/table.css", "/layout.css"],
+    stylesheets=["/print.css", "/table.css", "/layout.css", "/a11y.css"],
     # assets/favicon.ico (the path browsers also ask for on their own).
     head_components=[rx.el.link(rel="icon", href="/favicon.ico", sizes="any")],
     # Every tab hears another tab of the browser signing in or out.

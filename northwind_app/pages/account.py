@@ -183,7 +183,7 @@ class CredentialsState(rx.State, mixin=True):
 
 def field_error(errors, name: str) -> rx.Component:
     return rx.cond(errors.contains(name),
-                   rx.text(errors[name], color="red", size="1", data_testid=f"error-{name}"))
+                   rx.text(errors[name], color_scheme="red", size="1", data_testid=f"error-{name}"))
 
 
 def form_field(label: str, name: str, errors, *, control: rx.Component | None = None,
@@ -469,7 +469,7 @@ def format_section(s: type[AccountState]) -> rx.Component:
                                                value=code)
                                 for code, f in formats.FORMATS.items()]),
             value=s.number_format, on_change=s.set_number_format),
-        rx.cond(s.format_error != "", rx.text(s.format_error, color="red", size="1",
+        rx.cond(s.format_error != "", rx.text(s.format_error, color_scheme="red", size="1",
                                               data_testid="error-number_format")),
         testid="number-format")
 

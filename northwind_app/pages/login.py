@@ -82,7 +82,9 @@ class LoginState(rx.State):
 
 def _field(label: str, name: str, error, **props) -> rx.Component:
     return rx.vstack(
-        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
+        # (Radix's Text takes no htmlFor prop: given as an attribute, it names the input.)
+        rx.text(label, as_="label", custom_attrs={"htmlFor": name}, size="2",
+                weight="medium"),
         rx.input(id=name, name=name, width="100%", size="3", **props),
         rx.cond(error != "", rx.text(error, color_scheme="red", size="2",
                                      data_testid=f"{name}-error")),

@@ -27,7 +27,7 @@ from northwind_app.ui.breadcrumbs import action_link, breadcrumbs, list_href
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import page, grid_columns
-from northwind_app.ui.widgets import confirm_delete_dialog, line_header
+from northwind_app.ui.widgets import confirm_delete_dialog, line_header, link_button
 
 
 def order_id_from_path(path: str) -> int | None:
@@ -423,17 +423,17 @@ def ship_dialog() -> rx.Component:
                          data_testid="ship-date", aria_label="Shipped on",
                          max=s.today),
                 rx.cond(s.ship_errors.contains("shipped_date"),
-                        rx.text(s.ship_errors["shipped_date"], color="red", size="1",
+                        rx.text(s.ship_errors["shipped_date"], color_scheme="red", size="1",
                                 data_testid="ship-date-error")),
                 rx.text("Shipper", size="2"),
                 rx.select.root(
-                    rx.select.trigger(data_testid="ship-via"),
+                    rx.select.trigger(data_testid="ship-via", aria_label="Shipper"),
                     rx.select.content(rx.foreach(s.shipper_options,
                                                  lambda o: rx.select.item(o[1], value=o[0]))),
                     value=s.ship_via, on_change=s.set_ship_via,
                 ),
                 rx.cond(s.ship_errors.contains("ship_via"),
-                        rx.text(s.ship_errors["ship_via"], color="red", size="1")),
+                        rx.text(s.ship_errors["ship_via"], color_scheme="red", size="1")),
                 rx.hstack(
                     rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
                     rx.button("Mark shipped", on_click=s.confirm_ship,
@@ -512,16 +512,16 @@ def detail_body() -> rx.Component:
             rx.spacer(),
             rx.cond(AuthState.can_write_orders, rx.hstack(
                 rx.cond(s.blocked["edit"] != "", action_button("edit", "pencil"),
-                        rx.link(rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
-                                href="/orders/" + o["order_id"] + "/edit",
-                                data_testid="edit-order")),
+                        link_button(rx.icon("pencil", size=16), "Edit", variant="soft",
+                                    href="/orders/" + o["order_id"] + "/edit",
+                                    data_testid="edit-order")),
                 action_button("ship", "truck", on_click=s.open_ship),
                 action_button("cancel", "ban", color_scheme="orange",
                               on_click=s.set_cancel_open(True)),
                 spacing="3", wrap="wrap",
             )),
-            rx.link(rx.button(rx.icon("printer", size=16), "Invoice", variant="soft"),
-                    href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
+            link_button(rx.icon("printer", size=16), "Invoice", variant="soft",
+                        href="/orders/" + o["order_id"] + "/invoice", data_testid="invoice-link"),
             # A new order's form with this one's customer, shipping and lines (today's
             # prices): services/orders/prefill.py.
             rx.cond(AuthState.can_write_orders,
@@ -634,7 +634,7 @@ def invoice_page() -> rx.Component:
         totals(),
         rx.hstack(
             rx.button(rx.icon("printer", size=16), "Print", on_click=s.print_invoice),
-            rx.link(rx.button("Back to order", variant="soft"), href="/orders/" + o["order_id"]),
+            link_button("Back to order", variant="soft", href="/orders/" + o["order_id"]),
             class_name="no-print", spacing="3", padding_top="2em",
         ),
         max_width="60em", width="100%", spacing="4", padding="2em", margin_x="auto",

@@ -36,8 +36,9 @@ from northwind_app.ui.auth import AuthState, actor_of, requires
 from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.layout import forbidden, page, grid_columns
-from northwind_app.ui.picker import search_picker
-from northwind_app.ui.widgets import line_header
+from northwind_app.ui.picker import (MAX_TEXT, key_action, scroll_to_option, search_picker,
+                                      valid_key_payload)
+from northwind_app.ui.widgets import line_header, link_button
 
 HEADER_FIELDS = ("order_date", "required_date", "freight", "employee_id", "ship_via",
                  *svc.SHIP_FIELDS)
@@ -167,12 +168,14 @@ class OrderFormState(LiveMixin, rx.State):
     customer_label: str = ""
     customer_query: str = ""
     customer_results: list[dict[str, str]] = []
+    customer_active: int = -1  # the picker's highlighted option (-1: none)
     employee_options: list[list[str]] = []
     shipper_options: list[list[str]] = []
 
     lines: list[dict[str, str]] = []
     product_query: str = ""
     product_results: list[dict[str, str]] = []
+    product_active: int = -1
     product_message: str = ""
 
     errors: dict[str, str] = {}
@@ -214,8 +217,8 @@ class OrderFormState(LiveMixin, rx.State):
         self.not_found = False
         self.errors, self.form_error, self.conflict, self.product_message = {}, "", False, ""
         self.deleted, self.lines_frozen, self.prefill_note = False, "", ""
-        self.customer_query, self.customer_results = "", []
-        self.product_query, self.product_results = "", []
+        self.customer_query, self.customer_results, self.customer_active = "", [], -1
+        self.product_query, self.product_results, self.product_active = "", [], -1
         path = self.router.url.path
         order_id = order_id_from_path(path)
         self.mode = "edit" if path.rstrip("/").endswith("/edit") else "new"
@@ -279,6 +282,7 @@ class OrderFormState(LiveMixin, rx.State):
                 results = await backend.read(self, _product_results, self.product_query)
                 if results != self.product_results:
                     self.product_results = results
+                    self.product_active = min(self.product_active, len(results) - 1)
         except ServiceError:  # a server problem: logged, or the outage banner raised
             return
 
@@ -394,16 +398,22 @@ class OrderFormState(LiveMixin, rx.State):
     # -- field edits ------------------------------------------------------------------------
     @rx.event
     def set_value(self, name: str, value: str):
-        if name not in HEADER_FIELDS:
+        if not isinstance(value, str) or name not in HEADER_FIELDS:
             return
         self.values = {**self.values, name: value}
         self.errors = {k: v for k, v in self.errors.items() if k != name}
         if name == "freight":
             self._recompute(edited="freight")
 
+    # -- the pickers (ui/picker.py: a combobox each) ------------------------------------------
     @rx.event
     async def search_customers(self, text: str):
-        self.customer_query = text
+        if isinstance(text, str) and len(text) <= MAX_TEXT and (
+                text != self.customer_query or not self.customer_results):
+            await self._search_customers(text)
+
+    async def _search_customers(self, text: str) -> None:
+        self.customer_query, self.customer_active = text, -1
         try:
             self.customer_results = (await backend.read(self, _customer_results, text)
                                      if text.strip() else [])
@@ -412,19 +422,51 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     async def pick_customer(self, customer_id: str):
+        if isinstance(customer_id, str) and 0 < len(customer_id) <= MAX_TEXT:
+            await self._pick_customer(customer_id)
+
+    async def _pick_customer(self, customer_id: str) -> None:
         try:
             label, ship_to = await backend.read(self, _customer, customer_id)
         except ServiceError:  # not a customer (any more), or a server problem
             return
         self.customer_id, self.customer_label = customer_id, label
-        self.customer_query, self.customer_results = "", []
+        self.customer_query, self.customer_results, self.customer_active = "", [], -1
         self.values = {**self.values, **{k: v or "" for k, v in ship_to.items()}}
         self.errors = {k: v for k, v in self.errors.items()
                        if k != "customer_id" and k not in svc.SHIP_FIELDS}
 
     @rx.event
+    async def customer_key(self, key: str, text: str):
+        """A key in the customer picker, with the picker's text (see ui/picker.py)."""
+        if not valid_key_payload(key, text):
+            return
+        if text != self.customer_query:  # typed faster than the debounced search
+            await self._search_customers(text)
+        action, index = key_action(key, self.customer_active, len(self.customer_results))
+        if action == "search" and text.strip():
+            await self._search_customers(text)
+            self.customer_active = 0 if self.customer_results else -1
+        elif action == "move":
+            self.customer_active = index
+            yield scroll_to_option("customer", index)
+        elif action == "pick":
+            await self._pick_customer(self.customer_results[index]["value"])
+        elif action == "close":
+            self.customer_results, self.customer_active = [], -1
+        elif action == "clear":
+            self.customer_query = ""
+        # "submit": Enter with no option chosen is the form's (the browser submits it when
+        # the list is closed)
+
+    @rx.event
     async def search_products(self, text: str):
-        self.product_query = text
+        if isinstance(text, str) and len(text) <= MAX_TEXT and (
+                text != self.product_query or not self.product_results):
+            await self._search_products(text)
+
+    async def _search_products(self, text: str) -> None:
+        self.product_query, self.product_active = text, -1
         self.product_message = ""
         try:
             self.product_results = (await backend.read(self, _product_results, text)
@@ -435,6 +477,10 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     async def add_product(self, product_id: str):
+        if isinstance(product_id, str):
+            await self._add_product(product_id)
+
+    async def _add_product(self, product_id: str) -> None:
         match = next((p for p in self.product_results if p["value"] == product_id), None)
         if match is None:
             return
@@ -443,17 +489,40 @@ class OrderFormState(LiveMixin, rx.State):
         problem = svc.preview_totals(raw).problems.get(f"lines[{len(self.lines)}].product_id")
         if problem:  # each product once per order (e.g. already on a line)
             self.product_message = f"{match['label']}: {problem}."
-            self.product_results = []
+            self.product_results, self.product_active = [], -1
             return
         self.lines = [*self.lines, line]
         self.product_query, self.product_results, self.product_message = "", [], ""
+        self.product_active = -1
         self.errors = {k: v for k, v in self.errors.items() if k != "lines"}
         self._recompute()
         await self._live_follow()
 
     @rx.event
+    async def product_key(self, key: str, text: str):
+        """A key in the line picker, with its text: Enter only ever picks (ui/picker.py)."""
+        if not valid_key_payload(key, text):
+            return
+        if text != self.product_query:  # typed faster than the debounced search
+            await self._search_products(text)
+        action, index = key_action(key, self.product_active, len(self.product_results))
+        if action == "search" and text.strip():
+            await self._search_products(text)
+            self.product_active = 0 if self.product_results else -1
+        elif action == "move":
+            self.product_active = index
+            yield scroll_to_option("product", index)
+        elif action == "pick":
+            await self._add_product(self.product_results[index]["value"])
+        elif action == "close":
+            self.product_results, self.product_active = [], -1
+        elif action == "clear":
+            self.product_query, self.product_message = "", ""
+
+    @rx.event
     def set_line(self, index: int, name: str, value: str):
-        if name not in LINE_NUMBERS or not 0 <= index < len(self.lines):
+        if (not isinstance(index, int) or not isinstance(value, str)
+                or name not in LINE_NUMBERS or not 0 <= index < len(self.lines)):
             return
         lines = list(self.lines)
         lines[index] = {**lines[index], name: value, f"err_{name}": ""}
@@ -462,7 +531,7 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     def remove_line(self, index: int):
-        if 0 <= index < len(self.lines):
+        if isinstance(index, int) and 0 <= index < len(self.lines):
             self.lines = [line for i, line in enumerate(self.lines) if i != index]
             self._recompute()
 
@@ -499,6 +568,12 @@ class OrderFormState(LiveMixin, rx.State):
         self.mode, self.order_id, self.version, self.deleted = "new", "", 0, False
         self.lines = [{**line, "existing": ""} for line in self.lines]
         yield OrderFormState.save
+
+    @rx.event
+    def submit_form(self, _form_data: dict):
+        """The form was submitted (its button, or Enter in a field): save what the state
+        holds; what the browser sends with the submission is not read."""
+        return OrderFormState.save
 
     @rx.event
     async def save(self):
@@ -542,7 +617,7 @@ S = OrderFormState
 
 def error_text(key: str) -> rx.Component:
     return rx.cond(S.errors.contains(key),
-                   rx.text(S.errors[key], color="red", size="1", data_testid=f"error-{key}"))
+                   rx.text(S.errors[key], color_scheme="red", size="1", data_testid=f"error-{key}"))
 
 
 def labeled(label: str, control: rx.Component, key: str) -> rx.Component:
@@ -560,7 +635,8 @@ def text_input(label: str, key: str, type_: str = "text", width: str = "100%") -
 
 def select_input(label: str, key: str, options, placeholder: str) -> rx.Component:
     return labeled(label, rx.select.root(
-        rx.select.trigger(placeholder=placeholder, width="100%", data_testid=f"input-{key}"),
+        rx.select.trigger(placeholder=placeholder, width="100%", data_testid=f"input-{key}",
+                          aria_label=label),
         rx.select.content(rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
         value=S.values[key], on_change=lambda v: S.set_value(key, v),
     ), key)
@@ -574,7 +650,7 @@ def line_row(line, index) -> rx.Component:
                      aria_label=label or name.replace("_", " "),
                      color_scheme=rx.cond(line[f"err_{name}"] != "", "red", "gray")),
             rx.cond(line[f"err_{name}"] != "",
-                    rx.text(line[f"err_{name}"], color="red", size="1", max_width="16em",
+                    rx.text(line[f"err_{name}"], color_scheme="red", size="1", max_width="16em",
                             data_testid=f"line-error-{name}")),
             spacing="1", align="end",
         )
@@ -584,7 +660,7 @@ def line_row(line, index) -> rx.Component:
             rx.text(line["stock"], " in stock", size="1", color=rx.color("gray", 11),
                     data_testid="line-stock"),
             rx.cond(line["err_product_id"] != "",
-                    rx.text(line["err_product_id"], color="red", size="1",
+                    rx.text(line["err_product_id"], color_scheme="red", size="1",
                             data_testid="line-error-product_id")),
             spacing="0")),
         rx.table.cell(cell_input("unit_price", "7em")),
@@ -593,7 +669,7 @@ def line_row(line, index) -> rx.Component:
                                 rx.text("%"), align="start", spacing="1")),
         rx.table.cell(rx.text(line["line_total"], data_testid="line-total"), text_align="right"),
         rx.table.cell(rx.icon_button(rx.icon("x", size=14), variant="ghost", color_scheme="red",
-                                     on_click=S.remove_line(index), aria_label="Remove line",
+                                     on_click=S.remove_line(index), aria_label="Remove line", type="button",
                                      data_testid="remove-line")),
         data_testid="form-line",
     )
@@ -611,12 +687,15 @@ def lines_editor() -> rx.Component:
         rx.hstack(
             rx.text("Add product", size="2", weight="medium"),
             search_picker(query=S.product_query, on_query=S.search_products,
-                          results=S.product_results, on_pick=S.add_product,
-                          placeholder="Search products by name or id", testid="product"),
+                          results=S.product_results, active=S.product_active,
+                          on_pick=S.add_product, on_key=S.product_key, label="Add product",
+                          placeholder="Search products by name or id", testid="product",
+                          enter_picks=True),
             align="center", spacing="3", wrap="wrap", width="100%",
         ),
         rx.cond(S.product_message != "",
-                rx.text(S.product_message, color="orange", size="2", data_testid="product-message")),
+                rx.text(S.product_message, color_scheme="orange", size="2",
+                        data_testid="product-message")),
         width="100%",
         spacing="3",
     )
@@ -638,9 +717,9 @@ def changed_callout() -> rx.Component:
     """Someone else changed the order being edited: who, what, when; reload or keep editing."""
     return rx.cond(S.changed_banner != "", rx.callout(
         rx.vstack(rx.text(S.changed_banner, data_testid="changed-banner-text"),
-                  rx.hstack(rx.button("Reload the order", size="1", variant="soft",
+                  rx.hstack(rx.button("Reload the order", size="1", variant="soft", type="button",
                                       on_click=S.load, data_testid="banner-reload"),
-                            rx.button("Keep editing", size="1", variant="soft",
+                            rx.button("Keep editing", size="1", variant="soft", type="button",
                                       color_scheme="gray", on_click=S.keep_editing,
                                       data_testid="banner-keep"),
                             spacing="2"),
@@ -649,7 +728,7 @@ def changed_callout() -> rx.Component:
 
 
 def form_body() -> rx.Component:
-    return rx.vstack(
+    return rx.form(rx.vstack(
         presence(S),
         changed_callout(),
         rx.cond(S.prefill_note != "", rx.callout(
@@ -658,12 +737,14 @@ def form_body() -> rx.Component:
         rx.cond(S.form_error != "", rx.callout(
             rx.vstack(rx.text(S.form_error),
                       rx.cond(S.conflict, rx.button("Reload the order", size="1", variant="soft",
-                                                    on_click=S.load, data_testid="reload-order")),
+                                                    type="button", on_click=S.load,
+                                                    data_testid="reload-order")),
                       rx.cond(S.deleted, rx.hstack(
                           rx.button("Save as a new order", size="1", on_click=S.save_as_new,
+                                    type="button",
                                     data_testid="save-as-new"),
-                          rx.link(rx.button("Back to the list", size="1", variant="soft"),
-                                  href="/orders", data_testid="back-to-list"),
+                          link_button("Back to the list", size="1", variant="soft",
+                                      href="/orders", data_testid="back-to-list"),
                           spacing="2")),
                       spacing="2"),
             icon="triangle-alert", color_scheme=rx.cond(S.conflict, "orange", "red"),
@@ -672,7 +753,8 @@ def form_body() -> rx.Component:
             rx.vstack(
                 rx.text("Customer", size="2", weight="medium"),
                 search_picker(query=S.customer_query, on_query=S.search_customers,
-                              results=S.customer_results, on_pick=S.pick_customer,
+                              results=S.customer_results, active=S.customer_active,
+                              on_pick=S.pick_customer, on_key=S.customer_key, label="Customer",
                               placeholder="Search customers by name, id or city",
                               testid="customer", selected_label=S.customer_label,
                               error=S.errors.get("customer_id", ""), width="100%"),
@@ -698,14 +780,16 @@ def form_body() -> rx.Component:
         lines_editor(),
         totals_box(),
         rx.hstack(
-            rx.link(rx.button("Cancel", variant="soft", color_scheme="gray"),
-                    href=rx.cond(S.mode == "edit", "/orders/" + S.order_id, "/orders")),
+            link_button("Cancel", variant="soft", color_scheme="gray",
+                        href=rx.cond(S.mode == "edit", "/orders/" + S.order_id, "/orders")),
+            # The form's one submit button: Enter in any of its fields presses it too (the
+            # pickers keep their Enter while their list is open, the line picker always).
             rx.button(rx.cond(S.mode == "edit", "Save changes", "Create order"),
-                      on_click=S.save, loading=S.saving, data_testid="save-order"),
+                      type="submit", loading=S.saving, data_testid="save-order"),
             justify="end", width="100%", spacing="3",
         ),
         width="100%", spacing="4",
-    )
+    ), on_submit=S.submit_form, width="100%")
 
 
 def order_form_page() -> rx.Component:

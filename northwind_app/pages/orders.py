@@ -14,6 +14,7 @@ from northwind_app.ui import backend
 from northwind_app.ui.format import STATUS_COLORS, date_text
 from northwind_app.ui.auth import AuthState
 from northwind_app.ui.layout import page
+from northwind_app.ui.widgets import link_button
 from northwind_app.ui.table import (
     Column, ListState, data_table, filter_date, filter_error, filter_select, set_query_param,
 )
@@ -134,17 +135,13 @@ def orders_page() -> rx.Component:
                               OrdersState.country_options, width="9em"),
             ],
             actions=[
-                rx.link(
-                    rx.button(rx.icon("download", size=16), "Export CSV", variant="soft"),
-                    href="/api/orders/export.csv?" + OrdersState.query_string,
-                    is_external=True,
-                    download=True,
-                    data_testid="export-csv",
-                ),
+                link_button(rx.icon("download", size=16), "Export CSV", variant="soft",
+                            href="/api/orders/export.csv?" + OrdersState.query_string,
+                            download=True, data_testid="export-csv"),
                 rx.cond(AuthState.can_write_orders,
-                        rx.link(rx.button(rx.icon("plus", size=16), "New order"),
-                                href="/orders/new", data_testid="new-order",
-                                data_shortcut="new")),
+                        link_button(rx.icon("plus", size=16), "New order",
+                                    href="/orders/new", data_testid="new-order",
+                                    data_shortcut="new")),
             ],
             empty_text="No orders match this search and these filters.",
         ),

@@ -26,6 +26,7 @@ from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.drafts import drop_draft, keep_draft, resumes_draft
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import forbidden, page, grid_columns
+from northwind_app.ui.widgets import link_button
 
 SAVE_FAILED = "A server problem stopped the save; nothing was saved."
 
@@ -156,7 +157,7 @@ S = RecordFormState
 
 def field_control(f: Field) -> rx.Component:
     error = rx.cond(S.errors.contains(f.key),
-                    rx.text(S.errors[f.key], color="red", size="1", data_testid=f"error-{f.key}"))
+                    rx.text(S.errors[f.key], color_scheme="red", size="1", data_testid=f"error-{f.key}"))
     if f.kind == "checkbox":
         control = rx.checkbox(f.label, checked=S.values[f.key] == "true",
                               on_change=lambda v: S.set_value(f.key, v), data_testid=f"input-{f.key}")
@@ -164,7 +165,8 @@ def field_control(f: Field) -> rx.Component:
     if f.kind == "select":
         options = getattr(CatalogOptions, f.options)
         control = rx.select.root(
-            rx.select.trigger(placeholder="Choose…", width="100%", data_testid=f"input-{f.key}"),
+            rx.select.trigger(placeholder="Choose…", width="100%", data_testid=f"input-{f.key}",
+                              aria_label=f.label),
             rx.select.content(rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))),
             value=S.values[f.key], on_change=lambda v: S.set_value(f.key, v))
     else:
@@ -190,8 +192,9 @@ def record_form_page(entity: Entity):
             rx.grid(*[field_control(f) for f in entity.fields], columns=grid_columns(3), spacing="4",
                     width="100%"),
             rx.hstack(
-                rx.link(rx.button("Cancel", variant="soft", color_scheme="gray"),
-                        href=rx.cond(S.key == "", f"/{entity.name}", f"/{entity.name}/" + S.key)),
+                link_button("Cancel", variant="soft", color_scheme="gray",
+                            href=rx.cond(S.key == "", f"/{entity.name}",
+                                         f"/{entity.name}/" + S.key)),
                 rx.button(rx.cond(S.key == "", f"Create {noun}", "Save changes"), on_click=S.save,
                           loading=S.saving, data_testid="save-record"),
                 justify="end", width="100%", spacing="3"),

@@ -30,6 +30,7 @@ from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.history import HistoryRow, history_panel, history_rows
 from northwind_app.ui.layout import forbidden, page, grid_columns
+from northwind_app.ui.widgets import link_button
 from northwind_app.ui.table import Column, data_table, filter_select
 
 NO_EMPLOYEE = "none"  # a select item cannot have an empty value
@@ -65,8 +66,9 @@ def users_page() -> rx.Component:
             s, USER_COLUMNS, search_placeholder="Username or name",
             filters=[filter_select(s, "role", "Role", ROLE_FILTER, width="9em"),
                      filter_select(s, "active", "Status", ACTIVE_FILTER, width="9em")],
-            actions=[rx.link(rx.button(rx.icon("user-plus", size=16), "New user"),
-                             href="/users/new", data_testid="new-user", data_shortcut="new")],
+            actions=[link_button(rx.icon("user-plus", size=16), "New user",
+                                 href="/users/new", data_testid="new-user",
+                                 data_shortcut="new")],
             empty_text="No users match."),
         forbidden(FORBIDDEN)))
 
@@ -127,12 +129,12 @@ class UserFieldsState(rx.State, mixin=True):
         return None
 
 
-def _select(state: type[UserFieldsState], key: str, options) -> rx.Component:
+def _select(state: type[UserFieldsState], key: str, options, label: str) -> rx.Component:
     items = (rx.foreach(options, lambda o: rx.select.item(o[1], value=o[0]))
              if isinstance(options, rx.Var) else
              [rx.select.item(label, value=value) for value, label in options])
     return rx.select.root(
-        rx.select.trigger(width="100%", data_testid=f"input-{key}"),
+        rx.select.trigger(width="100%", data_testid=f"input-{key}", aria_label=label),
         rx.select.content(items),
         value=state.values[key], on_change=lambda v: state.set_value(key, v))
 
@@ -151,9 +153,10 @@ def account_fields(state: type[UserFieldsState]) -> list[rx.Component]:
     """Full name, role and employee link."""
     return [
         _text(state, "full_name", "Full name"),
-        form_field("Role", "role", state.errors, control=_select(state, "role", ROLE_OPTIONS)),
+        form_field("Role", "role", state.errors, control=_select(state, "role", ROLE_OPTIONS, "Role")),
         form_field("Employee", "employee_id", state.errors,
-                   control=_select(state, "employee_id", UserOptions.employees)),
+                   control=_select(state, "employee_id", UserOptions.employees,
+                                          "Employee")),
     ]
 
 
@@ -206,8 +209,7 @@ def new_user_page() -> rx.Component:
                            auto_complete="new-password"),
                 columns=grid_columns(3), spacing="4", width="100%"),
             rx.hstack(
-                rx.link(rx.button("Cancel", variant="soft", color_scheme="gray", type="button"),
-                        href="/users"),
+                link_button("Cancel", href="/users", variant="soft", color_scheme="gray"),
                 rx.button("Create user", type="submit", loading=s.saving, data_testid="save-user"),
                 justify="end", width="100%", spacing="3"),
             width="100%", spacing="4"),
@@ -286,12 +288,12 @@ def _edit_card() -> rx.Component:
             rx.text("Active", size="2", weight="medium"),
             rx.hstack(rx.switch(checked=s.values["active"] == "true",
                                 on_change=lambda v: s.set_value("active", v),
-                                data_testid="input-active"),
+                                data_testid="input-active", aria_label="Active"),
                       rx.text("May sign in and use API tokens", size="2"), spacing="2"),
             rx.text("Deactivating or changing the role signs the user out everywhere.",
                     size="1", color=rx.color("gray", 11)),
             rx.cond(s.errors.contains("active"),
-                    rx.text(s.errors["active"], color="red", size="1", data_testid="error-active")),
+                    rx.text(s.errors["active"], color_scheme="red", size="1", data_testid="error-active")),
             spacing="1"),
         rx.button("Save changes", on_click=s.save, loading=s.saving, data_testid="save-user"),
         spacing="3", width="100%"), width="100%", data_testid="edit-user")

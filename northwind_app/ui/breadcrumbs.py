@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Union
 
 import reflex as rx
-from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.ui.table import ListState
+from northwind_app.ui.widgets import link_button
 
 Text = Union[str, rx.Var]
 Crumb = tuple[Text, Union[Text, None]]  # (label, href; None for the page itself)
@@ -62,5 +62,5 @@ def breadcrumbs(*trail: Crumb, back: Text | None = None) -> rx.Component:
 def action_link(label: str, icon: str, href: Text, testid: str) -> rx.Component:
     """A link shown as a soft button (one element, one tab stop: not a button inside a link),
     followed by React Router (no page load)."""
-    return rx.button(ReactRouterLink.create(rx.icon(icon, size=16), label, to=href),
-                     as_child=True, variant="soft", data_testid=testid)
+    return link_button(rx.icon(icon, size=16), label, href=href, variant="soft",
+                       data_testid=testid)

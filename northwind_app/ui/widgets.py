@@ -1,10 +1,22 @@
-"""Small shared pieces of the screens: confirm-delete dialog, contact and address cards."""
+"""Small shared pieces of the screens: a link that looks like a button, confirm-delete
+dialog, contact and address cards."""
 
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.react_router.dom import ReactRouterLink
 
 from northwind_app.ui.outage import OutageState
+
+
+def link_button(*children, href, download: bool = False, **props) -> rx.Component:
+    """A link styled as a button: one element, one tab stop (a button inside a link is two,
+    and invalid HTML). A page of the app is reached by the router (no reload); `download`
+    links (files the API serves) are plain links. `props` are the button's (variant, size,
+    color_scheme, data_testid, …)."""
+    link = (rx.el.a(*children, href=href, download=True) if download
+            else ReactRouterLink.create(*children, to=href))
+    return rx.button(link, as_child=True, **props)
 
 
 def confirm_delete_dialog(*, title, description: str, open_, on_open_change, on_confirm,

@@ -201,7 +201,7 @@ def test_a_form_keeps_what_was_typed_over_a_reload_until_left_through_the_app(br
     expect(page.get_by_test_id("input-customer_id")).to_have_value("ZZDRF")
     expect(page.get_by_test_id("input-contact_name")).to_have_value("Dora Draft")
 
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("link", name="Cancel").click()  # a link styled as a button
     page.wait_for_url(re.compile(r"/customers/?$"))
     # The list's rows come from its load, which the server runs after the form's unmount.
     expect(page.get_by_test_id("list-row").first).to_be_visible()

@@ -26,7 +26,7 @@ from northwind_app.ui.breadcrumbs import breadcrumbs, list_href
 from northwind_app.ui.charts import TICK_FONT, count_axis, money_axis, y_axis_props
 from northwind_app.ui.entity_list import path_part
 from northwind_app.ui.layout import page
-from northwind_app.ui.widgets import confirm_delete_dialog
+from northwind_app.ui.widgets import confirm_delete_dialog, link_button
 
 LOAD_FAILED = "This record could not be loaded. Try again."
 
@@ -164,8 +164,8 @@ def record_actions(state: type[DetailState]) -> rx.Component:
     entity = state.entity
     parts: list[tuple[Any, rx.Component]] = []
     if entity.may_edit and entity.fields:
-        parts.append((entity.may_edit, rx.link(
-            rx.button(rx.icon("pencil", size=16), "Edit", variant="soft"),
+        parts.append((entity.may_edit, link_button(
+            rx.icon("pencil", size=16), "Edit", variant="soft",
             href=f"/{entity.name}/" + state.key + "/edit", data_testid="edit-record")))
     if entity.may_delete and entity.delete:
         parts.append((entity.may_delete, rx.fragment(

@@ -20,6 +20,7 @@ from northwind_app.ui import backend
 from northwind_app.ui.auth import AuthState
 from northwind_app.ui.entity_list import EntityList, list_state, path_part
 from northwind_app.ui.layout import page
+from northwind_app.ui.widgets import link_button
 from northwind_app.ui.table import ListState, data_table, filter_select
 
 
@@ -93,9 +94,9 @@ class CatalogOptions(rx.State):
 
 def _new_button(entity: Entity) -> rx.Component:
     return rx.cond(may(entity.may_create),
-                   rx.link(rx.button(rx.icon("plus", size=16), f"New {entity.noun}"),
-                           href=f"/{entity.name}/new", data_testid="new-record",
-                           data_shortcut="new"))
+                   link_button(rx.icon("plus", size=16), f"New {entity.noun}",
+                               href=f"/{entity.name}/new", data_testid="new-record",
+                               data_shortcut="new"))
 
 
 def list_page(entity: Entity) -> Callable[[], rx.Component]:

@@ -80,9 +80,11 @@ def _cell(col: Column, row) -> rx.Component:
     if col.render:
         content = col.render(row)
     elif col.link:
-        content = ReactRouterLink.create(
+        # No link where there is nothing to show (e.g. an employee without a manager): an
+        # empty link is a tab stop without a name.
+        content = rx.cond(value, ReactRouterLink.create(
             value, to=row[col.link], custom_attrs={"data-accent-color": ""},
-            class_name="rt-Text rt-reset rt-Link rt-underline-auto nw-link")
+            class_name="rt-Text rt-reset rt-Link rt-underline-auto nw-link"))
     elif col.badge:
         content = rx.el.span(value, custom_attrs={"data-accent-color": row[col.badge]},
                              class_name="rt-reset rt-Badge rt-r-size-1 rt-variant-soft")
@@ -126,7 +128,8 @@ def filter_select(state: type[ListState], name: str, label: str,
     return rx.vstack(
         rx.text(label, size="1", color=rx.color("gray", 11)),
         rx.select.root(
-            rx.select.trigger(placeholder="All", width=width, data_testid=f"filter-{name}"),
+            rx.select.trigger(placeholder="All", width=width, data_testid=f"filter-{name}",
+                              aria_label=label),
             rx.select.content(rx.select.item("All", value="all"), items),
             value=rx.cond(state.filters[name] != "", state.filters[name], "all"),
             on_change=lambda v: set_query_param(state, name, v, none="all"),
@@ -176,7 +179,7 @@ def pager(state: type[ListState]) -> rx.Component:
         rx.text(state.range_text, size="2", data_testid="list-range"),
         # A page number or size in the address that no page has (e.g. ?page=0).
         *[rx.cond(state.field_errors.contains(name),
-                  rx.text(f"{label} ", state.field_errors[name], color="red", size="2",
+                  rx.text(f"{label} ", state.field_errors[name], color_scheme="red", size="2",
                           data_testid=f"pager-error-{name}"))
           for name, label in (("page", "Page"), ("size", "Rows per page"))],
         rx.spacer(),
