@@ -452,7 +452,7 @@ def zone_section(s: type[AccountState]) -> rx.Component:
             rx.button("Use this browser's zone (", BROWSER_ZONE, ")", variant="soft",
                       on_click=s.set_time_zone(BROWSER_ZONE), data_testid="use-browser-zone"),
             spacing="3", align="center", wrap="wrap"),
-        rx.cond(s.zone_error != "", rx.text(s.zone_error, color="red", size="1",
+        rx.cond(s.zone_error != "", rx.text(s.zone_error, color_scheme="red", size="1",
                                             data_testid="error-time_zone")),
         testid="time-zone")
 

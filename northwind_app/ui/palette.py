@@ -199,7 +199,7 @@ def palette_dialog() -> rx.Component:
                     data_testid="palette-input"),
                 debounce_timeout=200,
             ),
-            rx.cond(s.message != "", rx.text(s.message, color="red", size="2",
+            rx.cond(s.message != "", rx.text(s.message, color_scheme="red", size="2",
                                               data_testid="palette-message")),
             rx.el.ul(
                 rx.foreach(s.results, _option),

@@ -114,7 +114,7 @@ def filter_error(state: type[ListState], name: str) -> rx.Component:
     """What is wrong with filter `name`'s value, beside its control, in its words ("The end
     date is before the start date")."""
     return rx.cond(state.field_errors.contains(name),
-                   rx.text(state.field_errors[name], color="red", size="1", max_width="16em",
+                   rx.text(state.field_errors[name], color_scheme="red", size="1", max_width="16em",
                            data_testid=f"filter-error-{name}"))
 
 
