@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from northwind_app.live.feed import Change
 from northwind_app.live.presence import Here, LocalPresence
+from northwind_app.live.shared import shared_reads
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,10 @@ class Registry:
     # --- delivering ---
 
     def dispatch(self, changes: Sequence[Change]) -> int:
-        """Nudge (coalesced) every tab watching a topic of `changes`; returns how many tabs."""
+        """Nudge (coalesced) every tab watching a topic of `changes`; returns how many tabs.
+        The feed position of shared refresh reads advances first (live/shared.py)."""
+        if changes:
+            shared_reads.advance()
         wanted: dict[str, set[str]] = {}
         for change in changes:
             if change.entity == "user":

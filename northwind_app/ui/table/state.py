@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from northwind_app.live.shared import format_key, shared_reads
 from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import format_number
 from northwind_app.services.auth import Actor
@@ -176,6 +177,7 @@ class ListState(LiveMixin, mixin=True):
         (`_change`)."""
         url_problems = self._read_url()
         view = self.router.url.query
+        refreshing, self._live_refreshing = self._live_refreshing, False
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
                             search=self.search or None,
                             filters={key: value for key, value in
@@ -186,7 +188,15 @@ class ListState(LiveMixin, mixin=True):
                 raise Invalid(fields=url_problems)
             await self._load_extras()
             actor = await actor_of(self) if self.needs_actor else None
-            fetching = asyncio.ensure_future(self._fetch(params, actor))
+            if refreshing:
+                # A live refresh: tabs of this worker on the same view share one read per
+                # feed position (live/shared.py); a navigation reads afresh.
+                key = (self.get_full_name(), self.router.url.path, repr(params),
+                       actor if self.needs_actor else None, format_key())
+                fetching = asyncio.ensure_future(
+                    shared_reads.get(key, lambda: self._fetch(params, actor)))
+            else:
+                fetching = asyncio.ensure_future(self._fetch(params, actor))
             done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
             if not done:
                 self.loading = True
@@ -198,7 +208,6 @@ class ListState(LiveMixin, mixin=True):
                 self._change(loading=False)
                 yield rx.redirect(self._url(page=last), replace=True)
                 return
-            refreshing, self._live_refreshing = self._live_refreshing, False
             self._change(changed_rows=self._live_rows_changed(self.rows, rows, self.live_key)
                          if refreshing else [])
             self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
