@@ -290,7 +290,7 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
     redis_meter = _redis_meter(server.redis_url)
     rss: list[tuple[float, int]] = [(0.0, server.rss_kb())]
     redis_start = redis_meter()
-    database = database_pids() or None
+    database = _database_pids(db_url)
     cpu0, own0 = CpuSample.take(server.pgid, database), _own_cpu()
     made: list[tuple[int, float]] = []
     errors: list[str] = []
@@ -354,6 +354,28 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
         "made": made,
     }
     return result
+
+
+def _database_pids(db_url: str) -> list[int] | None:
+    """The database server's processes: the one listening on the URL's port when its
+    command line names it (a private server beside others), else every MariaDB here; None
+    for SQLite (inside the app)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(db_url)
+    if parsed.get_backend_name() == "sqlite":
+        return None
+    pids = database_pids()
+    named = [pid for pid in pids if f"--port={parsed.port}" in _cmdline(pid)]
+    return named or pids or None
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _own_cpu() -> float:
