@@ -25,7 +25,8 @@ A page state opts in with `LiveMixin`:
 
         async def _live_refresh(self):
             ...                      # read again and assign what differs (no spinner); a
-                                     # form keeps what was typed; may return events
+                                     # form keeps what was typed; may return events (or
+                                     # be an async generator yielding them)
 
 `live_refresh` and `live_presence` (public handlers, safe for any socket to call: they only
 re-run what the tab registered for itself) check that the state still watches something on
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -140,10 +142,17 @@ class LiveMixin(rx.State, mixin=True):
 
     @rx.event
     async def live_refresh(self):
-        """Sent by the server (a nudge) when data this state watches changed."""
+        """Sent by the server (a nudge) when data this state watches changed. `_live_refresh`
+        is a coroutine (its result: events to run next) or an async generator (a list's load
+        run in this same event: one event per refresh, not one more queued behind it)."""
         if not registry.watching(self._live_token(), self.get_full_name(), self._live_path()):
-            return None
-        return await self._live_refresh()
+            return
+        refresh = self._live_refresh()
+        if inspect.isasyncgen(refresh):
+            async for update in refresh:
+                yield update
+        else:
+            yield await refresh
 
 
     @rx.event

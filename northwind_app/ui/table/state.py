@@ -96,9 +96,11 @@ class ListState(LiveMixin, mixin=True):
 
     async def _live_refresh(self):
         """Data the list shows changed: load the same view again (filters, sort, page, as
-        the address has them), then highlight the rows that are new or changed."""
+        the address has them), in the refresh's own event, then highlight the rows that are
+        new or changed."""
         self._live_refreshing = True
-        return type(self).load
+        async for update in self._load_view():
+            yield update
 
     # -- computed -------------------------------------------------------------------------
     @rx.var
@@ -175,6 +177,11 @@ class ListState(LiveMixin, mixin=True):
         SHOW_LOADING_AFTER (a delta before the rows would only make the browser render the
         table once more for every quick change). Values are assigned only when they change
         (`_change`)."""
+        async for update in self._load_view():
+            yield update
+
+    async def _load_view(self):
+        """`load`'s work (also a live refresh's, in its own event)."""
         url_problems = self._read_url()
         view = self.router.url.query
         refreshing, self._live_refreshing = self._live_refreshing, False
