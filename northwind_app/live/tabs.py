@@ -74,11 +74,12 @@ class LiveState(rx.State):
 
     @rx.event
     def ping(self):
-        return None
+        registry.done(self.router.session.client_token, SESSION)
 
     @rx.event
     async def rewatch(self):
         token, path = self.router.session.client_token, self.router.url.path or "/"
+        registry.done(token, REWATCH)
         for state, (kept_path, *topics) in list(self._kept.items()):
             if kept_path == path:
                 registry.watch(token, path, state, topics)
@@ -145,14 +146,18 @@ class LiveMixin(rx.State, mixin=True):
         """Sent by the server (a nudge) when data this state watches changed. `_live_refresh`
         is a coroutine (its result: events to run next) or an async generator (a list's load
         run in this same event: one event per refresh, not one more queued behind it)."""
-        if not registry.watching(self._live_token(), self.get_full_name(), self._live_path()):
-            return
-        refresh = self._live_refresh()
-        if inspect.isasyncgen(refresh):
-            async for update in refresh:
-                yield update
-        else:
-            yield await refresh
+        try:
+            if not registry.watching(self._live_token(), self.get_full_name(),
+                                     self._live_path()):
+                return
+            refresh = self._live_refresh()
+            if inspect.isasyncgen(refresh):
+                async for update in refresh:
+                    yield update
+            else:
+                yield await refresh
+        finally:  # the next nudge may go (registry backpressure)
+            registry.done(self._live_token(), self.get_full_name())
 
 
     @rx.event
@@ -160,6 +165,7 @@ class LiveMixin(rx.State, mixin=True):
         """Sent by the server when who else is on this tab's record changed."""
         from northwind_app.ui.auth import actor_of
 
+        registry.done(self._live_token(), self.get_full_name() + PRESENCE)
         topic = registry.here_topic(self._live_token(), self.get_full_name())
         if topic is None or not registry.watching(self._live_token(), self.get_full_name(),
                                                    self._live_path()):
@@ -214,6 +220,7 @@ async def live_updates(app: Any):
     """Lifespan task: this worker's listener (live/hub.py) feeding the registry, whose nudges
     go to this worker's tabs."""
     registry.nudge = lambda token, states: nudge(app, token, states)
+    registry.backpressure = True
     registry.connected = lambda token: _local(app, token)
     redis_url = feed.redis_url()
     registry.presence = (RedisPresence(redis_url) if redis_url
