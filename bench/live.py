@@ -49,6 +49,7 @@ from bench.memory import LOADING, NAMESPACE, ORDERS_STATE, ROWS, EventClient
 from bench.ui import CHROMIUM, CHROMIUM_ARGS, SESSION_COOKIE
 
 LIST_PATH, LIST_QUERY = "/orders", "sort=-order_id"
+SETTLE_SECONDS = 20.0  # after the writes, how long tabs may take to show the last ones
 COALESCE_GAP = 0.35  # seconds between two timed changes (> the 250 ms coalescing)
 TIMEOUT_MS = 30_000
 
@@ -308,7 +309,14 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
         rss.append((round(time.perf_counter() - start, 1), server.rss_kb()))
     writes_s = time.perf_counter() - start
     cpu1, own1 = CpuSample.take(server.pgid, database), _own_cpu()
-    await asyncio.sleep(3)  # the last writes' refreshes
+    # The last writes' refreshes: until every tab shows the database's first page (at most
+    # SETTLE_SECONDS; a tab still behind then is counted stale).
+    first_page = await asyncio.to_thread(_first_page, db_url)
+    settle_end = time.perf_counter() + SETTLE_SECONDS
+    await asyncio.sleep(1)
+    while time.perf_counter() < settle_end and any(c.last_rows != first_page for c in clients):
+        await asyncio.sleep(0.5)
+    settle_s = time.perf_counter() - settle_end + SETTLE_SECONDS
     rss.append((round(time.perf_counter() - start, 1), server.rss_kb()))
     redis_end = redis_meter()
     browser_done.set()
@@ -324,7 +332,6 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
         tabs_missing += bool(lost)
         notified += [(client.seen[oid] - answered[oid]) * 1000 for oid in created
                      if oid in client.seen]
-    first_page = await asyncio.to_thread(_first_page, db_url)
     stale = sum(1 for c in clients if c.last_rows != first_page)
     closed = sum(1 for c in clients if c.closed)
     updates = sum(c.updates for c in clients) - updates_before
@@ -337,6 +344,7 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
         "tabs": tabs, "rate_per_s": rate, "seconds": seconds, "writes": writes,
         "write_errors": len(errors), "first_write_error": errors[0] if errors else "",
         "writes_s": round(writes_s, 1), "connect_and_load_s": round(connect_s, 1),
+        "settle_s": round(settle_s, 1),
         "server_cpu_s": round(cpu1.server_s - cpu0.server_s, 2),
         "server_cpu_ms_per_write": round((cpu1.server_s - cpu0.server_s) / writes * 1000, 1)
         if writes else None,
