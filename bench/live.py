@@ -342,7 +342,9 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
     half = len(rss) // 2
     result = {
         "tabs": tabs, "rate_per_s": rate, "seconds": seconds, "writes": writes,
-        "write_errors": len(errors), "first_write_error": errors[0] if errors else "",
+        "write_errors": sum(1 for e in errors if not e.startswith("skipped")),
+        "writes_skipped": sum(1 for e in errors if e.startswith("skipped")),
+        "first_write_error": next((e for e in errors if not e.startswith("skipped")), ""),
         "writes_s": round(writes_s, 1), "connect_and_load_s": round(connect_s, 1),
         "settle_s": round(settle_s, 1),
         "server_cpu_s": round(cpu1.server_s - cpu0.server_s, 2),

@@ -269,7 +269,12 @@ def live_markdown(results: dict) -> str:
             if not load:
                 continue
             n = load["notified"]
-            failed = f" ({load['write_errors']} failed)" if load["write_errors"] else ""
+            failed = "".join(
+                f" ({count} {what})" for count, what in (
+                    (load["write_errors"], "failed"),
+                    # An older results file counted skipped writes as failed.
+                    (load.get("writes_skipped", 0), "not sent: earlier answers came late"))
+                if count)
             lines.append(
                 f"| {_scale_name(scale)} | {name} | {load['tabs']} (+ {load['browser_tabs']}) | "
                 f"{load['writes']} in {_fmt(load['writes_s'])} s"
