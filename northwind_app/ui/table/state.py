@@ -205,7 +205,7 @@ class ListState(LiveMixin, mixin=True):
             else:
                 fetching = asyncio.ensure_future(self._fetch(params, actor))
             done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
-            if not done:
+            if not done and not refreshing:  # a live refresh replaces the rows in place
                 self.loading = True
                 yield
             rows, total = await fetching
