@@ -237,9 +237,10 @@ def live_targets(results: dict) -> list[dict]:
     return out
 
 
-def live_markdown(results: dict) -> str:
-    """The live stage's section: targets, latency, and the load (and the comparison)."""
-    lines = [*_meta_lines(results["meta"]), "", "#### Targets", "",
+def live_markdown(results: dict, meta: bool = True) -> str:
+    """The live stage's section: targets, latency, and the load (and the comparison); with
+    the run's header (`meta`) when it stands alone (bench/README.md's live section)."""
+    lines = [*(_meta_lines(results["meta"]) + [""] if meta else []), "#### Targets", "",
              "| target | scale | measured | result |", "|---|---|---|---|"]
     for t in live_targets(results):
         mark = "— not measured" if t["ok"] is None else "✅ met" if t["ok"] else "❌ missed"
@@ -406,7 +407,7 @@ def markdown(results: dict, include_live: bool = True) -> str:
     if errors:
         lines += ["", "### Errors", ""] + [f"- {e}" for e in errors]
     if include_live and _has_live(results):
-        lines += ["", "### Live updates", "", live_markdown(results)]
+        lines += ["", "### Live updates", "", live_markdown(results, meta=False)]
     return "\n".join(lines) + "\n"
 
 
