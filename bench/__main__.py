@@ -3,7 +3,8 @@
 For each scale: load the data (timed), start the production app twice (the first start builds
 the frontend, the second is timed to the first 200 of /api/health), measure server memory with
 connected tabs, REST throughput/latency with wrk, the /orders screen in Chromium, and finally
-POST /api/orders (last, since it adds orders). Results go to bench/results/<stamp>.json and,
+live updates (bench/live.py: write → other tabs' DOM, and 200 connected tabs under 10
+writes a second) and POST /api/orders (last, since it adds orders). Results go to bench/results/<stamp>.json and,
 for full runs, into the results section of bench/README.md. See bench/README.md.
 
 `--ab OTHER_CHECKOUT` compares this checkout with another one in one interleaved run
@@ -22,13 +23,14 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import ab, data, memory, report, rest, ui
+from bench import ab, data, live, memory, report, rest, ui
 from bench.common import (
     BENCH_DIR, RAW_DIR, RESULTS_DIR, Credentials, Server, cpu_check, create_database,
     drop_database, group_pids, log, machine_info, sign_in,
 )
 
-STAGES = ("data", "start", "memory", "rest", "ui", "write")
+STAGES = ("data", "start", "memory", "rest", "ui", "live", "write")
+SERVER_STAGES = {"start", "memory", "rest", "ui", "live", "write"}
 GET_ENDPOINTS = {"orders_first_page", "orders_deep_page", "orders_deep_cursor", "orders_search",
                  "order_by_id", "customers_first_page", "customer_by_id",
                  *(floor.name for floor in rest.FLOORS)}
@@ -60,10 +62,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep an already loaded benchmark database instead of reloading it "
                         "(the data stage is then not measured)")
     p.add_argument("--redis", default=None, metavar="URL",
-                   help="run the app with this Redis (e.g. redis://127.0.0.1:6379): Reflex then "
+                   help="run the app with this Redis (e.g. redis://127.0.0.1:6379/5; "
+                        "'own:redis://127.0.0.1:6379' claims a free numbered database as the "
+                        "tests do, emptied at the end): Reflex then "
                         "starts 2×cores+1 workers (GRANIAN_WORKERS to change); without it one "
                         "worker (memory figures then include server-side state only in the "
                         "server's RSS)")
+    p.add_argument("--live-changes", type=int, default=None,
+                   help="live: timed API changes (default 120; --quick 5)")
+    p.add_argument("--live-tabs", type=int, default=None,
+                   help="live: connected tabs on the orders list (default 200; --quick 5)")
+    p.add_argument("--live-rate", type=float, default=None,
+                   help="live: order writes per second (default 10; --quick 5)")
+    p.add_argument("--live-seconds", type=float, default=None,
+                   help="live: seconds of writes (default 60; --quick 3)")
+    p.add_argument("--live-browsers", type=int, default=None,
+                   help="live: Chromium tabs on the list beside the clients (default 2; "
+                        "--quick 1)")
+    p.add_argument("--live-compare", action="store_true",
+                   help="live: run the load twice, refreshes not shared then shared "
+                        "(NORTHWIND_LIVE_SHARED), each on a fresh server start")
     p.add_argument("--drop", action="store_true", help="drop the benchmark databases at the end")
     p.add_argument("--out", type=Path, default=None, help="folder for the JSON results")
     p.add_argument("--readme", dest="readme", action="store_true", default=None,
@@ -96,6 +114,10 @@ def measure(args, server: Server, url: str, login: Credentials, result: dict) ->
         ("ui", lambda: ui.run(server.base, clicks_count=args.clicks,
                               cold_count=args.cold_loads,
                               session_token=login.session_token)),
+        ("live", lambda: live.run(server, url, login, changes=args.live_changes,
+                                  tabs=args.live_tabs, rate=args.live_rate,
+                                  seconds=args.live_seconds, browsers=args.live_browsers,
+                                  compare=args.live_compare)),
         ("write", lambda: rest.run(server.base, url, credentials=login,
                                    connections=args.connections_list,
                                    seconds=args.duration, warmup=args.warmup,
@@ -127,11 +149,11 @@ def run_scale(args, scale: str) -> dict:
         if reused:
             result["data"] = reused
             log(f"data: reusing {reused['orders']:,} orders")
-        elif "data" in stages or stages & {"start", "memory", "rest", "ui", "write"}:
+        elif "data" in stages or stages & SERVER_STAGES:
             loaded = data.load(url, scale)
             if "data" in stages:
                 result["data"] = loaded
-        if not stages & {"start", "memory", "rest", "ui", "write"}:
+        if not stages & SERVER_STAGES:
             return result
 
         login = sign_in(url)  # the API wants a token, the screens a signed-in session
@@ -177,12 +199,29 @@ def main(argv: list[str] | None = None) -> int:
     args.stages = {s.strip() for s in args.only.split(",") if s.strip()}
     if unknown := args.stages - set(STAGES):
         raise SystemExit(f"unknown stages: {', '.join(sorted(unknown))}")
+    if args.ab and "--only" not in " ".join(argv if argv is not None else sys.argv[1:]):
+        args.stages.discard("live")  # side by side only when asked for (--only live)
+    if args.redis and args.redis.startswith("own:"):
+        with live.own_redis_db(args.redis.removeprefix("own:")) as redis_url:
+            args.redis = redis_url
+            return _main(args, argv)
+    return _main(args, argv)
+
+
+def _main(args, argv: list[str] | None) -> int:
+    quick = args.quick
     args.duration = args.duration or (1 if quick else 10)
     args.warmup = 0 if quick else 2
     args.connections_list = _ints(args.connections)
     args.clicks = args.clicks or (10 if quick else 120)
     args.cold_loads = args.cold_loads or (2 if quick else 5)
     args.clients_list = _ints(args.clients or ("2,5" if quick else "50,200"))
+    args.live_changes = args.live_changes or (5 if quick else 120)
+    args.live_tabs = args.live_tabs or (5 if quick else 200)
+    args.live_rate = args.live_rate or (5.0 if quick else 10.0)
+    args.live_seconds = args.live_seconds or (3.0 if quick else 60.0)
+    args.live_browsers = args.live_browsers if args.live_browsers is not None else (
+        1 if quick else 2)
     if args.ab:
         return ab.run(args, argv if argv is not None else sys.argv[1:], measure)
     out_dir = args.out or (RAW_DIR if quick else RESULTS_DIR)

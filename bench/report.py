@@ -7,6 +7,9 @@ from pathlib import Path
 
 START = "<!-- bench-results:start -->"
 END = "<!-- bench-results:end -->"
+LIVE_START = "<!-- bench-live:start -->"  # the live stage's own section (bench/live.py)
+LIVE_END = "<!-- bench-live:end -->"
+LIVE_STAGES = {"live"}
 
 ENDPOINT_LABELS = {
     "orders_first_page": "GET /api/orders?limit=50",
@@ -178,7 +181,130 @@ def _cpu_check_lines(meta: dict) -> list[str]:
                 "Runs are comparable only on a machine of the same speed."]
 
 
-def markdown(results: dict) -> str:
+def _meta_lines(meta: dict) -> list[str]:
+    m = meta["machine"]
+    return [
+        f"Run **{meta['date']}** · `{meta['command']}`" + (" · **quick smoke run: figures are "
+                                                          "not comparable to the targets**"
+                                                          if meta.get("quick") else ""),
+        "",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, {m['os']}, "
+        f"Python {m['python']}. Database: **{meta['db']}**.",
+        *_cpu_check_lines(meta),
+    ]
+
+
+def live_targets(results: dict) -> list[dict]:
+    """The live stage's targets (issue #23), per scale and load run."""
+    out: list[dict] = []
+    for scale, res in results.get("scales", {}).items():
+        live = res.get("live") or {}
+        lat = live.get("latency")
+        if lat:
+            p95 = lat["all"]["p95_ms"]
+            out.append({"target": "API write → other tab's DOM p95 < 300 ms",
+                        "scale": _scale_name(scale),
+                        "measured": f"p95 {_fmt(p95)} ms (list {_fmt(lat['list']['p95_ms'])}, "
+                                    f"order page {_fmt(lat['order_page']['p95_ms'])}; "
+                                    f"{lat['changes']} changes)",
+                        "ok": None if p95 is None else p95 < 300})
+        load = live.get("load")
+        if load:
+            tabs, rate = load["tabs"], _fmt(load["rate_per_s"], 0)
+            p95 = load["notified"]["p95_ms"]
+            out.append({"target": f"{tabs} tabs, {rate} writes/s: write → tab notified p95 < 1 s",
+                        "scale": _scale_name(scale), "measured": f"p95 {_fmt(p95)} ms",
+                        "ok": None if p95 is None else p95 < 1000})
+            out.append({"target": f"{tabs} tabs, {rate} writes/s: no tab misses a change",
+                        "scale": _scale_name(scale),
+                        "measured": f"{load['missed']} orders never shown by a tab, "
+                                    f"{load['tabs_stale_at_end']} tabs stale at the end, "
+                                    f"{load['browser_missed']} missed in Chromium",
+                        "ok": not (load["missed"] or load["tabs_stale_at_end"]
+                                   or load["browser_missed"])})
+            growth = load["rss_growth_second_half_kb"]
+            out.append({"target": f"{tabs} tabs, {rate} writes/s: memory flat",
+                        "scale": _scale_name(scale),
+                        "measured": f"RSS {load['rss_kb_start'] / 1024:.0f} → "
+                                    f"{load['rss_kb_end'] / 1024:.0f} MB, second half "
+                                    f"{growth / 1024:+.1f} MB",
+                        "ok": growth < 0.02 * load["rss_kb_start"]})
+            out.append({"target": "a tab on unrelated data receives nothing per write",
+                        "scale": _scale_name(scale),
+                        "measured": f"{load['unrelated_updates']} updates in "
+                                    f"{load['writes']} writes",
+                        "ok": load["unrelated_updates"] == 0})
+    return out
+
+
+def live_markdown(results: dict, meta: bool = True) -> str:
+    """The live stage's section: targets, latency, and the load (and the comparison); with
+    the run's header (`meta`) when it stands alone (bench/README.md's live section)."""
+    lines = [*(_meta_lines(results["meta"]) + [""] if meta else []), "#### Targets", "",
+             "| target | scale | measured | result |", "|---|---|---|---|"]
+    for t in live_targets(results):
+        mark = "— not measured" if t["ok"] is None else "✅ met" if t["ok"] else "❌ missed"
+        lines.append(f"| {t['target']} | {t['scale']} | {t['measured']} | {mark} |")
+    lines += ["", "#### Write → other tab's DOM (Chromium)", "",
+              "| scale | changes | list p50 | list p95 | order page p50 | order page p95 "
+              "| both p95 | max |", "|---|---|---|---|---|---|---|---|"]
+    scales = results.get("scales", {})
+    for scale, res in scales.items():
+        lat = (res.get("live") or {}).get("latency")
+        if lat:
+            lines.append(f"| {_scale_name(scale)} | {lat['changes']} | "
+                         f"{_fmt(lat['list']['p50_ms'], 0)} ms | {_fmt(lat['list']['p95_ms'], 0)} ms"
+                         f" | {_fmt(lat['order_page']['p50_ms'], 0)} ms | "
+                         f"{_fmt(lat['order_page']['p95_ms'], 0)} ms | "
+                         f"{_fmt(lat['all']['p95_ms'], 0)} ms | {_fmt(lat['all']['max_ms'], 0)} ms |")
+    lines += ["", "#### Connected tabs under writes", "",
+              "| scale | refreshes | tabs (+ Chromium) | writes | server CPU / write "
+              "| DB CPU / write | machine busy | RSS start → end (2nd half) | Redis growth "
+              "| tab notified p50 / p95 / p99 | Chromium shown p95 | missed / stale "
+              "| updates per tab per write | unrelated tab |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for scale, res in scales.items():
+        live = res.get("live") or {}
+        for label, name in (("load_unshared", "each tab reads"), ("load", "shared reads")):
+            load = live.get(label)
+            if not load:
+                continue
+            n = load["notified"]
+            failed = "".join(
+                f" ({count} {what})" for count, what in (
+                    (load["write_errors"], "failed"),
+                    # An older results file counted skipped writes as failed.
+                    (load.get("writes_skipped", 0), "not sent: earlier answers came late"))
+                if count)
+            lines.append(
+                f"| {_scale_name(scale)} | {name} | {load['tabs']} (+ {load['browser_tabs']}) | "
+                f"{load['writes']} in {_fmt(load['writes_s'])} s"
+                f"{failed} | "
+                f"{_fmt(load['server_cpu_ms_per_write'])} ms | "
+                f"{_fmt(load['database_cpu_ms_per_write'])} ms | "
+                f"{_fmt(load['machine_busy_pct'], 0)} % | "
+                f"{load['rss_kb_start'] / 1024:.0f} → {load['rss_kb_end'] / 1024:.0f} MB "
+                f"({load['rss_growth_second_half_kb'] / 1024:+.1f} MB) | "
+                f"{load['redis_growth_kb'] / 1024:+.1f} MB | "
+                f"{_fmt(n['p50_ms'], 0)} / {_fmt(n['p95_ms'], 0)} / "
+                f"{_fmt(load['notified_p99_ms'], 0)} ms | "
+                f"{_fmt(load['browser_shown']['p95_ms'], 0)} ms | "
+                f"{load['missed']} / {load['tabs_stale_at_end']} | "
+                f"{_fmt(load['updates_per_tab_per_write'], 2)} | "
+                f"{load['unrelated_updates']} updates |")
+    errors = [f"{_scale_name(s)}: {r['errors']['live']}" for s, r in scales.items()
+              if (r.get("errors") or {}).get("live")]
+    if errors:
+        lines += ["", "Errors:", ""] + [f"- {e}" for e in errors]
+    return "\n".join(lines) + "\n"
+
+
+def _has_live(results: dict) -> bool:
+    return any(res.get("live") or (res.get("errors") or {}).get("live")
+               for res in results.get("scales", {}).values())
+
+
+def markdown(results: dict, include_live: bool = True) -> str:
     meta = results["meta"]
     m = meta["machine"]
     lines = [
@@ -280,20 +406,31 @@ def markdown(results: dict) -> str:
               for stage, msg in (r.get("errors") or {}).items()]
     if errors:
         lines += ["", "### Errors", ""] + [f"- {e}" for e in errors]
+    if include_live and _has_live(results):
+        lines += ["", "### Live updates", "", live_markdown(results, meta=False)]
     return "\n".join(lines) + "\n"
 
 
+def _replace(text: str, start: str, end: str, block: str, heading: str) -> str:
+    if start in text and end in text:
+        return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text,
+                      flags=re.S)
+    return text.rstrip() + f"\n\n{heading}\n\n" + block + "\n"
+
+
 def update_readme(readme: Path, results: dict, json_path: Path) -> None:
+    """The results table (when the run measured more than the live stage) and the live
+    stage's own section (when it ran), each between its markers."""
     text = readme.read_text()
     try:
         source = json_path.resolve().relative_to(readme.resolve().parent)
     except ValueError:
         source = json_path
-    block = f"{START}\n<!-- generated by `python -m bench` from {source}; " \
-            f"do not edit -->\n\n{markdown(results)}\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text,
-                      flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n## Results\n\n" + block + "\n"
+    note = f"<!-- generated by `python -m bench` from {source}; do not edit -->"
+    if set(results["meta"].get("stages") or ()) - LIVE_STAGES:
+        block = f"{START}\n{note}\n\n{markdown(results, include_live=False)}\n{END}"
+        text = _replace(text, START, END, block, "## Results")
+    if _has_live(results):
+        block = f"{LIVE_START}\n{note}\n\n{live_markdown(results)}\n{LIVE_END}"
+        text = _replace(text, LIVE_START, LIVE_END, block, "## Live updates: results")
     readme.write_text(text)

@@ -11,6 +11,10 @@ the tab wherever it is.
 `dispatch` finds the tabs a batch of changes concerns through an index by topic (a tab showing
 unrelated data costs nothing) and nudges each at most once per COALESCE_SECONDS however many
 changes arrive: the first change at once, later ones together at the end of the interval.
+With `backpressure` (the app's registry) a tab is not nudged again before it has run the
+events of its last nudge (`done`, called by them), or IN_FLIGHT_SECONDS have passed: when the
+server falls behind, each tab's refreshes space out to what it can serve (changes meanwhile
+are taken together by the next one) instead of piling up in the tab's event queue.
 Plain asyncio, no Reflex: `live/tabs.py` gives it the way to nudge a tab.
 """
 
@@ -24,10 +28,12 @@ from dataclasses import dataclass, field
 
 from northwind_app.live.feed import Change
 from northwind_app.live.presence import Here, LocalPresence
+from northwind_app.live.shared import shared_reads
 
 log = logging.getLogger(__name__)
 
 COALESCE_SECONDS = 0.25
+IN_FLIGHT_SECONDS = 5.0  # a nudge whose events never ran (a closed tab) holds the next this long
 SESSION = "session"  # the pseudo-state name of a tab's session watch
 PRESENCE = "#presence"  # suffix of a state name: read who else is here (not the data)
 REWATCH = "rewatch"  # the pseudo-state name of "register what you watched again"
@@ -50,6 +56,7 @@ class Tab:
     pending: set[str] = field(default_factory=set)  # state names waiting for the next nudge
     timer: asyncio.TimerHandle | None = None
     here: tuple[str, str, Here] | None = None  # (topic, state name, who) when it is "here"
+    in_flight: set[str] = field(default_factory=set)  # states nudged whose events have not run
 
 
 # nudge(token, state names): make the tab run those states' refresh (may raise).
@@ -61,10 +68,13 @@ class Registry:
 
     def __init__(self, nudge: Nudge | None = None,
                  connected: Callable[[str], bool] | None = None,
-                 coalesce: float = COALESCE_SECONDS):
+                 coalesce: float = COALESCE_SECONDS, backpressure: bool = False,
+                 in_flight: float = IN_FLIGHT_SECONDS):
         self.nudge = nudge
         self.connected = connected or (lambda _token: True)
         self.coalesce = coalesce
+        self.backpressure = backpressure
+        self.in_flight_seconds = in_flight
         self.tabs: dict[str, Tab] = {}
         self.index: dict[str, set[str]] = {}  # topic → tokens
         self._sending: set[asyncio.Task] = set()
@@ -227,7 +237,10 @@ class Registry:
     # --- delivering ---
 
     def dispatch(self, changes: Sequence[Change]) -> int:
-        """Nudge (coalesced) every tab watching a topic of `changes`; returns how many tabs."""
+        """Nudge (coalesced) every tab watching a topic of `changes`; returns how many tabs.
+        The feed position of shared refresh reads advances first (live/shared.py)."""
+        if changes:
+            shared_reads.advance()
         wanted: dict[str, set[str]] = {}
         for change in changes:
             if change.entity == "user":
@@ -259,10 +272,27 @@ class Registry:
         if tab.timer is not None:
             return  # the next nudge takes these too
         wait = tab.last_nudge + self.coalesce - time.monotonic()
+        if self.backpressure and tab.in_flight:
+            # The last nudge's events have not run yet: the next waits for them (`done`).
+            wait = max(wait, tab.last_nudge + self.in_flight_seconds - time.monotonic())
         if wait <= 0:
             self._flush(token)
         else:
             tab.timer = asyncio.get_running_loop().call_later(wait, self._flush, token)
+
+    def done(self, token: str, state: str) -> None:
+        """Tab `token` ran the event of `state` its last nudge asked for: with backpressure,
+        what arrived meanwhile goes now (or at the end of the coalescing interval)."""
+        tab = self.tabs.get(token)
+        if tab is None or state not in tab.in_flight:
+            return
+        tab.in_flight.discard(state)
+        if tab.in_flight or not tab.pending:
+            return
+        if tab.timer is not None:
+            tab.timer.cancel()
+            tab.timer = None
+        self._schedule(token, set())
 
     def _flush(self, token: str) -> None:
         tab = self.tabs.get(token)
@@ -276,6 +306,7 @@ class Registry:
             self.forget(token)
             return
         tab.last_nudge = time.monotonic()
+        tab.in_flight = set(states) if self.backpressure else set()
         if self.nudge is None:
             return
         task = asyncio.get_running_loop().create_task(self._send(token, states))

@@ -25,7 +25,8 @@ A page state opts in with `LiveMixin`:
 
         async def _live_refresh(self):
             ...                      # read again and assign what differs (no spinner); a
-                                     # form keeps what was typed; may return events
+                                     # form keeps what was typed; may return events (or
+                                     # be an async generator yielding them)
 
 `live_refresh` and `live_presence` (public handlers, safe for any socket to call: they only
 re-run what the tab registered for itself) check that the state still watches something on
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -72,11 +74,12 @@ class LiveState(rx.State):
 
     @rx.event
     def ping(self):
-        return None
+        registry.done(self.router.session.client_token, SESSION)
 
     @rx.event
     async def rewatch(self):
         token, path = self.router.session.client_token, self.router.url.path or "/"
+        registry.done(token, REWATCH)
         for state, (kept_path, *topics) in list(self._kept.items()):
             if kept_path == path:
                 registry.watch(token, path, state, topics)
@@ -140,10 +143,21 @@ class LiveMixin(rx.State, mixin=True):
 
     @rx.event
     async def live_refresh(self):
-        """Sent by the server (a nudge) when data this state watches changed."""
-        if not registry.watching(self._live_token(), self.get_full_name(), self._live_path()):
-            return None
-        return await self._live_refresh()
+        """Sent by the server (a nudge) when data this state watches changed. `_live_refresh`
+        is a coroutine (its result: events to run next) or an async generator (a list's load
+        run in this same event: one event per refresh, not one more queued behind it)."""
+        try:
+            if not registry.watching(self._live_token(), self.get_full_name(),
+                                     self._live_path()):
+                return
+            refresh = self._live_refresh()
+            if inspect.isasyncgen(refresh):
+                async for update in refresh:
+                    yield update
+            else:
+                yield await refresh
+        finally:  # the next nudge may go (registry backpressure)
+            registry.done(self._live_token(), self.get_full_name())
 
 
     @rx.event
@@ -151,6 +165,7 @@ class LiveMixin(rx.State, mixin=True):
         """Sent by the server when who else is on this tab's record changed."""
         from northwind_app.ui.auth import actor_of
 
+        registry.done(self._live_token(), self.get_full_name() + PRESENCE)
         topic = registry.here_topic(self._live_token(), self.get_full_name())
         if topic is None or not registry.watching(self._live_token(), self.get_full_name(),
                                                    self._live_path()):
@@ -205,6 +220,7 @@ async def live_updates(app: Any):
     """Lifespan task: this worker's listener (live/hub.py) feeding the registry, whose nudges
     go to this worker's tabs."""
     registry.nudge = lambda token, states: nudge(app, token, states)
+    registry.backpressure = True
     registry.connected = lambda token: _local(app, token)
     redis_url = feed.redis_url()
     registry.presence = (RedisPresence(redis_url) if redis_url

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import reflex as rx
 from sqlmodel import Session
 
+from northwind_app.live.shared import format_key, shared_reads
 from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import cents, format_money, format_number
 from northwind_app.services import dashboard as dash
@@ -160,7 +161,11 @@ class HomeState(LiveMixin, rx.State):
     async def _live_refresh(self):
         """Orders changed: the same period's figures again, in place (only what differs)."""
         try:
-            data = await backend.read(self, _load, *self._period())
+            period = self._period()
+            # One computation per period, number format and feed position in this worker,
+            # shared by every dashboard tab the change nudges (live/shared.py).
+            data = await shared_reads.get(("dashboard", period, format_key()),
+                                          lambda: backend.read(self, _load, *period))
         except ServiceError:
             return
         for name, value in data.items():

@@ -177,6 +177,22 @@ def test_quick_run_of_every_benchmark(tmp_path):
     assert all(ui["clicks_by_kind"][k]["n"] >= 1 for k in ("next_page", "sort", "filter",
                                                           "open", "back"))
 
+    live = res["live"]
+    lat = live["latency"]
+    assert lat["changes"] == 5 and lat["list"]["n"] == 5 and lat["order_page"]["n"] == 5
+    assert 0 < lat["all"]["p50_ms"] <= lat["all"]["p95_ms"] < 30_000
+    load = live["load"]
+    assert load["tabs"] == 5 and load["writes"] == 15 and load["write_errors"] == 0
+    # Every tab (websocket clients and Chromium) showed every order created, and ends on
+    # the database's first page; the tab on an unrelated product received nothing.
+    assert load["missed"] == 0 and load["tabs_stale_at_end"] == 0 and load["tabs_closed"] == 0
+    assert load["browser_missed"] == 0 and load["browser_rows_match_database"]
+    assert load["notified"]["n"] == 5 * 15 and load["browser_shown"]["n"] == 15
+    assert load["unrelated_updates"] == 0
+    assert load["server_cpu_ms_per_write"] > 0 and load["rss_kb_end"] > 0
+    rendered = report.markdown(results)
+    assert "### Live updates" in rendered and "| 300 demo | shared reads | 5 (+ 1) |" in rendered
+
     assert results["targets"]
     assert {t["status"] for t in results["targets"]} <= {"met", "missed", "not measured"}
     # GET by id is read against the API's floor (/api/health), measured in the same run at the

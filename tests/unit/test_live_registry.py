@@ -174,3 +174,44 @@ def test_presence_in_process():
         assert others_text(await registry.presence.here("order:1"), 2) == ""
 
     aio.run(scenario())
+
+
+def test_backpressure_a_tab_is_nudged_again_only_after_it_ran_the_last_nudge():
+    """When the server falls behind, a tab's refreshes wait for the last one to have run
+    (or IN_FLIGHT_SECONDS), taking every change meanwhile together, instead of piling up."""
+    nudges: list[tuple[float, str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudges.append((time.monotonic(), token, states))
+
+    async def scenario():
+        registry = Registry(nudge, coalesce=0.05, backpressure=True, in_flight=0.6)
+        registry.watch("list", "/orders", "orders_state", ["orders"])
+        start = time.monotonic()
+        registry.dispatch([_change(1)])
+        await asyncio.sleep(0.01)
+        assert len(nudges) == 1
+        for n in range(10):  # changes while the first refresh has not run
+            registry.dispatch([_change(2 + n)])
+            await asyncio.sleep(0.02)
+        assert len(nudges) == 1
+        registry.done("list", "orders_state")  # the tab ran it: what came meanwhile goes
+        await asyncio.sleep(0.02)
+        assert len(nudges) == 2 and nudges[1][2] == {"orders_state"}
+        # A nudge whose events never run (a closed tab) holds the next one IN_FLIGHT only.
+        registry.dispatch([_change(20)])
+        await asyncio.sleep(0.3)
+        assert len(nudges) == 2
+        await asyncio.sleep(0.5)
+        assert len(nudges) == 3 and nudges[2][0] - nudges[1][0] >= 0.55
+        assert time.monotonic() - start < 2
+        # Without backpressure (the default) only the coalescing interval spaces nudges.
+        free = Registry(nudge, coalesce=0.05)
+        free.watch("other", "/orders", "orders_state", ["orders"])
+        free.dispatch([_change(30)])
+        await asyncio.sleep(0.08)
+        free.dispatch([_change(31)])
+        await asyncio.sleep(0.08)
+        assert sum(1 for _, token, _ in nudges if token == "other") == 2
+
+    asyncio.run(scenario())

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
+from northwind_app.live.shared import format_key, shared_reads
 from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import format_number
 from northwind_app.services import users
@@ -121,9 +122,11 @@ class ListState(LiveMixin, mixin=True):
 
     async def _live_refresh(self):
         """Data the list shows changed: load the same view again (filters, sort, page, as
-        the address has them), then highlight the rows that are new or changed."""
+        the address has them), in the refresh's own event, then highlight the rows that are
+        new or changed."""
         self._live_refreshing = True
-        return type(self).load
+        async for update in self._load_view():
+            yield update
 
     # -- computed -------------------------------------------------------------------------
     @rx.var
@@ -239,8 +242,14 @@ class ListState(LiveMixin, mixin=True):
         SHOW_LOADING_AFTER (a delta before the rows would only make the browser render the
         table once more for every quick change). Values are assigned only when they change
         (`_change`)."""
+        async for update in self._load_view():
+            yield update
+
+    async def _load_view(self):
+        """`load`'s work (also a live refresh's, in its own event)."""
         url_problems = self._read_url()
         view = self.router.url.query
+        refreshing, self._live_refreshing = self._live_refreshing, False
         params = ListParams(limit=self.page_size, offset=self.offset, sort=self.sort or None,
                             search=self.search or None,
                             filters={key: value for key, value in
@@ -253,24 +262,33 @@ class ListState(LiveMixin, mixin=True):
             await self._load_extras()
             actor = await actor_of(self) if self.needs_actor else None
 
+            async def read(view: ListParams) -> tuple[list[dict[str, str]], int]:
+                if refreshing:
+                    # A live refresh: tabs of this worker on the same view share one read per
+                    # feed position (live/shared.py); a navigation reads afresh.
+                    key = (self.get_full_name(), self.router.url.path, repr(view),
+                           actor if self.needs_actor else None, format_key())
+                    return await shared_reads.get(key, lambda: self._fetch(view, actor))
+                return await self._fetch(view, actor)
+
             async def fetch() -> tuple[list[dict[str, str]], int]:
                 """The rows; a sort the list does not know is ignored, with a notice."""
                 nonlocal notice
                 try:
-                    return await self._fetch(params, actor)
+                    return await read(params)
                 except Invalid as exc:
                     if set(exc.fields) != {"sort"} or params.sort == self.default_sort:
                         raise
                     notice = (f"Unknown sort '{params.sort}' ignored; sorted by "
                               f"{self.default_sort_text or self.default_sort.lstrip('-')}.")
-                    return await self._fetch(replace(params, sort=self.default_sort), actor)
+                    return await read(replace(params, sort=self.default_sort))
 
             fetching = asyncio.ensure_future(fetch())
             # The tab's first load of the list also reads the user's hidden columns, while
             # the rows are read (another worker thread).
             await self._read_hidden_columns()
             done, _ = await asyncio.wait({fetching}, timeout=SHOW_LOADING_AFTER)
-            if not done:
+            if not done and not refreshing:  # a live refresh replaces the rows in place
                 self.loading = True
                 yield
             rows, total = await fetching
@@ -280,7 +298,6 @@ class ListState(LiveMixin, mixin=True):
                 self._change(loading=False)
                 yield rx.redirect(self._url(page=last), replace=True)
                 return
-            refreshing, self._live_refreshing = self._live_refreshing, False
             self._change(changed_rows=self._live_rows_changed(self.rows, rows, self.live_key)
                          if refreshing else [])
             self._change(rows=rows, total=total, rows_offset=self.offset, rows_view=view,
