@@ -22,7 +22,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import ab, data, memory, report, rest, ui
+from bench import ab, data, memory, peer, report, rest, ui
 from bench.common import (
     BENCH_DIR, RAW_DIR, RESULTS_DIR, Credentials, Server, cpu_check, create_database,
     drop_database, group_pids, log, machine_info, sign_in,
@@ -78,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default scales: classic; results in bench/results/raw/); see "
                         "bench/ab.py")
     p.add_argument("--rounds", type=int, default=3,
-                   help="with --ab: rounds per side (default 3)")
+                   help="with --ab or --peer: rounds per side (default 3)")
+    p.add_argument("--peer", default=None, metavar="DIR_OR_URL",
+                   help="only the peer stage: our REST API against the Node.js peer (its "
+                        "folder, e.g. ../shared/peers, or the URL of a running one), wrk "
+                        "interleaved, median ratios (default scales classic,1000000, 16 and "
+                        "64 connections; see bench/peer.py)")
     return p
 
 
@@ -183,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     args.clicks = args.clicks or (10 if quick else 120)
     args.cold_loads = args.cold_loads or (2 if quick else 5)
     args.clients_list = _ints(args.clients or ("2,5" if quick else "50,200"))
+    if args.peer:
+        return peer.main(args, argv if argv is not None else sys.argv[1:])
     if args.ab:
         return ab.run(args, argv if argv is not None else sys.argv[1:], measure)
     out_dir = args.out or (RAW_DIR if quick else RESULTS_DIR)
