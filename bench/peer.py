@@ -52,7 +52,7 @@ from pathlib import Path
 from bench import data, rest
 from bench.common import (
     BENCH_DIR, RAW_DIR, RESULTS_DIR, CpuSample, Server, cpu_per_request, create_database,
-    database_pids, free_port, group_pids, http_status, log, machine_info, cpu_check, query,
+    database_pids, drop_database, free_port, group_pids, http_status, log, machine_info, cpu_check, query,
     sign_in,
 )
 
@@ -327,6 +327,7 @@ def run_scale(args, scale: str, peer: PeerServer, redis_url: str) -> dict:
             started = server.start()
         log(f"peer: ours started in {started:.1f} s ({len(group_pids(server.pgid))} processes)")
         peer.start(database)
+        result["ports"] = {"ours": server.port, "peer": peer.port}
         pairs, info = endpoints(server.base, url, headers)
         result["info"] = info
         result["same_rows"] = same_rows(server.base, peer.base, headers, info["order_id"])
@@ -336,6 +337,8 @@ def run_scale(args, scale: str, peer: PeerServer, redis_url: str) -> dict:
     finally:
         peer.stop()
         server.stop()
+        if args.drop:
+            drop_database(url)
     return result
 
 
