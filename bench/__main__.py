@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "folder, e.g. ../shared/peers, or the URL of a running one), wrk "
                         "interleaved, median ratios (default scales classic,1000000, 16 and "
                         "64 connections; see bench/peer.py)")
+    p.add_argument("--variant", action="append", metavar="LABEL:NAME=VALUE[,…]",
+                   help="with --peer: also measure ours started with this environment, in "
+                        "the same rotation (e.g. plain:NORTHWIND_LEAN_READS=0); repeatable")
     return p
 
 

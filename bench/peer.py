@@ -49,9 +49,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bench import data, rest
 from bench.common import (
-    BENCH_DIR, RAW_DIR, RESULTS_DIR, CpuSample, Server, cpu_per_request, create_database,
+    MARIADB_SERVER_URL, BENCH_DIR, RAW_DIR, RESULTS_DIR, CpuSample, Server, cpu_per_request, create_database,
     database_pids, drop_database, free_port, group_pids, http_status, log, machine_info, cpu_check, query,
     sign_in,
 )
@@ -124,8 +126,11 @@ class PeerServer:
                 raise RuntimeError(f"the peer at {self.base} does not answer /healthz")
             return
         self.prepare()
+        server = make_url(MARIADB_SERVER_URL)  # the same MariaDB server as ours
         env = {**os.environ, "PORT": str(self.port), "HOST": "127.0.0.1",
-               "WORKERS": str(WORKERS), "DB_NAME": database}
+               "WORKERS": str(WORKERS), "DB_NAME": database,
+               "DB_HOST": server.host or "127.0.0.1", "DB_PORT": str(server.port or 3306),
+               "DB_USER": server.username or "root", "DB_PASSWORD": server.password or ""}
         logfile = open(self.log_path, "a")
         self.proc = subprocess.Popen(["node", "server.js"], cwd=self.folder, env=env,
                                      stdout=logfile, stderr=subprocess.STDOUT,
@@ -242,6 +247,22 @@ def endpoints(ours: str, db_url: str, headers: dict[str, str]) -> tuple[list[tup
     ], {"orders": total, "order_id": mid_id, "deep_offset": deep}
 
 
+def serving_database_pids() -> list[int]:
+    """The MariaDB server processes of this machine listening on the benchmark's port (other
+    servers running here, e.g. another session's own, are not counted)."""
+    port = make_url(MARIADB_SERVER_URL).port or 3306
+    found = []
+    for pid in database_pids():
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        ports = [arg.split("=", 1)[1] for arg in args if arg.startswith("--port=")]
+        if ports == [str(port)] or (not ports and port == 3306):
+            found.append(pid)
+    return found
+
+
 def _measure(url: str, c: int, seconds: int, headers: dict, pgid: int | None,
              database: list[int] | None) -> dict:
     before = CpuSample.take(pgid, database) if pgid else None
@@ -253,15 +274,17 @@ def _measure(url: str, c: int, seconds: int, headers: dict, pgid: int | None,
             "errors": r.get("errors"), "cpu": r.get("cpu")}
 
 
-def compare(ours: Server, peer: PeerServer, pairs: list[tuple], headers: dict, *,
+def compare(ours: dict[str, Server], peer: PeerServer, pairs: list[tuple], headers: dict, *,
             connections: list[int], rounds: int, seconds: int, warmup: int) -> dict:
-    """wrk on both sides alternately; per endpoint and connection count every round's runs and
-    the medians."""
-    database = database_pids() or None
+    """wrk on every side in turn (ours, each variant of ours, the peer; each round starts
+    one further along); per endpoint and connection count every round's runs and the
+    medians, each of our sides against the peer."""
+    database = serving_database_pids() or None
     out: dict = {}
     for name, our_path, peer_path in pairs:
-        sides = {"ours": (ours.base + our_path, ours.pgid), "peer": (peer.base + peer_path,
-                                                                     peer.pgid)}
+        sides = {label: (server.base + our_path, server.pgid) for label, server in ours.items()}
+        sides["peer"] = (peer.base + peer_path, peer.pgid)
+        labels = list(sides)
         if warmup:
             for url, _ in sides.values():
                 rest.wrk(url, 16, warmup, headers=headers)
@@ -269,16 +292,18 @@ def compare(ours: Server, peer: PeerServer, pairs: list[tuple], headers: dict, *
         for c in connections:
             runs: list[dict] = []
             for r in range(rounds):
-                order = ("ours", "peer") if r % 2 == 0 else ("peer", "ours")
                 one: dict = {}
-                for side in order:
+                for side in labels[r % len(labels):] + labels[:r % len(labels)]:
                     url, pgid = sides[side]
                     one[side] = _measure(url, c, seconds, headers, pgid, database)
                 runs.append(one)
-                log(f"peer: {name} c={c} round {r + 1}: ours {one['ours']['rps']:.0f} req/s "
-                    f"p99 {one['ours']['p99']:.1f} ms; peer {one['peer']['rps']:.0f} req/s "
-                    f"p99 {one['peer']['p99']:.1f} ms")
-            entry["runs"][str(c)] = {"rounds": runs, **summarize(runs)}
+                log(f"peer: {name} c={c} round {r + 1}: " + "; ".join(
+                    f"{side} {one[side]['rps']:.0f} req/s p99 {one[side]['p99']:.1f} ms"
+                    for side in labels))
+            summary = entry["runs"][str(c)] = {"rounds": runs, **summarize(runs)}
+            variants = [label for label in labels if label not in ("ours", "peer")]
+            if variants:
+                summary["variants"] = {label: summarize(runs, label) for label in variants}
     return out
 
 
@@ -287,30 +312,42 @@ def _median(values: list[float | None]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
-def summarize(runs: list[dict]) -> dict:
+def summarize(runs: list[dict], ours: str = "ours") -> dict:
+    """The medians of the rounds: `ours` (our side's label) against the peer."""
     def side(name: str, key: str) -> list:
         return [run[name][key] for run in runs]
 
     def cpu(name: str, key: str) -> list:
         return [(run[name].get("cpu") or {}).get(key) for run in runs]
 
+    ratios = [run[ours]["rps"] / run["peer"]["rps"] for run in runs if run["peer"]["rps"]]
     return {
-        "ours_rps": _median(side("ours", "rps")), "peer_rps": _median(side("peer", "rps")),
-        "ours_p99": _median(side("ours", "p99")), "peer_p99": _median(side("peer", "p99")),
-        "rps_ratio": _median([o["rps"] / p["rps"] if p["rps"] else None
-                              for o, p in ((r["ours"], r["peer"]) for r in runs)]),
-        "p99_ratio": _median([o["p99"] / p["p99"] if p["p99"] else None
-                              for o, p in ((r["ours"], r["peer"]) for r in runs)]),
-        "rps_ratio_min": round(min(r["ours"]["rps"] / r["peer"]["rps"] for r in runs
-                                   if r["peer"]["rps"]), 3) if runs else None,
-        "rps_ratio_max": round(max(r["ours"]["rps"] / r["peer"]["rps"] for r in runs
-                                   if r["peer"]["rps"]), 3) if runs else None,
-        "ours_app_us": _median(cpu("ours", "server_us")),
+        "ours_rps": _median(side(ours, "rps")), "peer_rps": _median(side("peer", "rps")),
+        "ours_p99": _median(side(ours, "p99")), "peer_p99": _median(side("peer", "p99")),
+        "rps_ratio": _median(ratios),
+        "p99_ratio": _median([run[ours]["p99"] / run["peer"]["p99"] for run in runs
+                              if run["peer"]["p99"]]),
+        "rps_ratio_min": round(min(ratios), 3) if ratios else None,
+        "rps_ratio_max": round(max(ratios), 3) if ratios else None,
+        "ours_app_us": _median(cpu(ours, "server_us")),
         "peer_app_us": _median(cpu("peer", "server_us")),
-        "ours_db_us": _median(cpu("ours", "database_us")),
+        "ours_db_us": _median(cpu(ours, "database_us")),
         "peer_db_us": _median(cpu("peer", "database_us")),
-        "non_2xx": sum(side("ours", "non_2xx")) + sum(side("peer", "non_2xx")),
+        "non_2xx": sum(side(ours, "non_2xx")) + sum(side("peer", "non_2xx")),
     }
+
+
+def parse_variants(specs: list[str]) -> dict[str, dict[str, str]]:
+    """`--variant LABEL:NAME=VALUE[,NAME=VALUE…]` → {label: environment}: another server of
+    ours, measured in the same rotation (e.g. `plain:NORTHWIND_LEAN_READS=0`)."""
+    variants: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        label, _, assignments = spec.partition(":")
+        env = dict(item.split("=", 1) for item in assignments.split(",") if "=" in item)
+        if not label or label in ("ours", "peer") or label in variants or not env:
+            raise SystemExit(f"bad --variant {spec!r}: use LABEL:NAME=VALUE[,NAME=VALUE]")
+        variants[label] = env
+    return variants
 
 
 def run_scale(args, scale: str, peer: PeerServer, redis_url: str) -> dict:
@@ -321,22 +358,31 @@ def run_scale(args, scale: str, peer: PeerServer, redis_url: str) -> dict:
     result["data"] = reused or data.load(url, scale)
     login = sign_in(url)
     headers = login.api_headers
-    server = Server(url, redis_url=redis_url)
+    servers = {"ours": Server(url, redis_url=redis_url)}
+    for label in args.peer_variants:
+        servers[label] = Server(url, redis_url=redis_url)
     try:
-        with _environ(GRANIAN_WORKERS=str(WORKERS)):
-            started = server.start()
-        log(f"peer: ours started in {started:.1f} s ({len(group_pids(server.pgid))} processes)")
+        for label, server in servers.items():
+            with _environ(**{"GRANIAN_WORKERS": str(WORKERS),
+                             **args.peer_variants.get(label, {})}):
+                started = server.start()
+            log(f"peer: {label} started in {started:.1f} s "
+                f"({len(group_pids(server.pgid))} processes)")
         peer.start(database)
-        result["ports"] = {"ours": server.port, "peer": peer.port}
-        pairs, info = endpoints(server.base, url, headers)
+        result["ports"] = {label: server.port for label, server in servers.items()}
+        result["ports"]["peer"] = peer.port
+        result["variants"] = args.peer_variants
+        ours = servers["ours"]
+        pairs, info = endpoints(ours.base, url, headers)
         result["info"] = info
-        result["same_rows"] = same_rows(server.base, peer.base, headers, info["order_id"])
-        result["endpoints"] = compare(server, peer, pairs, headers,
+        result["same_rows"] = same_rows(ours.base, peer.base, headers, info["order_id"])
+        result["endpoints"] = compare(servers, peer, pairs, headers,
                                       connections=args.peer_connections, rounds=args.rounds,
                                       seconds=args.duration, warmup=args.warmup)
     finally:
         peer.stop()
-        server.stop()
+        for server in servers.values():
+            server.stop()
         if args.drop:
             drop_database(url)
     return result
@@ -377,6 +423,15 @@ def markdown(results: dict) -> str:
                     f"{_fmt(s['peer_p99'], 1)} | {_fmt(s['p99_ratio'], 2)}× | "
                     f"{_fmt(s['ours_app_us'])} / {_fmt(s['ours_db_us'])} | "
                     f"{_fmt(s['peer_app_us'])} / {_fmt(s['peer_db_us'])} |")
+                for variant, v in (s.get("variants") or {}).items():
+                    lines.append(
+                        f"| {label} | … ours as `{variant}` | {c} | {_fmt(v['ours_rps'])} | "
+                        f"{_fmt(v['peer_rps'])} | **{_fmt(v['rps_ratio'], 2)}×** "
+                        f"({_fmt(v['rps_ratio_min'], 2)}–{_fmt(v['rps_ratio_max'], 2)}) | "
+                        f"{_fmt(v['ours_p99'], 1)} | {_fmt(v['peer_p99'], 1)} | "
+                        f"{_fmt(v['p99_ratio'], 2)}× | {_fmt(v['ours_app_us'])} / "
+                        f"{_fmt(v['ours_db_us'])} | {_fmt(v['peer_app_us'])} / "
+                        f"{_fmt(v['peer_db_us'])} |")
     return "\n".join(lines) + "\n"
 
 
@@ -407,6 +462,7 @@ def main(args, argv: list[str]) -> int:
         [16, 64] if args.connections == "1,16,64" else args.connections_list
     if quick and args.rounds == 3:
         args.rounds = 2
+    args.peer_variants = parse_variants(args.variant or [])
     peer = PeerServer(args.peer)
     started = dt.datetime.now().astimezone()
     results: dict = {"meta": {
@@ -414,6 +470,7 @@ def main(args, argv: list[str]) -> int:
         "command": "python -m bench " + shlex.join(argv), "quick": quick,
         "peer": args.peer, "scales": args.scales_list, "wrk_seconds": args.duration,
         "connections": args.peer_connections, "rounds": args.rounds,
+        "variants": args.peer_variants,
         "machine": machine_info(), "cpu_check_start": cpu_check(),
     }, "scales": {}}
     failed = False

@@ -194,7 +194,8 @@ PEERS_DIR = Path(os.environ.get("NORTHWIND_PEERS_DIR") or PROJECT_ROOT.parent / 
 def test_quick_peer_stage(tmp_path):
     """`python -m bench --peer DIR --quick`: ours and the Node.js peer on the same MariaDB
     data, wrk on both alternately; the run's figures are sane and the servers are stopped."""
-    from tests.dbutil import require_backend
+    from bench.common import query
+    from tests.dbutil import MARIADB_SERVER_URL, require_backend
     from tests.prodserver import own_redis_db
 
     if not shutil.which("node") or not (PEERS_DIR / "express" / "server.js").exists():
@@ -204,13 +205,20 @@ def test_quick_peer_stage(tmp_path):
     out = tmp_path / "results"
     prefix = f"nw_test_peer{os.getpid()}_"
     env = {**os.environ, "NORTHWIND_BENCH_WORK_DIR": str(tmp_path / "work"),
-           "NORTHWIND_BENCH_DB_PREFIX": prefix}
+           "NORTHWIND_BENCH_DB_PREFIX": prefix, "NORTHWIND_BENCH_MARIADB_URL": MARIADB_SERVER_URL}
     with own_redis_db() as redis_url:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "bench", "--peer", str(PEERS_DIR), "--quick", "--duration",
              "1", "--redis", redis_url, "--drop", "--out", str(out), "--no-readme"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        try:
+            output, _ = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # bench stops both servers' process groups on SIGTERM
+            output, _ = proc.communicate(timeout=90)
+            pytest.fail(f"bench --peer did not finish in 600 s:\n{output[-6000:]}")
+    assert proc.returncode == 0, output[-8000:]
     (path,) = out.glob("*-peer-classic-quick.json")
     results = json.loads(path.read_text())
     res = results["scales"]["classic"]
@@ -229,9 +237,5 @@ def test_quick_peer_stage(tmp_path):
     assert "offset=415" in res["endpoints"]["orders_deep"]["peer_path"]
     assert "after=" in res["endpoints"]["orders_deep"]["ours_path"]
     assert all(_port_closed(port) for port in res["ports"].values()), "a server was left running"
-    table = proc.stdout
-    assert "| classic (830) | GET /api/orders/{id} | 16 |" in table
-    from bench.common import query
-    from tests.dbutil import MARIADB_SERVER_URL
-
+    assert "| classic (830) | GET /api/orders/{id} | 16 |" in output
     assert not query(MARIADB_SERVER_URL, "SHOW DATABASES LIKE :p", p=prefix + "%")
