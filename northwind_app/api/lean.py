@@ -185,9 +185,9 @@ class LeanReads:
 
     def _in_thread(self, token: str, actor: auth.Actor | None,
                    call: Callable[[Any], Any]) -> Any:
-        if actor is None and lookup_token(self.url, token) is None:
-            return _PASS  # FastAPI answers 401 (after its own lookup)
         try:
+            if actor is None and lookup_token(self.url, token) is None:
+                return _PASS  # FastAPI answers 401 (after its own lookup)
             return run_with_session(call, read_session(self.url))
         except Exception:  # noqa: BLE001 - a refusal or a database error: FastAPI's answer
             return _PASS
