@@ -71,9 +71,6 @@ class Settings:
     lean_reads: bool = field(
         default_factory=lambda: os.environ.get("NORTHWIND_LEAN_READS", "1").strip() != "0"
     )
-    lean_on_loop: bool = field(
-        default_factory=lambda: os.environ.get("NORTHWIND_LEAN_ON_LOOP", "0").strip() == "1"
-    )
     max_body_bytes: int = field(
         default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_MAX_BODY_BYTES", "1048576")))
     )

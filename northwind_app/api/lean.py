@@ -57,7 +57,6 @@ from northwind_app.api.security import Unauthenticated, bearer_token, lookup_tok
 from northwind_app.services import auth
 from northwind_app.services import orders as svc
 from northwind_app.services.validation import MAX_INT
-from northwind_app.settings import settings
 
 _RECORD = re.compile(r"[0-9]{1,10}\Z")
 _PASS = object()  # the worker's answer when FastAPI must answer the request instead
@@ -129,9 +128,6 @@ class LeanReads:
     def __init__(self, app: ASGIApp, database_url: str | None = None):
         self.app = app
         self.url = database_url
-        # NORTHWIND_LEAN_ON_LOOP=1 (a measurement, off by default): the statements of a
-        # request whose token is cached run on the event loop, without the thread hop.
-        self.on_loop = settings.lean_on_loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -178,8 +174,6 @@ class LeanReads:
     async def _read(self, token: str, call: Callable[[Any], Any]) -> Any:
         cached = auth.token_cache.get(token)  # a busy client's token: no lookup
         actor = None if cached is None else cached.actor
-        if self.on_loop and actor is not None:
-            return self._in_thread(token, actor, call)
         return await anyio.to_thread.run_sync(self._in_thread, token, actor, call,
                                               limiter=endpoint_limiter())
 
