@@ -417,8 +417,9 @@ def markdown(results: dict) -> str:
             for c, s in entry["runs"].items():
                 ratio = f"**{_fmt(s['rps_ratio'], 2)}×** ({_fmt(s['rps_ratio_min'], 2)}–" \
                         f"{_fmt(s['rps_ratio_max'], 2)})"
+                flag = f" ⚠ {s['non_2xx']:,} non-2xx" if s["non_2xx"] else ""
                 lines.append(
-                    f"| {label} | {LABELS.get(name, name)} | {c} | {_fmt(s['ours_rps'])} | "
+                    f"| {label} | {LABELS.get(name, name)}{flag} | {c} | {_fmt(s['ours_rps'])} | "
                     f"{_fmt(s['peer_rps'])} | {ratio} | {_fmt(s['ours_p99'], 1)} | "
                     f"{_fmt(s['peer_p99'], 1)} | {_fmt(s['p99_ratio'], 2)}× | "
                     f"{_fmt(s['ours_app_us'])} / {_fmt(s['ours_db_us'])} | "
