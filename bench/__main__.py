@@ -23,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import ab, data, live, memory, report, rest, ui
+from bench import ab, data, live, memory, peer, report, rest, ui
 from bench.common import (
     BENCH_DIR, RAW_DIR, RESULTS_DIR, Credentials, Server, cpu_check, create_database,
     drop_database, group_pids, log, machine_info, sign_in,
@@ -96,7 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default scales: classic; results in bench/results/raw/); see "
                         "bench/ab.py")
     p.add_argument("--rounds", type=int, default=3,
-                   help="with --ab: rounds per side (default 3)")
+                   help="with --ab or --peer: rounds per side (default 3)")
+    p.add_argument("--peer", default=None, metavar="DIR_OR_URL",
+                   help="only the peer stage: our REST API against the Node.js peer (its "
+                        "folder, e.g. ../shared/peers, or the URL of a running one), wrk "
+                        "interleaved, median ratios (default scales classic,1000000, 16 and "
+                        "64 connections; see bench/peer.py)")
+    p.add_argument("--variant", action="append", metavar="LABEL:NAME=VALUE[,…]",
+                   help="with --peer: also measure ours started with this environment, in "
+                        "the same rotation (e.g. plain:NORTHWIND_LEAN_READS=0); repeatable")
     return p
 
 
@@ -222,6 +230,8 @@ def _main(args, argv: list[str] | None) -> int:
     args.live_seconds = args.live_seconds or (3.0 if quick else 60.0)
     args.live_browsers = args.live_browsers if args.live_browsers is not None else (
         1 if quick else 2)
+    if args.peer:
+        return peer.main(args, argv if argv is not None else sys.argv[1:])
     if args.ab:
         return ab.run(args, argv if argv is not None else sys.argv[1:], measure)
     out_dir = args.out or (RAW_DIR if quick else RESULTS_DIR)

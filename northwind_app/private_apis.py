@@ -120,7 +120,7 @@ USES: tuple[PrivateUse, ...] = (
     # --- Starlette -------------------------------------------------------------------------
     PrivateUse(
         "starlette", "starlette._utils.get_route_path(scope)",
-        ("northwind_app/api/routing.py",),
+        ("northwind_app/api/routing.py", "northwind_app/api/lean.py"),
         "Route matching against the path below the app's root path, as Starlette's own "
         "routes do."),
     PrivateUse(

@@ -68,6 +68,9 @@ class Settings:
     api_threads: int = field(
         default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_API_THREADS", "4")))
     )
+    lean_reads: bool = field(
+        default_factory=lambda: os.environ.get("NORTHWIND_LEAN_READS", "1").strip() != "0"
+    )
     max_body_bytes: int = field(
         default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_MAX_BODY_BYTES", "1048576")))
     )

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from northwind_app.api import account, audit, customers, orders, products, reference, users
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
+from northwind_app.api.lean import LeanReads
 from northwind_app.api.limits import BodySizeLimit
 from northwind_app.api.origins import SameOriginWebSockets
 from northwind_app.api.routing import SessionRoute, exactly, is_under
@@ -110,6 +111,8 @@ def create_api(database_url: str | None = None) -> FastAPI:
     api.router.route_class = SessionRoute
     install_error_handlers(api)
     api.add_middleware(BodySizeLimit)  # NORTHWIND_MAX_BODY_BYTES; 413 above (see limits.py)
+    if settings.lean_reads:  # the two hottest GETs beneath FastAPI's machinery (lean.py)
+        api.add_middleware(LeanReads, database_url=database_url)
 
     @api.get("/api/health", tags=["health"], response_model=Health,
              summary="Check the service and its database",

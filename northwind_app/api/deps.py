@@ -47,7 +47,9 @@ def _session_dependency(write: bool, doc: str) -> Callable[[Request], Coroutine[
             raise RuntimeError(f"{request.url.path}: a database session needs a route that "
                                "begins and ends it (routing.SessionRoute, synchronous endpoint)")
         url = database_url(request)
-        session = new_session(url, read_only=not write)
+        if not write:
+            return read_session(url)
+        session = new_session(url)
         session.info[WRITE] = write
         session.info[URL] = url
         return session
@@ -99,6 +101,20 @@ def _run(endpoint: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
     for session in sessions:
         finish(session)
     return result
+
+
+def read_session(url: str | None) -> Session:
+    """A read session on `url`, made without I/O, as the `DbSession` dependency makes it."""
+    session = new_session(url, read_only=True)
+    session.info[WRITE] = False
+    session.info[URL] = url
+    return session
+
+
+def run_with_session(call: Callable[[Session], T], session: Session) -> T:
+    """`call(session)` with the read `session` begun before and ended after, in this thread,
+    as `run_with_sessions` runs an endpoint (for `lean.LeanReads`)."""
+    return _run(call, (), {"session": session})
 
 
 DbSession = Annotated[Session, Depends(get_session)]

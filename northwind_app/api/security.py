@@ -61,7 +61,12 @@ class Unauthenticated(AuthenticationFailed):
 
 
 def _token(request: Request) -> str:
-    header = request.headers.get("authorization")
+    return bearer_token(request.headers.get("authorization"))
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header's value; Unauthenticated when
+    it is missing or malformed."""
     if header is None or not header.strip():
         raise Unauthenticated(MISSING)
     scheme, _, token = header.strip().partition(" ")
@@ -80,7 +85,9 @@ def _touch(url: str | None, token_id: int) -> None:
         log.warning("Could not record the use of API token %s", token_id, exc_info=True)
 
 
-def _lookup(url: str | None, token: str) -> Actor | None:
+def lookup_token(url: str | None, token: str) -> Actor | None:
+    """The caller of an API token that is not in the token cache (a query, in a worker
+    thread; the token is then cached), None when it is not valid."""
     found = auth.cached_api_token_actor(lambda: session_scope(url), token)
     if found is None:
         return None
@@ -116,7 +123,7 @@ async def authenticate(request: Request) -> Actor:
     token = _token(request)
     cached = auth.token_cache.get(token)  # a busy client's token: no trip to a thread
     actor = cached.actor if cached is not None \
-        else await run_in_threadpool(_lookup, database_url(request), token)
+        else await run_in_threadpool(lookup_token, database_url(request), token)
     if actor is None:
         raise Unauthenticated(INVALID, 'Bearer error="invalid_token"')
     request.scope[ACTOR_KEY] = actor

@@ -202,3 +202,56 @@ def test_quick_run_of_every_benchmark(tmp_path):
     floor = endpoints["api_health"]["runs"][str(best["connections"])]
     assert (f"/api/health (one SELECT 1, no token), {report._fmt(floor['rps'])} req/s at "
             f"{best['connections']} conn.") in by_id["note"], by_id
+
+
+PEERS_DIR = Path(os.environ.get("NORTHWIND_PEERS_DIR") or PROJECT_ROOT.parent / "shared" / "peers")
+
+
+def test_quick_peer_stage(tmp_path):
+    """`python -m bench --peer DIR --quick`: ours and the Node.js peer on the same MariaDB
+    data, wrk on both alternately; the run's figures are sane and the servers are stopped."""
+    from bench.common import query
+    from tests.dbutil import MARIADB_SERVER_URL, require_backend
+    from tests.prodserver import own_redis_db
+
+    if not shutil.which("node") or not (PEERS_DIR / "express" / "server.js").exists():
+        pytest.skip(f"node or the peer ({PEERS_DIR}) not found")
+    _require_wrk()
+    require_backend("mariadb")
+    out = tmp_path / "results"
+    prefix = f"nw_test_peer{os.getpid()}_"
+    env = {**os.environ, "NORTHWIND_BENCH_WORK_DIR": str(tmp_path / "work"),
+           "NORTHWIND_BENCH_DB_PREFIX": prefix, "NORTHWIND_BENCH_MARIADB_URL": MARIADB_SERVER_URL}
+    with own_redis_db() as redis_url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench", "--peer", str(PEERS_DIR), "--quick", "--duration",
+             "1", "--redis", redis_url, "--drop", "--out", str(out), "--no-readme"],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        try:
+            output, _ = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # bench stops both servers' process groups on SIGTERM
+            output, _ = proc.communicate(timeout=90)
+            pytest.fail(f"bench --peer did not finish in 600 s:\n{output[-6000:]}")
+    assert proc.returncode == 0, output[-8000:]
+    (path,) = out.glob("*-peer-classic-quick.json")
+    results = json.loads(path.read_text())
+    res = results["scales"]["classic"]
+    assert res["same_rows"] == {"first_page": True, "count": True, "order": True}
+    assert res["data"]["orders"] == 830
+    assert set(res["endpoints"]) == {"orders_first_page", "order_by_id", "orders_deep"}
+    for name, entry in res["endpoints"].items():
+        assert set(entry["runs"]) == {"16"}, name
+        summary = entry["runs"]["16"]
+        assert len(summary["rounds"]) == 2 and summary["non_2xx"] == 0, (name, summary)
+        for run in summary["rounds"]:
+            for side in ("ours", "peer"):
+                assert run[side]["rps"] > 0 and 0 < run[side]["p50"] <= run[side]["p99"]
+                assert run[side]["cpu"]["server_us"] > 0, (name, side, run[side])
+        assert summary["rps_ratio_min"] <= summary["rps_ratio"] <= summary["rps_ratio_max"]
+    assert "offset=415" in res["endpoints"]["orders_deep"]["peer_path"]
+    assert "after=" in res["endpoints"]["orders_deep"]["ours_path"]
+    assert all(_port_closed(port) for port in res["ports"].values()), "a server was left running"
+    assert "| classic (830) | GET /api/orders/{id} | 16 |" in output
+    assert not query(MARIADB_SERVER_URL, "SHOW DATABASES LIKE :p", p=prefix + "%")

@@ -1,0 +1,153 @@
+"""The lean read path (api/lean.py) answers GET /api/orders and GET /api/orders/{id} with
+exactly what FastAPI's routes answer: the same status, the same bytes, the same headers; and
+everything it does not answer itself (errors of every kind) reaches FastAPI."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from northwind_app.api import app as api_app
+from northwind_app.api import lean
+from northwind_app.api.app import create_api
+from northwind_app.settings import settings
+from tests.api.server import UNKNOWN_TOKEN, api_client, demo_tokens
+
+
+@pytest.fixture
+def answered_lean(monkeypatch) -> list[int]:
+    """The number of responses the lean path wrote (a one-item list, counted as it goes)."""
+    count = [0]
+    write = lean._json
+
+    def counted(body):
+        count[0] += 1
+        return write(body)
+
+    monkeypatch.setattr(lean, "_json", counted)
+    return count
+
+
+def _fastapi_only(url: str):
+    """The API without the lean path (NORTHWIND_LEAN_READS=0)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api_app, "settings", dataclasses.replace(settings, lean_reads=False))
+        return create_api(database_url=url)
+
+
+@pytest.fixture
+def both(classic_db) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
+    """Clients of the API with the lean path (default) and without it, on one database that
+    tests may change, and the admin's token."""
+    token = demo_tokens(classic_db)["admin"]
+    with api_client(classic_db, token=token) as lean_client, \
+            api_client(classic_db, _fastapi_only(classic_db), token=token) as plain_client:
+        yield lean_client, plain_client, token
+
+
+def _same(lean_client: httpx.Client, plain_client: httpx.Client, path: str,
+          headers: dict[str, str] | None = None) -> httpx.Response:
+    a = lean_client.get(path, headers=headers)
+    b = plain_client.get(path, headers=headers)
+    assert (a.status_code, a.content) == (b.status_code, b.content), path
+    for name in ("content-type", "content-length", "etag", "www-authenticate"):
+        assert a.headers.get(name) == b.headers.get(name), (path, name)
+    assert [k for k, _ in a.headers.raw] == [k for k, _ in b.headers.raw], path
+    return a
+
+
+def test_the_lean_reads_answer_what_fastapi_answers(both, answered_lean):
+    lean_client, plain_client, _ = both
+    first = _same(lean_client, plain_client, "/api/orders?limit=50").json()
+    assert len(first["items"]) == 50 and first["total"] == 830 and first["next_cursor"]
+    served = answered_lean[0]
+    assert served == 1  # that one was the lean path's
+    cursor = quote(first["next_cursor"])
+    for path in (
+        "/api/orders", "/api/orders?limit=500", "/api/orders?limit=1&offset=829",
+        "/api/orders?sort=order_id&limit=7", "/api/orders?sort=-total&offset=100",
+        "/api/orders?sort=customer&limit=30", "/api/orders?sort=-status", "/api/orders?status=new",
+        "/api/orders?q=ab&status=shipped", "/api/orders?customer_id=vinet",
+        "/api/orders?date_from=1997-01-01&date_to=1997-02-01&employee_id=4",
+        f"/api/orders?limit=50&after={cursor}", "/api/orders?shipper_id=3&product_id=11",
+        "/api/orders?limit=2&limit=3", "/api/orders?unknown=1",
+        "/api/orders/10248", "/api/orders/11077", "/api/orders/010248",
+    ):
+        _same(lean_client, plain_client, path)
+    assert answered_lean[0] == served + 18
+
+
+def test_what_the_lean_path_refuses_is_fastapis_answer(both, answered_lean):
+    lean_client, plain_client, _ = both
+    for path in (
+        "/api/orders?limit=0", "/api/orders?limit=x", "/api/orders?sort=bogus",
+        "/api/orders?offset=-1", "/api/orders?after=!!", "/api/orders?after=abc&offset=5",
+        "/api/orders?status=lost", "/api/orders/99999", "/api/orders/0",
+        "/api/orders/2147483648", "/api/orders/99999999999", "/api/orders/%2B7",
+        "/api/orders/%207", "/api/orders/7%0A", "/api/orders/",
+    ):
+        _same(lean_client, plain_client, path)
+    for headers in ({"Authorization": "Bearer " + UNKNOWN_TOKEN}, {"Authorization": "Basic x"},
+                    {"Authorization": "Bearer a b"}, {"Authorization": ""}):
+        _same(lean_client, plain_client, "/api/orders", headers)
+        _same(lean_client, plain_client, "/api/orders/10248", headers)
+    assert answered_lean[0] == 0
+
+
+def test_the_lean_path_without_a_cached_token_looks_it_up(both, answered_lean):
+    from northwind_app.services import auth
+
+    lean_client, plain_client, _ = both
+    auth.token_cache.forget()
+    _same(lean_client, plain_client, "/api/orders/10250")
+    assert answered_lean[0] == 1
+
+
+def test_a_cancelled_order_reads_alike(both, answered_lean):
+    lean_client, plain_client, _ = both
+    created = lean_client.post("/api/orders", json={
+        "customer_id": "VINET", "employee_id": 5, "order_date": "2026-07-04",
+        "lines": [{"product_id": 11, "quantity": 1, "discount": "0.15"}]})
+    assert created.status_code == 201, created.text
+    order_id = created.json()["order_id"]
+    assert lean_client.post(f"/api/orders/{order_id}/cancel").status_code == 200
+    body = _same(lean_client, plain_client, f"/api/orders/{order_id}").json()
+    assert body["cancelled_at"] and body["status"] == "cancelled"
+    assert body["lines"][0]["discount"] == "0.15"
+    _same(lean_client, plain_client, "/api/orders?status=cancelled")
+    assert answered_lean[0] == 2
+
+
+def test_other_methods_and_paths_are_fastapis(both, answered_lean):
+    lean_client, plain_client, token = both
+    a = lean_client.head("/api/orders/10248")
+    b = plain_client.head("/api/orders/10248")
+    assert (a.status_code, a.headers.get("etag")) == (b.status_code, b.headers.get("etag"))
+    _same(lean_client, plain_client, "/api/orders/customer/VINET")
+    _same(lean_client, plain_client, "/api/orders/10248/history")
+    _same(lean_client, plain_client, "/api/customers?limit=5")
+    assert lean_client.get("/api/orders/export.csv").text == \
+        plain_client.get("/api/orders/export.csv").text
+    assert answered_lean[0] == 0
+
+
+def test_a_model_the_encoder_does_not_know_is_refused():
+    from pydantic import BaseModel
+
+    class Odd(BaseModel):
+        values: dict[str, int]
+
+    with pytest.raises(TypeError, match="Odd.values"):
+        lean.ModelEncoder(Odd)
+
+
+def test_the_setting_turns_the_lean_path_off(classic_db_ro):
+    def lean_middleware(api):
+        return [m for m in api.user_middleware if m.cls is lean.LeanReads]
+
+    assert lean_middleware(create_api(database_url=classic_db_ro))
+    assert not lean_middleware(_fastapi_only(classic_db_ro))
