@@ -206,6 +206,8 @@ class GaleraCluster:
                 f"IDENTIFIED BY '{APP_PASSWORD}'",
                 f"GRANT ALL ON *.* TO '{APP_USER}'@'127.0.0.1'",
                 f"REVOKE SUPER ON *.* FROM '{APP_USER}'@'127.0.0.1'",
+                # haproxy's `option mysql-check` signs in with it (no password, no rights)
+                "CREATE USER IF NOT EXISTS 'haproxy'@'127.0.0.1'",
             ):
                 cur.execute(statement)
         for node in others:  # one at a time: each needs a donor that is not busy
@@ -268,8 +270,9 @@ class HAProxy:
     """haproxy (deploy/haproxy.cfg) on a free port: HTTP to the app processes, TCP to the
     Galera nodes (the `galera` listener, node 1 the active one, the others backups)."""
 
-    def __init__(self, root: Path, apps: list[str], nodes: list[GaleraNode]):
-        self.port, self.galera_port = free_port(), free_port()
+    def __init__(self, root: Path, apps: list[str], nodes: list[GaleraNode],
+                 port: int | None = None):
+        self.port, self.galera_port = port or free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.cfg = root / "haproxy.cfg"
         self.log_path = root / "haproxy.log"
@@ -340,10 +343,13 @@ def prepare_database(url: str) -> None:
 
 
 def start_app(root: Path, name: str, db_url: str, redis_url: str, secret: str,
-              web_workdir: str, port: int | None = None) -> AppServer:
+              web_workdir: str, public_url: str, port: int | None = None) -> AppServer:
+    """An app process as on an app host. `public_url`: where browsers reach the app
+    (haproxy): the frontend build opens its websocket there, not on the host's own port."""
     server = AppServer(
         ["-m", "northwind_app.serve", "run", "--env", "prod", "--single-port"],
         {"NORTHWIND_DATABASE_URL": db_url, "REFLEX_REDIS_URL": redis_url,
+         "REFLEX_API_URL": public_url,
          "NORTHWIND_SECRET_KEY": secret, "GRANIAN_WORKERS": "1",
          "REFLEX_WEB_WORKDIR": web_workdir, "REFLEX_TRUSTED_PROXY_HOPS": "1",
          "REFLEX_STATES_WORKDIR": str(root / f"states-{name}")},
@@ -358,10 +364,21 @@ class Topology:
     haproxy: HAProxy
     redis_url: str
     secret: str
+    web_workdir: str
 
     @property
     def base(self) -> str:
         return self.haproxy.base
+
+    def restart_app(self, index: int) -> AppServer:
+        """Start app process `index` again (after a test killed it), on its port and node."""
+        old = self.apps[index]
+        node = self.cluster.nodes[index % len(self.cluster.nodes)]
+        self.apps[index] = server = start_app(
+            old.log_path.parent, f"app{index + 1}", node.url(), self.redis_url, self.secret,
+            self.web_workdir, self.base, port=old.port)
+        server.wait_ready(("/api/health", "/"), APP_START_TIMEOUT)
+        return server
 
     @property
     def db_url(self) -> str:
@@ -394,16 +411,20 @@ def topology(root: Path, redis_url: str, *, nodes: int = 3, apps: int = 2,
         cluster = stack.enter_context(running_cluster(nodes, keep=keep))
         prepare_database(cluster.nodes[0].url())
         servers: list[AppServer] = []
-        stack.callback(lambda: [server.stop() for server in servers])
+        stack.callback(lambda: [server.stop() for server in servers])  # (= top.apps)
+        proxy_port = free_port()
+        public_url = f"http://127.0.0.1:{proxy_port}"
         for i in range(apps):  # one after the other: the later ones reuse the first's build
             node = cluster.nodes[i % nodes]
-            server = start_app(root, f"app{i + 1}", node.url(), redis_url, secret, web_workdir)
+            server = start_app(root, f"app{i + 1}", node.url(), redis_url, secret, web_workdir,
+                               public_url)
             servers.append(server)
             server.wait_ready(("/api/health", "/"), APP_START_TIMEOUT)
-        proxy = HAProxy(root, [server.base for server in servers], cluster.nodes)
+        proxy = HAProxy(root, [server.base for server in servers], cluster.nodes, proxy_port)
         stack.callback(proxy.stop)
+        top = Topology(cluster, servers, proxy, redis_url, secret, web_workdir)
         proxy.wait_ready(len(servers))
-        yield Topology(cluster, servers, proxy, redis_url, secret)
+        yield top
 
 
 def main(argv: list[str] | None = None) -> int:

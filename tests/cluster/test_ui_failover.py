@@ -20,7 +20,6 @@ from playwright.sync_api import Page, expect
 
 from northwind_app.ui.workers import presence_pattern
 from tests.browser.conftest import TIMEOUT_MS, session_cookie
-from tests.cluster.harness import APP_START_TIMEOUT, start_app
 from tests.prodserver import wait_for
 
 RECONNECT_SECONDS = 15  # haproxy marks the dead host down within ~2 s (inter 1s, fall 2)
@@ -101,14 +100,5 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
     finally:
         context.close()
         # Back to two app hosts for whatever runs next (same port: haproxy's server line).
-        index = hosts[0]
-        top.apps[index] = restarted = start_app(
-            dead.log_path.parent, f"app{index + 1}", dead_db_url(top, index), top.redis_url,
-            top.secret, os.environ.get("NORTHWIND_TEST_CLUSTER_WEB_WORKDIR", ".web-test-cluster"),
-            port=dead.port)
-        restarted.wait_ready(("/api/health", "/"), APP_START_TIMEOUT)
+        top.restart_app(hosts[0])
         assert wait_for(lambda: top.haproxy.servers_up() == len(top.apps), 30)
-
-
-def dead_db_url(top, index: int) -> str:
-    return top.cluster.nodes[index % len(top.cluster.nodes)].url()
