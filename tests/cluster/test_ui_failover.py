@@ -46,6 +46,11 @@ def _until(page: Page, condition, timeout: float):
     return result
 
 
+def _choose(page: Page, testid: str, option: str) -> None:
+    page.get_by_test_id(testid).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
 def _pick(page: Page, testid: str, text: str, option: str) -> None:
     page.get_by_test_id(f"{testid}-search").fill(text)
     page.get_by_test_id(f"{testid}-option").filter(has_text=option).first.click()
@@ -57,10 +62,21 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
     context.set_default_timeout(TIMEOUT_MS)
     context.add_cookies([session_cookie(top.db_url, top.base, "admin")])
     page = context.new_page()
+    seen: list[str] = []  # what the browser saw go wrong, for a failure's message
+    page.on("console", lambda m: seen.append(f"console {m.type}: {m.text[:300]}")
+            if m.type in ("error", "warning") else None)
+    page.on("requestfailed", lambda r: seen.append(f"failed {r.url}: {r.failure}"))
+    page.on("response", lambda r: seen.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.on("websocket", lambda ws: seen.append(f"websocket {ws.url}"))
     page.goto("/orders/new")
-    expect(page.get_by_test_id("form-heading")).to_have_text("New order")
+    try:
+        expect(page.get_by_test_id("form-heading")).to_have_text("New order")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nbrowser: {seen}\napps: "
+                             f"{[app.log(2000) for app in top.apps]}") from exc
     _pick(page, "customer", "Around", "(AROUT)")
     expect(page.get_by_test_id("customer-selected")).to_contain_text("AROUT")
+    _choose(page, "input-employee_id", "Nancy Davolio")
     page.get_by_test_id("input-freight").fill("12.34")
     _pick(page, "product", "Chai", "Chai")
     page.get_by_test_id("form-line").first.get_by_test_id("line-quantity").fill("3")
@@ -83,6 +99,7 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
         expect(page.get_by_text("Cannot connect to server")).to_have_count(0)
         assert "/orders/new" in page.url
         expect(page.get_by_test_id("customer-selected")).to_contain_text("AROUT")
+        expect(page.get_by_test_id("input-employee_id")).to_contain_text("Nancy Davolio")
         expect(page.get_by_test_id("input-freight")).to_have_value("12.34")
         line = page.get_by_test_id("form-line")
         expect(line.first).to_contain_text("Chai")
@@ -92,8 +109,9 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
         expect(line).to_have_count(2)
         line.nth(1).get_by_test_id("line-quantity").fill("2")
         expect(page.get_by_test_id("form-total")).to_have_text("$104.34")
+        _choose(page, "input-ship_via", "Speedy Express")
         page.get_by_test_id("save-order").click()
-        page.wait_for_url(re.compile(r"/orders/\d+$"))
+        expect(page).to_have_url(re.compile(r"/orders/\d+/?$"))
         expect(page.get_by_test_id("order-customer")).to_contain_text("Around the Horn")
         expect(page.get_by_test_id("order-total")).to_have_text("$104.34")
         expect(page.get_by_test_id("order-line")).to_have_count(2)
