@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -342,14 +343,28 @@ def prepare_database(url: str) -> None:
     dispose_engine(url)
 
 
+def same_frontend(servers: list[AppServer]) -> None:
+    """Every app process serves the same page and allows the same inline scripts (CSP):
+    behind a load balancer without stickiness a page and its assets may come from
+    different hosts, and a page whose CSP came from another build renders nothing."""
+    seen = set()
+    for server in servers:
+        with urllib.request.urlopen(server.base + "/orders", timeout=30) as response:
+            seen.add((response.read(), response.headers.get("Content-Security-Policy")))
+    if len(seen) != 1:
+        raise RuntimeError("the app processes serve different frontend builds")
+
+
 def start_app(root: Path, name: str, db_url: str, redis_url: str, secret: str,
               web_workdir: str, public_url: str, port: int | None = None) -> AppServer:
     """An app process as on an app host. `public_url`: where browsers reach the app
-    (haproxy): the frontend build opens its websocket there, not on the host's own port."""
+    (haproxy): the frontend build opens its websocket there, not on the host's own port, and
+    every host's build is the same (with its own port in it, the pages' inline scripts, and
+    so the hashes the CSP allows, would differ between hosts)."""
     server = AppServer(
         ["-m", "northwind_app.serve", "run", "--env", "prod", "--single-port"],
         {"NORTHWIND_DATABASE_URL": db_url, "REFLEX_REDIS_URL": redis_url,
-         "REFLEX_API_URL": public_url,
+         "REFLEX_API_URL": public_url, "REFLEX_DEPLOY_URL": public_url,
          "NORTHWIND_SECRET_KEY": secret, "GRANIAN_WORKERS": "1",
          "REFLEX_WEB_WORKDIR": web_workdir, "REFLEX_TRUSTED_PROXY_HOPS": "1",
          "REFLEX_STATES_WORKDIR": str(root / f"states-{name}")},
@@ -420,6 +435,7 @@ def topology(root: Path, redis_url: str, *, nodes: int = 3, apps: int = 2,
                                public_url)
             servers.append(server)
             server.wait_ready(("/api/health", "/"), APP_START_TIMEOUT)
+        same_frontend(servers)
         proxy = HAProxy(root, [server.base for server in servers], cluster.nodes, proxy_port)
         stack.callback(proxy.stop)
         top = Topology(cluster, servers, proxy, redis_url, secret, web_workdir)

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 from northwind_app.ui.workers import presence_pattern
 from tests.browser.conftest import TIMEOUT_MS, session_cookie
+from tests.cluster.harness import same_frontend
 from tests.prodserver import wait_for
 
 RECONNECT_SECONDS = 15  # haproxy marks the dead host down within ~2 s (inter 1s, fall 2)
@@ -119,4 +120,5 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
         context.close()
         # Back to two app hosts for whatever runs next (same port: haproxy's server line).
         top.restart_app(hosts[0])
+        same_frontend(top.apps)
         assert wait_for(lambda: top.haproxy.servers_up() == len(top.apps), 30)
