@@ -15,6 +15,7 @@ import re
 import signal
 import time
 
+import pytest
 import redis
 from playwright.sync_api import Page, expect
 
@@ -57,8 +58,16 @@ def _pick(page: Page, testid: str, text: str, option: str) -> None:
     page.get_by_test_id(f"{testid}-option").filter(has_text=option).first.click()
 
 
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
+    "Each app host builds its own frontend, and two Reflex 0.10 builds of the same revision "
+    "differ: a shared chunk embeds a random project_hash and the build's time, so every "
+    "chunk name differs and a page from one host loads scripts that the other does not "
+    "have (and one build folder shared by two processes breaks the CSP hashes each read at "
+    "start). Fix: build once per release and give every host that same build; then this "
+    "test must pass (strict)."))
 def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cluster_topology):
     top = cluster_topology
+    same_frontend(top.apps)  # without stickiness a page and its scripts come from any host
     context = browser.new_context(base_url=top.base, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     context.add_cookies([session_cookie(top.db_url, top.base, "admin")])
@@ -120,5 +129,4 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
         context.close()
         # Back to two app hosts for whatever runs next (same port: haproxy's server line).
         top.restart_app(hosts[0])
-        same_frontend(top.apps)
         assert wait_for(lambda: top.haproxy.servers_up() == len(top.apps), 30)
