@@ -14,6 +14,16 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
 fi
+# The Galera topology tests (tests/cluster) need Debian's galera-4, rsync and haproxy (and
+# mariadb-server, which the MariaDB tests use too); without them they skip, saying so.
+if [ ! -e /usr/lib/galera/libgalera_smm.so ] || ! command -v rsync >/dev/null 2>&1 \
+    || { ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; }; then
+  echo "Installing Debian's galera-4, rsync and haproxy for the Galera topology tests …"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  { $SUDO apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq galera-4 rsync haproxy >/dev/null; } \
+    || echo "WARNING: galera-4/rsync/haproxy could not be installed: THE GALERA TOPOLOGY TESTS WILL BE SKIPPED" >&2
+fi
 # Two workers (pytest-xdist) by default; NORTHWIND_TEST_WORKERS=0 runs in this process
 # (e.g. for --pdb). Each module, and all browser tests, stay on one worker (tests/conftest.py).
 exec python -m pytest -n "${NORTHWIND_TEST_WORKERS:-2}" "$@"

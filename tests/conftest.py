@@ -18,7 +18,8 @@ BACKENDS = ["sqlite", "mariadb"]
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """With pytest-xdist (scripts/test.sh runs two workers): each module's tests stay on one
     worker, so its module-wide fixtures (servers, databases) are made once; and all browser
-    tests are on one worker, since their shared production app server is built once per
+    tests are on one worker, and all tests of the Galera topology (tests/cluster: one topology
+    per session), since their shared production app server is built once per
     session in one web folder (.web-test) that a second worker's build would overwrite.
     (xdist's own `--dist loadgroup` marks do not group under pytest 9: it renames the test
     ids through an attribute pytest no longer reads.)"""
@@ -27,7 +28,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class ByModuleBrowserTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::")[0]
-            return "tests/browser" if path.startswith("tests/browser/") else path
+            for together in ("tests/browser/", "tests/cluster/"):  # (one Galera topology)
+                if path.startswith(together):
+                    return together.rstrip("/")
+            return path
 
     return ByModuleBrowserTogether(config, log)
 

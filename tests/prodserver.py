@@ -75,11 +75,12 @@ def answers(url: str, timeout: float = 5) -> bool:
 class AppServer:
     """`python -m northwind_app.serve run --env prod ...` (or another command) on a free port."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
-        self.port = free_port()
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path,
+                 port: int | None = None):
+        self.port = port or free_port()  # a port: a restart where a proxy expects it
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self._log = open(log_path, "w")
+        self._log = open(log_path, "a")
         ports = ["--backend-port", str(self.port)]
         if "--backend-only" not in args:
             ports += ["--frontend-port", str(self.port)]

@@ -172,8 +172,10 @@ class Timeouts:
 
 
 def make_engine(url: str, *, read_only: bool = False, timeouts: Timeouts | None = None,
-                pool_size: int = POOL_SIZE) -> Engine:
-    """An engine for `url`; on MySQL/MariaDB with `timeouts` (default: the configured ones)."""
+                pool_size: int = POOL_SIZE, causal: bool = True) -> Engine:
+    """An engine for `url`; on MySQL/MariaDB with `timeouts` (default: the configured ones).
+    `causal=False`: on a Galera node, its reads do not wait for the cluster's latest commits
+    (`wsrep_sync_wait = 0` whatever the server's default; see `health_check`)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -226,6 +228,11 @@ def make_engine(url: str, *, read_only: bool = False, timeouts: Timeouts | None 
         cursor.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}{lock_wait}")
         if read_only:
             cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        if not causal:
+            try:
+                cursor.execute("SET SESSION wsrep_sync_wait = 0")
+            except pymysql.MySQLError:  # not MariaDB (1193: no such variable)
+                pass
         cursor.close()
 
     if not pymysql_driver:
@@ -286,7 +293,7 @@ def _other_engine(url: str, kind: str) -> Engine:
         else:  # connections that give up after the health check's deadline, as many as
             # checks run at once (api/app.py)
             _other_engines[key] = make_engine(url, read_only=True, timeouts=Timeouts.health(),
-                                              pool_size=settings.api_threads)
+                                              pool_size=settings.api_threads, causal=False)
     return _other_engines[key]
 
 
@@ -294,7 +301,12 @@ def health_check(url: str | None = None) -> str:
     """Ask the database for `SELECT 1`; on MySQL/MariaDB through connections that wait at most
     `settings.health_timeout` seconds for it (a down or hung server raises DBAPIError within
     that, or twice that when a stale connection must be replaced first: callers should also
-    stop waiting after their deadline). Returns the dialect's name."""
+    stop waiting after their deadline). Returns the dialect's name.
+
+    On a Galera node the check does not wait for causal reads (wsrep_sync_wait): while the
+    cluster reforms after losing a node, every node holds such reads for seconds, and a
+    load balancer that counted that as down would take every app host out at once. A node
+    that is not in the primary component still fails the check (error 1047)."""
     url = url or settings.database_url
     engine = get_engine(url) if url.startswith("sqlite") else _other_engine(url, "health")
     with engine.connect() as connection:

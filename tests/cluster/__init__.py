@@ -1,0 +1,1 @@
+"""The production topology on loopback (Galera, app processes, haproxy): harness and proofs."""

@@ -1,0 +1,5 @@
+import sys
+
+from tests.cluster.harness import main
+
+sys.exit(main())
