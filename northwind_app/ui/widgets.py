@@ -14,8 +14,10 @@ def link_button(*children, href, download: bool = False, **props) -> rx.Componen
     and invalid HTML). A page of the app is reached by the router (no reload); `download`
     links (files the API serves) are plain links. `props` are the button's (variant, size,
     color_scheme, data_testid, …)."""
-    link = (rx.el.a(*children, href=href, download=True) if download
-            else ReactRouterLink.create(*children, to=href))
+    # (Reflex renders an `a` with an href as React Router's Link, whose client-side routing
+    # would swallow a download: `reload_document` hands the click back to the browser.)
+    link = (ReactRouterLink.create(*children, to=href, download=True, reload_document=True)
+            if download else ReactRouterLink.create(*children, to=href))
     return rx.button(link, as_child=True, **props)
 
 

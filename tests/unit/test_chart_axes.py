@@ -10,7 +10,7 @@ import pytest
 from northwind_app.money import format_number, format_whole_money
 from northwind_app.pages.home import _month_points
 from northwind_app.ui.charts import axis
-from northwind_app.services.dashboard import MonthPoint
+from northwind_app.services.dashboard import DateRange, MonthPoint
 from northwind_app.ui.format import axis_ticks
 
 
@@ -40,12 +40,12 @@ def test_a_partial_last_month_is_its_own_series():
     points = [MonthPoint("1998-03", Decimal("104854.155"), 73),
               MonthPoint("1998-04", Decimal("123798.6825"), 74),
               MonthPoint("1998-05", Decimal("18333.63"), 14, partial=True)]
-    rows = _month_points(points)
+    rows = _month_points(points, DateRange())  # all time
     assert [(r["revenue"], r["revenue_partial"]) for r in rows] == [
         (104854.16, None), (123798.68, None), (None, 18333.63)]
     # The dashed orders line joins the solid one at the month before.
     assert [(r["orders"], r["orders_partial"]) for r in rows] == [
         (73, None), (74, 74), (None, 14)]
     assert rows[2]["href"] == "/orders?date_from=1998-05-01&date_to=1998-05-31"
-    complete = _month_points(points[:2])
+    complete = _month_points(points[:2], DateRange())
     assert all(r["revenue_partial"] is None and r["orders_partial"] is None for r in complete)
