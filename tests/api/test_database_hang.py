@@ -70,7 +70,10 @@ def own_mariadb() -> Iterator[tuple[str, int]]:
     server = subprocess.Popen(
         [mariadbd, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
          f"--port={port}", "--bind-address=127.0.0.1", *user, "--skip-log-bin",
-         "--innodb-buffer-pool-size=32M", f"--pid-file={home / 'mysqld.pid'}"],
+         "--innodb-buffer-pool-size=32M", f"--pid-file={home / 'mysqld.pid'}",
+         # its own tmpdir: a starting mariadbd deletes every #sql* file in its tmpdir,
+         # other servers' live temporary tables too (bench/README.md, the crash)
+         f"--tmpdir={home}"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -57,7 +57,10 @@ class PrivateMariaDB:
             [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
              f"--socket={self.base / 'mysqld.sock'}", "--bind-address=127.0.0.1",
              f"--pid-file={self.base / 'mysqld.pid'}", f"--log-error={self.base / 'error.log'}",
-             "--skip-log-bin", "--innodb-buffer-pool-size=64M", *self._user],
+             "--skip-log-bin", "--innodb-buffer-pool-size=64M", *self._user,
+             # its own tmpdir: a starting mariadbd deletes every #sql* file in its tmpdir,
+             # other servers' live temporary tables too (bench/README.md, the crash)
+             f"--tmpdir={self.base}"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         engine = create_engine(f"mysql+pymysql://root@127.0.0.1:{self.port}/",

@@ -67,7 +67,7 @@ def fetch_rows(session: Session, stmt: Select, params: Mapping[str, Any] | None 
     plan = STORE.get("rows", stmt, None, dialect, lambda: JsonPlan(stmt, dialect, None))
     if plan is None:
         return connection.execute(stmt, params).all()
-    return plan.rows(*plan.one(connection, params))
+    return plan.read(connection, params)
 
 
 def fetch_rows_and_scalar(session: Session, stmt: Select, params: Mapping[str, Any] | None,
@@ -81,8 +81,7 @@ def fetch_rows_and_scalar(session: Session, stmt: Select, params: Mapping[str, A
     if plan is None:
         rows = connection.execute(stmt, params).all()
         return rows, connection.execute(scalar, params).scalar_one()
-    result = plan.one(connection, params)
-    return plan.rows(*result), result[2]
+    return plan.read_with_scalar(connection, params)
 
 
 def fetch_values(session: Session, stmt: Select,

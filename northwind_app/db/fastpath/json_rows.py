@@ -18,6 +18,17 @@ costs more than it saves, so those are read plainly (plans.PlainPlan). Figures: 
 The JSON value is limited by the server's `max_allowed_packet` (16 MB by default) and, on
 MariaDB, `group_concat_max_len`, which the engine raises for its connections (db/engine.py);
 a result that does not fit is an error, never a shortened list.
+
+No on-disk temporary table: MariaDB 10.11 (seen on 10.11.19) can crash with signal 11 when
+it fails to create the Aria temporary table that GROUP_CONCAT/JSON_ARRAYAGG builds for its
+argument, which happens under concurrent load (`Item_func_group_concat::setup` →
+`create_tmp_table` fails → `Create_tmp_table::cleanup_on_failure` → `ha_maria::drop_table`
+on a table never opened). That table is on disk whenever the argument is a BLOB, and
+`JSON_ARRAY(...)` always is (TEXT). So a row's JSON is aggregated as a CHAR(ROW_CHARS) —
+MariaDB keeps strings of at most 512 characters in a memory table — by GROUP_CONCAT (whose
+default separator is the comma); a row whose JSON is longer is left out (NULL, which
+GROUP_CONCAT skips) and the statement, read back with fewer rows than its count, is then run
+plainly: the same rows, never a cut one. bench/crash_stress.py is the load that crashed it.
 """
 
 from __future__ import annotations
@@ -28,7 +39,9 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, case, cast, func, \
+    literal_column, select
+from sqlalchemy.dialects.mysql import CHAR
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 
@@ -37,6 +50,22 @@ from northwind_app.db.fastpath.plans import DriverStatement, driver_statement, o
 from northwind_app.db.fastpath.rows import Unsupported, converter, labels, row_type
 
 _ROW_NUMBER = "nw_row_number"
+
+# The longest string MariaDB keeps in an in-memory temporary table (CONVERT_IF_BIGGER_TO_BLOB):
+# a row's JSON up to this length is aggregated without an on-disk table.
+ROW_CHARS = 512
+
+
+def in_memory_json(value: Any) -> Any:
+    """`value` (a JSON text: a TEXT expression) as a CHAR(ROW_CHARS), or NULL when longer:
+    an aggregate of it needs no on-disk temporary table, and never holds a cut value."""
+    return case((func.char_length(value) <= ROW_CHARS,
+                 cast(value, CHAR(ROW_CHARS, charset="utf8mb4"))))
+
+
+def json_array_text(values: Any) -> Any:
+    """The JSON array of the (non-NULL) JSON texts `values`, aggregated in memory."""
+    return func.concat(literal_column("'['"), func.group_concat(values), literal_column("']'"))
 
 
 class JsonPlan:
@@ -52,8 +81,9 @@ class JsonPlan:
             func.row_number().over(order_by=private_apis.order_by_clauses(stmt))
             .label(_ROW_NUMBER)
         ).order_by(None).subquery()
-        self.stmt = select(func.count(), func.json_arrayagg(func.json_array(
-            numbered.c[_ROW_NUMBER], *(numbered.c[name] for name in names))))
+        self.source, self.scalar = stmt, scalar
+        self.stmt = select(func.count(), json_array_text(in_memory_json(func.json_array(
+            numbered.c[_ROW_NUMBER], *(numbered.c[name] for name in names)))))
         if scalar is not None:
             self.stmt = self.stmt.add_columns(scalar.scalar_subquery())
         self.driver = driver_statement(self.stmt, dialect)
@@ -62,12 +92,31 @@ class JsonPlan:
         """The JSON statement's one row (count, rows' JSON[, scalar])."""
         return one_row(connection, self.stmt, self.driver, params)
 
-    def rows(self, count: int, text: str | bytes | None, *_scalar: Any) -> list:
+    def read(self, connection: Connection, params: Mapping[str, Any] | None) -> list:
+        """The statement's rows."""
+        rows = self.rows(*self.one(connection, params))
+        return connection.execute(self.source, params).all() if rows is None else rows
+
+    def read_with_scalar(self, connection: Connection,
+                         params: Mapping[str, Any] | None) -> tuple[list, Any]:
+        """The statement's rows and the scalar's value."""
+        result = self.one(connection, params)
+        rows = self.rows(*result)
+        if rows is None:
+            return (connection.execute(self.source, params).all(),
+                    connection.execute(self.scalar, params).scalar_one())
+        return rows, result[2]
+
+    def rows(self, count: int, text: str | bytes | None, *_scalar: Any) -> list | None:
+        """The rows read from the JSON; None when a row's JSON was too long to be in it
+        (the statement is then run plainly)."""
         if count == 0:
             return []
-        if text is None:  # the server's NULL for a result over max_allowed_packet
-            raise RuntimeError(f"{count} rows did not fit in one JSON value")
+        if text is None:  # every row too long, or a result over max_allowed_packet
+            return None
         values = json.loads(text, parse_float=Decimal)
+        if len(values) < count:  # rows longer than ROW_CHARS were left out
+            return None
         if len(values) != count:
             raise RuntimeError(f"{count} rows, {len(values)} read back")
         values.sort(key=itemgetter(0))
@@ -86,6 +135,8 @@ class ValuesPlan:
     def __init__(self, stmt: Select, dialect: Dialect):
         if len(stmt.selected_columns) != 1:
             raise Unsupported("not one column")
+        if not _short(stmt.selected_columns[0].type):  # its aggregate would be on disk
+            raise Unsupported(repr(stmt.selected_columns[0].type))
         self.convert: Callable[[Any], Any] | None = converter(
             stmt.selected_columns[0].type, dialect)
         self.stmt = select(func.count(), func.json_arrayagg(stmt.subquery().c[0]))
@@ -101,3 +152,11 @@ class ValuesPlan:
         if len(values) != count:
             raise RuntimeError(f"{count} values, {len(values)} read back")
         return values if self.convert is None else [self.convert(value) for value in values]
+
+
+def _short(sql_type: Any) -> bool:
+    """Whether MariaDB keeps a column of this type in an in-memory temporary table."""
+    sql_type = getattr(sql_type, "impl_instance", sql_type)
+    if isinstance(sql_type, String):
+        return sql_type.length is not None and sql_type.length <= ROW_CHARS
+    return isinstance(sql_type, (Boolean, Date, DateTime, Integer, Numeric))
