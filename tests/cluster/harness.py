@@ -84,6 +84,12 @@ class GaleraNode:
         return self.root / self.name / "data"
 
     @property
+    def tmpdir(self) -> Path:
+        """The node's own temporary folder (never /tmp: a starting mariadbd empties its
+        tmpdir of every #sql* file, another server's live temporary tables included)."""
+        return self.root / self.name / "tmp"
+
+    @property
     def cnf(self) -> Path:
         return self.root / self.name / "my.cnf"
 
@@ -178,6 +184,7 @@ class GaleraCluster:
         node.cnf.write_text(render(DEPLOY / "galera-node.cnf", {
             "user": self.user,
             "datadir": node.datadir, "socket": node.socket, "host": node.host,
+            "tmpdir": node.tmpdir,
             "port": node.port, "innodb_buffer_pool_size": self.buffer_pool,
             "cluster_name": self.name, "peers": peers, "node_name": node.name,
             "gcomm_port": node.gcomm_port, "sst_port": node.sst_port,
@@ -192,6 +199,8 @@ class GaleraCluster:
             self._write_cnf(node)
             shutil.chown(node.datadir.parent, self.user)
             shutil.chown(node.datadir, self.user)
+            node.tmpdir.mkdir(parents=True, exist_ok=True)
+            shutil.chown(node.tmpdir, self.user)
         subprocess.run([INSTALL_DB, f"--defaults-file={first.cnf}", "--auth-root-authentication-method=socket",
                         "--skip-test-db"], check=True, capture_output=True, timeout=START_TIMEOUT)
         first.start("--wsrep-new-cluster")
