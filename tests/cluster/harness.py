@@ -396,6 +396,20 @@ def build_frontend(web_workdir: str, public_url: str, log_path: Path) -> float:
     return time.monotonic() - started
 
 
+def tree_digest(folder: str) -> str:
+    """SHA-256 over the relative paths and contents of a build folder's files (its
+    node_modules left out): equal for a build and its copies, as long as nothing changes."""
+    import hashlib
+
+    root, digest = PROJECT_ROOT / folder, hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] == "node_modules" or not path.is_file():
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def copy_build(build: str, host_copy: str) -> None:
     """What deploy/ copies to an app host: the build folder without its node_modules (a
     host serving a prebuilt frontend runs no Node.js)."""
@@ -429,6 +443,13 @@ class Topology:
     secret: str
     web_workdir: str
     build_seconds: float = 0.0
+    build_digest: str = ""
+
+    def copies_unchanged(self) -> dict[str, bool]:
+        """Whether each app process's copy of the build is still exactly the build (a
+        prebuilt host must not compile or build anything into it)."""
+        return {f"{self.web_workdir}-{i}": tree_digest(f"{self.web_workdir}-{i}")
+                == self.build_digest for i in range(1, len(self.apps) + 1)}
 
     @property
     def base(self) -> str:
@@ -491,7 +512,8 @@ def topology(root: Path, redis_url: str, *, nodes: int = 3, apps: int = 2,
             server.wait_ready(("/api/health", "/"), APP_START_TIMEOUT)
         proxy = HAProxy(root, [server.base for server in servers], cluster.nodes, proxy_port)
         stack.callback(proxy.stop)
-        top = Topology(cluster, servers, proxy, redis_url, secret, web_workdir, build_seconds)
+        top = Topology(cluster, servers, proxy, redis_url, secret, web_workdir, build_seconds,
+                       tree_digest(web_workdir))
         proxy.wait_ready(len(servers))
         yield top
 

@@ -140,3 +140,6 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
         # Back to two app hosts for whatever runs next (same port: haproxy's server line).
         top.restart_app(hosts[0])
         assert wait_for(lambda: top.haproxy.servers_up() == len(top.apps), 30)
+    # Neither app process, started or restarted, compiled or built into its copy.
+    assert all(top.copies_unchanged().values()), top.copies_unchanged()
+    same_frontend(top.apps)
