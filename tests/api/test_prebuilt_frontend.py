@@ -87,3 +87,59 @@ def test_a_half_copied_build_is_refused(web):
     (web / constants.Dirs.ENV_JSON).unlink()
     with pytest.raises(serve.PrebuiltFrontendError, match="incomplete"):
         serve.check_prebuilt_frontend()
+
+
+_SERVE_UNTIL_GRANIAN = """
+import sys
+from reflex.utils import exec as reflex_exec
+from northwind_app import serve
+
+def reached(*args, **kwargs):
+    print("SERVING-REACHED", flush=True)
+    raise SystemExit(0)
+
+reflex_exec.run_backend_prod = reached
+serve.main(sys.argv[1:])
+"""
+
+
+def _tree(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_prebuilt_mode_reaches_the_server_without_compiling_or_building(tmp_path):
+    """The Reflex internals prebuilt mode replaces (`reflex.reflex._compile_app`,
+    `build.setup_frontend_prod`, `prerequisites.needs_reinit`, all looked up when
+    `reflex run --env prod` runs): the run gets to starting Granian with the web folder
+    untouched. When a Reflex upgrade moves one of them, this fails (the folder is initialised,
+    compiled into or built)."""
+    web, port = tmp_path / "web", free_port()
+    url = f"http://127.0.0.1:{port}"
+    _fake_build(web, event_url=f"ws://127.0.0.1:{port}/_event")
+    before = _tree(web)
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_UNTIL_GRANIAN, "run", "--env", "prod", "--single-port",
+         "--frontend-port", str(port), "--backend-port", str(port)],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "REFLEX_CHECK_LATEST_VERSION": "0", "REFLEX_WEB_WORKDIR": str(web),
+             "NORTHWIND_PREBUILT_FRONTEND": "1", "REFLEX_API_URL": url,
+             "REFLEX_DEPLOY_URL": url, "REFLEX_STATES_WORKDIR": str(tmp_path / "states")})
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "SERVING-REACHED" in done.stdout
+    assert "Compiling" not in done.stdout and "Creating Production Build" not in done.stdout
+    assert _tree(web) == before  # nothing initialised, compiled or built into it
+
+
+def test_prebuilt_mode_refuses_a_build_for_another_address(tmp_path):
+    web, port = tmp_path / "web", str(free_port())
+    _fake_build(web, event_url="ws://127.0.0.1:1/_event")
+    done = subprocess.run(
+        [sys.executable, "-m", "northwind_app.serve", "run", "--env", "prod", "--single-port",
+         "--frontend-port", port, "--backend-port", port],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "REFLEX_CHECK_LATEST_VERSION": "0", "REFLEX_WEB_WORKDIR": str(web),
+             "NORTHWIND_PREBUILT_FRONTEND": "1", "REFLEX_API_URL": f"http://127.0.0.1:{port}",
+             "REFLEX_STATES_WORKDIR": str(tmp_path / "states")})
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "opens its websocket at ws://127.0.0.1:1/_event" in done.stderr
+    assert "python -m northwind_app.serve build" in done.stderr
