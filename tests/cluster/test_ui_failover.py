@@ -22,10 +22,10 @@ import time
 
 import redis
 from playwright.sync_api import Page, expect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from northwind_app.db.engine import dispose_engine, session_scope
-from northwind_app.db.models import Order, OrderDetail
+from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.ui.workers import presence_pattern
 from tests.browser.conftest import TIMEOUT_MS, session_cookie
 from tests.cluster.harness import same_frontend
@@ -67,6 +67,11 @@ def _pick(page: Page, testid: str, text: str, option: str) -> None:
 
 def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cluster_topology):
     top = cluster_topology
+    # The order's two products in stock, whatever the session's other tests sold of them
+    # (the low-stock proof sells one product out).
+    with session_scope(top.db_url, write=True) as session:
+        session.execute(update(Product).where(Product.product_name.in_(("Chai", "Chang")))
+                        .values(units_in_stock=100))
     same_frontend(top.apps)  # without stickiness a page and its scripts come from any host
     context = browser.new_context(base_url=top.base, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
