@@ -1,8 +1,9 @@
 """The production topology on loopback for the proofs of issue #26 (tests/cluster/harness.py):
 3 Galera nodes, 2 app processes (one worker each, one Redis database, one secret key) on
 nodes 1 and 2, haproxy in front. One topology for the whole session (it takes a minute or
-more to start: the cluster, then the app processes, the first building its frontend in
-.web-test-cluster).
+more to start: the cluster, the release's one frontend build in .web-test-cluster (once,
+`python -m northwind_app.serve build`), then the app processes, each serving its copy of that
+build, .web-test-cluster-1 and -2, in prebuilt mode).
 
 Without galera-4, haproxy, rsync or mariadb-server the tests skip, with the reason in
 capitals in the summary; under NORTHWIND_REQUIRE_GALERA=1 (CI, .ci/run) they fail instead.

@@ -5,7 +5,9 @@ database and secret key) pointed at different nodes, and haproxy in front of the
 Every node is a `mariadbd` of this harness's own: its own datadir, socket and ports under a
 temporary folder, its configuration rendered from deploy/galera-node.cnf, started in its own
 process group and stopped by its pid. The machine's own MariaDB (port 3306) is never touched.
-haproxy's configuration is rendered from deploy/haproxy.cfg.
+haproxy's configuration is rendered from deploy/haproxy.cfg. The app processes serve one
+frontend build, made once (`python -m northwind_app.serve build`) and copied to each, as a
+release is deployed (README "Production topology").
 
 Used by the pytest fixtures (tests/cluster/conftest.py) and by `python -m tests.cluster`.
 """
@@ -42,7 +44,8 @@ GALERA_PROVIDER = Path("/usr/lib/galera/libgalera_smm.so")
 HAPROXY = shutil.which("haproxy", path="/usr/sbin:/usr/bin:" + os.environ.get("PATH", ""))
 APP_USER, APP_PASSWORD, APP_DATABASE = "northwind", "northwind-cluster-test", "northwind"
 START_TIMEOUT = 120  # one node's start, state transfer included
-APP_START_TIMEOUT = 900  # the first app process builds the frontend
+BUILD_TIMEOUT = 900  # the release's frontend build (npm install the first time)
+APP_START_TIMEOUT = 300  # an app process serving the prebuilt frontend
 
 
 def missing_programs() -> list[str]:
@@ -352,30 +355,89 @@ def prepare_database(url: str) -> None:
     dispose_engine(url)
 
 
-def same_frontend(servers: list[AppServer]) -> None:
-    """Every app process's pages load the same assets: behind a load balancer without
-    stickiness a page comes from one host and its scripts from another. (Each page's inline
-    scripts and the CSP hashes allowing them come with the page, from one host.)"""
-    assets = set()
+def same_frontend(servers: list[AppServer], path: str = "/orders") -> None:
+    """Every app process serves the same page, loading the same assets, under the same
+    Content-Security-Policy, which allows that page's inline scripts: behind a load balancer
+    without stickiness a page comes from one host and its scripts from another, and the CSP
+    hashes each process read from its build at start must be those of the pages it serves."""
+    from northwind_app.security_headers import inline_script_hashes
+
+    assets, policies = {}, {}
     for server in servers:
-        with urllib.request.urlopen(server.base + "/orders", timeout=30) as response:
-            assets.add(frozenset(re.findall(r"/assets/[\w.-]+", response.read().decode())))
-    if len(assets) != 1:
+        with urllib.request.urlopen(server.base + path, timeout=30) as response:
+            html = response.read().decode()
+            policy = response.headers["Content-Security-Policy"] or ""
+        assets[server.base] = frozenset(re.findall(r"/assets/[\w.-]+", html))
+        policies[server.base] = policy
+        script_src = next((d.split()[1:] for d in policy.split(";")
+                           if d.split()[:1] == ["script-src"]), [])
+        if not assets[server.base] or (missing := set(inline_script_hashes(html))
+                                       - set(script_src)):
+            raise RuntimeError(f"{server.base}{path}: no assets, or its CSP does not allow "
+                               f"its inline scripts: {missing} not in {script_src}")
+    if len(set(assets.values())) != 1:
         raise RuntimeError(f"the app processes' pages load different assets: {assets}")
+    if len(set(policies.values())) != 1:
+        raise RuntimeError(f"the app processes send different CSPs: {policies}")
+
+
+def app_env(public_url: str, web_workdir: str) -> dict[str, str]:
+    """What the frontend build depends on. `public_url`: where browsers reach the app
+    (haproxy): the build opens its websocket there, not on a host's own port."""
+    return {"REFLEX_API_URL": public_url, "REFLEX_DEPLOY_URL": public_url,
+            "REFLEX_WEB_WORKDIR": web_workdir}
+
+
+def build_frontend(web_workdir: str, public_url: str, log_path: Path) -> float:
+    """The release's frontend build, once (`python -m northwind_app.serve build`) into
+    `web_workdir` (relative to the project; its node_modules kept for the next build);
+    returns how long it took."""
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", "northwind_app.serve", "build", "--loglevel", "info"],
+            cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "REFLEX_CHECK_LATEST_VERSION": "0",
+                 **app_env(public_url, web_workdir)},
+            timeout=BUILD_TIMEOUT, start_new_session=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the frontend build failed:\n{log_path.read_text()[-4000:]}")
+    return time.monotonic() - started
+
+
+def tree_digest(folder: str) -> str:
+    """SHA-256 over the relative paths and contents of a build folder's files (its
+    node_modules left out): equal for a build and its copies, as long as nothing changes."""
+    import hashlib
+
+    root, digest = PROJECT_ROOT / folder, hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] == "node_modules" or not path.is_file():
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def copy_build(build: str, host_copy: str) -> None:
+    """What deploy/ copies to an app host: the build folder without its node_modules (a
+    host serving a prebuilt frontend runs no Node.js)."""
+    source, target = PROJECT_ROOT / build, PROJECT_ROOT / host_copy
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("node_modules"),
+                    symlinks=True)
 
 
 def start_app(root: Path, name: str, db_url: str, redis_url: str, secret: str,
               web_workdir: str, public_url: str, port: int | None = None) -> AppServer:
-    """An app process as on an app host. `public_url`: where browsers reach the app
-    (haproxy): the frontend build opens its websocket there, not on the host's own port, and
-    every host's build is the same (with its own port in it, the pages' inline scripts, and
-    so the hashes the CSP allows, would differ between hosts)."""
+    """An app process as on an app host, serving the prebuilt frontend in `web_workdir`
+    (NORTHWIND_PREBUILT_FRONTEND=1: it neither compiles nor builds anything)."""
     server = AppServer(
         ["-m", "northwind_app.serve", "run", "--env", "prod", "--single-port"],
         {"NORTHWIND_DATABASE_URL": db_url, "REFLEX_REDIS_URL": redis_url,
-         "REFLEX_API_URL": public_url, "REFLEX_DEPLOY_URL": public_url,
+         **app_env(public_url, web_workdir), "NORTHWIND_PREBUILT_FRONTEND": "1",
          "NORTHWIND_SECRET_KEY": secret, "GRANIAN_WORKERS": "1",
-         "REFLEX_WEB_WORKDIR": web_workdir, "REFLEX_TRUSTED_PROXY_HOPS": "1",
+         "REFLEX_TRUSTED_PROXY_HOPS": "1",
          "REFLEX_STATES_WORKDIR": str(root / f"states-{name}")},
         root / f"{name}.log", port)
     return server
@@ -389,6 +451,14 @@ class Topology:
     redis_url: str
     secret: str
     web_workdir: str
+    build_seconds: float = 0.0
+    build_digest: str = ""
+
+    def copies_unchanged(self) -> dict[str, bool]:
+        """Whether each app process's copy of the build is still exactly the build (a
+        prebuilt host must not compile or build anything into it)."""
+        return {f"{self.web_workdir}-{i}": tree_digest(f"{self.web_workdir}-{i}")
+                == self.build_digest for i in range(1, len(self.apps) + 1)}
 
     @property
     def base(self) -> str:
@@ -427,7 +497,9 @@ def topology(root: Path, redis_url: str, *, nodes: int = 3, apps: int = 2,
              secret: str | None = None, keep: bool = False) -> Iterator[Topology]:
     """The whole topology: app process i uses node ((i-1) mod nodes) + 1 directly. Every
     app process gets `secret` as NORTHWIND_SECRET_KEY (default: this process's own, so the
-    tokens and session cookies a test makes through the services are valid there too)."""
+    tokens and session cookies a test makes through the services are valid there too). The
+    frontend is built once into `web_workdir` and app process i serves its copy of that
+    build, `web_workdir`-i (as each host its own copy of the release's build)."""
     from northwind_app.settings import settings
 
     secret = secret or settings.secret_key().decode()
@@ -438,17 +510,19 @@ def topology(root: Path, redis_url: str, *, nodes: int = 3, apps: int = 2,
         stack.callback(lambda: [server.stop() for server in servers])  # (= top.apps)
         proxy_port = free_port()
         public_url = f"http://127.0.0.1:{proxy_port}"
+        build_seconds = build_frontend(web_workdir, public_url, root / "build.log")
+        for i in range(apps):
+            copy_build(web_workdir, f"{web_workdir}-{i + 1}")
         for i in range(apps):
             node = cluster.nodes[i % nodes]
-            # Each its own build, as on separate hosts (one folder rebuilt by the next app
-            # process would no longer match the CSP hashes the earlier one read at start).
             server = start_app(root, f"app{i + 1}", node.url(), redis_url, secret,
                                f"{web_workdir}-{i + 1}", public_url)
             servers.append(server)
             server.wait_ready(("/api/health", "/"), APP_START_TIMEOUT)
         proxy = HAProxy(root, [server.base for server in servers], cluster.nodes, proxy_port)
         stack.callback(proxy.stop)
-        top = Topology(cluster, servers, proxy, redis_url, secret, web_workdir)
+        top = Topology(cluster, servers, proxy, redis_url, secret, web_workdir, build_seconds,
+                       tree_digest(web_workdir))
         proxy.wait_ready(len(servers))
         yield top
 
@@ -479,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         with own_redis_db() as redis_url, \
                 topology(root, redis_url, nodes=args.nodes, apps=args.apps,
                          keep=args.keep) as top:
-            print(f"Galera: {args.nodes} nodes, up in {top.cluster.started_seconds:.1f} s")
+            print(f"Galera: {args.nodes} nodes, up in {top.cluster.started_seconds:.1f} s; "
+                  f"frontend built once in {top.build_seconds:.0f} s ({top.web_workdir})")
             for node in top.cluster.nodes:
                 print(f"  {node.name}: 127.0.0.1:{node.port} (socket {node.socket}, "
                       f"log {node.error_log})")

@@ -4,7 +4,12 @@ stickiness in front), a user fills half the order form, the app process holding 
 websocket is killed (its whole process group: the host is gone). The tab reconnects through
 haproxy to the other app process, keeps its session and what was typed (its state is in the
 shared Redis), and the order saves, through the other Galera node, and opens at once
-(wsrep_sync_wait: the detail page's read sees the commit).
+(wsrep_sync_wait: the detail page's read sees the commit); the third node, which no app
+process uses, holds it too.
+
+Both app processes serve one frontend build, made once and copied to each (the harness does
+what deploy/ does: `python -m northwind_app.serve build`, then NORTHWIND_PREBUILT_FRONTEND=1 on
+every host), so a page from one host loads its scripts from the other, under the same CSP.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ import re
 import signal
 import time
 
-import pytest
 import redis
 from playwright.sync_api import Page, expect
+from sqlalchemy import func, select, update
 
+from northwind_app.db.engine import dispose_engine, session_scope
+from northwind_app.db.models import Order, OrderDetail, Product
 from northwind_app.ui.workers import presence_pattern
 from tests.browser.conftest import TIMEOUT_MS, session_cookie
 from tests.cluster.harness import same_frontend
@@ -58,15 +65,13 @@ def _pick(page: Page, testid: str, text: str, option: str) -> None:
     page.get_by_test_id(f"{testid}-option").filter(has_text=option).first.click()
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "Each app host builds its own frontend, and two Reflex 0.10 builds of the same revision "
-    "differ: a shared chunk embeds a random project_hash and the build's time, so every "
-    "chunk name differs and a page from one host loads scripts that the other does not "
-    "have (and one build folder shared by two processes breaks the CSP hashes each read at "
-    "start). Fix: build once per release and give every host that same build; then this "
-    "test must pass (strict)."))
 def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cluster_topology):
     top = cluster_topology
+    # The order's two products in stock, whatever the session's other tests sold of them
+    # (the low-stock proof sells one product out).
+    with session_scope(top.db_url, write=True) as session:
+        session.execute(update(Product).where(Product.product_name.in_(("Chai", "Chang")))
+                        .values(units_in_stock=100))
     same_frontend(top.apps)  # without stickiness a page and its scripts come from any host
     context = browser.new_context(base_url=top.base, viewport={"width": 1366, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
@@ -125,8 +130,21 @@ def test_a_tab_through_haproxy_survives_its_app_host_killed_mid_form(browser, cl
         expect(page.get_by_test_id("order-customer")).to_contain_text("Around the Horn")
         expect(page.get_by_test_id("order-total")).to_have_text("$104.34")
         expect(page.get_by_test_id("order-line")).to_have_count(2)
+        order_id = int(re.search(r"/orders/(\d+)", page.url).group(1))
+        other = top.cluster.nodes[2].url()  # the node neither app process writes through
+        try:
+            with session_scope(other) as session:
+                order = session.get(Order, order_id)
+                assert order is not None and order.customer_id == "AROUT"
+                assert session.scalar(select(func.count()).select_from(OrderDetail)
+                                      .where(OrderDetail.order_id == order_id)) == 2
+        finally:
+            dispose_engine(other)
     finally:
         context.close()
         # Back to two app hosts for whatever runs next (same port: haproxy's server line).
         top.restart_app(hosts[0])
         assert wait_for(lambda: top.haproxy.servers_up() == len(top.apps), 30)
+    # Neither app process, started or restarted, compiled or built into its copy.
+    assert all(top.copies_unchanged().values()), top.copies_unchanged()
+    same_frontend(top.apps)
