@@ -72,7 +72,8 @@ shared_reads = SharedReads()  # this worker's
 
 
 def format_key() -> Any:
-    """The signed-in user's number and date format (results are formatted for it)."""
+    """The signed-in user's number and date format and time zone (results are formatted for
+    them: two users in two zones never share a read)."""
     from northwind_app import formats
 
-    return formats.current.get()
+    return formats.current.get(), formats.zone.get()

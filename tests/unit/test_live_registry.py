@@ -5,12 +5,20 @@ disconnected tabs), the nudge's update, presence in one process."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 
 from northwind_app.live import feed
 from northwind_app.live.feed import Change, Cursor
 from northwind_app.live.registry import REWATCH, SESSION, Registry, user_changed_at
 from tests import aio
+
+
+def run_in_own_loop(coroutine):
+    """asyncio.run in a thread of its own: this process may already run an event loop in its
+    main thread (Playwright's sync API does, when browser tests share the worker)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _change(id_: int, entity: str = "order", key: str = "1", **related) -> Change:
@@ -214,4 +222,4 @@ def test_backpressure_a_tab_is_nudged_again_only_after_it_ran_the_last_nudge():
         await asyncio.sleep(0.08)
         assert sum(1 for _, token, _ in nudges if token == "other") == 2
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())

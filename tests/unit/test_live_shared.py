@@ -5,10 +5,18 @@ copy, and sharing can be turned off."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from northwind_app.live.feed import Change
 from northwind_app.live.registry import Registry
 from northwind_app.live.shared import SharedReads, shared_reads
+
+
+def run_in_own_loop(coroutine):
+    """asyncio.run in a thread of its own: this process may already run an event loop in its
+    main thread (Playwright's sync API does, when browser tests share the worker)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _reader(calls: list[int], value=None, delay: float = 0.01, fail: bool = False):
@@ -37,7 +45,7 @@ def test_one_read_per_key_and_position():
         assert (await reads.get("orders", _reader(calls)))["rows"] == [{"id": 3}]
         assert reads.reads == 3
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
 
 
 def test_a_failed_or_cancelled_read_is_not_kept():
@@ -59,7 +67,7 @@ def test_a_failed_or_cancelled_read_is_not_kept():
         assert await second == {"v": 2}
         assert len(calls) == 3
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
 
 
 def test_sharing_off(monkeypatch):
@@ -71,7 +79,7 @@ def test_sharing_off(monkeypatch):
         await asyncio.gather(*(reads.get("orders", _reader(calls)) for _ in range(5)))
         assert len(calls) == 5
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
 
 
 def test_dispatching_changes_advances_the_position():
@@ -85,4 +93,4 @@ def test_dispatching_changes_advances_the_position():
                                   entity="order", key="1", fields={})])
         assert shared_reads.position == before + 1
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
