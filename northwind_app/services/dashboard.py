@@ -346,17 +346,29 @@ def resolve_period(session: Session, preset: str, year: int | None = None,
 
 
 def latest_quarter(session: Session, year: int) -> int:
-    """The latest quarter of `year` with orders (what "A quarter" opens on): the newest
-    order's quarter in its year, Q4 in the years before; Q1 when there are no orders."""
-    _, last = data_bounds(session)
-    if last is None or year > last.year:
+    """The latest quarter of `year` with orders (what "A quarter" opens on): the quarter of
+    its newest month with orders (from the monthly rollups); Q1 when the year has none."""
+    C = SalesMonthCustomer
+    months = session.execute(
+        select(C.month).where(C.month >= dt.date(year, 1, 1), C.month <= dt.date(year, 12, 1))
+        .group_by(C.month).having(func.sum(C.orders) > 0)).scalars().all()
+    if not months:
         return 1
-    return (last.month - 1) // 3 + 1 if year == last.year else 4
+    newest = max(m if isinstance(m, dt.date) else dt.date.fromisoformat(str(m)[:10])
+                 for m in months)
+    return (newest.month - 1) // 3 + 1
 
 
 def years_with_orders(session: Session) -> list[int]:
-    first, last = data_bounds(session)
-    return list(range(last.year, first.year - 1, -1)) if first and last else []
+    """The years that have orders, newest first (what the year choice offers): from the
+    monthly rollups (summed over their slots), so a gap of years without orders (the classic
+    data's 1998 and this year's new orders) offers none of its empty years."""
+    C = SalesMonthCustomer
+    months = session.execute(select(C.month).group_by(C.month)
+                             .having(func.sum(C.orders) > 0)).scalars()
+    return sorted({month.year if isinstance(month, dt.date)
+                   else dt.date.fromisoformat(str(month)[:10]).year for month in months},
+                  reverse=True)
 
 
 # --- figures for detail pages (from the same rollups) -------------------------------------

@@ -189,7 +189,7 @@ def test_the_dashboard_opens_the_latest_quarter_and_names_its_rankings_honestly(
     end = dash.add_months(first, 2)
     expect(page.get_by_test_id("period-text")).to_have_text(f"{first:%b %Y} – {end:%b %Y}")
     expect(page.get_by_test_id("period-quarter")).to_contain_text(f"Q{quarter}")
-    # An earlier year with orders opens on its last quarter with orders.
+    # An earlier year with orders opens on its latest quarter with orders.
     earlier = years[1]
     with session_scope(app_db_url) as s:
         late_quarter = dash.latest_quarter(s, earlier)

@@ -165,4 +165,18 @@ def test_a_period_that_cuts_one_month_and_twelve_months_that_end_a_month(classic
 def test_the_quarter_view_opens_on_the_latest_quarter_with_orders(classic_db_ro):
     with session_scope(classic_db_ro) as s:
         assert dash.latest_quarter(s, 1998) == 2  # the newest order: May 6, 1998
-        assert dash.latest_quarter(s, 1997) == 4
+        assert dash.latest_quarter(s, 1997) == 4 and dash.latest_quarter(s, 1996) == 4
+
+
+def test_the_year_choice_offers_only_years_with_orders(classic_db):
+    with session_scope(classic_db) as s:
+        assert dash.years_with_orders(s) == [1998, 1997, 1996]
+    raw = {"customer_id": "ALFKI", "employee_id": 5, "order_date": "2026-12-06",
+           "lines": [{"product_id": 1, "quantity": 2}]}
+    write_transaction(lambda s: svc.create_order(s, svc.parse_order_input(raw), actor=SYSTEM),
+                      classic_db)
+    with session_scope(classic_db) as s:
+        # No empty year between 1998 and 2026 is offered.
+        assert dash.years_with_orders(s) == [2026, 1998, 1997, 1996]
+        assert dash.latest_quarter(s, 1998) == 2  # an earlier year: its last with orders
+        assert dash.latest_quarter(s, 2026) == 4 and dash.latest_quarter(s, 2020) == 1
