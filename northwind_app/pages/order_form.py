@@ -40,6 +40,10 @@ from northwind_app.ui.picker import (MAX_TEXT, key_action, scroll_to_option, sea
                                       valid_key_payload)
 from northwind_app.ui.widgets import line_header, link_button
 
+# Each picker's search and pick (private methods of OrderFormState), for `_picker_key`.
+_PICKER_METHODS = {"customer": ("_search_customers", "_pick_customer"),
+                   "product": ("_search_products", "_add_product")}
+
 HEADER_FIELDS = ("order_date", "required_date", "freight", "employee_id", "ship_via",
                  *svc.SHIP_FIELDS)
 LINE_FIELDS = ("product_id", "unit_price", "quantity", "discount")
@@ -438,26 +442,36 @@ class OrderFormState(LiveMixin, rx.State):
 
     @rx.event
     async def customer_key(self, key: str, text: str):
-        """A key in the customer picker, with the picker's text (see ui/picker.py)."""
+        """A key in the customer picker, with the picker's text (see ui/picker.py). Enter with
+        no option chosen is the form's (the browser submits it when the list is closed)."""
+        async for update in self._picker_key("customer", key, text):
+            yield update
+
+    async def _picker_key(self, name: str, key: str, text: str):
+        """A key in picker `name` ("customer" or "product"), with its text: the combobox's
+        moves, pick, close and clear (ui/picker.py `key_action`)."""
         if not valid_key_payload(key, text):
             return
-        if text != self.customer_query:  # typed faster than the debounced search
-            await self._search_customers(text)
-        action, index = key_action(key, self.customer_active, len(self.customer_results))
+        search, pick = (getattr(self, method) for method in _PICKER_METHODS[name])
+        if text != getattr(self, f"{name}_query"):  # typed faster than the debounced search
+            await search(text)
+        results = getattr(self, f"{name}_results")
+        action, index = key_action(key, getattr(self, f"{name}_active"), len(results))
         if action == "search" and text.strip():
-            await self._search_customers(text)
-            self.customer_active = 0 if self.customer_results else -1
+            await search(text)
+            setattr(self, f"{name}_active", 0 if getattr(self, f"{name}_results") else -1)
         elif action == "move":
-            self.customer_active = index
-            yield scroll_to_option("customer", index)
+            setattr(self, f"{name}_active", index)
+            yield scroll_to_option(name, index)
         elif action == "pick":
-            await self._pick_customer(self.customer_results[index]["value"])
+            await pick(results[index]["value"])
         elif action == "close":
-            self.customer_results, self.customer_active = [], -1
+            setattr(self, f"{name}_results", [])
+            setattr(self, f"{name}_active", -1)
         elif action == "clear":
-            self.customer_query = ""
-        # "submit": Enter with no option chosen is the form's (the browser submits it when
-        # the list is closed)
+            setattr(self, f"{name}_query", "")
+            if name == "product":
+                self.product_message = ""
 
     @rx.event
     async def search_products(self, text: str):
@@ -501,23 +515,8 @@ class OrderFormState(LiveMixin, rx.State):
     @rx.event
     async def product_key(self, key: str, text: str):
         """A key in the line picker, with its text: Enter only ever picks (ui/picker.py)."""
-        if not valid_key_payload(key, text):
-            return
-        if text != self.product_query:  # typed faster than the debounced search
-            await self._search_products(text)
-        action, index = key_action(key, self.product_active, len(self.product_results))
-        if action == "search" and text.strip():
-            await self._search_products(text)
-            self.product_active = 0 if self.product_results else -1
-        elif action == "move":
-            self.product_active = index
-            yield scroll_to_option("product", index)
-        elif action == "pick":
-            await self._add_product(self.product_results[index]["value"])
-        elif action == "close":
-            self.product_results, self.product_active = [], -1
-        elif action == "clear":
-            self.product_query, self.product_message = "", ""
+        async for update in self._picker_key("product", key, text):
+            yield update
 
     @rx.event
     def set_line(self, index: int, name: str, value: str):
