@@ -164,6 +164,7 @@ class Client:
         self.unacked_creates = 0
         self.statuses: Counter[str] = Counter()
         self.failed_at: list[float] = []
+        self.errors: list[str] = []  # the first answers 500 and over, for the report
 
     def _lines(self) -> dict[int, int]:
         chosen = self.random.sample(self.PRODUCTS, self.random.randint(1, 3))
@@ -184,6 +185,8 @@ class Client:
                 status += " " + response.json()["error"]["code"]
             except ValueError:
                 status += " haproxy"
+            if response.status_code >= 500 and len(self.errors) < 3:
+                self.errors.append(f"{method} {path}: {status}: {response.text[:300]}")
             time.sleep(self.random.uniform(0.1, 0.5))  # a client backs off before trying again
         self.statuses[status] += 1
         return response
@@ -281,7 +284,9 @@ def test_a_galera_node_killed_under_load_loses_no_acknowledged_write(cluster_top
     # it out; haproxy's own 502/503/504: a request cut off on the way.)
     assert set(statuses) <= {"200", "201", "503 database_unavailable", "502 haproxy",
                              "503 haproxy", "504 haproxy", "ConnectError",
-                             "RemoteProtocolError", "ReadError"}, statuses
+                             "RemoteProtocolError", "ReadError"}, (
+        statuses, [error for client in clients for error in client.errors][:6],
+        [app.log(3000) for app in top.apps])  # what the apps logged, when it is not
     assert not failures or killed_at - 1 <= failures[0] and failures[-1] <= rejoined_at + 15, \
         [round(t - started, 1) for t in failures]
 
