@@ -18,28 +18,13 @@ from playwright.sync_api import Page, expect
 from northwind_app.security_headers import inline_script_hashes
 from northwind_app.settings import settings
 from tests.api.server import demo_tokens
+from tests.browser.screens import SCREENS
 
 API_CSP = {"default-src": ["'none'"], "base-uri": ["'none'"], "form-action": ["'none'"],
            "frame-ancestors": ["'none'"]}
 ALWAYS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
           "referrer-policy": "same-origin"}
-
-# Every screen, as the admin sees it (path, test id that shows once its data is there).
-SCREENS = [
-    ("/", "page-title"), ("/orders", "list-row"), ("/orders/10248", "page-title"),
-    ("/orders/new", "page-title"), ("/orders/10248/edit", "page-title"),
-    ("/orders/10248/invoice", "invoice-order"),
-    ("/customers", "list-row"), ("/customers/ALFKI", "page-title"),
-    ("/customers/new", "page-title"), ("/customers/ALFKI/edit", "page-title"),
-    ("/products", "list-row"), ("/products/1", "page-title"), ("/products/new", "page-title"),
-    ("/products/1/edit", "page-title"),
-    ("/employees", "list-row"), ("/employees/1", "page-title"),
-    ("/suppliers", "list-row"), ("/suppliers/1", "page-title"),
-    ("/categories", "list-row"), ("/categories/1", "page-title"),
-    ("/shippers", "list-row"), ("/shippers/1", "page-title"),
-    ("/users", "page-title"), ("/users/new", "page-title"), ("/users/1", "page-title"),
-    ("/audit", "page-title"), ("/account", "page-title"),
-]
+# Every screen (tests/browser/screens.py), as the admin sees it.
 
 # Reports each CSP violation of every document the context opens to the test (a binding
 # survives navigations, a page's own variables do not).
