@@ -274,7 +274,7 @@ def live_markdown(results: dict, meta: bool = True) -> str:
                 f" ({count} {what})" for count, what in (
                     (load["write_errors"], "failed"),
                     # An older results file counted skipped writes as failed.
-                    (load.get("writes_skipped", 0), "not sent: earlier answers came late"))
+                    (load.get("writes_skipped", 0), "not sent: 8 earlier writes unanswered"))
                 if count)
             lines.append(
                 f"| {_scale_name(scale)} | {name} | {load['tabs']} (+ {load['browser_tabs']}) | "

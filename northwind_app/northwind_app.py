@@ -8,7 +8,7 @@ import reflex as rx
 
 from northwind_app.api.app import create_api, in_front_of_reflex
 from northwind_app.entities import ENTITIES
-from northwind_app.live.tabs import live_updates
+from northwind_app.live.tabs import PushedValues, live_updates
 from northwind_app.pages import users as usr
 from northwind_app.pages.account import AccountState, account_page
 from northwind_app.pages.audit import AuditOptions, audit_page
@@ -52,6 +52,8 @@ app.register_lifespan_task(worker_aware_tabs)
 app.register_lifespan_task(live_updates)
 # Every event of the app's states needs a signed-in user (see northwind_app/ui/auth.py).
 app.add_middleware(AuthMiddleware())
+# Before it: what live updates pushed to a tab goes into its state first (live/tabs.py).
+app.add_middleware(PushedValues(), 0)
 app.add_middleware(OutageMiddleware())  # which events are page loads (ui/outage.py)
 app.add_page(login_page, route="/login", title="Sign in · Northwind Orders", on_load=LoginState.load)
 app.add_page(home, route="/", title="Dashboard · Northwind Orders", on_load=HomeState.load)

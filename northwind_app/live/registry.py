@@ -11,6 +11,20 @@ the tab wherever it is.
 `dispatch` finds the tabs a batch of changes concerns through an index by topic (a tab showing
 unrelated data costs nothing) and nudges each at most once per COALESCE_SECONDS however many
 changes arrive: the first change at once, later ones together at the end of the interval.
+
+*Views* (pushed refreshes): a list whose rows do not depend on who reads them (the orders
+list, a customer's orders, …) registers, with each successful load, the view it shows
+(`show`: its state, address, query and number format as a key, what a pusher needs to read
+it, the rows). Tabs of this worker on the same view form one group; a change the group
+watches makes ONE read and ONE update for the whole group (`push`, given by live/tabs.py),
+sent to every tab of it as is, at most once per COALESCE_SECONDS per group: no event per
+tab, no state loaded or saved per tab. What was pushed is kept per tab (`take_pushed`) and
+put into the tab's server-side state before its next event runs (live/tabs.py's
+middleware), so the server's copy of the tab follows what the tab shows. A tab is pushed to
+only while its last check is fresh: its list's own event (whose permission the auth
+middleware checked) ran less than TRUST_SECONDS ago and after any change to its user's
+account; otherwise, or while its list is loading, it is nudged as before (its refresh runs
+as its own event, through the checks).
 With `backpressure` (the app's registry) a tab is not nudged again before it has run the
 events of its last nudge (`done`, called by them), or IN_FLIGHT_SECONDS have passed: when the
 server falls behind, each tab's refreshes space out to what it can serve (changes meanwhile
@@ -23,8 +37,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from northwind_app.live.feed import Change
 from northwind_app.live.presence import Here, LocalPresence
@@ -37,6 +52,7 @@ IN_FLIGHT_SECONDS = 5.0  # a nudge whose events never ran (a closed tab) holds t
 SESSION = "session"  # the pseudo-state name of a tab's session watch
 PRESENCE = "#presence"  # suffix of a state name: read who else is here (not the data)
 REWATCH = "rewatch"  # the pseudo-state name of "register what you watched again"
+TRUST_SECONDS = 30.0  # a view's tab is pushed to this long after its list's last checked event
 
 # When an account last changed (by user id, time.time()), as this worker heard it: the auth
 # check of a tab whose user changed since it last checked asks the database again at once.
@@ -57,10 +73,41 @@ class Tab:
     timer: asyncio.TimerHandle | None = None
     here: tuple[str, str, Here] | None = None  # (topic, state name, who) when it is "here"
     in_flight: set[str] = field(default_factory=set)  # states nudged whose events have not run
+    # state name → (view key, time.time() of the state's last event that registered it)
+    views: dict[str, tuple[Hashable, float]] = field(default_factory=dict)
+    # state name → {var: value} pushed since the tab's last event (live/tabs.py applies them)
+    pushed: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class View:
+    """The tabs of this worker showing the same rows (see the module docstring)."""
+    key: Hashable
+    state: str
+    spec: Any  # what the pusher reads the view with
+    rows: Any = None  # the rows last loaded or pushed (the pusher highlights what changed)
+    tokens: set[str] = field(default_factory=set)
+    wanted: bool = False  # a change came since the last push began
+    running: bool = False
+    last_push: float = 0.0  # time.monotonic()
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class Pushed:
+    """A pusher's answer: the update to send every tab of the view, the values it sets in
+    each tab's state, and the rows (kept for the next push's highlights)."""
+    update: Any
+    values: dict[str, Any]
+    rows: Any
 
 
 # nudge(token, state names): make the tab run those states' refresh (may raise).
 Nudge = Callable[[str, frozenset[str]], Awaitable[None]]
+# push(view): read the view and make its update; None: it cannot (its tabs are nudged).
+Push = Callable[[View], Awaitable["Pushed | None"]]
+# send(tokens, update): send a pushed update to tabs of this worker (one message to all).
+Send = Callable[[list[str], Any], Awaitable[None]]
 
 
 class Registry:
@@ -80,6 +127,11 @@ class Registry:
         self._sending: set[asyncio.Task] = set()
         self.presence = LocalPresence(self._presence_announced)
         self.present: dict[str, set[str]] = {}  # topic → tokens that are here
+        self.push: Push | None = None  # live/tabs.py gives it (None: every tab is nudged)
+        self.send: Send | None = None
+        self.views: dict[Hashable, View] = {}
+        self.pushes = 0  # view updates made (for tests and the benchmark)
+        self.pushed_tabs = 0  # tabs they were sent to
 
     # --- registering ---
 
@@ -102,6 +154,7 @@ class Registry:
                 self.index.setdefault(topic, set()).add(token)
         else:
             tab.watches.pop(state, None)
+            self._hide(token, tab, state)
 
     def seen(self, token: str, user_id: int | None) -> None:
         """An event of `token` by `user_id` (None: signed out): it watches its session. A
@@ -161,6 +214,127 @@ class Registry:
         for state in list(tab.watches):
             self._set(token, tab, state, frozenset())
         self._leave(token, tab)
+
+    # --- views (pushed refreshes) ---
+
+    def show(self, token: str, state: str, key: Hashable, spec: Any, rows: Any) -> None:
+        """`state` of tab `token` has just loaded (in its own, checked event) the view `key`
+        with `rows`; `spec` is what the pusher reads it with. Call after `watch`."""
+        tab = self.tabs.get(token)
+        if tab is None or state not in tab.watches:
+            return
+        self._hide(token, tab, state)
+        view = self.views.get(key)
+        if view is None:
+            view = self.views[key] = View(key, state, spec)
+        view.rows = rows
+        view.tokens.add(token)
+        tab.views[state] = (key, time.time())
+        tab.pushed.pop(state, None)  # the load's values are the state's own
+
+    def hide(self, token: str, state: str) -> None:
+        """`state` of `token` no longer shows a registered view (it is loading another, or
+        its load failed): it is nudged until it shows one again."""
+        tab = self.tabs.get(token)
+        if tab is not None:
+            self._hide(token, tab, state)
+
+    def _hide(self, token: str, tab: Tab, state: str) -> None:
+        shown = tab.views.pop(state, None)
+        if shown is None:
+            return
+        view = self.views.get(shown[0])
+        if view is not None:
+            view.tokens.discard(token)
+            if not view.tokens and not view.running:
+                if view.timer is not None:
+                    view.timer.cancel()
+                del self.views[view.key]
+
+    def take_pushed(self, token: str) -> dict[str, dict[str, Any]]:
+        """What was pushed to `token` since its last event, by state (then forgotten)."""
+        tab = self.tabs.get(token)
+        if tab is None or not tab.pushed:
+            return {}
+        pushed, tab.pushed = tab.pushed, {}
+        return pushed
+
+    def _pushable(self, tab: Tab, state: str, now: float) -> bool:
+        shown = tab.views.get(state)
+        if shown is None or self.push is None or self.send is None:
+            return False
+        checked = shown[1]
+        return (now - checked < TRUST_SECONDS and checked > user_changed_at(tab.user_id)
+                and state not in tab.in_flight and state not in tab.pending)
+
+    def _want_view(self, key: Hashable) -> None:
+        view = self.views.get(key)
+        if view is None:
+            return
+        view.wanted = True
+        if view.timer is not None or view.running:
+            return  # the next push takes this change too
+        wait = view.last_push + self.coalesce - time.monotonic()
+        if wait <= 0:
+            self._flush_view(key)
+        else:
+            view.timer = asyncio.get_running_loop().call_later(wait, self._flush_view, key)
+
+    def _flush_view(self, key: Hashable) -> None:
+        view = self.views.get(key)
+        if view is None:
+            return
+        view.timer = None
+        if view.running or not view.wanted:
+            return
+        view.wanted, view.running = False, True
+        view.last_push = time.monotonic()
+        task = asyncio.get_running_loop().create_task(self._push_view(view))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _push_view(self, view: View) -> None:
+        """One read and one update for every tab of `view`; a tab that may not take it (its
+        check is stale, it is loading or was nudged meanwhile) is nudged instead, and so is
+        every tab when the pusher cannot make the update."""
+        try:
+            try:
+                pushed = await self.push(view)  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 - the nudged refreshes show the problem
+                log.exception("could not push view %s", view.state)
+                pushed = None
+        finally:
+            view.running = False
+        now = time.time()
+        if pushed is not None:
+            view.rows = pushed.rows
+            self.pushes += 1
+        tokens = []
+        for token in list(view.tokens):
+            tab = self.tabs.get(token)
+            if tab is None:
+                continue
+            shown = tab.views.get(view.state)
+            if shown is None or shown[0] != view.key:
+                continue
+            if pushed is None or not self._pushable(tab, view.state, now):
+                self._schedule(token, {view.state})
+                continue
+            if not self.connected(token):
+                self.forget(token)
+                continue
+            tab.pushed[view.state] = pushed.values
+            tokens.append(token)
+        self.pushed_tabs += len(tokens)
+        if tokens:
+            try:
+                await self.send(tokens, pushed.update)  # type: ignore[misc, union-attr]
+            except Exception:  # noqa: BLE001 - the next change pushes again
+                log.exception("could not push view %s to its tabs", view.state)
+        if not view.tokens and self.views.get(view.key) is view:
+            del self.views[view.key]
+        elif view.wanted:
+            self._want_view(view.key)
 
     def sweep(self) -> int:
         """Forget tabs no longer connected to this worker; returns how many."""
@@ -257,11 +431,20 @@ class Registry:
                 states = {state for state, watched in tab.watches.items() if watched & topics}
                 if states:
                     wanted.setdefault(token, set()).update(states)
+        now = time.time()
+        views: set[Hashable] = set()
         for token, states in wanted.items():
             tab = self.tabs[token]
             if SESSION in states:  # the session check first, then what the page shows
                 states |= set(tab.watches)
-            self._schedule(token, states)
+            else:  # a view this tab may be pushed: its group's one update reaches it
+                pushed = {state for state in states if self._pushable(tab, state, now)}
+                views.update(tab.views[state][0] for state in pushed)
+                states -= pushed
+            if states:
+                self._schedule(token, states)
+        for key in views:
+            self._want_view(key)
         return len(wanted)
 
     def _schedule(self, token: str, states: set[str]) -> None:

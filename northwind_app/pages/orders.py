@@ -87,10 +87,14 @@ class OrdersState(ListState, rx.State):
     shipper_options: list[list[str]] = []
     country_options: list[list[str]] = []
 
-    def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+    @classmethod
+    def _read_rows(cls, params: ListParams) -> tuple[list[dict[str, str]], int]:
         # The shared table runs this in a worker thread and handles its failures itself.
         result = backend.run_read(OrdersListing.page, params)
         return result.items, result.total
+
+    def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
+        return self._read_rows(params)
 
     async def _load_extras(self) -> None:
         """The filters' options, once per session."""

@@ -63,6 +63,10 @@ def list_state(spec: EntityList) -> type[ListState]:
                 else await backend.load(self, spec.listing.page, params))
         return [spec.row(item) for item in page.items], page.total
 
+    def read_rows(cls, params: ListParams) -> tuple[list[dict[str, str]], int]:
+        page = backend.run_read(spec.listing.page, params)
+        return [spec.row(item) for item in page.items], page.total
+
     def base_path(self) -> str:
         return self.router.url.path if spec.fixed_from_path else spec.route
 
@@ -84,6 +88,8 @@ def list_state(spec: EntityList) -> type[ListState]:
         "live_topics": spec.topics,
         "default_sort_text": sort_text(spec),
         "_fetch": fetch,
+        # Rows the same for every reader: live refreshes are pushed (ui/table/state.py).
+        **({} if spec.fetch else {"_read_rows": classmethod(read_rows)}),
         "_base_path": base_path,
         "_fixed_filters": fixed_filters,
     }

@@ -265,3 +265,60 @@ def test_order_form_lines_follow_stock_taken_by_others(page_as, api):
     before = int(stock.inner_text().split()[0])
     _create(api)  # someone else takes one more unit of product 11
     expect(stock).to_have_text(f"{before - 1} in stock", timeout=LIVE_MS)
+
+
+def test_a_list_refresh_is_pushed_to_the_views_tabs_and_kept_in_their_state(app_url,
+                                                                            app_db_url, api):
+    """Two raw websocket tabs (a viewer's cookie) on the orders list: a change reaches both
+    as one pushed update each (rows, count, range), with no refresh event asked of them
+    (live/registry.py's views); what was pushed is the tab's server-side state afterwards
+    (its next event, here a hydrate as after a reconnect, sends the rows it shows); and a
+    list the viewer may not read (users) never gets rows, pushed or not."""
+    from northwind_app.pages.orders import OrdersState
+    from northwind_app.pages.users import UsersListState
+    from tests.browser.test_websocket_attack import FIELD_MARKER, Attacker, _cookie_header
+
+    name, rows_key = OrdersState.get_full_name(), f"rows{FIELD_MARKER}"
+
+    def shown(update: dict) -> list[dict]:
+        return ((update.get("delta") or {}).get(name) or {}).get(rows_key) or []
+
+    def wait_for(tab: Attacker, test, what: str) -> dict:
+        deadline = time.monotonic() + LIVE_MS / 1000 * 2
+        seen = 0
+        while time.monotonic() < deadline:
+            for update in tab.updates[seen:]:
+                seen += 1
+                if test(update):
+                    return update
+            time.sleep(0.05)
+        raise AssertionError(f"no update with {what}: {tab.updates[-3:]}")
+
+    cookie = _cookie_header(app_db_url, app_url, "viewer")
+    with Attacker(app_url, cookie) as first, Attacker(app_url, cookie) as second:
+        for tab in (first, second):
+            tab.hydrate("/orders")
+            tab.send(f"{name}.load", {}, "/orders")
+            wait_for(tab, lambda u: bool(shown(u)), "the list's rows")
+            tab.send(f"{UsersListState.get_full_name()}.load", {}, "/orders")
+        time.sleep(0.5)  # the tabs' last events have run (the view is registered)
+        marks = [len(tab.updates) for tab in (first, second)]
+
+        order_id = _create(api)
+        href = f"/orders/{order_id}"
+        for tab, mark in zip((first, second), marks):
+            update = wait_for(tab, lambda u: any(r.get("href") == href for r in shown(u)),
+                              f"order {order_id} in the rows")
+            delta = update["delta"][name]
+            assert f"range_text{FIELD_MARKER}" in delta and f"total{FIELD_MARKER}" in delta
+            assert delta[f"changed_rows{FIELD_MARKER}"] == [href]
+            asked = [event["name"] for later in tab.updates[mark:]
+                     for event in later.get("events") or []]
+            assert not any(e.endswith(".live_refresh") for e in asked), asked
+
+        state = first.hydrate("/orders")
+        assert any(row.get("href") == href for row in state[name][rows_key])
+        for tab in (first, second):
+            users_rows = [((u.get("delta") or {}).get(UsersListState.get_full_name()) or {})
+                          .get(rows_key) for u in tab.updates]
+            assert not any(users_rows), "a viewer's tab received the users list"

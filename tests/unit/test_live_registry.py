@@ -223,3 +223,76 @@ def test_backpressure_a_tab_is_nudged_again_only_after_it_ran_the_last_nudge():
         assert sum(1 for _, token, _ in nudges if token == "other") == 2
 
     run_in_own_loop(scenario())
+
+
+def test_views_get_one_push_each_for_all_their_tabs_and_fall_back_to_nudges():
+    """Tabs on one view are pushed one update, made once, however many tabs and changes
+    (coalesced per view); a tab whose check is stale, whose user's account changed, or whose
+    list is loading is nudged instead; a view the pusher cannot make nudges its tabs."""
+    from northwind_app.live import registry as registry_module
+    from northwind_app.live.registry import Pushed
+
+    made: list[str] = []
+    sent: list[tuple[str, object]] = []
+    nudged: list[tuple[str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudged.append((token, states))
+
+    async def push(view):
+        made.append(view.key)
+        if view.key == "broken":
+            return None
+        return Pushed(update=f"update-{len(made)}", values={"rows": [len(made)]},
+                      rows=[len(made)])
+
+    async def send(tokens, update):
+        sent.extend((token, update) for token in tokens)
+
+    async def scenario():
+        registry = Registry(nudge, coalesce=0.5)
+        registry.push, registry.send = push, send
+        for token, user in (("a", 1), ("b", 2), ("c", 3), ("d", 4), ("e", 5)):
+            registry.seen(token, user)
+            registry.watch(token, "/orders", "orders_state", ["orders"])
+        await asyncio.sleep(0.15)
+        nudged.clear()  # (the new tabs' rewatch)
+        for token in ("a", "b", "c"):
+            registry.show(token, "orders_state", "page-1", object(), [0])
+        registry.show("d", "orders_state", "broken", object(), [0])
+        registry.tabs["c"].views["orders_state"] = ("page-1", time.time() - 3600)  # stale
+        for n in range(10):
+            registry.dispatch([_change(200 + n, "order", "2")])
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.7)
+        return registry
+
+    registry = run_in_own_loop(scenario())
+    # page-1: the first change at once, the other nine together: two updates in all.
+    assert made.count("page-1") == 2
+    assert sorted(token for token, _ in sent) == ["a", "a", "b", "b"]
+    assert [update for token, update in sent if token == "a"] == \
+        [update for token, update in sent if token == "b"]  # the same update for the view
+    nudged_tokens = {token for token, _ in nudged}
+    assert nudged_tokens == {"c", "d", "e"}  # stale check; the pusher could not; no view
+    assert registry.take_pushed("a") == {"orders_state": {"rows": [made.index("page-1", 1) + 1]}}
+    assert registry.take_pushed("a") == {}
+    assert registry.take_pushed("e") == {}
+
+    async def account_changed():
+        registry.dispatch([_change(300, "user", "2")])  # b's role changed
+        registry.dispatch([_change(301, "order", "2")])
+        await asyncio.sleep(0.7)
+
+    sent.clear()
+    nudged.clear()
+    run_in_own_loop(account_changed())
+    assert "b" not in {token for token, _ in sent}
+    assert "b" in {token for token, _ in nudged}
+    assert user_changed_at(2) > 0
+    registry_module._user_changed.pop(2, None)
+
+    registry.hide("a", "orders_state")  # a loads another view
+    registry.forget("b")
+    registry.unwatch("c", "orders_state")
+    assert "page-1" not in registry.views

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
+from reflex.state import StateUpdate
+from reflex_base.constants.state import FIELD_MARKER
 
+from northwind_app import formats
+from northwind_app.live.registry import Pushed, View, registry
 from northwind_app.live.shared import format_key, shared_reads
 from northwind_app.live.tabs import LiveMixin
 from northwind_app.money import format_number
@@ -57,6 +62,35 @@ def filter_message(name: str, message: str) -> str:
     if (name, message) in FILTER_WORDS:
         return FILTER_WORDS[name, message]
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+# The vars a pushed refresh of a list sets (live/registry.py's views).
+PUSHED_VARS = ("rows", "total", "changed_rows")
+
+
+@dataclass(frozen=True)
+class ListView:
+    """How to read a list's view for a pushed refresh: the list's class, the view's
+    parameters (fixed filters included), and the number format and time zone its rows are
+    written in. Called by the registry with the view: the rows again (one read per feed
+    position, shared with nudged refreshes of the same view), the rows that changed since
+    the last push, and the update every tab of the view is sent."""
+
+    cls: type
+    params: ListParams
+    fmt: Any  # format_key()
+
+    async def __call__(self, view: View) -> Pushed | None:
+        formats.current.set(self.fmt[0])  # (this task's context only)
+        formats.zone.set(self.fmt[1])
+        rows, total = await shared_reads.get(
+            view.key, lambda: asyncio.to_thread(self.cls._read_rows, self.params))
+        if not rows and total and self.params.offset:
+            return None  # past the end now: the tabs' own refresh shows the last page
+        changed = (LiveMixin._live_rows_changed(view.rows, rows, self.cls.live_key)
+                   if view.rows is not None else [])
+        values = {"rows": rows, "total": total, "changed_rows": changed}
+        return Pushed(self.cls._pushed_update(values, self.params), values, rows)
 
 
 class ListState(LiveMixin, mixin=True):
@@ -96,6 +130,42 @@ class ListState(LiveMixin, mixin=True):
     _live_refreshing: bool = False  # the next load is a live refresh: highlight what changed
 
     # -- to implement (one of the two) -------------------------------------------------------
+    @classmethod
+    def _read_rows(cls, params: ListParams) -> tuple[list[dict[str, str]], int]:
+        """The rows and total of `params` read without a tab (in a worker thread), for a list
+        whose rows are the same for every reader: live refreshes of such a list are pushed,
+        one read per view for all its tabs (`ListView`). Not implemented: every tab
+        refreshes in its own event."""
+        raise NotImplementedError
+
+    @classmethod
+    def _pushes(cls) -> bool:
+        return (not cls.needs_actor
+                and getattr(cls._read_rows, "__func__", None)
+                is not ListState._read_rows.__func__)
+
+    @classmethod
+    def _pushed_update(cls, values: dict[str, Any], params: ListParams) -> StateUpdate:
+        """The update of a pushed refresh: `values` and the computed vars that depend on
+        them (computed from them and the view, in the task's number format)."""
+        delta = {name + FIELD_MARKER: value for name, value in values.items()}
+        view = SimpleNamespace(**values, rows_offset=params.offset, page_size=params.limit,
+                               offset=params.offset)
+        for name in cls._pushed_computed():
+            delta[name + FIELD_MARKER] = cls.computed_vars[name].fget(view)
+        return StateUpdate(delta={cls.get_full_name(): delta})
+
+    @classmethod
+    def _pushed_computed(cls) -> list[str]:
+        """This state's computed vars that depend on PUSHED_VARS (transitively)."""
+        own, found, pending = cls.get_full_name(), [], list(PUSHED_VARS)
+        while pending:
+            for state, name in cls._var_dependencies.get(pending.pop(), ()):
+                if state == own and name not in found:
+                    found.append(name)
+                    pending.append(name)
+        return sorted(found)
+
     def _fetch_rows(self, params: ListParams) -> tuple[list[dict[str, str]], int]:
         """The rows and total of `params`, in a worker thread (`_fetch`'s default)."""
         raise NotImplementedError
@@ -247,6 +317,8 @@ class ListState(LiveMixin, mixin=True):
 
     async def _load_view(self):
         """`load`'s work (also a live refresh's, in its own event)."""
+        # While it loads, the tab is not pushed its view's refreshes (nudged instead).
+        registry.hide(self._live_token(), self.get_full_name())
         url_problems = self._read_url()
         view = self.router.url.query
         refreshing, self._live_refreshing = self._live_refreshing, False
@@ -271,9 +343,11 @@ class ListState(LiveMixin, mixin=True):
                     return await shared_reads.get(key, lambda: self._fetch(view, actor))
                 return await self._fetch(view, actor)
 
+            read_params = params
+
             async def fetch() -> tuple[list[dict[str, str]], int]:
                 """The rows; a sort the list does not know is ignored, with a notice."""
-                nonlocal notice
+                nonlocal notice, read_params
                 try:
                     return await read(params)
                 except Invalid as exc:
@@ -281,7 +355,8 @@ class ListState(LiveMixin, mixin=True):
                         raise
                     notice = (f"Unknown sort '{params.sort}' ignored; sorted by "
                               f"{self.default_sort_text or self.default_sort.lstrip('-')}.")
-                    return await read(replace(params, sort=self.default_sort))
+                    read_params = replace(params, sort=self.default_sort)
+                    return await read(read_params)
 
             fetching = asyncio.ensure_future(fetch())
             # The tab's first load of the list also reads the user's hidden columns, while
@@ -304,6 +379,11 @@ class ListState(LiveMixin, mixin=True):
                          error="", field_errors={}, notice=notice)
             if self.live_topics:
                 await self._live_watch(*self._live_watched())
+                if self._pushes():  # its refreshes are pushed while it shows this view
+                    key = (self.get_full_name(), self.router.url.path, repr(read_params),
+                           None, format_key())
+                    registry.show(self._live_token(), self.get_full_name(), key,
+                                  ListView(self.__class__, read_params, format_key()), rows)
         except Invalid as exc:
             # A filter's refusal is said beside its control, in its words; the rest above the
             # list (a page number or size also beside the pager).
