@@ -254,11 +254,13 @@ WRITERS = 8  # writes in flight at most (each its own connection)
 
 
 def _writer(base: str, login: Credentials, body: dict, rate: float, seconds: float,
-            made: list[tuple[int, float]], errors: list[str]) -> None:
+            made: list[tuple[int, float]], errors: list[str],
+            took: list[float] | None = None) -> None:
     """`rate` creates a second for `seconds`, on a fixed schedule (open loop: each write is
     sent at its time whatever the answers to earlier ones, up to WRITERS in flight; one whose
     time comes while WRITERS are unanswered is skipped and counted, so the run ends on time
-    however slow the server); (order id, wall clock of the response) each."""
+    however slow the server); (order id, wall clock of the response) each, and each write's
+    time from request to response (ms) in `took`."""
     local = threading.local()
     in_flight = threading.Semaphore(WRITERS)
     clients: list[httpx.Client] = []
@@ -272,7 +274,10 @@ def _writer(base: str, login: Credentials, body: dict, rate: float, seconds: flo
                                                  timeout=10)
                 with lock:
                     clients.append(http)
+            sent = time.perf_counter()
             order_id = _create(http, body)
+            if took is not None:
+                took.append((time.perf_counter() - sent) * 1000)
         except Exception as exc:  # noqa: BLE001 - counted and reported
             with lock:
                 errors.append(str(exc)[:300])
@@ -325,8 +330,9 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
     cpu0, own0 = CpuSample.take(server.pgid, database), _own_cpu()
     made: list[tuple[int, float]] = []
     errors: list[str] = []
+    took: list[float] = []
     writer = threading.Thread(target=_writer, args=(server.base, login, setup["body"], rate,
-                                                    seconds, made, errors), daemon=True)
+                                                    seconds, made, errors, took), daemon=True)
     start = time.perf_counter()
     writer.start()
     while writer.is_alive():
@@ -369,6 +375,7 @@ async def _load(server, db_url: str, login: Credentials, setup: dict, tabs: int,
         "tabs": tabs, "rate_per_s": rate, "seconds": seconds, "writes": writes,
         "write_errors": sum(1 for e in errors if not e.startswith("skipped")),
         "writes_skipped": sum(1 for e in errors if e.startswith("skipped")),
+        "write_ms": summary_ms(took),
         "first_write_error": next((e for e in errors if not e.startswith("skipped")), ""),
         "writes_s": round(writes_s, 1), "connect_and_load_s": round(connect_s, 1),
         "settle_s": round(settle_s, 1),
@@ -487,7 +494,9 @@ def load(server, db_url: str, login: Credentials, *, tabs: int, rate: float, sec
     result["browser_missed"] = browser_missed
     result["browser_rows_match_database"] = all(
         [r.strip() for r in rows] == first_page for rows in dom_rows)
-    log(f"live load: {result['writes']} writes in {result['writes_s']} s, server CPU "
+    write_ms = result.get("write_ms") or {}
+    log(f"live load: {result['writes']} writes in {result['writes_s']} s (each answered in "
+        f"p50 {write_ms.get('p50_ms')} / p95 {write_ms.get('p95_ms')} ms), server CPU "
         f"{result['server_cpu_ms_per_write']} ms/write, RSS {result['rss_kb_start'] // 1024} → "
         f"{result['rss_kb_end'] // 1024} MB, tab notified p50 {result['notified']['p50_ms']} / "
         f"p95 {result['notified']['p95_ms']} ms, missed {result['missed']}, stale tabs "

@@ -276,10 +276,13 @@ def live_markdown(results: dict, meta: bool = True) -> str:
                     # An older results file counted skipped writes as failed.
                     (load.get("writes_skipped", 0), "not sent: 8 earlier writes unanswered"))
                 if count)
+            took = load.get("write_ms") or {}
+            answered = (f"; answered p50 {_fmt(took['p50_ms'], 0)} / p95 "
+                        f"{_fmt(took['p95_ms'], 0)} ms" if took.get("n") else "")
             lines.append(
                 f"| {_scale_name(scale)} | {name} | {load['tabs']} (+ {load['browser_tabs']}) | "
                 f"{load['writes']} in {_fmt(load['writes_s'])} s"
-                f"{failed} | "
+                f"{failed}{answered} | "
                 f"{_fmt(load['server_cpu_ms_per_write'])} ms | "
                 f"{_fmt(load['database_cpu_ms_per_write'])} ms | "
                 f"{_fmt(load['machine_busy_pct'], 0)} % | "
