@@ -24,7 +24,11 @@ middleware), so the server's copy of the tab follows what the tab shows. A tab i
 only while its last check is fresh: its list's own event (whose permission the auth
 middleware checked) ran less than TRUST_SECONDS ago and after any change to its user's
 account; otherwise, or while its list is loading, it is nudged as before (its refresh runs
-as its own event, through the checks).
+as its own event, through the checks). Before that, from RECHECK_SECONDS on (spread at
+random over a few seconds, so tabs that loaded together are not checked together), a pushed
+tab is sent its session check (`SESSION`, an event that only passes the auth middleware):
+when it runs, the tab's views are trusted again (`checked`), so a tab that stays on its list
+keeps being pushed, and one whose session ended is signed out by the check.
 With `backpressure` (the app's registry) a tab is not nudged again before it has run the
 events of its last nudge (`done`, called by them), or IN_FLIGHT_SECONDS have passed: when the
 server falls behind, each tab's refreshes space out to what it can serve (changes meanwhile
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +58,8 @@ SESSION = "session"  # the pseudo-state name of a tab's session watch
 PRESENCE = "#presence"  # suffix of a state name: read who else is here (not the data)
 REWATCH = "rewatch"  # the pseudo-state name of "register what you watched again"
 TRUST_SECONDS = 30.0  # a view's tab is pushed to this long after its list's last checked event
+RECHECK_SECONDS = 12.0  # … and sent its session check from this long after it (plus jitter)
+RECHECK_JITTER = 6.0
 
 # When an account last changed (by user id, time.time()), as this worker heard it: the auth
 # check of a tab whose user changed since it last checked asks the database again at once.
@@ -73,6 +80,7 @@ class Tab:
     timer: asyncio.TimerHandle | None = None
     here: tuple[str, str, Here] | None = None  # (topic, state name, who) when it is "here"
     in_flight: set[str] = field(default_factory=set)  # states nudged whose events have not run
+    recheck: float = field(default_factory=lambda: random.uniform(0, RECHECK_JITTER))
     # state name → (view key, time.time() of the state's last event that registered it)
     views: dict[str, tuple[Hashable, float]] = field(default_factory=dict)
     # state name → {var: value} pushed since the tab's last event (live/tabs.py applies them)
@@ -251,6 +259,19 @@ class Registry:
                     view.timer.cancel()
                 del self.views[view.key]
 
+    def checked(self, token: str) -> None:
+        """Tab `token`'s session check passed (the auth middleware let its `SESSION` event
+        run): its views are trusted again, unless its user's account changed since they were
+        registered (then only a refresh of its own, through the checks, trusts them)."""
+        tab = self.tabs.get(token)
+        if tab is None:
+            return
+        now = time.time()
+        changed = user_changed_at(tab.user_id)
+        for state, (key, checked) in list(tab.views.items()):
+            if checked > changed:
+                tab.views[state] = (key, now)
+
     def take_pushed(self, token: str) -> dict[str, dict[str, Any]]:
         """What was pushed to `token` since its last event, by state (then forgotten)."""
         tab = self.tabs.get(token)
@@ -325,6 +346,9 @@ class Registry:
                 continue
             tab.pushed[view.state] = pushed.values
             tokens.append(token)
+            if (now - tab.views[view.state][1] > RECHECK_SECONDS + tab.recheck
+                    and SESSION not in tab.in_flight):
+                self._schedule(token, {SESSION})  # trusted again when it has run
         self.pushed_tabs += len(tokens)
         if tokens:
             try:

@@ -88,7 +88,10 @@ class LiveState(rx.State):
 
     @rx.event
     def ping(self):
+        # The auth middleware let it run: the tab's session holds (its pushed views are
+        # trusted again; live/registry.py).
         registry.done(self.router.session.client_token, SESSION)
+        registry.checked(self.router.session.client_token)
 
     @rx.event
     async def rewatch(self):

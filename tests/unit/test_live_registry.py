@@ -297,3 +297,51 @@ def test_views_get_one_push_each_for_all_their_tabs_and_fall_back_to_nudges():
     registry.forget("b")
     registry.unwatch("c", "orders_state")
     assert "page-1" not in registry.views
+
+
+def test_a_pushed_tab_gets_its_session_checked_before_its_trust_ends():
+    """A tab pushed for a while is sent its session check (while still pushed); when the
+    check has run, its views are trusted again, unless its account changed meanwhile."""
+    from northwind_app.live import registry as registry_module
+    from northwind_app.live.registry import RECHECK_JITTER, RECHECK_SECONDS, TRUST_SECONDS, Pushed
+
+    sent: list[str] = []
+    nudged: list[tuple[str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudged.append((token, states))
+
+    async def push(view):
+        return Pushed(update="update", values={"rows": []}, rows=[])
+
+    async def send(tokens, update):
+        sent.extend(tokens)
+
+    async def scenario():
+        registry = Registry(nudge, coalesce=0.05)
+        registry.push, registry.send = push, send
+        for token, user in (("old", 1), ("new", 2)):
+            registry.seen(token, user)
+            registry.watch(token, "/orders", "orders_state", ["orders"])
+            registry.show(token, "orders_state", "page-1", object(), [])
+        await asyncio.sleep(0.1)
+        nudged.clear()
+        age = RECHECK_SECONDS + RECHECK_JITTER + 1
+        assert age < TRUST_SECONDS
+        registry.tabs["old"].views["orders_state"] = ("page-1", time.time() - age)
+        registry.dispatch([_change(400, "order", "2")])
+        await asyncio.sleep(0.2)
+        return registry
+
+    registry = run_in_own_loop(scenario())
+    assert sorted(sent) == ["new", "old"]  # both still pushed
+    assert nudged == [("old", frozenset({SESSION}))]  # and the old one's session checked
+    registry.checked("old")
+    assert time.time() - registry.tabs["old"].views["orders_state"][1] < 1
+    registry.tabs["old"].views["orders_state"] = ("page-1", time.time() - 5)
+    registry_module._user_changed[1] = time.time()  # its account changed: no renewal
+    try:
+        registry.checked("old")
+        assert time.time() - registry.tabs["old"].views["orders_state"][1] >= 5
+    finally:
+        registry_module._user_changed.pop(1, None)
