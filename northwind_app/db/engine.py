@@ -28,12 +28,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pymysql
 from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
 from pymysql.protocol import FieldDescriptorPacket, MysqlPacket
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -413,6 +413,44 @@ def finish(session: Session, error: BaseException | None = None) -> None:
             session.rollback()
     finally:
         session.close()
+
+
+class ReadConnection:
+    """A read's database access without an ORM Session, for the API's hottest GETs
+    (api/lean.py): the subset of `Session` that the read services use (`connection()`,
+    `get_bind()`, `execute()`), on one pooled Core connection of the read engine that
+    `new_session(read_only=True)` binds: the same pool, so the same semantics (on
+    MySQL/MariaDB autocommit and READ ONLY, the server refusing any write; on SQLite the
+    one engine, its read transaction rolled back at the end, never committed). A Session's
+    unit of work, identity map and transaction bookkeeping cost a short read a third of
+    its Python time (bench/README.md, issue #25), and a read uses none of them.
+
+    Statements run as Core statements: a service given one must select columns, not ORM
+    entities (the list's and the detail's do); `session.get` and the like do not exist."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def connection(self, **_options: Any) -> Connection:
+        return self._connection
+
+    def get_bind(self, *_args: Any, **_kwargs: Any) -> Engine:
+        return self._connection.engine
+
+    def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self._connection.execute(statement, params, **kwargs)
+
+    def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self._connection.scalar(statement, params, **kwargs)
+
+
+def run_read(call: Callable[[ReadConnection], T], url: str | None = None) -> T:
+    """`call` given a `ReadConnection` on `url` (default: the configured database), the
+    connection taken from the read pool before and given back after it."""
+    with get_engine(url or settings.database_url, read_only=True).connect() as connection:
+        return call(ReadConnection(connection))
 
 
 @contextmanager
