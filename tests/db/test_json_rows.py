@@ -73,6 +73,13 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
             assert keys
             got = _same_as_executed(session, view.query.rows, {"page_keys": keys})
             assert [r.order_id for r in got] == keys  # the sort's order, kept
+            # the same page in one statement: its ids joined to their rows (PageQuery.joined)
+            bounds = {"page_limit": 500, "page_offset": 0}
+            assert _typed(_same_as_executed(session, view.query.joined, bounds)) == _typed(got)
+            rows, total = fetch_rows_and_scalar(session, view.query.joined, bounds,
+                                                view.query.count)
+            assert _typed(rows) == _typed(got)
+            assert total == session.execute(view.query.count).scalar_one()
             rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
                                                 view.query.count)
             assert _typed(rows) == _typed(got)
@@ -126,9 +133,15 @@ def test_list_statements_need_no_on_disk_temporary_table(backend, classic_db):
                                                 view.query.count)
             assert _disk_tables(session) == before
             assert total == 830 and len(rows) == 50
+            before = _disk_tables(session)  # the page in one statement (PageQuery.joined)
+            one, one_total = fetch_rows_and_scalar(session, view.query.joined, bounds,
+                                                   view.query.count)
+            assert _disk_tables(session) == before
+            assert (_typed(one), one_total) == (_typed(rows), total)
         dialect = session.get_bind().dialect
         assert STORE.peek("rows", view.query.rows, view.query.count, dialect) is not None
         assert STORE.peek("values", view.query.page, None, dialect) is not None
+        assert STORE.peek("rows", view.query.joined, view.query.count, dialect) is not None
         vinet = session.execute(select(Order.order_id).where(Order.customer_id == "VINET")) \
             .scalars().all()
         got = _same_as_executed(session, view.query.rows, {"page_keys": vinet})
@@ -253,7 +266,8 @@ def test_only_kept_list_views_keep_json_forms(classic_db_ro):
         svc.list_orders(session, params)
         assert order_query._filtered(order_query._parsed(params), dt.date.today(),
                                      session)[0] is kept
-        assert (STORE.peek("rows", kept.query.rows, kept.query.count, dialect)
+        # the list reads a page in one statement: the page of ids joined to their rows
+        assert (STORE.peek("rows", kept.query.joined, kept.query.count, dialect)
                 is not None) == on_mariadb
 
 

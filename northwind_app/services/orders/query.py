@@ -401,9 +401,11 @@ def _build_view(filters: OrderFilters, search: str | None, sort: str | None, tod
     if after is not None:
         stmt, conditions = stmt.where(after), [*conditions, after]
     narrow = narrow.where(*conditions)
-    # A page's rows are read by their ids, which the cursor already chose.
+    # A page's rows are read by their ids, which the cursor already chose: in one statement
+    # (`PageQuery.joined`: the rows joined to the page of ids), or by a list of ids.
     return _View(stmt, narrow, order_by, PageQuery.build(
-        rows, order_by, count=count, key=Order.order_id, keys_stmt=narrow))
+        rows, order_by, count=count, key=Order.order_id, keys_stmt=narrow,
+        page_rows=_LIST_STATEMENT))
 
 
 def checked_params(params: ListParams) -> ListParams:
