@@ -81,6 +81,21 @@ def test_the_lean_reads_answer_what_fastapi_answers(both, answered_lean):
     assert answered_lean[0] == served + 18
 
 
+def test_deep_pages_by_a_cursor_answer_what_fastapi_answers(both, answered_lean):
+    # The benchmark's deep page (bench/peer.py): the page after the one ending at row 415,
+    # found by its cursor; and a cursor of another sort. Read in one statement (MariaDB).
+    lean_client, plain_client, _ = both
+    for sort in ("", "&sort=-total", "&sort=ship_country"):
+        before = plain_client.get(f"/api/orders?limit=50&offset=365{sort}").json()
+        deep = _same(lean_client, plain_client,
+                     f"/api/orders?limit=50&after={quote(before['next_cursor'])}{sort}").json()
+        by_offset = plain_client.get(f"/api/orders?limit=50&offset=415{sort}").json()
+        assert deep["items"] == by_offset["items"] and deep["total"] == 830
+        _same(lean_client, plain_client,
+              f"/api/orders?limit=50&after={quote(deep['next_cursor'])}{sort}")
+    assert answered_lean[0] == 6
+
+
 def test_what_the_lean_path_refuses_is_fastapis_answer(both, answered_lean):
     lean_client, plain_client, _ = both
     for path in (

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from northwind_app.db import engine as db_engine
 from northwind_app.db.engine import (
-    finish, get_engine, make_engine, new_session, session_scope,
+    finish, get_engine, make_engine, new_session, run_read, session_scope,
 )
 from northwind_app.db.models import Customer
 from tests import dbutil
@@ -101,6 +101,40 @@ def test_the_read_only_engine_refuses_writes(mariadb_url):
     finish(session, RuntimeError())
     with session_scope(mariadb_url) as session:
         assert _company(session) != "Written by a reader"
+
+
+def test_a_read_without_a_session_sends_only_its_queries_and_never_writes(mariadb_url):
+    # engine.run_read (the API's lean reads): a connection of the read pool, as a read
+    # session has, and nothing else sent; a write through it is refused by the server.
+    for _ in range(2):  # the first use connects and pings
+        name = run_read(_company, mariadb_url)
+    with sent() as commands:
+        assert run_read(lambda read: (_company(read), _company(read))[1], mariadb_url) == name
+    assert commands == ["SELECT", "SELECT"]
+    assert run_read(lambda read: read.get_bind(), mariadb_url) \
+        is get_engine(mariadb_url, read_only=True)
+    with pytest.raises(DBAPIError, match="READ ONLY"):
+        run_read(lambda read: read.execute(update(Customer).where(
+            Customer.customer_id == "TRIPS").values(company_name="Written by a reader")),
+            mariadb_url)
+    with session_scope(mariadb_url) as session:
+        assert _company(session) == name
+
+
+def test_a_read_without_a_session_never_commits_on_sqlite(tmp_path):
+    # SQLite has one engine: what a read sends is rolled back at its end, never committed.
+    db = dbutil.TestDatabase("sqlite", tmp_path).migrate()
+    with session_scope(db.url, write=True) as session:
+        session.add(Customer(customer_id="TRIPS", company_name="Round Trips"))
+
+    def write_then_read(read):
+        read.execute(update(Customer).where(Customer.customer_id == "TRIPS")
+                     .values(company_name="Written by a reader"))
+        return _company(read)
+
+    assert run_read(write_then_read, db.url) == "Written by a reader"  # its own transaction
+    assert run_read(_company, db.url) == "Round Trips"
+    db.drop()
 
 
 def test_an_idle_dead_connection_is_pinged_and_replaced(mariadb_url, monkeypatch):
