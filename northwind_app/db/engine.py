@@ -60,6 +60,7 @@ POOL_OVERFLOW = 40
 PING_AFTER_IDLE = 1.0
 GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024
 FIELDS_KEPT = 4096  # parsed column definitions kept per process (_Connection._read_packet)
+RESULTS_KEPT = 256  # column sets' descriptions kept per connection (_Result)
 _USED = "nw_used"  # connection record info: when it was last checked in (monotonic)
 
 
@@ -116,7 +117,10 @@ class _Connection(pymysql.connections.Connection):
         (MySQLResult._get_descriptions). A private API: northwind_app/private_apis.py."""
         if packet_type is not FieldDescriptorPacket:
             return super()._read_packet(packet_type)
-        data = super()._read_packet(MysqlPacket).get_all_data()
+        return self._field(super()._read_packet(MysqlPacket).get_all_data())
+
+    def _field(self, data: bytes) -> FieldDescriptorPacket:
+        """The parsed column definition of these bytes (kept)."""
         key = (data, self.encoding)
         field = self._fields.get(key)
         if field is None:
@@ -124,6 +128,24 @@ class _Connection(pymysql.connections.Connection):
                 self._fields.clear()
             field = self._fields[key] = FieldDescriptorPacket(data, self.encoding)
         return field
+
+    def _field_data(self) -> bytes:
+        """The next packet's bytes (a column definition's, not parsed)."""
+        return super()._read_packet(MysqlPacket).get_all_data()
+
+    def _read_query_result(self, unbuffered=False):
+        # PyMySQL's own, reading the result with _Result (a private API:
+        # northwind_app/private_apis.py).
+        self._result = None
+        result = _Result(self)
+        if unbuffered:
+            result.init_unbuffered_query()
+        else:
+            result.read()
+        self._result = result
+        if result.server_status is not None:
+            self.server_status = result.server_status
+        return result.affected_rows
 
     def _may_be_in_transaction(self) -> bool:
         if self.autocommit_mode:
@@ -139,6 +161,53 @@ class _Connection(pymysql.connections.Connection):
         if self._may_be_in_transaction():
             super().rollback()
             self._statements = self._unsure = False
+
+
+class _Result(pymysql.connections.MySQLResult):
+    """PyMySQL's result, whose column descriptions (the parsed definitions, the cursor's
+    description, each column's decoding) are made once per connection and column set: a
+    result's column definitions are still read, as bytes, but PyMySQL describes each one in
+    Python for every result, which cost an order's detail (28 columns, a few rows) ~40 µs
+    of its ~300 (bench/README.md, issue #25). The kept lists are only read. The first time,
+    PyMySQL's own `_get_descriptions` describes them (from the definitions just read)."""
+
+    def _get_descriptions(self):
+        connection = self.connection
+        datas = tuple(connection._field_data() for _ in range(self.field_count))
+        kept = connection.__dict__.setdefault("_nw_descriptions", {})
+        key = (datas, connection.encoding)
+        described = kept.get(key)
+        if described is None:
+            self.connection = _Described(connection, datas)
+            try:
+                super()._get_descriptions()
+            finally:
+                self.connection = connection
+            if len(kept) >= RESULTS_KEPT:
+                kept.clear()
+            described = kept[key] = (self.fields, self.converters, self.description)
+        self.fields, self.converters, self.description = described
+        eof_packet = connection._read_packet()
+        assert eof_packet.is_eof_packet(), "Protocol error, expecting EOF"
+
+
+class _Described:
+    """What `MySQLResult._get_descriptions` reads from its connection, the column
+    definitions being the bytes already read (parsed once, `_Connection._read_packet`)."""
+
+    _EOF = b"\xfe\x00\x00\x02\x00"
+
+    def __init__(self, connection: _Connection, datas: tuple[bytes, ...]):
+        self.connection = connection
+        self.datas = iter(datas)
+        self.use_unicode = connection.use_unicode
+        self.encoding = connection.encoding
+        self.decoders = connection.decoders
+
+    def _read_packet(self, packet_type=MysqlPacket):
+        if packet_type is FieldDescriptorPacket:
+            return self.connection._field(next(self.datas))
+        return MysqlPacket(self._EOF, self.encoding)
 
 
 @dataclass(frozen=True)
