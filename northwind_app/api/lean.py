@@ -81,6 +81,8 @@ class ModelEncoder:
             convert = self._converter(model, name, field)
             if convert is not None:
                 self.convert.append((index, convert))
+        self.convert_named = [(self.names[index], convert) for index, convert in self.convert]
+        self.same: dict[type, bool] = {}
 
     def _converter(self, model: type[BaseModel], name: str, field: Any) -> Any:
         serializers = [m for m in field.metadata if isinstance(m, PlainSerializer)]
@@ -108,10 +110,26 @@ class ModelEncoder:
         return annotation in self.PLAIN
 
     def __call__(self, obj: Any) -> dict[str, Any]:
-        values = list(self.get(obj))
+        fields = getattr(obj, "__dict__", None)
+        if fields is not None and len(fields) == len(self.names) \
+                and self._same_fields(type(obj), fields):
+            # a dataclass holding just the model's fields, in its order: its own dict
+            values = dict(fields)
+            for name, convert in self.convert_named:
+                values[name] = convert(values[name])
+            return values
+        items = list(self.get(obj))
         for index, convert in self.convert:
-            values[index] = convert(values[index])
-        return dict(zip(self.names, values))
+            items[index] = convert(items[index])
+        return dict(zip(self.names, items))
+
+    def _same_fields(self, cls: type, fields: dict[str, Any]) -> bool:
+        """Whether instances of `cls` hold the model's fields in its order (checked once per
+        class; an instance with another number of attributes is read field by field)."""
+        same = self.same.get(cls)
+        if same is None:
+            same = self.same[cls] = tuple(fields) == self.names
+        return same
 
 
 _PAGE = ModelEncoder(PageOut[orders.OrderItem])
