@@ -77,6 +77,14 @@ USES: tuple[PrivateUse, ...] = (
         "every result (PyMySQL parses each in Python; the detail's 27 columns cost more "
         "than its rows)."),
     PrivateUse(
+        "pymysql", "Connection._read_query_result(unbuffered) and "
+        "MySQLResult._get_descriptions() (its connection's use_unicode, encoding, decoders, "
+        "_read_packet; its fields, converters, description)",
+        ("northwind_app/db/engine.py",),
+        "A result's column descriptions are made once per connection and column set, not "
+        "for every result (PyMySQL describes each column in Python: ~40 µs of an order's "
+        "detail)."),
+    PrivateUse(
         "pymysql", "Connection._read_timeout / Connection._write_timeout",
         ("northwind_app/db/engine.py",),
         "A connect or ping waits at most its own deadline: PyMySQL sets the socket's "

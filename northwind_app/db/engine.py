@@ -29,12 +29,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pymysql
 from pymysql.constants.SERVER_STATUS import SERVER_STATUS_IN_TRANS
 from pymysql.protocol import FieldDescriptorPacket, MysqlPacket
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -61,6 +61,7 @@ POOL_OVERFLOW = 40
 PING_AFTER_IDLE = 1.0
 GROUP_CONCAT_MAX_LEN = 64 * 1024 * 1024
 FIELDS_KEPT = 4096  # parsed column definitions kept per process (_Connection._read_packet)
+RESULTS_KEPT = 256  # column sets' descriptions kept per connection (_Result)
 _USED = "nw_used"  # connection record info: when it was last checked in (monotonic)
 
 
@@ -131,7 +132,10 @@ class _Connection(pymysql.connections.Connection):
         (MySQLResult._get_descriptions). A private API: northwind_app/private_apis.py."""
         if packet_type is not FieldDescriptorPacket:
             return super()._read_packet(packet_type)
-        data = super()._read_packet(MysqlPacket).get_all_data()
+        return self._field(super()._read_packet(MysqlPacket).get_all_data())
+
+    def _field(self, data: bytes) -> FieldDescriptorPacket:
+        """The parsed column definition of these bytes (kept)."""
         key = (data, self.encoding)
         field = self._fields.get(key)
         if field is None:
@@ -139,6 +143,24 @@ class _Connection(pymysql.connections.Connection):
                 self._fields.clear()
             field = self._fields[key] = FieldDescriptorPacket(data, self.encoding)
         return field
+
+    def _field_data(self) -> bytes:
+        """The next packet's bytes (a column definition's, not parsed)."""
+        return super()._read_packet(MysqlPacket).get_all_data()
+
+    def _read_query_result(self, unbuffered=False):
+        # PyMySQL's own, reading the result with _Result (a private API:
+        # northwind_app/private_apis.py).
+        self._result = None
+        result = _Result(self)
+        if unbuffered:
+            result.init_unbuffered_query()
+        else:
+            result.read()
+        self._result = result
+        if result.server_status is not None:
+            self.server_status = result.server_status
+        return result.affected_rows
 
     def _may_be_in_transaction(self) -> bool:
         if self.autocommit_mode:
@@ -154,6 +176,53 @@ class _Connection(pymysql.connections.Connection):
         if self._may_be_in_transaction():
             super().rollback()
             self._statements = self._unsure = False
+
+
+class _Result(pymysql.connections.MySQLResult):
+    """PyMySQL's result, whose column descriptions (the parsed definitions, the cursor's
+    description, each column's decoding) are made once per connection and column set: a
+    result's column definitions are still read, as bytes, but PyMySQL describes each one in
+    Python for every result, which cost an order's detail (28 columns, a few rows) ~40 µs
+    of its ~300 (bench/README.md, issue #25). The kept lists are only read. The first time,
+    PyMySQL's own `_get_descriptions` describes them (from the definitions just read)."""
+
+    def _get_descriptions(self):
+        connection = self.connection
+        datas = tuple(connection._field_data() for _ in range(self.field_count))
+        kept = connection.__dict__.setdefault("_nw_descriptions", {})
+        key = (datas, connection.encoding)
+        described = kept.get(key)
+        if described is None:
+            self.connection = _Described(connection, datas)
+            try:
+                super()._get_descriptions()
+            finally:
+                self.connection = connection
+            if len(kept) >= RESULTS_KEPT:
+                kept.clear()
+            described = kept[key] = (self.fields, self.converters, self.description)
+        self.fields, self.converters, self.description = described
+        eof_packet = connection._read_packet()
+        assert eof_packet.is_eof_packet(), "Protocol error, expecting EOF"
+
+
+class _Described:
+    """What `MySQLResult._get_descriptions` reads from its connection, the column
+    definitions being the bytes already read (parsed once, `_Connection._read_packet`)."""
+
+    _EOF = b"\xfe\x00\x00\x02\x00"
+
+    def __init__(self, connection: _Connection, datas: tuple[bytes, ...]):
+        self.connection = connection
+        self.datas = iter(datas)
+        self.use_unicode = connection.use_unicode
+        self.encoding = connection.encoding
+        self.decoders = connection.decoders
+
+    def _read_packet(self, packet_type=MysqlPacket):
+        if packet_type is FieldDescriptorPacket:
+            return self.connection._field(next(self.datas))
+        return MysqlPacket(self._EOF, self.encoding)
 
 
 @dataclass(frozen=True)
@@ -428,6 +497,44 @@ def finish(session: Session, error: BaseException | None = None) -> None:
             session.rollback()
     finally:
         session.close()
+
+
+class ReadConnection:
+    """A read's database access without an ORM Session, for the API's hottest GETs
+    (api/lean.py): the subset of `Session` that the read services use (`connection()`,
+    `get_bind()`, `execute()`), on one pooled Core connection of the read engine that
+    `new_session(read_only=True)` binds: the same pool, so the same semantics (on
+    MySQL/MariaDB autocommit and READ ONLY, the server refusing any write; on SQLite the
+    one engine, its read transaction rolled back at the end, never committed). A Session's
+    unit of work, identity map and transaction bookkeeping cost a short read a third of
+    its Python time (bench/README.md, issue #25), and a read uses none of them.
+
+    Statements run as Core statements: a service given one must select columns, not ORM
+    entities (the list's and the detail's do); `session.get` and the like do not exist."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Connection):
+        self._connection = connection
+
+    def connection(self, **_options: Any) -> Connection:
+        return self._connection
+
+    def get_bind(self, *_args: Any, **_kwargs: Any) -> Engine:
+        return self._connection.engine
+
+    def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self._connection.execute(statement, params, **kwargs)
+
+    def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self._connection.scalar(statement, params, **kwargs)
+
+
+def run_read(call: Callable[[ReadConnection], T], url: str | None = None) -> T:
+    """`call` given a `ReadConnection` on `url` (default: the configured database), the
+    connection taken from the read pool before and given back after it."""
+    with get_engine(url or settings.database_url, read_only=True).connect() as connection:
+        return call(ReadConnection(connection))
 
 
 @contextmanager

@@ -81,6 +81,21 @@ def test_the_lean_reads_answer_what_fastapi_answers(both, answered_lean):
     assert answered_lean[0] == served + 18
 
 
+def test_deep_pages_by_a_cursor_answer_what_fastapi_answers(both, answered_lean):
+    # The benchmark's deep page (bench/peer.py): the page after the one ending at row 415,
+    # found by its cursor; and a cursor of another sort. Read in one statement (MariaDB).
+    lean_client, plain_client, _ = both
+    for sort in ("", "&sort=-total", "&sort=ship_country"):
+        before = plain_client.get(f"/api/orders?limit=50&offset=365{sort}").json()
+        deep = _same(lean_client, plain_client,
+                     f"/api/orders?limit=50&after={quote(before['next_cursor'])}{sort}").json()
+        by_offset = plain_client.get(f"/api/orders?limit=50&offset=415{sort}").json()
+        assert deep["items"] == by_offset["items"] and deep["total"] == 830
+        _same(lean_client, plain_client,
+              f"/api/orders?limit=50&after={quote(deep['next_cursor'])}{sort}")
+    assert answered_lean[0] == 6
+
+
 def test_what_the_lean_path_refuses_is_fastapis_answer(both, answered_lean):
     lean_client, plain_client, _ = both
     for path in (
@@ -151,3 +166,52 @@ def test_the_setting_turns_the_lean_path_off(classic_db_ro):
 
     assert lean_middleware(create_api(database_url=classic_db_ro))
     assert not lean_middleware(_fastapi_only(classic_db_ro))
+
+
+def test_the_encoder_reads_a_dataclass_of_the_models_fields_by_its_dict():
+    # An object holding just the model's fields, in its order, is encoded from its own dict;
+    # any other (other order, more or fewer attributes) field by field: the same values.
+    import datetime as dt
+    from decimal import Decimal
+
+    from pydantic import BaseModel
+
+    from northwind_app.api.schemas import MoneyOut
+
+    class Model(BaseModel):
+        a: int
+        day: dt.date | None
+        total: MoneyOut
+
+    @dataclasses.dataclass
+    class Same:
+        a: int
+        day: dt.date | None
+        total: Decimal
+
+    @dataclasses.dataclass
+    class Reordered:
+        total: Decimal
+        a: int
+        day: dt.date | None
+
+    @dataclasses.dataclass
+    class More:
+        a: int
+        day: dt.date | None
+        total: Decimal
+        extra: str = "x"
+
+    encode = lean.ModelEncoder(Model)
+    want = {"a": 1, "day": dt.date(1998, 5, 1), "total": "12.50"}
+    for obj in (Same(1, dt.date(1998, 5, 1), Decimal("12.5")),
+                Reordered(Decimal("12.5"), 1, dt.date(1998, 5, 1)),
+                More(1, dt.date(1998, 5, 1), Decimal("12.5"))):
+        got = encode(obj)
+        assert got == want and list(got) == list(want), type(obj).__name__
+        assert lean._json(got) == Model(a=1, day=dt.date(1998, 5, 1), total=Decimal("12.5")) \
+            .model_dump_json().encode()
+    assert encode.same == {Same: True, Reordered: False}
+    odd = Same(1, None, Decimal("1"))
+    odd.later = 2  # one attribute more than the class's: read field by field
+    assert encode(odd) == {"a": 1, "day": None, "total": "1.00"}

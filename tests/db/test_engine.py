@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from northwind_app.db import engine as db_engine
 from northwind_app.db.engine import (
-    finish, get_engine, make_engine, new_session, session_scope,
+    finish, get_engine, make_engine, new_session, run_read, session_scope,
 )
 from northwind_app.db.models import Customer
 from tests import dbutil
@@ -103,6 +103,40 @@ def test_the_read_only_engine_refuses_writes(mariadb_url):
         assert _company(session) != "Written by a reader"
 
 
+def test_a_read_without_a_session_sends_only_its_queries_and_never_writes(mariadb_url):
+    # engine.run_read (the API's lean reads): a connection of the read pool, as a read
+    # session has, and nothing else sent; a write through it is refused by the server.
+    for _ in range(2):  # the first use connects and pings
+        name = run_read(_company, mariadb_url)
+    with sent() as commands:
+        assert run_read(lambda read: (_company(read), _company(read))[1], mariadb_url) == name
+    assert commands == ["SELECT", "SELECT"]
+    assert run_read(lambda read: read.get_bind(), mariadb_url) \
+        is get_engine(mariadb_url, read_only=True)
+    with pytest.raises(DBAPIError, match="READ ONLY"):
+        run_read(lambda read: read.execute(update(Customer).where(
+            Customer.customer_id == "TRIPS").values(company_name="Written by a reader")),
+            mariadb_url)
+    with session_scope(mariadb_url) as session:
+        assert _company(session) == name
+
+
+def test_a_read_without_a_session_never_commits_on_sqlite(tmp_path):
+    # SQLite has one engine: what a read sends is rolled back at its end, never committed.
+    db = dbutil.TestDatabase("sqlite", tmp_path).migrate()
+    with session_scope(db.url, write=True) as session:
+        session.add(Customer(customer_id="TRIPS", company_name="Round Trips"))
+
+    def write_then_read(read):
+        read.execute(update(Customer).where(Customer.customer_id == "TRIPS")
+                     .values(company_name="Written by a reader"))
+        return _company(read)
+
+    assert run_read(write_then_read, db.url) == "Written by a reader"  # its own transaction
+    assert run_read(_company, db.url) == "Round Trips"
+    db.drop()
+
+
 def test_an_idle_dead_connection_is_pinged_and_replaced(mariadb_url, monkeypatch):
     engine = make_engine(mariadb_url, read_only=True)  # its pool holds one connection
     try:
@@ -121,6 +155,39 @@ def test_an_idle_dead_connection_is_pinged_and_replaced(mariadb_url, monkeypatch
         engine.dispose()
 
 
+def test_a_column_set_is_described_once_per_connection(mariadb_url, monkeypatch):
+    """A result's descriptions (cursor.description, each column's decoding) are PyMySQL's,
+    made once per connection and column set (engine._Result); another column set, or a
+    full store, is described anew."""
+    sql = ("SELECT customer_id, company_name, CAST(12.5 AS DECIMAL(6,2)) AS amount, "
+           "DATE '1998-05-01' AS day, NULL AS nothing FROM customers WHERE customer_id = 'TRIPS'")
+    with get_engine(mariadb_url).connect() as conn:
+        driver = conn.connection.dbapi_connection
+        results = []
+        for text_ in (sql, sql, "SELECT 1 AS one", sql):
+            cursor = driver.cursor()
+            cursor.execute(text_)
+            results.append((cursor.description, cursor.fetchall(), cursor._result.converters))
+        assert results[0][0] is results[1][0] is results[3][0]
+        assert results[0][2] is results[3][2] and results[2][0] != results[0][0]
+        assert results[2][1] == ((1,),)
+        monkeypatch.setattr(db_engine, "RESULTS_KEPT", 1)
+        cursor = driver.cursor()
+        cursor.execute("SELECT 2 AS two")  # the store is full: it starts again
+        cursor.fetchall()
+        cursor.execute(sql)  # described anew, the same
+        assert cursor.description == results[0][0] and cursor.description is not results[0][0]
+        assert cursor.fetchall() == results[0][1]
+    url = make_url(mariadb_url)
+    plain = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                            password=url.password or "", database=url.database,
+                            charset="utf8mb4")
+    with plain, plain.cursor() as cursor:  # PyMySQL's own result
+        cursor.execute(sql)
+        assert (cursor.description, cursor.fetchall()) == results[3][:2]
+        assert cursor._result.converters == results[3][2]
+
+
 def test_a_column_definition_is_parsed_once(mariadb_url, monkeypatch):
     """Each result's column definitions come from the parsed ones kept by their bytes; what
     the driver makes of them (descriptions, values) is unchanged."""
@@ -136,6 +203,8 @@ def test_a_column_definition_is_parsed_once(mariadb_url, monkeypatch):
     sql = ("SELECT customer_id, company_name, CAST(12.5 AS DECIMAL(6,2)) AS amount, "
            "DATE '1998-05-01' AS day, NULL AS nothing FROM customers WHERE customer_id = 'TRIPS'")
     with get_engine(mariadb_url).connect() as conn:
+        # as a new connection: no column set described yet (engine._Result)
+        conn.connection.dbapi_connection.__dict__.pop("_nw_descriptions", None)
         results = []
         for _ in range(3):
             cursor = conn.connection.dbapi_connection.cursor()

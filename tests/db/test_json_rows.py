@@ -4,6 +4,7 @@ types, decimal places, order) that running it gives."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -21,7 +22,7 @@ from northwind_app.db.models import Customer, Order, Shipper
 from northwind_app.db.types import Amount, Money
 from northwind_app.services import orders as svc
 from northwind_app.services.orders import detail as order_detail, query as order_query
-from northwind_app.services.listing import ListParams
+from northwind_app.services.listing import ListParams, fetch_page
 
 
 TRICKY = "a\"b\\c\nd\te\x01 ü 😀 'quoted'"
@@ -73,6 +74,13 @@ def test_list_pages_and_details_read_exactly_as_executed(classic_db_ro):
             assert keys
             got = _same_as_executed(session, view.query.rows, {"page_keys": keys})
             assert [r.order_id for r in got] == keys  # the sort's order, kept
+            # the same page in one statement: its ids joined to their rows (PageQuery.joined)
+            bounds = {"page_limit": 500, "page_offset": 0}
+            assert _typed(_same_as_executed(session, view.query.joined, bounds)) == _typed(got)
+            rows, total = fetch_rows_and_scalar(session, view.query.joined, bounds,
+                                                view.query.count)
+            assert _typed(rows) == _typed(got)
+            assert total == session.execute(view.query.count).scalar_one()
             rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
                                                 view.query.count)
             assert _typed(rows) == _typed(got)
@@ -126,9 +134,15 @@ def test_list_statements_need_no_on_disk_temporary_table(backend, classic_db):
                                                 view.query.count)
             assert _disk_tables(session) == before
             assert total == 830 and len(rows) == 50
+            before = _disk_tables(session)  # the page in one statement (PageQuery.joined)
+            one, one_total = fetch_rows_and_scalar(session, view.query.joined, bounds,
+                                                   view.query.count)
+            assert _disk_tables(session) == before
+            assert (_typed(one), one_total) == (_typed(rows), total)
         dialect = session.get_bind().dialect
         assert STORE.peek("rows", view.query.rows, view.query.count, dialect) is not None
         assert STORE.peek("values", view.query.page, None, dialect) is not None
+        assert STORE.peek("rows", view.query.joined, view.query.count, dialect) is not None
         vinet = session.execute(select(Order.order_id).where(Order.customer_id == "VINET")) \
             .scalars().all()
         got = _same_as_executed(session, view.query.rows, {"page_keys": vinet})
@@ -253,7 +267,8 @@ def test_only_kept_list_views_keep_json_forms(classic_db_ro):
         svc.list_orders(session, params)
         assert order_query._filtered(order_query._parsed(params), dt.date.today(),
                                      session)[0] is kept
-        assert (STORE.peek("rows", kept.query.rows, kept.query.count, dialect)
+        # the list reads a page in one statement: the page of ids joined to their rows
+        assert (STORE.peek("rows", kept.query.joined, kept.query.count, dialect)
                 is not None) == on_mariadb
 
 
@@ -323,3 +338,48 @@ def test_driver_errors_are_sqlalchemys_and_a_lost_connection_is_replaced(backend
         rows, total = fetch_rows_and_scalar(session, view.query.rows, {"page_keys": keys},
                                             view.query.count)
         assert [r.order_id for r in rows] == keys and total == 830
+
+
+
+def test_a_list_page_is_one_statement(classic_db_ro):
+    """A kept list view's page (the first, a deep one by a cursor or an offset, another
+    sort's) is read in one statement on MariaDB (its ids, their rows as JSON, the count),
+    in two on SQLite (the rows, the count): the same rows and count as the ids-then-rows
+    way (PageQuery.joined unset)."""
+    from sqlalchemy import event
+
+    from tests.db.test_engine import sent
+
+    today = dt.date(1998, 5, 1)
+    with session_scope(classic_db_ro) as session:
+        middle = svc.list_orders(session, ListParams(limit=50, offset=365), today=today)
+        for params in (ListParams(limit=50), ListParams(limit=50, after=middle.next_cursor),
+                       ListParams(limit=50, offset=780),
+                       ListParams(limit=50, sort="-total", offset=100)):
+            for _ in range(2):  # the first time plainly, then by the plans
+                got = svc.list_orders(session, params, today=today)
+            if session.get_bind().dialect.name == "mysql":
+                with sent() as commands:
+                    assert svc.list_orders(session, params, today=today) == got
+                assert commands == ["SELECT"]
+            else:
+                statements = []
+                engine = session.get_bind()
+                listen = lambda *args: statements.append(args[2])  # noqa: E731
+                event.listen(engine, "before_cursor_execute", listen)
+                try:
+                    assert svc.list_orders(session, params, today=today) == got
+                finally:
+                    event.remove(engine, "before_cursor_execute", listen)
+                assert len(statements) == 2 and "nw_page" in statements[0]
+            parsed = order_query._parsed(params.validated())
+            view, binds = order_query._filtered(parsed, today, session)
+            assert view.query.joined is not None
+            want = fetch_page(session, dataclasses.replace(view.query, joined=None), parsed,
+                              order_query._row(today), binds=binds)
+            assert (got.items, got.total) == (want.items, want.total)
+            assert got.total == 830 and len(got.items) == 50
+        deep = svc.list_orders(session, ListParams(limit=50, after=middle.next_cursor),
+                               today=today)
+        assert deep.items == svc.list_orders(session, ListParams(limit=50, offset=415),
+                                             today=today).items

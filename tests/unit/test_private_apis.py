@@ -110,6 +110,25 @@ def test_pymysql_packets():
                and "_read_packet(FieldDescriptorPacket)" in source, f"{read} {made}")
 
 
+def test_pymysql_result_descriptions():
+    import pymysql
+
+    read = inspect.getsource(pymysql.connections.Connection._read_query_result)
+    describe = inspect.getsource(pymysql.connections.MySQLResult._get_descriptions)
+    _relied_on("Connection._read_query_result(unbuffered)",
+               list(inspect.signature(pymysql.connections.Connection._read_query_result)
+                    .parameters) == ["self", "unbuffered"]
+               and "result = MySQLResult(self)" in read and "result.read()" in read
+               and "result.init_unbuffered_query()" in read
+               and "self.server_status = result.server_status" in read
+               and "return result.affected_rows" in read
+               and all(name in describe for name in (
+                   "self.connection.use_unicode", "self.connection.encoding",
+                   "self.connection.decoders", "self.connection._read_packet(FieldDescriptorPacket)",
+                   "self.connection._read_packet()", "self.fields", "self.converters",
+                   "self.description = ")))
+
+
 def test_pymysql_timeouts():
     import pymysql
 
@@ -232,6 +251,7 @@ def test_every_use_is_checked():
         "Connection._handle_dbapi_exception", "Select._order_by_clauses",
         "TypeEngine._cached_bind_processor", "Connection._read_packet(packet_type)",
         "Connection._read_timeout", "Connection.server_status",
+        "Connection._read_query_result(unbuffered)",
         "BaseState._get_root_state()", "BaseState._get_resolved_delta()",
         "RedisTokenManager._reset_instance_id()", "Component._memoization_mode",
         "EventNamespace._token_manager.token_to_socket",

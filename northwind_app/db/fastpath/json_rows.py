@@ -56,11 +56,19 @@ _ROW_NUMBER = "nw_row_number"
 ROW_CHARS = 512
 
 
+# A session variable holding the row's JSON between its length check and its CAST, so that
+# the server builds each row's JSON once, not twice (a third of the statement's CPU).
+_ROW_JSON = literal_column("@nw_row_json")
+
+
 def in_memory_json(value: Any) -> Any:
     """`value` (a JSON text: a TEXT expression) as a CHAR(ROW_CHARS), or NULL when longer:
-    an aggregate of it needs no on-disk temporary table, and never holds a cut value."""
-    return case((func.char_length(value) <= ROW_CHARS,
-                 cast(value, CHAR(ROW_CHARS, charset="utf8mb4"))))
+    an aggregate of it needs no on-disk temporary table, and never holds a cut value.
+    `value` is computed once: assigned to a session variable in the length check, which
+    CASE evaluates before its result (`CASE WHEN CHAR_LENGTH(@v := value) <= 512 THEN
+    CAST(@v AS CHAR(512)) END`)."""
+    return case((func.char_length(_ROW_JSON.op(":=")(value)) <= ROW_CHARS,
+                 cast(_ROW_JSON, CHAR(ROW_CHARS, charset="utf8mb4"))))
 
 
 def json_array_text(values: Any) -> Any:
