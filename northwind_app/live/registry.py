@@ -138,8 +138,6 @@ class Registry:
         self.push: Push | None = None  # live/tabs.py gives it (None: every tab is nudged)
         self.send: Send | None = None
         self.views: dict[Hashable, View] = {}
-        self.pushes = 0  # view updates made (for tests and the benchmark)
-        self.pushed_tabs = 0  # tabs they were sent to
 
     # --- registering ---
 
@@ -329,7 +327,6 @@ class Registry:
         now = time.time()
         if pushed is not None:
             view.rows = pushed.rows
-            self.pushes += 1
         tokens = []
         for token in list(view.tokens):
             tab = self.tabs.get(token)
@@ -346,10 +343,9 @@ class Registry:
                 continue
             tab.pushed[view.state] = pushed.values
             tokens.append(token)
-            if (now - tab.views[view.state][1] > RECHECK_SECONDS + tab.recheck
+            if (now - shown[1] > RECHECK_SECONDS + tab.recheck
                     and SESSION not in tab.in_flight):
                 self._schedule(token, {SESSION})  # trusted again when it has run
-        self.pushed_tabs += len(tokens)
         if tokens:
             try:
                 await self.send(tokens, pushed.update)  # type: ignore[misc, union-attr]

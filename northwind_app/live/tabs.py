@@ -205,14 +205,19 @@ def _namespace(app: Any):
     return app.event_namespace
 
 
-def _local(app: Any, token: str) -> bool:
-    """Whether `token`'s websocket is on this worker."""
+def _local_socket(app: Any, token: str) -> Any:
+    """`token`'s socket record when its websocket is on this worker, else None."""
     namespace = _namespace(app)
     manager = getattr(namespace, "_token_manager", None) if namespace else None
     if manager is None:
-        return False
+        return None
     record = manager.token_to_socket.get(token)
-    return record is not None and record.instance_id == manager.instance_id
+    return record if record is not None and record.instance_id == manager.instance_id else None
+
+
+def _local(app: Any, token: str) -> bool:
+    """Whether `token`'s websocket is on this worker."""
+    return _local_socket(app, token) is not None
 
 
 def _event_name(state: str) -> str:
@@ -248,13 +253,9 @@ async def send(app: Any, tokens: Sequence[str], update: StateUpdate) -> None:
     """Send a pushed update (a view's, live/registry.py) to `tokens`, tabs of this worker:
     one emit to all their sockets, so the update is serialized once (python-socketio encodes
     a packet once for all its recipients)."""
-    namespace = _namespace(app)
-    manager = namespace._token_manager
-    sids = [record.sid for token in tokens
-            if (record := manager.token_to_socket.get(token)) is not None
-            and record.instance_id == manager.instance_id]
+    sids = [record.sid for token in tokens if (record := _local_socket(app, token))]
     if sids:
-        await namespace.emit(str(SocketEvent.EVENT), update, to=sids)
+        await _namespace(app).emit(str(SocketEvent.EVENT), update, to=sids)
 
 
 async def push(view: Any) -> Any:

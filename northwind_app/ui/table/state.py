@@ -315,6 +315,13 @@ class ListState(LiveMixin, mixin=True):
         async for update in self._load_view():
             yield update
 
+    def _view_key(self, params: ListParams, actor: Actor | None) -> tuple:
+        """What tells one view's rows from another's in this worker: the list, its address,
+        its parameters, the reader where rows depend on who reads, and the number format
+        and time zone (shared reads and pushed views are keyed by it)."""
+        return (self.get_full_name(), self.router.url.path, repr(params),
+                actor if self.needs_actor else None, format_key())
+
     async def _load_view(self):
         """`load`'s work (also a live refresh's, in its own event)."""
         # While it loads, the tab is not pushed its view's refreshes (nudged instead).
@@ -338,9 +345,8 @@ class ListState(LiveMixin, mixin=True):
                 if refreshing:
                     # A live refresh: tabs of this worker on the same view share one read per
                     # feed position (live/shared.py); a navigation reads afresh.
-                    key = (self.get_full_name(), self.router.url.path, repr(view),
-                           actor if self.needs_actor else None, format_key())
-                    return await shared_reads.get(key, lambda: self._fetch(view, actor))
+                    return await shared_reads.get(self._view_key(view, actor),
+                                                  lambda: self._fetch(view, actor))
                 return await self._fetch(view, actor)
 
             read_params = params
@@ -380,9 +386,8 @@ class ListState(LiveMixin, mixin=True):
             if self.live_topics:
                 await self._live_watch(*self._live_watched())
                 if self._pushes():  # its refreshes are pushed while it shows this view
-                    key = (self.get_full_name(), self.router.url.path, repr(read_params),
-                           None, format_key())
-                    registry.show(self._live_token(), self.get_full_name(), key,
+                    registry.show(self._live_token(), self.get_full_name(),
+                                  self._view_key(read_params, None),
                                   ListView(self.__class__, read_params, format_key()), rows)
         except Invalid as exc:
             # A filter's refusal is said beside its control, in its words; the rest above the
