@@ -42,6 +42,17 @@ START_TIMEOUT = 900
 TIMEOUT_MS = 15_000  # actions and assertions; a 2-core CI machine runs server and browser
 
 
+def settled(scope, *fields: str) -> None:
+    """Wait until the corrected fields' errors are gone before the next click.
+
+    An edit clears its field's error when the input reports it (at the latest on blur, i.e. at the
+    next mouse-down), and the line's removal moves the Save button up: a click whose mouse-up lands
+    after that shift ends outside the button and is lost. A person pauses long enough after typing
+    for the report to have come; a test waits for it."""
+    for name in fields:
+        scope.get_by_test_id(f"error-{name}").first.wait_for(state="detached", timeout=TIMEOUT_MS)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
