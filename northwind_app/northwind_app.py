@@ -6,7 +6,7 @@ import asyncio
 
 import reflex as rx
 
-from northwind_app.api.app import create_api, in_front_of_reflex
+from northwind_app.api.app import around_reflex, create_api, in_front_of_reflex
 from northwind_app.entities import ENTITIES
 from northwind_app.live.tabs import PushedValues, live_updates
 from northwind_app.pages import users as usr
@@ -34,7 +34,10 @@ async def _first_run():
 api = create_api()
 # Every response gets the security headers and Content-Security-Policy (security_headers.py).
 app = App(
+    # /api goes to the API (api/app.py): a plain request around Reflex's own middleware, a
+    # cross-origin request or a websocket through it (its CORS, the websockets' origin check).
     api_transformer=in_front_of_reflex(api),
+    around_reflex=around_reflex(api),
     csp_by_path=api_csp(api),
     stylesheets=["/print.css", "/table.css", "/layout.css", "/a11y.css"],
     # assets/favicon.ico (the path browsers also ask for on their own).

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -149,6 +149,10 @@ def _compiled_frontend_dir() -> Path | None:
         return None
 
 
+_STARTS = frozenset({"http.response.start", "websocket.accept", "websocket.http.response.start"})
+_NAMES = frozenset(name.lower().encode() for name in (*HEADERS, "Content-Security-Policy"))
+
+
 def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/") + "/")
 
@@ -179,12 +183,14 @@ class SecurityHeaders:
                      self.headers)
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.accept",
-                                   "websocket.http.response.start"):
-                headers = list(message.get("headers") or [])
-                present = {name.lower() for name, _ in headers}
-                headers += [(name, value) for name, value in extra if name not in present]
-                message = {**message, "headers": headers}
+            if message["type"] in _STARTS:
+                headers = message.get("headers") or []
+                if any(name.lower() in _NAMES for name, _ in headers):
+                    present = {name.lower() for name, _ in headers}
+                    message["headers"] = [*headers, *((name, value) for name, value in extra
+                                                      if name not in present)]
+                else:
+                    message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -197,10 +203,15 @@ class App(rx.App):
     Attributes:
         csp_by_path: Paths (and what is under them) with a policy of their own, e.g.
             `api_csp(api)`.
+        around_reflex: A transform of Reflex's whole server app (outside its own CORS, error
+            and context middleware, unlike `api_transformer`), e.g. `api.app.around_reflex`.
     """
 
     csp_by_path: dict[str, str] = dataclasses.field(default_factory=dict)
+    around_reflex: Callable[[ASGIApp], ASGIApp] | None = None
 
     def __call__(self) -> ASGIApp:
-        return SecurityHeaders(super().__call__(), frontend_csp(_compiled_frontend_dir()),
-                               self.csp_by_path)
+        served = super().__call__()
+        if self.around_reflex is not None:
+            served = self.around_reflex(served)
+        return SecurityHeaders(served, frontend_csp(_compiled_frontend_dir()), self.csp_by_path)

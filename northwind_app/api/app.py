@@ -13,7 +13,7 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from northwind_app.api import account, audit, customers, orders, products, reference, users
 from northwind_app.api.errors import error_response, error_responses, install_error_handlers
@@ -176,6 +176,48 @@ class ApiFirst:
 def _route_path(scope: Scope) -> str:
     path, root = scope["path"], scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path
+
+
+class ApiAroundReflex:
+    """ASGI app sending a plain HTTP request for /api (no `Origin` header: not a browser's
+    cross-origin request) straight to the API, around Reflex's own top-level app (its error
+    and CORS middleware, its context middleware, its one mount), and everything else to that
+    app, whose `api_transformer` (ApiFirst) still routes the rest of /api: CORS requests and
+    websockets. For such a request those layers change nothing but one header: Starlette's CORS
+    middleware adds `Vary: Origin` to every response, so this does too. The API has its own
+    error middleware; the API needs no Reflex context (it never touches a Reflex state)."""
+
+    def __init__(self, api: ASGIApp, app: ASGIApp):
+        self.api = api
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_under(_route_path(scope), "/api") \
+                or any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_varying(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = _vary_origin(message.get("headers") or [])
+            await send(message)
+
+        await self.api(scope, receive, send_varying)
+
+
+def _vary_origin(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers` with Origin added to its Vary header (one Vary header, as Starlette's CORS
+    middleware writes it)."""
+    values = [value for name, value in headers if name.lower() == b"vary"]
+    if not values:
+        return [*headers, (b"vary", b"Origin")]
+    return [*((name, value) for name, value in headers if name.lower() != b"vary"),
+            (b"vary", b", ".join([*values, b"Origin"]))]
+
+
+def around_reflex(api: ASGIApp) -> Callable[[ASGIApp], ASGIApp]:
+    """`security_headers.App.around_reflex`: Reflex's top-level app behind ApiAroundReflex."""
+    return lambda reflex_app: ApiAroundReflex(api, reflex_app)
 
 
 def in_front_of_reflex(api: ASGIApp, allowed_origins: Sequence[str] | None = None,

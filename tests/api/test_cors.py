@@ -18,9 +18,10 @@ from reflex.app import App
 from reflex_base.config import get_config
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp
 from starlette.websockets import WebSocket
 
-from northwind_app.api.app import create_api, in_front_of_reflex
+from northwind_app.api.app import around_reflex, create_api, in_front_of_reflex
 from northwind_app.settings import PROJECT_ROOT, settings
 from tests.api.server import UNREACHABLE_DB, serve
 
@@ -35,14 +36,24 @@ def _preflight(client: httpx.Client, origin: str) -> httpx.Response:
         "Access-Control-Request-Headers": "authorization, content-type"})
 
 
-def _as_reflex_builds_it(reflex_app: Starlette, **options) -> Starlette:
-    """The ASGI app Reflex serves (reflex/app.py `App.__call__`): our `api_transformer` around
-    its own app, mounted in an app with its CORS middleware (configured from rxconfig.py)."""
+def _as_reflex_builds_it(reflex_app: Starlette, *, reached: list[str] | None = None,
+                         **options) -> ASGIApp:
+    """The ASGI app the server runs (reflex/app.py `App.__call__`, security_headers.App):
+    our `api_transformer` around Reflex's own app, mounted in an app with its CORS middleware
+    (configured from rxconfig.py), and that behind our `around_reflex`. The paths of the
+    requests that reached Reflex's top-level app go into `reached`."""
+    api = create_api(database_url=UNREACHABLE_DB)
     top = Starlette()
-    top.mount("", in_front_of_reflex(create_api(database_url=UNREACHABLE_DB), **options)(
-        reflex_app))
+    top.mount("", in_front_of_reflex(api, **options)(reflex_app))
     App._add_cors(top)
-    return top
+    if reached is None:
+        return around_reflex(api)(top)
+
+    async def recorded(scope, receive, send):
+        reached.append(scope.get("path", scope["type"]))
+        await top(scope, receive, send)
+
+    return around_reflex(api)(recorded)
 
 
 @contextmanager
@@ -84,6 +95,37 @@ def test_configured_origins_may_call_the_api(monkeypatch):
         assert allowed.headers["access-control-allow-origin"] == "https://erp.example"
         assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
         assert _preflight(client, FOREIGN).status_code == 400
+
+
+def test_a_plain_api_request_goes_around_reflex_s_middleware_with_the_same_answer(monkeypatch):
+    # A request without Origin (not a browser's cross-origin call) is answered by the API
+    # directly, as Reflex's app would answer it (Starlette's CORS adds `Vary: Origin` to every
+    # answer, so the way around does too); a cross-origin one goes through Reflex's CORS.
+    monkeypatch.setattr(get_config(), "cors_allowed_origins", ["https://erp.example"])
+    reached: list[str] = []
+    requests = [("GET", "/api/orders", {}), ("GET", "/api/nowhere", {}),
+                ("DELETE", "/api/openapi.json", {}), ("GET", "/api/openapi.json", {}),
+                ("POST", "/api/orders", {"Content-Type": "application/json"}),
+                ("GET", "/api/orders", {"Authorization": "Bearer " + "x" * 40})]
+    with serve(_as_reflex_builds_it(Starlette(), reached=reached)) as around, \
+            serve(_as_reflex_builds_it(Starlette(), reached=[])) as through, \
+            httpx.Client(base_url=around) as client, httpx.Client() as plain:
+        for method, path, headers in requests:
+            a = client.request(method, path, headers=headers, content=b"{}")
+            # The same app with the same request sent through Reflex's top-level app: an
+            # Origin of the app's own page (allowed, so CORS adds the allow headers too).
+            b = plain.request(method, through + path, content=b"{}",
+                              headers={**headers, "Origin": "https://erp.example"})
+            assert (a.status_code, a.content) == (b.status_code, b.content), path
+            assert a.headers["vary"] == b.headers["vary"] == "Origin", path
+            ignored = {"date", "server", "access-control-allow-origin",
+                       "access-control-allow-credentials"}
+            assert {k: v for k, v in a.headers.items() if k not in ignored} == \
+                {k: v for k, v in b.headers.items() if k not in ignored}, path
+        assert reached == []
+        crossing = client.get("/api/orders", headers={"Origin": "https://erp.example"})
+        assert crossing.headers["access-control-allow-origin"] == "https://erp.example"
+        assert reached == ["/api/orders"]
 
 
 async def _hello(websocket: WebSocket) -> None:
