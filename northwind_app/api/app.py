@@ -1,4 +1,5 @@
-"""FastAPI application for /api, put in front of Reflex's app by its `api_transformer`."""
+"""FastAPI application for /api, put in front of Reflex's app by its `api_transformer` and, for a
+plain (not cross-origin) request, around Reflex's own middleware (`around_reflex`)."""
 
 from __future__ import annotations
 
