@@ -68,6 +68,19 @@ USES: tuple[PrivateUse, ...] = (
         ("northwind_app/data/loading.py",),
         "The bulk loader writes MariaDB INSERTs itself and processes values as SQLAlchemy "
         "would bind them."),
+    PrivateUse(
+        "sqlalchemy", "sqlalchemy.util.greenlet_spawn(fn, *args) / await_only(awaitable)",
+        ("northwind_app/db/loop_reads.py",),
+        "A read service (synchronous code) runs on the event loop with an async driver, "
+        "each driver call awaited from inside it, as SQLAlchemy's own async dialects do; "
+        "SQLAlchemy documents these only as the machinery of its asyncio extension."),
+    # --- asyncmy ---------------------------------------------------------------------------
+    PrivateUse(
+        "asyncmy", "Connection.escape(value) (documented 'for internal use')",
+        ("northwind_app/db/loop_reads.py",),
+        "A kept statement's values are written into its SQL by the connection that sends it "
+        "(quoting by the server's NO_BACKSLASH_ESCAPES mode), as on the thread path "
+        "PyMySQL's own Connection.escape writes them."),
     # --- PyMySQL ---------------------------------------------------------------------------
     PrivateUse(
         "pymysql", "Connection._read_packet(packet_type) and protocol.FieldDescriptorPacket("
@@ -177,3 +190,12 @@ def handle_dbapi_exception(connection: Any, exc: BaseException, statement: str,
                            parameters: Any, cursor: Any) -> None:
     """Raise `exc` as SQLAlchemy's handling of a driver error raises it."""
     connection._handle_dbapi_exception(exc, statement, parameters, cursor, None)
+
+
+
+# SQLAlchemy's asyncio machinery (db/loop_reads.py): `greenlet_spawn(fn, *args)` is an
+# awaitable running fn in a greenlet, inside which `await_only(awaitable)` awaits on the loop.
+from sqlalchemy import util as _sqlalchemy_util  # noqa: E402
+
+greenlet_spawn = _sqlalchemy_util.greenlet_spawn
+await_only = _sqlalchemy_util.await_only

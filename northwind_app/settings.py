@@ -71,6 +71,10 @@ class Settings:
     lean_reads: bool = field(
         default_factory=lambda: os.environ.get("NORTHWIND_LEAN_READS", "1").strip() != "0"
     )
+    # The lean reads on the event loop through asyncmy (db/loop_reads.py), where they apply.
+    loop_reads: bool = field(
+        default_factory=lambda: os.environ.get("NORTHWIND_LOOP_READS", "1").strip() != "0"
+    )
     max_body_bytes: int = field(
         default_factory=lambda: max(1, int(os.environ.get("NORTHWIND_MAX_BODY_BYTES", "1048576")))
     )

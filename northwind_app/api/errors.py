@@ -136,6 +136,12 @@ def json_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             for status in statuses}
 
 
+def unavailable_response() -> JSONResponse:
+    """The answer while the database cannot be reached (or does not answer in time)."""
+    return error_response(503, "database_unavailable",
+                          "The database is not reachable. Try again shortly.")
+
+
 def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
     body = ErrorOut(error=ErrorDetail(code=code, message=message, fields=fields or {}))
@@ -201,8 +207,7 @@ def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if database_unavailable(exc):
         log.warning("Database unavailable in %s %s: %s", request.method, request.url.path,
                     str(exc.orig).splitlines()[0] if exc.orig else exc)
-        return error_response(503, "database_unavailable",
-                              "The database is not reachable. Try again shortly.")
+        return unavailable_response()
     if isinstance(exc, IntegrityError):  # a constraint caught what the service checks missed
         log.warning("Integrity error in %s %s: %s", request.method, request.url.path, exc.orig)
         return error_response(409, "conflict", "The change conflicts with other data.")

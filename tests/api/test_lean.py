@@ -40,13 +40,13 @@ def _fastapi_only(url: str):
 
 
 @pytest.fixture
-def both(classic_db) -> Iterator[tuple[httpx.Client, httpx.Client, str]]:
+def both(classic_db) -> Iterator[tuple[httpx.Client, httpx.Client, str, str]]:
     """Clients of the API with the lean path (default) and without it, on one database that
-    tests may change, and the admin's token."""
+    tests may change, the admin's token and the database's URL."""
     token = demo_tokens(classic_db)["admin"]
     with api_client(classic_db, token=token) as lean_client, \
             api_client(classic_db, _fastapi_only(classic_db), token=token) as plain_client:
-        yield lean_client, plain_client, token
+        yield lean_client, plain_client, token, classic_db
 
 
 def _same(lean_client: httpx.Client, plain_client: httpx.Client, path: str,
@@ -61,7 +61,7 @@ def _same(lean_client: httpx.Client, plain_client: httpx.Client, path: str,
 
 
 def test_the_lean_reads_answer_what_fastapi_answers(both, answered_lean):
-    lean_client, plain_client, _ = both
+    lean_client, plain_client, *_ = both
     first = _same(lean_client, plain_client, "/api/orders?limit=50").json()
     assert len(first["items"]) == 50 and first["total"] == 830 and first["next_cursor"]
     served = answered_lean[0]
@@ -84,7 +84,7 @@ def test_the_lean_reads_answer_what_fastapi_answers(both, answered_lean):
 def test_deep_pages_by_a_cursor_answer_what_fastapi_answers(both, answered_lean):
     # The benchmark's deep page (bench/peer.py): the page after the one ending at row 415,
     # found by its cursor; and a cursor of another sort. Read in one statement (MariaDB).
-    lean_client, plain_client, _ = both
+    lean_client, plain_client, *_ = both
     for sort in ("", "&sort=-total", "&sort=ship_country"):
         before = plain_client.get(f"/api/orders?limit=50&offset=365{sort}").json()
         deep = _same(lean_client, plain_client,
@@ -97,7 +97,7 @@ def test_deep_pages_by_a_cursor_answer_what_fastapi_answers(both, answered_lean)
 
 
 def test_what_the_lean_path_refuses_is_fastapis_answer(both, answered_lean):
-    lean_client, plain_client, _ = both
+    lean_client, plain_client, *_ = both
     for path in (
         "/api/orders?limit=0", "/api/orders?limit=x", "/api/orders?sort=bogus",
         "/api/orders?offset=-1", "/api/orders?after=!!", "/api/orders?after=abc&offset=5",
@@ -116,14 +116,14 @@ def test_what_the_lean_path_refuses_is_fastapis_answer(both, answered_lean):
 def test_the_lean_path_without_a_cached_token_looks_it_up(both, answered_lean):
     from northwind_app.services import auth
 
-    lean_client, plain_client, _ = both
+    lean_client, plain_client, *_ = both
     auth.token_cache.forget()
     _same(lean_client, plain_client, "/api/orders/10250")
     assert answered_lean[0] == 1
 
 
 def test_a_cancelled_order_reads_alike(both, answered_lean):
-    lean_client, plain_client, _ = both
+    lean_client, plain_client, *_ = both
     created = lean_client.post("/api/orders", json={
         "customer_id": "VINET", "employee_id": 5, "order_date": "2026-07-04",
         "lines": [{"product_id": 11, "quantity": 1, "discount": "0.15"}]})
@@ -138,7 +138,7 @@ def test_a_cancelled_order_reads_alike(both, answered_lean):
 
 
 def test_other_methods_and_paths_are_fastapis(both, answered_lean):
-    lean_client, plain_client, token = both
+    lean_client, plain_client, token, _ = both
     a = lean_client.head("/api/orders/10248")
     b = plain_client.head("/api/orders/10248")
     assert (a.status_code, a.headers.get("etag")) == (b.status_code, b.headers.get("etag"))
@@ -148,6 +148,87 @@ def test_other_methods_and_paths_are_fastapis(both, answered_lean):
     assert lean_client.get("/api/orders/export.csv").text == \
         plain_client.get("/api/orders/export.csv").text
     assert answered_lean[0] == 0
+
+
+def test_on_mariadb_the_reads_run_on_the_event_loop_with_the_same_answers(both, answered_lean):
+    # db/loop_reads.py: with a cached token, a read whose statements have their plans runs
+    # on the loop through asyncmy; the answers are the thread path's, byte for byte.
+    from northwind_app.db.loop_reads import loop_reads
+
+    lean_client, plain_client, *_ = both
+    url = str(lean_client.get("/api/health").request.url)  # (the token gets cached below)
+    reads = loop_reads(_url_of(both))
+    if reads is None:
+        pytest.skip("reads on the event loop are for MariaDB/MySQL on this machine")
+    paths = ["/api/orders?limit=50", "/api/orders?sort=-total&limit=20",
+             "/api/orders?status=shipped&q=ab", "/api/orders/10248", "/api/orders/11077"]
+    for _ in range(2):  # the first time, each statement is met (its plan comes the second)
+        for path in paths:
+            _same(lean_client, plain_client, path)
+    on_loop = []
+    for path in paths:
+        before = reads.served
+        _same(lean_client, plain_client, path)
+        if reads.served == before + 1:
+            on_loop.append(path)
+    # A search builds statements for its request (never kept, so never planned): a thread's.
+    assert on_loop == [path for path in paths if "q=" not in path], url
+    # A refusal on the loop is FastAPI's answer.
+    before = reads.served
+    _same(lean_client, plain_client, "/api/orders/99999")
+    assert reads.served == before and answered_lean[0] == 3 * len(paths)
+
+
+def _url_of(both) -> str:
+    return both[3]
+
+
+def test_a_broken_loop_connection_is_dropped_and_the_read_done_in_a_thread(both, monkeypatch):
+    # A loop connection the server closed (a restart, a failover, KILL) is not used again and
+    # the client sees the normal answer; a driver error on the loop closes that connection
+    # and the same read runs in a thread.
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    from northwind_app.db import loop_reads as loop
+
+    lean_client, plain_client, *_ = both
+    reads = loop.loop_reads(_url_of(both))
+    if reads is None:
+        pytest.skip("reads on the event loop are for MariaDB/MySQL on this machine")
+    for _ in range(3):
+        _same(lean_client, plain_client, "/api/orders/10248")
+    (pool,) = reads.pools.values()
+    killed = {connection.thread_id() for connection in pool._free}  # asyncmy's idle ones
+    assert killed
+    url = make_url(_url_of(both))
+    admin = pymysql.connect(host=url.host, port=url.port or 3306, user=url.username,
+                            password=url.password or "")
+    try:
+        with admin.cursor() as cursor:
+            for thread_id in killed:
+                cursor.execute(f"KILL CONNECTION {int(thread_id)}")
+    finally:
+        admin.close()
+    _same(lean_client, plain_client, "/api/orders/10248")
+    _same(lean_client, plain_client, "/api/orders/10249")
+    assert not {connection.thread_id() for connection in pool._free} & killed
+
+    used = []
+    execute = loop._LoopCursor.execute
+
+    def failing(self, sql):
+        used.append(self)
+        raise pymysql.err.OperationalError(2013, "Lost connection to server during query")
+
+    monkeypatch.setattr(loop._LoopCursor, "execute", failing)
+    served = reads.served
+    _same(lean_client, plain_client, "/api/orders/10250")  # in a thread: the same answer
+    assert reads.served == served and len(used) == 1
+    monkeypatch.setattr(loop._LoopCursor, "execute", execute)
+    assert all(connection.thread_id() not in killed for connection in pool._free)
+    _same(lean_client, plain_client, "/api/orders/10250")
+    assert reads.served == served + 1
 
 
 def test_a_model_the_encoder_does_not_know_is_refused():

@@ -244,6 +244,36 @@ def test_react_router_history_entries():
         f"(getHistoryState in {packages[0]})")
 
 
+def test_greenlet_spawn_and_await_only():
+    import asyncio
+
+    def inside(value):
+        return private_apis.await_only(asyncio.sleep(0, result=value)) + 1
+
+    result = asyncio.run(private_apis.greenlet_spawn(inside, 41))
+    _relied_on("sqlalchemy.util.greenlet_spawn", result == 42)
+
+
+def test_asyncmy_escape_writes_values_as_pymysql_does():
+    import asyncio
+    import datetime as dt
+
+    import asyncmy.connection
+    import pymysql
+
+    async def made():  # (asyncmy's connection takes the running loop)
+        return asyncmy.connection.Connection(host="127.0.0.1", charset="utf8mb4")
+
+    ours = asyncio.run(made())
+    theirs = pymysql.connections.Connection(defer_connect=True, charset="utf8mb4")
+    theirs.server_status = 0  # (set by the handshake; both read NO_BACKSLASH_ESCAPES there)
+    values = ["it's", 'a "b" \\ c\n', "Ö", 7, Decimal("12.3450"), dt.date(1997, 1, 2),
+              dt.datetime(2026, 12, 6, 13, 45, 1, 5), None, True, (1, 2, 3), ("a", "b'")]
+    _relied_on("Connection.escape(value)",
+               [ours.escape(v) for v in values] == [theirs.escape(v) for v in values],
+               str([(ours.escape(v), theirs.escape(v)) for v in values]))
+
+
 def test_every_use_is_checked():
     checked = {
         "TypeEngine._cached_result_processor", "SQLCompiler._bind_processors",
@@ -256,7 +286,8 @@ def test_every_use_is_checked():
         "RedisTokenManager._reset_instance_id()", "Component._memoization_mode",
         "EventNamespace._token_manager.token_to_socket",
         "reflex.utils.exec.run_granian_backend_prod", "starlette._utils.get_route_path",
-        "Request._json", "history.state entries",
+        "Request._json", "history.state entries", "sqlalchemy.util.greenlet_spawn",
+        "Connection.escape(value)",
     }
     for use in private_apis.USES:
         assert any(use.what.startswith(name) for name in checked), f"no check: {use.what}"
