@@ -14,10 +14,13 @@ the Node.js peer"). `LeanReads`, an ASGI middleware in front of FastAPI's router
 2. the same query validation: the route's own query model (`OrderListQuery`) validates the
    query string as `routing.QueryModel` does; a path id is its digits only, 1..MAX_INT, as
    `RowIdPath` says;
-3. the same service call (`orders.list_orders`, `orders.get_order`) in one worker thread
-   (within `routing.endpoint_limiter`), on the read pool `deps.read_session` uses, but
-   through a pooled connection without an ORM Session (`engine.run_read`: the same
-   read-only, autocommit connection; the Session's bookkeeping cost a third of the read);
+3. the same service call (`orders.list_orders`, `orders.get_order`): with a cached token
+   on MariaDB/MySQL on this machine, on the worker's event loop through asyncmy
+   (`db/loop_reads.py`: the same statements, values and rows, no thread hop); otherwise, or
+   when the call needs a statement that has no plan yet, in one worker thread (within
+   `routing.endpoint_limiter`), on the read pool `deps.read_session` uses, but through a
+   pooled connection without an ORM Session (`engine.run_read`: the same read-only,
+   autocommit connection; the Session's bookkeeping cost a third of the read);
 4. the same response: the route's response model (`PageOut[OrderItem]`, `OrderOut`) read
    field by field, each value serialized as the model serializes it (`ModelEncoder`),
    written by pydantic's own JSON writer (`pydantic_core.to_json`): the same bytes as
@@ -25,7 +28,8 @@ the Node.js peer"). `LeanReads`, an ASGI middleware in front of FastAPI's router
 
 Anything else — another method or path, no bearer token (the screens' session cookie),
 a token that is not valid, a query or id that does not validate, a refusal of the service
-(404) or a database error — goes to FastAPI untouched (for a refusal: again, so its answer
+(404) or a database error — goes to FastAPI untouched (but a loop read the database did
+not answer in time is answered 503 here, as FastAPI answers it, rather than waiting twice) (for a refusal: again, so its answer
 is FastAPI's own, the standard error body): every answer but the successful read stays
 FastAPI's. The routes stay declared in `api/orders.py` too, so the one OpenAPI document
 still describes them, and with `NORTHWIND_LEAN_READS=0` FastAPI serves them again (to

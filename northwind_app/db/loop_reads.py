@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from northwind_app import private_apis
 from northwind_app.db.engine import GROUP_CONCAT_MAX_LEN, Timeouts, get_engine
+from northwind_app.services.errors import ServiceError
 from northwind_app.settings import settings
 
 T = TypeVar("T")
@@ -113,8 +114,11 @@ class LoopReads:
                 result = await private_apis.greenlet_spawn(
                     call, LoopSession(connection, self.engine))
         except BaseException as exc:
-            if connection is not None and not isinstance(exc, NotOnTheLoop):
-                connection.close()  # whatever state it is in, it is not reused
+            # A refusal (the order does not exist) or a statement left to the thread path
+            # leaves the connection as it was; after anything else (the driver's error, the
+            # deadline, a cancelled request) it is in no known state and is not reused.
+            if connection is not None and not isinstance(exc, (NotOnTheLoop, ServiceError)):
+                connection.close()
             if isinstance(exc, TimeoutError):
                 raise DatabaseTimeout() from exc
             raise

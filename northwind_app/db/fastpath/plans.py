@@ -2,8 +2,9 @@
 
 A statement that is run again and again (a kept list view's, an order's detail) is compiled
 once into a "plan": its SQL and how to bind its parameters and read its rows. Its SQL is then
-sent by PyMySQL directly (`DriverStatement`), with SQLAlchemy's parameter processing and
-error handling: SQLAlchemy's execution path (the execution context, the result object, and
+sent by PyMySQL directly (`DriverStatement`; by asyncmy when the read runs on the event loop,
+db/loop_reads.py, whose connection offers the same `escape`, `cursor().execute/fetch…`), with
+SQLAlchemy's parameter processing and error handling: SQLAlchemy's execution path (the execution context, the result object, and
 the post-compilation of an IN list into one bound parameter per value) costs more CPU per
 statement than the driver's own call, above all for a page's 50-id IN list (see
 bench/README.md).
