@@ -207,7 +207,10 @@ class LeanReads:
             on_loop = loop_reads(self.url)
             if on_loop is not None:
                 try:
-                    return await on_loop.run(call)
+                    # Within the threads' limiter: the same bound on reads in flight, and a
+                    # fair (first come, first served) queue for them under load.
+                    async with endpoint_limiter():
+                        return await on_loop.run(call)
                 except NotOnTheLoop:  # a statement without its plan yet: in a thread
                     pass
                 except DatabaseTimeout:
