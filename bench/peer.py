@@ -12,7 +12,8 @@ The REST targets are ratios against the peer measured in the same run on the sam
 - starts ours as production runs it (2 Granian workers, `GRANIAN_WORKERS`, sharing UI state
   in Redis: `--redis URL`, else a free Redis database is claimed as the tests claim theirs)
   and the peer (node:cluster, 2 workers, `WORKERS=2`), each in its own process group;
-- runs wrk alternately on both (who goes first alternates by round), ROUNDS rounds at each
+- runs wrk alternately on both (who goes first alternates by round; each run once MariaDB has
+  finished the previous run's statements), ROUNDS rounds at each
   connection count (16 and 64), on `GET /api/orders?limit=50`, `GET /api/orders/{id}` (the
   order in the middle of the table) and a deep page: ours by its cursor (`after=`, the
   page ending at ½·rows), the peer's by `offset=½·rows`. Every request carries our bearer
@@ -263,8 +264,34 @@ def serving_database_pids() -> list[int]:
     return found
 
 
+# A side's run starts only once MariaDB has finished the statements of the run before it: at
+# 1M orders the peer's page takes seconds in MariaDB (COUNT(*), OFFSET), and at 64
+# connections its statements still running when its wrk stopped used to fall into the next
+# side's run (its req/s and its MariaDB CPU per request), whichever side that was.
+DRAIN_SECONDS = 120
+
+
+def drained(database_url: str, timeout: float = DRAIN_SECONDS) -> float:
+    """Wait until no statement runs on the benchmark's database (other sessions' statements
+    on other databases do not count); the seconds waited (at most `timeout`)."""
+    name = make_url(database_url).database
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        (running,) = query(database_url, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                           "WHERE DB = :db AND COMMAND = 'Query' AND ID <> CONNECTION_ID()",
+                           db=name)[0]
+        if not running:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
 def _measure(url: str, c: int, seconds: int, headers: dict, pgid: int | None,
-             database: list[int] | None) -> dict:
+             database: list[int] | None, database_url: str | None = None) -> dict:
+    if database_url is not None:
+        waited = drained(database_url)
+        if waited >= 1:
+            log(f"peer: waited {waited:.1f} s for MariaDB to finish the previous run's statements")
     before = CpuSample.take(pgid, database) if pgid else None
     r = rest.wrk(url, c, seconds, headers=headers)
     if before is not None:
@@ -275,7 +302,8 @@ def _measure(url: str, c: int, seconds: int, headers: dict, pgid: int | None,
 
 
 def compare(ours: dict[str, Server], peer: PeerServer, pairs: list[tuple], headers: dict, *,
-            connections: list[int], rounds: int, seconds: int, warmup: int) -> dict:
+            connections: list[int], rounds: int, seconds: int, warmup: int,
+            database_url: str | None = None) -> dict:
     """wrk on every side in turn (ours, each variant of ours, the peer; each round starts
     one further along); per endpoint and connection count every round's runs and the
     medians, each of our sides against the peer."""
@@ -295,7 +323,8 @@ def compare(ours: dict[str, Server], peer: PeerServer, pairs: list[tuple], heade
                 one: dict = {}
                 for side in labels[r % len(labels):] + labels[:r % len(labels)]:
                     url, pgid = sides[side]
-                    one[side] = _measure(url, c, seconds, headers, pgid, database)
+                    one[side] = _measure(url, c, seconds, headers, pgid, database,
+                                         database_url)
                 runs.append(one)
                 log(f"peer: {name} c={c} round {r + 1}: " + "; ".join(
                     f"{side} {one[side]['rps']:.0f} req/s p99 {one[side]['p99']:.1f} ms"
@@ -378,7 +407,8 @@ def run_scale(args, scale: str, peer: PeerServer, redis_url: str) -> dict:
         result["same_rows"] = same_rows(ours.base, peer.base, headers, info["order_id"])
         result["endpoints"] = compare(servers, peer, pairs, headers,
                                       connections=args.peer_connections, rounds=args.rounds,
-                                      seconds=args.duration, warmup=args.warmup)
+                                      seconds=args.duration, warmup=args.warmup,
+                                      database_url=url)
     finally:
         peer.stop()
         for server in servers.values():
@@ -399,7 +429,8 @@ def markdown(results: dict) -> str:
     lines = [
         f"Run {meta['date']}: `{meta['command']}`; {meta['machine']['nproc']} cores, "
         f"wrk {meta['wrk_seconds']} s per run, {meta['rounds']} interleaved rounds per "
-        f"figure (who goes first alternates), both sides {WORKERS} worker processes (ours "
+        f"figure (who goes first alternates; each run starts once MariaDB has finished the "
+        f"previous run's statements), both sides {WORKERS} worker processes (ours "
         "with Redis), MariaDB on this machine, our bearer token on every request. "
         "Ratio = ours ÷ peer, the median of the rounds' ratios (min–max); CPU = µs per "
         "request of the side's processes / of MariaDB.",
