@@ -28,12 +28,13 @@ the Node.js peer"). `LeanReads`, an ASGI middleware in front of FastAPI's router
 
 Anything else — another method or path, no bearer token (the screens' session cookie),
 a token that is not valid, a query or id that does not validate, a refusal of the service
-(404) or a database error — goes to FastAPI untouched (but a loop read the database did
-not answer in time is answered 503 here, as FastAPI answers it, rather than waiting twice) (for a refusal: again, so its answer
+(404) or a database error — goes to FastAPI untouched (for a refusal: again, so its answer
 is FastAPI's own, the standard error body): every answer but the successful read stays
-FastAPI's. The routes stay declared in `api/orders.py` too, so the one OpenAPI document
-still describes them, and with `NORTHWIND_LEAN_READS=0` FastAPI serves them again (to
-measure one against the other).
+FastAPI's, except one: a read on the event loop that the database did not answer in time
+is answered 503 here, with FastAPI's body, rather than making FastAPI wait for it again.
+The routes stay declared in `api/orders.py` too, so the one OpenAPI document still
+describes them, and with `NORTHWIND_LEAN_READS=0` FastAPI serves them again (to measure
+one against the other).
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ from northwind_app.services.validation import MAX_INT
 log = logging.getLogger("northwind_app.api")
 _RECORD = re.compile(r"[0-9]{1,10}\Z")
 _PASS = object()  # the worker's answer when FastAPI must answer the request instead
-_UNAVAILABLE = object()  # the database did not answer a loop read in time
 
 
 class ModelEncoder:
@@ -162,11 +162,14 @@ class LeanReads:
         if scope["type"] == "http" and scope["method"] == "GET":
             path = get_route_path(scope)
             response = None
-            if path == orders.PREFIX:
-                response = await self._list(scope)
-            elif path.startswith(orders.PREFIX + "/") and \
-                    _RECORD.match(path, len(orders.PREFIX) + 1):
-                response = await self._order(scope, int(path[len(orders.PREFIX) + 1:]))
+            try:
+                if path == orders.PREFIX:
+                    response = await self._list(scope)
+                elif path.startswith(orders.PREFIX + "/") and \
+                        _RECORD.match(path, len(orders.PREFIX) + 1):
+                    response = await self._order(scope, int(path[len(orders.PREFIX) + 1:]))
+            except DatabaseTimeout:
+                response = _unavailable()
             if response is not None:
                 await response(scope, receive, send)
                 return
@@ -183,8 +186,8 @@ class LeanReads:
             return None
         params = query.list_params()
         page = await self._read(token, lambda session: svc.list_orders(session, params))
-        if page is _PASS or page is _UNAVAILABLE:
-            return _unavailable() if page is _UNAVAILABLE else None
+        if page is _PASS:
+            return None
         return Response(_json(_PAGE(page)), media_type="application/json")
 
     async def _order(self, scope: Scope, order_id: int) -> Response | None:
@@ -194,8 +197,8 @@ class LeanReads:
         if token is None:
             return None
         view = await self._read(token, lambda session: svc.get_order(session, order_id))
-        if view is _PASS or view is _UNAVAILABLE:
-            return _unavailable() if view is _UNAVAILABLE else None
+        if view is _PASS:
+            return None
         response = Response(_json(_ORDER(view)), media_type="application/json")
         response.headers["ETag"] = f'"{view.version}"'  # as orders._detail sets it
         return response
@@ -213,8 +216,8 @@ class LeanReads:
                         return await on_loop.run(call)
                 except NotOnTheLoop:  # a statement without its plan yet: in a thread
                     pass
-                except DatabaseTimeout:
-                    return _UNAVAILABLE
+                except DatabaseTimeout:  # answered 503 (__call__)
+                    raise
                 except ServiceError:  # a refusal (404): FastAPI's answer
                     return _PASS
                 except Exception:  # noqa: BLE001 - the driver's error: the thread path's
