@@ -255,6 +255,19 @@ class Timeouts:
         return cls(seconds, seconds, seconds, None)
 
 
+def session_settings(timeouts: Timeouts, *, read_only: bool) -> list[str]:
+    """The statements that set up a new MySQL/MariaDB connection of ours (the engines' here,
+    the event loop's reads' in db/loop_reads.py)."""
+    # Room for a page of rows read as one JSON value (db/fastpath/json_rows.py): MariaDB's
+    # JSON_ARRAYAGG is cut at this length (1 MB by default; MySQL has no such limit).
+    lock_wait = ("" if timeouts.lock_wait is None
+                 else f", innodb_lock_wait_timeout = {int(timeouts.lock_wait)}")
+    statements = [f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}{lock_wait}"]
+    if read_only:
+        statements.append("SET SESSION TRANSACTION READ ONLY")
+    return statements
+
+
 def make_engine(url: str, *, read_only: bool = False, timeouts: Timeouts | None = None,
                 pool_size: int = POOL_SIZE, causal: bool = True) -> Engine:
     """An engine for `url`; on MySQL/MariaDB with `timeouts` (default: the configured ones).
@@ -305,13 +318,8 @@ def make_engine(url: str, *, read_only: bool = False, timeouts: Timeouts | None 
     @event.listens_for(engine, "connect")
     def _session_settings(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        # Room for a page of rows read as one JSON value (db/fastpath/json_rows.py): MariaDB's
-        # JSON_ARRAYAGG is cut at this length (1 MB by default; MySQL has no such limit).
-        lock_wait = ("" if timeouts.lock_wait is None
-                     else f", innodb_lock_wait_timeout = {int(timeouts.lock_wait)}")
-        cursor.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}{lock_wait}")
-        if read_only:
-            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        for statement in session_settings(timeouts, read_only=read_only):
+            cursor.execute(statement)
         if not causal:
             try:
                 cursor.execute("SET SESSION wsrep_sync_wait = 0")

@@ -23,11 +23,11 @@ runs the call in a thread as before.
 Where it applies: MySQL/MariaDB through PyMySQL on this machine (a loopback host, no URL
 options but the charset): the thread path's connections may use TLS to a remote server
 ("preferred"), which these connections would not, so a remote database keeps the thread path.
-Each connection is like the read engine's: autocommit, `SET SESSION TRANSACTION READ ONLY`,
-the same `group_concat_max_len`; a read waits at most the configured read timeout
-(`DatabaseTimeout`, which the API answers 503 as it answers a hung database), and a connection
-that failed in any way is closed, never reused. NORTHWIND_LOOP_READS=0 turns it off (to
-measure one path against the other).
+Each connection is like the read engine's: autocommit, the same session settings
+(`engine.session_settings`: read only, `group_concat_max_len`); a read waits at most the
+configured read timeout (`DatabaseTimeout`, which the API answers 503 as it answers a hung
+database), and a connection that failed in any way is closed, never reused.
+NORTHWIND_LOOP_READS=0 turns it off (to measure one path against the other).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import asyncmy
 from sqlalchemy.engine import Engine, make_url
 
 from northwind_app import private_apis
-from northwind_app.db.engine import GROUP_CONCAT_MAX_LEN, Timeouts, get_engine
+from northwind_app.db.engine import Timeouts, get_engine, session_settings
 from northwind_app.services.errors import ServiceError
 from northwind_app.settings import settings
 
@@ -129,10 +129,10 @@ class LoopReads:
         return result
 
     async def _set_up(self, connection: Any) -> None:
-        """The read engine's session settings (db/engine.py make_engine)."""
+        """The read engine's session settings (db/engine.py)."""
         async with connection.cursor() as cursor:
-            await cursor.execute(f"SET SESSION group_concat_max_len = {GROUP_CONCAT_MAX_LEN}")
-            await cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            for statement in session_settings(Timeouts.configured(), read_only=True):
+                await cursor.execute(statement)
         self.ready.add(connection)
 
 
