@@ -210,13 +210,24 @@ class AuthState(rx.State):
         wrote; None for another storage key): take the session cookie. This tab's next event
         checks the session (`_current_actor`: a token it has not verified counts for nothing
         until the database knows it); the login page checks it at once, and goes on if it is
-        now signed in. Other pages are not loaded again, which would throw away a form being
-        filled in."""
+        now signed in. A signed-in page whose cookie is gone (the user signed out in another
+        tab) is checked at once too, so it goes to the login page now, not at its next
+        action. Other pages are not loaded again, which would throw away a form being
+        filled in (another sign-in of the same user only renews the session)."""
         if not isinstance(cookies, str):
             return None
-        self._adopt(cookie_token(cookies))
+        token = cookie_token(cookies)
+        signed_out = not token and self._connection_token() != ""
+        self._adopt(token)
         if self.router.url.path == LOGIN_ROUTE:
             return OnLoadInternalState.on_load_internal
+        if signed_out:
+            from northwind_app.live.tabs import LiveState  # (live.tabs imports this module)
+
+            self.notice = "You signed out in another tab."
+            # An event of a signed-in state: the middleware finds no session and sends the
+            # tab to the login page, dropping what it showed (as for any ended session).
+            return LiveState.ping
         return None
 
 
@@ -355,7 +366,8 @@ class AuthMiddleware(Middleware):
             auth_state._data_user = user_id
             # The tab watches its user's account changes (and forgets what it watched for
             # another identity).
-            live_tabs.seen(state.router.session.client_token, user_id)
+            live_tabs.seen(state.router.session.client_token, user_id,
+                           state.router.url.path or "/")
         if cls is AuthState and event.name.rpartition(".")[2] not in _AUTH_EVENTS:
             return await _refused(state)  # its generic `setvar`: nothing here is the browser's to set
         signed_in_needed, permission = _needed(cls)
