@@ -162,13 +162,18 @@ class Registry:
             tab.watches.pop(state, None)
             self._hide(token, tab, state)
 
-    def seen(self, token: str, user_id: int | None) -> None:
-        """An event of `token` by `user_id` (None: signed out): it watches its session. A
-        signed-in tab this worker did not know (its worker died and it reconnected here, or
-        it is new) is asked to register what it watched again (`REWATCH`)."""
+    def seen(self, token: str, user_id: int | None, path: str | None = None) -> None:
+        """An event of `token` by `user_id` (None: signed out), on page `path`: it watches
+        its session. A signed-in tab this worker did not know (its worker died and it
+        reconnected here, or it is new) is asked to register what it watched again
+        (`REWATCH`). A tab now on another page than the one its watches were made on
+        forgets them and is no longer present on the record it had open (a page that
+        watches nothing, e.g. the account page, registers nothing itself)."""
         if not token:
             return
         tab = self.tabs.get(token)
+        if tab is not None and path is not None and tab.path and tab.path != path:
+            self._navigated(token, tab, path)
         if tab is not None and tab.user_id == user_id and (
                 user_id is None or SESSION in tab.watches):
             return
@@ -193,12 +198,17 @@ class Registry:
             return
         tab = self._tab(token)
         if tab.path != path:
-            for other in [s for s in tab.watches if s not in (SESSION, state)]:
-                self._set(token, tab, other, frozenset())
-            tab.pending.clear()
-            tab.path = path
-            self._leave(token, tab)
+            self._navigated(token, tab, path, keep=state)
         self._set(token, tab, state, frozenset(topics))
+
+    def _navigated(self, token: str, tab: Tab, path: str, keep: str | None = None) -> None:
+        """Tab `token` now shows page `path`: the other states' watches (but its session's,
+        and `keep`'s) and its presence go; nudges still due are those of its session."""
+        for other in [s for s in tab.watches if s not in (SESSION, keep)]:
+            self._set(token, tab, other, frozenset())
+        tab.pending &= {SESSION, REWATCH}
+        tab.path = path
+        self._leave(token, tab)
 
     def unwatch(self, token: str, state: str) -> None:
         tab = self.tabs.get(token)

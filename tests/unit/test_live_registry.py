@@ -184,6 +184,41 @@ def test_presence_in_process():
     aio.run(scenario())
 
 
+def test_a_tab_that_goes_to_a_page_watching_nothing_leaves_what_it_watched():
+    """Any event of the tab on another page (the auth middleware's `seen` with its path)
+    ends its watches and its presence: the account page registers nothing itself, yet
+    Margaret is no longer "also here" on the order she left, and its changes no longer
+    nudge her tab. Her session watch stays; events on the same page change nothing."""
+    from northwind_app.live.presence import Here
+
+    nudges: list[tuple[str, frozenset[str]]] = []
+
+    async def nudge(token, states):
+        nudges.append((token, states))
+
+    async def scenario():
+        registry = Registry(nudge, coalesce=0.01)
+        registry.seen("margaret", 4, "/orders/1/edit")
+        registry.watch("margaret", "/orders/1/edit", "form", ["order:1"])
+        registry.enter("margaret", "/orders/1/edit", "form", "order:1",
+                       Here(4, "Margaret", "editing"))
+        registry.seen("margaret", 4, "/orders/1/edit")  # another event on the form
+        await asyncio.sleep(0.05)
+        assert [h.who for h in await registry.presence.here("order:1")] == ["Margaret"]
+        assert registry.watching("margaret", "form")
+
+        registry.seen("margaret", 4, "/account")  # she went to her account page
+        await asyncio.sleep(0.05)
+        assert await registry.presence.here("order:1") == []
+        assert not registry.watching("margaret", "form")
+        nudges.clear()
+        registry.dispatch([_change(1, "order", "1"), _change(2, "user", "4")])
+        await asyncio.sleep(0.1)
+        assert nudges == [("margaret", frozenset({SESSION}))]
+
+    aio.run(scenario())
+
+
 def test_backpressure_a_tab_is_nudged_again_only_after_it_ran_the_last_nudge():
     """When the server falls behind, a tab's refreshes wait for the last one to have run
     (or IN_FLIGHT_SECONDS), taking every change meanwhile together, instead of piling up."""
