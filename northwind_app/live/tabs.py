@@ -198,6 +198,22 @@ def presence(state: type[LiveMixin]) -> rx.Component:
                            color=rx.color("gray", 11), data_testid="presence"))
 
 
+def changed_callout(state: type[rx.State], reload_label: str) -> rx.Component:
+    """A form's banner: someone else changed the record being edited (the state's
+    `changed_banner`, e.g. `live.text.banner_text`); reload (`load`) or keep editing
+    (`keep_editing`: save over it)."""
+    return rx.cond(state.changed_banner != "", rx.callout(
+        rx.vstack(rx.text(state.changed_banner, data_testid="changed-banner-text"),
+                  rx.hstack(rx.button(reload_label, size="1", variant="soft", type="button",
+                                      on_click=state.load, data_testid="banner-reload"),
+                            rx.button("Keep editing", size="1", variant="soft", type="button",
+                                      color_scheme="gray", on_click=state.keep_editing,
+                                      data_testid="banner-keep"),
+                            spacing="2"),
+                  spacing="2"),
+        icon="info", color_scheme="amber", width="100%", data_testid="changed-banner"))
+
+
 # --- the worker's side ----------------------------------------------------------------------
 
 

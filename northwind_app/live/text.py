@@ -56,3 +56,16 @@ def changed_text(entries: Sequence[ChangeSince], thing: str,
     if len(entries) > 1:
         text += f" ({len(entries)} changes)"
     return text
+
+
+def banner_text(entries: Sequence[ChangeSince], thing: str, if_deleted: str,
+                now: dt.datetime | None = None) -> str:
+    """A form's banner about others' changes to the record being edited (`thing`: "this
+    order"), with what the user may do (`if_deleted`: what is left when it was deleted);
+    "" when there are none."""
+    text = changed_text(entries, thing, now)
+    if not text:
+        return ""
+    if entries[-1].action == "delete":
+        return f"{text}. {if_deleted}"
+    return text + ". Reload it, or keep editing and save over it after reviewing the changes."

@@ -22,8 +22,8 @@ import reflex as rx
 from sqlmodel import Session
 
 from northwind_app import formats
-from northwind_app.live.tabs import LiveMixin, presence
-from northwind_app.live.text import changed_text
+from northwind_app.live.tabs import LiveMixin, changed_callout, presence
+from northwind_app.live.text import banner_text
 from northwind_app.money import format_money
 from northwind_app.pages.order_detail import order_id_from_path
 from northwind_app.pages.orders import OrdersState
@@ -126,14 +126,19 @@ def form_refusal(exc: ServiceError, mode: str, header: set[str],
 
 # -- what the form reads (each runs in a worker thread through ui/backend) ----------------------
 
-def _form_data(session: Session, order_id: int | None) -> tuple[dict[str, list[list[str]]],
-                                                               svc.OrderDetailView | None]:
-    """The pickers' options, and the order edited (None for a new order)."""
+def _form_data(session: Session, order_id: int | None) -> tuple[
+        dict[str, list[list[str]]], svc.OrderDetailView | None, int]:
+    """The pickers' options, the order edited (None for a new order), and the order's latest
+    audit entry, where "changed since" starts (read before the order: a change committed
+    in between is named by the banner rather than missed)."""
     options = {
         "employees": [[c.value, c.label] for c in svc.employee_choices(session)],
         "shippers": [[c.value, c.label] for c in svc.shipper_choices(session)],
     }
-    return options, None if order_id is None else svc.get_order(session, order_id)
+    if order_id is None:
+        return options, None, 0
+    since = audit.last_id(session, "order", order_id)
+    return options, svc.get_order(session, order_id), since
 
 
 def _customer_results(session: Session, text: str) -> list[dict[str, str]]:
@@ -232,7 +237,7 @@ class OrderFormState(LiveMixin, rx.State):
             self._fmt = actor.number_format
             if self.mode == "edit" and order_id is None:
                 raise NotFound("no such order")
-            options, order = await backend.load(
+            options, order, since = await backend.load(
                 self, _form_data, order_id if self.mode == "edit" else None)
             self.employee_options = options["employees"]
             self.shipper_options = options["shippers"]
@@ -242,7 +247,7 @@ class OrderFormState(LiveMixin, rx.State):
                 if actions.edit_blocked:  # e.g. cancelled: the service would refuse the save
                     self.form_error, self.conflict = actions.edit_blocked, False
                 self.lines_frozen = actions.lines_blocked
-                self._since = await backend.read(self, audit.last_id, "order", order.order_id)
+                self._since = since
             else:
                 self._fill_new(await self._new_draft(actor))
                 self._since = 0
@@ -273,9 +278,9 @@ class OrderFormState(LiveMixin, rx.State):
             if self.mode == "edit" and self.order_id:
                 entries = await backend.read(self, changes.changes_since, "order",
                                              int(self.order_id), self._since)
-                text = changed_text(entries, "this order")
-                self.changed_banner = text + ". Reload it, or keep editing and save over it " \
-                    "after reviewing the changes." if text else ""
+                self.changed_banner = banner_text(
+                    entries, "this order",
+                    "Saving will offer to keep what you typed as a new order.")
             ids = [int(line["product_id"]) for line in self.lines]
             stock = await backend.read(self, svc.stock_levels, ids)
             lines = [{**line, "stock": str(stock.get(int(line["product_id"]), line["stock"]))}
@@ -712,24 +717,10 @@ def totals_box() -> rx.Component:
     )
 
 
-def changed_callout() -> rx.Component:
-    """Someone else changed the order being edited: who, what, when; reload or keep editing."""
-    return rx.cond(S.changed_banner != "", rx.callout(
-        rx.vstack(rx.text(S.changed_banner, data_testid="changed-banner-text"),
-                  rx.hstack(rx.button("Reload the order", size="1", variant="soft", type="button",
-                                      on_click=S.load, data_testid="banner-reload"),
-                            rx.button("Keep editing", size="1", variant="soft", type="button",
-                                      color_scheme="gray", on_click=S.keep_editing,
-                                      data_testid="banner-keep"),
-                            spacing="2"),
-                  spacing="2"),
-        icon="info", color_scheme="amber", width="100%", data_testid="changed-banner"))
-
-
 def form_body() -> rx.Component:
     return rx.form(rx.vstack(
         presence(S),
-        changed_callout(),
+        changed_callout(S, "Reload the order"),
         rx.cond(S.prefill_note != "", rx.callout(
             S.prefill_note, icon="copy", color_scheme="blue", width="100%",
             data_testid="prefill-note")),

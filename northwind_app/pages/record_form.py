@@ -6,6 +6,11 @@ Values stay strings in the state; numbers are written and read in the user's num
 were read, when they do not fit it or could mean another amount. The entity's service
 validates and converts the rest and names every bad field, which is shown next to it. Nothing
 is written unless everything is valid. The record is read and written through ui/backend.py.
+
+Live (live/): a record being edited shows who else has it open ("Also here: Margaret
+(viewing)"; its page shows this form's user as editing), and when someone else changes it a
+banner says who changed what and when; the typing stays (reload, or keep editing and save
+over it).
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ import reflex as rx
 
 from northwind_app import formats
 from northwind_app.entities import ENTITIES, Entity, Field
+from northwind_app.live.tabs import LiveMixin, changed_callout, presence
+from northwind_app.live.text import banner_text
 from northwind_app.pages.catalog.lists import STATES, CatalogOptions, may
+from northwind_app.services import audit, changes
 from northwind_app.services.auth import Permission
 from northwind_app.services.errors import NotFound, ServiceError
 from northwind_app.ui import backend
@@ -50,7 +58,7 @@ def _form_entity(name: str) -> Entity:
 
 
 @requires(Permission.WRITE_RECORDS)
-class RecordFormState(rx.State):
+class RecordFormState(LiveMixin, rx.State):
     entity: str = "customers"
     key: str = ""  # empty when creating
     values: dict[str, str] = {}
@@ -64,6 +72,9 @@ class RecordFormState(rx.State):
     # What was typed survives the tab's reconnection (ui/drafts.py).
     _draft_key: str = ""
     _draft_sid: str = ""
+    # Someone else changed the record being edited (live.text.banner_text).
+    changed_banner: str = ""
+    _since: int = 0  # the record's latest audit entry when the form was filled
 
     @rx.event
     def leave_form(self):
@@ -74,22 +85,32 @@ class RecordFormState(rx.State):
     async def load(self):
         if await resumes_draft(self):
             self.saving = False  # a save still running would hold the tab's state
+            if self.key:
+                await self._live_follow()
+                await self._live_refresh()  # what changed while the tab was away
             return
         path = self.router.url.path
         self.entity = path_part(path, 0)
         editing = path.rstrip("/").endswith("/edit")
         self.key = path_part(path, 1) if editing else ""
         self.errors, self.form_error, self.not_found, self.loading = {}, "", False, True
+        self.changed_banner, self.present = "", ""
         yield
         try:
             entity = _form_entity(self.entity)
             self._fmt = (await actor_of(self)).number_format
             if self.key:
-                record = await backend.load(self, entity.get, entity.parse_key(self.key))
+                key = entity.parse_key(self.key)
+                # Where "changed since" starts, read before the record: a change committed in
+                # between is named by the banner rather than missed.
+                self._since = await backend.read(self, audit.last_id, entity.noun, key)
+                record = await backend.load(self, entity.get, key)
                 self.values = {f.key: _as_text(record.get(f.key), self._fmt)
                                for f in entity.fields}
+                await self._live_follow()
             else:
                 self.values = entity.blank_form()
+                self._live_unwatch()
             await keep_draft(self)
         except NotFound:
             self.not_found = True
@@ -97,6 +118,41 @@ class RecordFormState(rx.State):
             self.form_error = "The form could not be loaded. Try again."
         finally:
             self.loading = False
+
+    # -- live ---------------------------------------------------------------------------------
+    def _topic(self) -> str:
+        return f"{_form_entity(self.entity).noun}:{self.key}"
+
+    async def _live_follow(self) -> None:
+        """Watch the record being edited, and be present on it as editing."""
+        await self._live_watch(self._topic())
+        await self._live_here(self._topic(), "editing")
+
+    async def _live_refresh(self):
+        """Others' changes to the record: the banner (what was typed stays)."""
+        try:
+            entity = _form_entity(self.entity)
+            entries = await backend.read(self, changes.changes_since, entity.noun,
+                                         entity.parse_key(self.key), self._since)
+        except ServiceError:  # a server problem: logged, or the outage banner raised
+            return
+        self.changed_banner = banner_text(
+            entries, f"this {entity.noun}",
+            "It can no longer be saved; copy what you typed if you need it.")
+
+    @rx.event
+    async def keep_editing(self):
+        """After the banner: keep what was typed, and save over the others' changes."""
+        if not self.key:
+            return
+        try:
+            entity = _form_entity(self.entity)
+            self._since = await backend.read(self, audit.last_id, entity.noun,
+                                             entity.parse_key(self.key))
+        except ServiceError as exc:
+            self.form_error = exc.message
+            return
+        self.changed_banner = ""
 
     @rx.event
     def set_value(self, key: str, value: str | bool):
@@ -147,6 +203,7 @@ class RecordFormState(rx.State):
             return
         saved = str(record[entity.key_field])
         self.saving = False
+        self._live_unwatch()  # its own change: no banner on the way out
         drop_draft(self)
         yield rx.toast.success(f"{entity.noun.title()} {saved} saved.")
         yield rx.redirect(f"/{entity.name}/{saved}")
@@ -186,6 +243,8 @@ def record_form_page(entity: Entity):
         body = rx.vstack(
             rx.heading(rx.cond(S.key == "", f"New {noun}", f"Edit {noun} " + S.key), size="5",
                        data_testid="form-heading"),
+            presence(S),
+            changed_callout(S, f"Reload the {noun}"),
             rx.cond(S.form_error != "", rx.callout(S.form_error, color_scheme="red",
                                                    icon="triangle-alert", width="100%",
                                                    data_testid="form-error")),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 import re
 import string
+import subprocess
+import sys
 import time
 import uuid
 
@@ -64,13 +66,6 @@ def _make_user(app_db_url: str, role: str) -> tuple[str, int]:
     return username, user["user_id"]
 
 
-def _as_admin(app_db_url: str, fn) -> None:
-    """A change by the command line (another process than the server: the server hears of it
-    from the change feed)."""
-    with session_scope(app_db_url, write=True) as session:
-        fn(session)
-
-
 def _create(api) -> int:
     created = api.post("/api/orders", json=NEW_ORDER)
     assert created.status_code == 201, created.text
@@ -110,46 +105,56 @@ def test_orders_list_follows_a_change_made_through_the_api(page_as, api):
 
 def test_orders_list_follows_a_change_made_by_another_process(page_as, app_db_url):
     """As the command line writes: through the services, in another process than the server,
-    which learns of it by reading the change feed."""
+    which learns of it by reading the change feed.
+    The whole list (50 rows, taller than the window), scrolled down: the new order appears
+    and the page stays where the user scrolled it; its cancellation shows in its row."""
     viewer = page_as("viewer")
-    viewer.goto("/orders?sort=-order_id&status=new")
+    viewer.goto("/orders?sort=-order_id")
     _loaded(viewer)
+    viewer.evaluate("window.scrollTo(0, 300)")
+    scrolled = viewer.evaluate("window.scrollY")
+    assert scrolled > 0, "the list should be taller than the window"
     data = orders.parse_order_input({**NEW_ORDER, "freight": "1.00"})
     with session_scope(app_db_url, write=True) as session:
         order_id = orders.create_order(session, data, actor=SYSTEM)
     start = time.monotonic()
-    expect(_rows(viewer).filter(has_text=str(order_id))).to_have_count(1, timeout=LIVE_MS)
+    row = _rows(viewer).filter(has_text=str(order_id))
+    expect(row).to_have_count(1, timeout=LIVE_MS)
     print(f"list: another process's commit → row shown in {time.monotonic() - start:.3f} s")
+    assert viewer.evaluate("window.scrollY") == scrolled
     with session_scope(app_db_url, write=True) as session:
         orders.cancel_order(session, order_id, actor=SYSTEM)
-    expect(_rows(viewer).filter(has_text=str(order_id))).to_have_count(0, timeout=LIVE_MS)
+    expect(row).to_contain_text(re.compile("cancelled", re.I), timeout=LIVE_MS)
+    assert viewer.evaluate("window.scrollY") == scrolled
 
 
-@pytest.mark.parametrize("change", [{"role": "viewer"}, {"active": False}])
+@pytest.mark.parametrize("command", [["set-role", "{user}", "viewer"], ["deactivate", "{user}"]])
 def test_role_change_or_deactivation_reaches_the_users_open_tabs_at_once(page_as, app_db_url,
-                                                                         change):
-    """Either signs the user out everywhere (services/users.py); the open tab goes to the login
-    page at once, not at its next action or 15 s later."""
-    username, user_id = _make_user(app_db_url, "sales")
+                                                                         command):
+    """Made with the real command line (`python -m northwind_app.users`, another process than
+    the server, which hears of it from the change feed). Either signs the user out everywhere
+    (services/users.py); the open tab goes to the login page at once, not at its next action
+    or 15 s later."""
+    username, _user_id = _make_user(app_db_url, "sales")
     tab = page_as(username)
     tab.goto("/orders")
     _loaded(tab)
     expect(tab.get_by_test_id("new-order")).to_be_visible()
 
-    _as_admin(app_db_url, lambda s: users.update_user(s, SYSTEM, user_id, change))
+    done = subprocess.run(
+        [sys.executable, "-m", "northwind_app.users", "--database-url", app_db_url,
+         *[part.format(user=username) for part in command]],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
     start = time.monotonic()
     expect(tab).to_have_url(re.compile(r"/login"), timeout=LIVE_MS)
-    print(f"{change} → tab on the login page in {time.monotonic() - start:.3f} s")
+    print(f"{command[0]} → tab on the login page in {time.monotonic() - start:.3f} s")
 
 
 def test_customer_page_follows_changes_and_says_who_else_is_here(page_as, api, app_db_url):
     """A record page updates in place (its fields and its orders list) and shows who else
     has it open; a deleted record says who deleted it and when."""
-    key = "L" + "".join(random.choice(string.ascii_uppercase) for _ in range(4))
-    created = api.post("/api/customers", json={"customer_id": key,
-                                               "company_name": "Live Traders", "city": "Reims"})
-    assert created.status_code == 201, created.text
-    key = created.json()["customer_id"]
+    key = _new_customer(api)
     viewer = page_as("viewer")
     viewer.goto(f"/customers/{key}")
     expect(viewer.get_by_test_id("record-heading")).to_contain_text("Live Traders")
@@ -177,6 +182,55 @@ def test_customer_page_follows_changes_and_says_who_else_is_here(page_as, api, a
     assert api.delete(f"/api/customers/{key}").status_code == 204
     expect(viewer.get_by_test_id("record-gone")).to_have_text(
         re.compile(rf"Customer {key} was deleted by sales on "), timeout=LIVE_MS)
+
+
+def _new_customer(api) -> str:
+    key = "L" + "".join(random.choice(string.ascii_uppercase) for _ in range(4))
+    created = api.post("/api/customers", json={"customer_id": key,
+                                               "company_name": "Live Traders", "city": "Reims"})
+    assert created.status_code == 201, created.text
+    return created.json()["customer_id"]
+
+
+def test_a_record_form_says_who_else_is_here_and_who_changed_the_record(page_as, api):
+    """The customer form being edited: its record's page shows the editor as editing, the
+    form shows who else has the record open; a change by someone else raises the banner
+    (who, what; the typing stays), and the form can save over it after review. Leaving for a
+    page that watches nothing (the account page) ends the presence."""
+    key = _new_customer(api)
+    admin = page_as("admin")
+    admin.goto(f"/customers/{key}/edit")
+    company = admin.get_by_test_id("input-company_name")
+    expect(company).to_have_value("Live Traders")
+    viewer = page_as("viewer")
+    viewer.goto(f"/customers/{key}")
+    expect(viewer.get_by_test_id("presence")).to_have_text(
+        re.compile(r"Also here: .* \(editing\)$"), timeout=LIVE_MS)
+    expect(admin.get_by_test_id("presence")).to_have_text(
+        re.compile(r"Also here: Demo Viewer$"), timeout=LIVE_MS)
+    company.fill("Live Traders (typed)")
+
+    changed = api.patch(f"/api/customers/{key}", json={"company_name": "Live Traders Ltd"})
+    assert changed.status_code == 200, changed.text
+    banner = admin.get_by_test_id("changed-banner-text")
+    expect(banner).to_contain_text("changed this customer", timeout=LIVE_MS)
+    expect(banner).to_contain_text("Company Live Traders → Live Traders Ltd")
+    expect(company).to_have_value("Live Traders (typed)")
+    expect(viewer.get_by_test_id("record-heading")).to_contain_text("Live Traders Ltd",
+                                                                     timeout=LIVE_MS)
+
+    admin.get_by_test_id("banner-keep").click()
+    expect(admin.get_by_test_id("changed-banner")).to_have_count(0)
+    admin.get_by_test_id("save-record").click()
+    expect(admin).to_have_url(re.compile(rf"/customers/{key}$"))
+    expect(viewer.get_by_test_id("record-heading")).to_contain_text("Live Traders (typed)",
+                                                                     timeout=LIVE_MS)
+    # The admin is on the customer's page now: viewing (no "(editing)").
+    expect(viewer.get_by_test_id("presence")).to_have_text(
+        re.compile(r"Also here: Demo Admin$"), timeout=LIVE_MS)
+    admin.goto("/account")
+    expect(viewer.get_by_test_id("presence")).to_have_count(0, timeout=LIVE_MS)
+    assert api.delete(f"/api/customers/{key}").status_code == 204
 
 
 def test_product_stock_and_dashboard_follow_orders(page_as, api):
@@ -251,6 +305,10 @@ def test_order_page_and_form_follow_a_change_by_someone_else(page_as, api):
     expect(admin).to_have_url(re.compile(rf"/orders/{order_id}$"))
     expect(viewer.get_by_test_id("order-freight")).to_have_text("$35.00", timeout=LIVE_MS)
 
+    # Cancelled by someone else: the page says so, who and when.
+    assert api.post(f"/api/orders/{order_id}/cancel").status_code == 200
+    expect(viewer.get_by_test_id("order-cancelled")).to_contain_text(
+        re.compile(r"^Cancelled by sales on .+: kept for the record"), timeout=LIVE_MS)
     assert api.delete(f"/api/orders/{order_id}").status_code == 204
     expect(viewer.get_by_test_id("order-gone")).to_have_text(
         re.compile(rf"Order {order_id} was deleted by sales on "), timeout=LIVE_MS)
@@ -263,8 +321,13 @@ def test_order_form_lines_follow_stock_taken_by_others(page_as, api):
     stock = admin.get_by_test_id("line-stock")
     expect(stock).to_have_text(re.compile(r"^\d+ in stock$"))
     before = int(stock.inner_text().split()[0])
+    # The product picker, open on the same product, shows its stock too.
+    admin.get_by_test_id("product-search").fill("Queso Cabrales")
+    option = admin.get_by_test_id("product-option").filter(has_text="Queso Cabrales")
+    expect(option).to_contain_text(f"{before} in stock")
     _create(api)  # someone else takes one more unit of product 11
     expect(stock).to_have_text(f"{before - 1} in stock", timeout=LIVE_MS)
+    expect(option).to_contain_text(f"{before - 1} in stock", timeout=LIVE_MS)
 
 
 def test_a_list_refresh_is_pushed_to_the_views_tabs_and_kept_in_their_state(app_url,

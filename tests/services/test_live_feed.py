@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -227,7 +228,7 @@ def test_two_processes_on_one_redis(classic_db):
 def test_changes_since_and_their_sentence(classic_db):
     import datetime as dt
 
-    from northwind_app.live.text import changed_text
+    from northwind_app.live.text import banner_text, changed_text
     from northwind_app.services import audit
 
     order_id = _create(classic_db)
@@ -242,6 +243,16 @@ def test_changes_since_and_their_sentence(classic_db):
     assert changed_text(entries, "this order", now) == (
         "alice changed this order 5 s ago: freight 12.30 → 40.00; total "
         f"{entries[0].changes['total'][0]} → {entries[0].changes['total'][1]}")
+    # A form's banner says what the user may do: save over a change, not over a deletion.
+    assert banner_text(entries, "this order", "Gone.", now) == (
+        changed_text(entries, "this order", now)
+        + ". Reload it, or keep editing and save over it after reviewing the changes.")
+    write_transaction(lambda s: svc.delete_order(s, order_id, actor=ALICE), classic_db)
+    entries = write_transaction(lambda s: audit.changes_since(s, "order", order_id, start),
+                                classic_db)
+    assert re.fullmatch(r"alice deleted this order \d+ s ago \(2 changes\)\. Gone\.",
+                        banner_text(entries, "this order", "Gone.", now))
+    assert banner_text([], "this order", "Gone.", now) == ""
 
 
 def test_presence_in_redis_is_shared_and_expires():
