@@ -128,6 +128,28 @@ def test_orders_list_follows_a_change_made_by_another_process(page_as, app_db_ur
     assert viewer.evaluate("window.scrollY") == scrolled
 
 
+def test_orders_list_follows_a_change_made_on_another_users_screen(page_as, api):
+    """Two signed-in users: the sales user cancels an order on its page; the viewer's list
+    of new orders, open meanwhile, loses it, and its count follows."""
+    order_id = _create(api)
+    viewer = page_as("viewer")
+    viewer.goto("/orders?sort=-order_id&status=new")
+    _loaded(viewer)
+    row = _rows(viewer).filter(has_text=str(order_id))
+    expect(row).to_have_count(1)
+    range_text = viewer.get_by_test_id("list-range").inner_text()
+
+    sales = page_as("sales")
+    sales.goto(f"/orders/{order_id}")
+    sales.get_by_test_id("cancel-order").click()
+    sales.get_by_test_id("confirm-cancel").click()
+    expect(sales.get_by_test_id("order-status")).to_have_text("Cancelled")
+    start = time.monotonic()
+    expect(row).to_have_count(0, timeout=LIVE_MS)
+    print(f"list: another user's cancel → row gone in {time.monotonic() - start:.3f} s")
+    expect(viewer.get_by_test_id("list-range")).not_to_have_text(range_text)
+
+
 @pytest.mark.parametrize("command", [["set-role", "{user}", "viewer"], ["deactivate", "{user}"]])
 def test_role_change_or_deactivation_reaches_the_users_open_tabs_at_once(page_as, app_db_url,
                                                                          command):
