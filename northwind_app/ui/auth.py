@@ -26,10 +26,11 @@ What the screens' server trusts, and why (README, "Accounts and security"):
 - **One database check per tab every RECHECK_SECONDS.** The verified actor is kept server-side
   (a private var, never sent to the browser) with the token it was verified for and when; each
   event compares the connection's token with it (no round trip), and the database is asked
-  again when the token changes or the check is older than RECHECK_SECONDS, so a sign-out
-  elsewhere takes effect within that time; a deactivation, role change or password reset at
-  once (the live updates hear the account change and nudge the user's tabs, whose next check
-  then asks the database: live/registry.py).
+  again when the token changes or the check is older than RECHECK_SECONDS, so a session
+  ended by other means (expiry, a purge) takes effect within that time; signing out in one
+  tab reaches the browser's other tabs at once (`cookie_changed`), and a deactivation, role
+  change or password reset too (the live updates hear the account change and nudge the
+  user's tabs, whose next check then asks the database: live/registry.py).
 
 `AuthMiddleware` runs before every event: events of a state that is not `public` need a
 signed-in user, and events of a state that `requires(...)` a permission also need that
