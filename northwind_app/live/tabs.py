@@ -193,9 +193,11 @@ class LiveMixin(rx.State, mixin=True):
 
 def presence(state: type[LiveMixin]) -> rx.Component:
     """"Also here: Margaret (editing)": who else has the page's record open."""
-    return rx.cond(state.present != "",
-                   rx.text(rx.icon("users", size=14), " ", state.present, size="2",
-                           color=rx.color("gray", 11), data_testid="presence"))
+    return rx.cond(state.present != "", rx.hstack(
+        # The icon beside the words (an svg is a block of its own in the app's reset).
+        rx.icon("users", size=14, color=rx.color("gray", 11), aria_hidden="true"),
+        rx.text(state.present, size="2", color=rx.color("gray", 11), data_testid="presence"),
+        align="center", spacing="1"))
 
 
 def changed_callout(state: type[rx.State], reload_label: str) -> rx.Component:

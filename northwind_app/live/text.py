@@ -13,11 +13,14 @@ ACTION_TEXT = {"update": "changed", "ship": "shipped", "cancel": "cancelled",
 
 
 def ago(at: dt.datetime, now: dt.datetime | None = None) -> str:
-    """"5 s ago", "3 min ago", "2 h ago" (audit times are UTC, naive on some backends)."""
+    """"just now", "5 s ago", "3 min ago", "2 h ago" (audit times are UTC, naive on some
+    backends)."""
     now = now or dt.datetime.now(dt.UTC)
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     seconds = max(0, int((now - at).total_seconds()))
+    if seconds < 3:
+        return "just now"
     if seconds < 60:
         return f"{seconds} s ago"
     if seconds < 3600:

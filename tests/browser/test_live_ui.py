@@ -255,6 +255,41 @@ def test_a_record_form_says_who_else_is_here_and_who_changed_the_record(page_as,
     assert api.delete(f"/api/customers/{key}").status_code == 204
 
 
+def test_a_forms_banner_fits_a_phone_and_is_answered_from_the_keyboard(page_as, api):
+    """The product form on a 390 px phone, someone else changing its price: the banner and
+    "Also here" fit the screen (nothing sticks out, the layout test's check), and the
+    keyboard alone reaches "Keep editing" and dismisses the banner."""
+    from tests.browser.test_layout_ui import CHECK_LAYOUT
+
+    product = api.post("/api/products", json={"product_name": f"Live {uuid.uuid4().hex[:6]}",
+                                               "unit_price": "12.50", "units_in_stock": 7,
+                                               "category_id": 1, "supplier_id": 1})
+    assert product.status_code == 201, product.text
+    product_id = product.json()["product_id"]
+    phone = page_as("admin")
+    phone.set_viewport_size({"width": 390, "height": 844})
+    phone.goto(f"/products/{product_id}/edit")
+    expect(phone.get_by_test_id("input-unit_price")).to_have_value("12.50")
+    viewer = page_as("viewer")
+    viewer.goto(f"/products/{product_id}")
+    expect(phone.get_by_test_id("presence")).to_contain_text("Also here:", timeout=LIVE_MS)
+
+    changed = api.patch(f"/api/products/{product_id}", json={"unit_price": "14.00"})
+    assert changed.status_code == 200, changed.text
+    expect(phone.get_by_test_id("changed-banner-text")).to_contain_text(
+        "changed this product", timeout=LIVE_MS)
+    expect(phone.get_by_test_id("changed-banner-text")).to_contain_text("14.00")
+    assert phone.evaluate(CHECK_LAYOUT) == []
+
+    phone.get_by_test_id("input-product_name").click()  # the user is in the form
+    phone.keyboard.press("Shift+Tab")  # back up: the banner's last button
+    expect(phone.get_by_test_id("banner-keep")).to_be_focused()
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_test_id("changed-banner")).to_have_count(0)
+    expect(phone.get_by_test_id("input-unit_price")).to_have_value("12.50")  # as it was
+    assert api.delete(f"/api/products/{product_id}").status_code == 204
+
+
 def test_product_stock_and_dashboard_follow_orders(page_as, api):
     viewer = page_as("viewer")
     viewer.goto("/products/11")

@@ -228,7 +228,7 @@ def test_two_processes_on_one_redis(classic_db):
 def test_changes_since_and_their_sentence(classic_db):
     import datetime as dt
 
-    from northwind_app.live.text import banner_text, changed_text
+    from northwind_app.live.text import ago, banner_text, changed_text
     from northwind_app.services import audit
 
     order_id = _create(classic_db)
@@ -250,8 +250,9 @@ def test_changes_since_and_their_sentence(classic_db):
     write_transaction(lambda s: svc.delete_order(s, order_id, actor=ALICE), classic_db)
     entries = write_transaction(lambda s: audit.changes_since(s, "order", order_id, start),
                                 classic_db)
-    assert re.fullmatch(r"alice deleted this order \d+ s ago \(2 changes\)\. Gone\.",
-                        banner_text(entries, "this order", "Gone.", now))
+    assert re.fullmatch(r"alice deleted this order (\d+ s ago|just now) "
+                        r"\(2 changes\)\. Gone\.", banner_text(entries, "this order", "Gone.", now))
+    assert ago(now, now) == "just now" and ago(now - dt.timedelta(seconds=3), now) == "3 s ago"
     assert banner_text([], "this order", "Gone.", now) == ""
 
 
