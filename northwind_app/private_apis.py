@@ -17,6 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# SQLAlchemy's asyncio machinery (db/loop_reads.py): `greenlet_spawn(fn, *args)` is an
+# awaitable running fn in a greenlet, inside which `await_only(awaitable)` awaits on the loop.
+from sqlalchemy import util as _sqlalchemy_util
+
+greenlet_spawn = _sqlalchemy_util.greenlet_spawn
+await_only = _sqlalchemy_util.await_only
+
 
 @dataclass(frozen=True)
 class PrivateUse:
@@ -191,11 +198,3 @@ def handle_dbapi_exception(connection: Any, exc: BaseException, statement: str,
     """Raise `exc` as SQLAlchemy's handling of a driver error raises it."""
     connection._handle_dbapi_exception(exc, statement, parameters, cursor, None)
 
-
-
-# SQLAlchemy's asyncio machinery (db/loop_reads.py): `greenlet_spawn(fn, *args)` is an
-# awaitable running fn in a greenlet, inside which `await_only(awaitable)` awaits on the loop.
-from sqlalchemy import util as _sqlalchemy_util  # noqa: E402
-
-greenlet_spawn = _sqlalchemy_util.greenlet_spawn
-await_only = _sqlalchemy_util.await_only

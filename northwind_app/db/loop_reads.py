@@ -72,6 +72,8 @@ class LoopReads:
 
     def __init__(self, url: str):
         self.url = url
+        # Fixed for the URL's life, as its engines' are (db/engine.py's get_engine).
+        self.timeouts = Timeouts.configured()
         parsed = make_url(url)
         self.connect_args = dict(
             host=parsed.host, port=parsed.port or 3306, user=parsed.username or "",
@@ -91,10 +93,9 @@ class LoopReads:
         loop = asyncio.get_running_loop()
         pool = self.pools.get(loop)
         if pool is None:
-            timeouts = Timeouts.configured()
             pool = await asyncmy.create_pool(
                 minsize=0, maxsize=settings.api_threads, pool_recycle=1800,
-                connect_timeout=timeouts.connect, **self.connect_args)
+                connect_timeout=self.timeouts.connect, **self.connect_args)
             pool = self.pools.setdefault(loop, pool)
         return pool
 
@@ -107,7 +108,7 @@ class LoopReads:
         try:
             # One deadline for the whole read (asyncio.timeout: no task per wait, unlike
             # wait_for), as the thread path's read timeout bounds each of its statements.
-            async with asyncio.timeout(Timeouts.configured().read):
+            async with asyncio.timeout(self.timeouts.read):
                 connection = await pool.acquire()
                 if connection not in self.ready:
                     await self._set_up(connection)
@@ -131,7 +132,7 @@ class LoopReads:
     async def _set_up(self, connection: Any) -> None:
         """The read engine's session settings (db/engine.py)."""
         async with connection.cursor() as cursor:
-            for statement in session_settings(Timeouts.configured(), read_only=True):
+            for statement in session_settings(self.timeouts, read_only=True):
                 await cursor.execute(statement)
         self.ready.add(connection)
 

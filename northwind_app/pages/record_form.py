@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
 from northwind_app import formats
 from northwind_app.entities import ENTITIES, Entity, Field
@@ -55,6 +56,12 @@ def _form_entity(name: str) -> Entity:
     if entity is None or not entity.fields or None in (entity.get, entity.create, entity.replace):
         raise NotFound(f"No form edits {name!r}.")
     return entity
+
+
+def _edited(session: Session, entity: Entity, key: Any) -> tuple[int, dict[str, Any]]:
+    """The record's latest audit entry, where "changed since" starts, and the record (the
+    entry read first: a change committed in between is named by the banner, not missed)."""
+    return audit.last_id(session, entity.noun, key), entity.get(session, key)
 
 
 @requires(Permission.WRITE_RECORDS)
@@ -100,11 +107,8 @@ class RecordFormState(LiveMixin, rx.State):
             entity = _form_entity(self.entity)
             self._fmt = (await actor_of(self)).number_format
             if self.key:
-                key = entity.parse_key(self.key)
-                # Where "changed since" starts, read before the record: a change committed in
-                # between is named by the banner rather than missed.
-                self._since = await backend.read(self, audit.last_id, entity.noun, key)
-                record = await backend.load(self, entity.get, key)
+                self._since, record = await backend.load(self, _edited, entity,
+                                                         entity.parse_key(self.key))
                 self.values = {f.key: _as_text(record.get(f.key), self._fmt)
                                for f in entity.fields}
                 await self._live_follow()
